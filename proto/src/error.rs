@@ -1,0 +1,137 @@
+//! The typed error body every `/api/*` failure returns.
+//!
+//! `id` is a stable message id: the SPA translates by it, tests match on it,
+//! and it never changes meaning once released. `message` is a plain English
+//! fallback that never carries internals.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable message ids. Serialized as dotted snake case, e.g. `request.invalid_json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ErrorId {
+    #[serde(rename = "request.not_found")]
+    NotFound,
+    #[serde(rename = "request.method_not_allowed")]
+    MethodNotAllowed,
+    #[serde(rename = "request.unsupported_media_type")]
+    UnsupportedMediaType,
+    #[serde(rename = "request.invalid_json")]
+    InvalidJson,
+    #[serde(rename = "request.invalid_field")]
+    InvalidField,
+    #[serde(rename = "request.too_large")]
+    PayloadTooLarge,
+    #[serde(rename = "request.cross_origin")]
+    CrossOrigin,
+    #[serde(rename = "request.rate_limited")]
+    RateLimited,
+    #[serde(rename = "server.unavailable")]
+    Unavailable,
+    #[serde(rename = "server.internal")]
+    Internal,
+    /// An id this build of the SPA does not know yet (newer server).
+    #[serde(other, rename = "unknown")]
+    Unknown,
+}
+
+impl ErrorId {
+    /// Every id, for completeness tests (translations, docs).
+    pub const ALL: &'static [ErrorId] = &[
+        ErrorId::NotFound,
+        ErrorId::MethodNotAllowed,
+        ErrorId::UnsupportedMediaType,
+        ErrorId::InvalidJson,
+        ErrorId::InvalidField,
+        ErrorId::PayloadTooLarge,
+        ErrorId::CrossOrigin,
+        ErrorId::RateLimited,
+        ErrorId::Unavailable,
+        ErrorId::Internal,
+    ];
+
+    /// The plain-language fallback text for this id.
+    pub fn default_message(self) -> &'static str {
+        match self {
+            ErrorId::NotFound => "There is nothing at this address.",
+            ErrorId::MethodNotAllowed => "This address does not accept that kind of request.",
+            ErrorId::UnsupportedMediaType => "The request must be sent as application/json.",
+            ErrorId::InvalidJson => "The request could not be read.",
+            ErrorId::InvalidField => "A field in the request is not valid.",
+            ErrorId::PayloadTooLarge => "The request is too large.",
+            ErrorId::CrossOrigin => "The request did not come from this portal.",
+            ErrorId::RateLimited => "Too many attempts. Wait a moment and try again.",
+            ErrorId::Unavailable => "The service is temporarily unavailable. Try again shortly.",
+            ErrorId::Internal => "Something went wrong on our side. Try again shortly.",
+            ErrorId::Unknown => "Something went wrong.",
+        }
+    }
+}
+
+/// `{"error": {...}}`: the body of every non-2xx `/api/*` response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub id: ErrorId,
+    pub message: String,
+    /// The request field at fault, as a path like `identifier` or `codes[0]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Seconds until a throttled request may be retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_strings() {
+        let got: Vec<String> = ErrorId::ALL
+            .iter()
+            .map(|id| serde_json::to_string(id).unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "\"request.not_found\"",
+                "\"request.method_not_allowed\"",
+                "\"request.unsupported_media_type\"",
+                "\"request.invalid_json\"",
+                "\"request.invalid_field\"",
+                "\"request.too_large\"",
+                "\"request.cross_origin\"",
+                "\"request.rate_limited\"",
+                "\"server.unavailable\"",
+                "\"server.internal\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_ids_from_a_newer_server_still_parse() {
+        let body: ApiErrorBody =
+            serde_json::from_str(r#"{"error":{"id":"flow.brand_new","message":"x"}}"#).unwrap();
+        assert_eq!(body.error.id, ErrorId::Unknown);
+    }
+
+    #[test]
+    fn optional_fields_are_omitted() {
+        let body = ApiErrorBody {
+            error: ErrorDetail {
+                id: ErrorId::NotFound,
+                message: ErrorId::NotFound.default_message().into(),
+                field: None,
+                retry_after: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"error":{"id":"request.not_found","message":"There is nothing at this address."}}"#
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Wire types shared by the sspr SPA (wasm) and the `sspr` server.
+//!
+//! This crate depends on serde only, so it compiles to wasm32 without pulling
+//! any server crate into the SPA.
+
+pub mod config;
+pub mod error;
+pub mod theme;
+
+pub use config::{Health, PublicConfig, SsprAvailability};
+pub use error::{ApiErrorBody, ErrorDetail, ErrorId};
+pub use theme::{HelpdeskLink, Theme, ThemeColors};

@@ -1,0 +1,227 @@
+//! The built SPA: embedded in release builds, or read from a directory.
+//! Files are served pre-compressed (brotli, gzip) when the browser accepts it;
+//! hashed file names are cached forever, everything else revalidates.
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "$CARGO_MANIFEST_DIR/../dist"]
+#[allow_missing = true]
+struct Embedded;
+
+#[derive(Debug, Clone)]
+pub enum Assets {
+    /// Files under a directory (e.g. `dist/` during development).
+    Dir(PathBuf),
+    /// The `dist/` built into this binary (read from disk in debug builds).
+    Embedded,
+}
+
+impl Assets {
+    pub fn get(&self, path: &str) -> Option<Cow<'static, [u8]>> {
+        if !is_safe(path) {
+            return None;
+        }
+        match self {
+            Assets::Dir(root) => {
+                let p = root.join(path);
+                if !p.is_file() {
+                    return None;
+                }
+                std::fs::read(p).ok().map(Cow::Owned)
+            }
+            Assets::Embedded => Embedded::get(path).map(|f| f.data),
+        }
+    }
+
+    /// Whether an SPA build is present at all.
+    pub fn has_index(&self) -> bool {
+        self.get("index.html").is_some()
+    }
+}
+
+/// Relative, no `..`, no hidden or odd segments.
+fn is_safe(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && path.split('/').all(|seg| {
+            !seg.is_empty()
+                && !seg.starts_with('.')
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+}
+
+/// `name-0123456789abcdef.ext` or `name-0123456789abcdef_bg.wasm`: trunk's content hash.
+pub fn is_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+/// The encodings the client accepts, best first (q=0 means refused).
+fn accepted(headers: &HeaderMap) -> Vec<Encoding> {
+    let raw = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ok = |name: &str| {
+        raw.split(',').any(|part| {
+            let mut it = part.split(';');
+            let token = it.next().unwrap_or("").trim();
+            let q = it
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
+                .unwrap_or(1.0);
+            token.eq_ignore_ascii_case(name) && q > 0.0
+        })
+    };
+    let mut v = Vec::new();
+    if ok("br") {
+        v.push(Encoding::Brotli);
+    }
+    if ok("gzip") {
+        v.push(Encoding::Gzip);
+    }
+    v
+}
+
+/// Serves one file; `None` when it does not exist.
+pub fn serve(
+    assets: &Assets,
+    path: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Option<Response> {
+    let identity = assets.get(path)?;
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let mut body = identity.clone();
+    let mut encoding = None;
+    for enc in accepted(headers) {
+        let ext = match enc {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gz",
+        };
+        if let Some(b) = assets.get(&format!("{path}.{ext}")) {
+            body = b;
+            encoding = Some(enc);
+            break;
+        }
+    }
+    let hashed = is_hashed(path);
+    let etag = (!hashed).then(|| {
+        let digest = Sha256::digest(&identity);
+        format!("\"{}\"", hex::encode(&digest[..12]))
+    });
+    if let Some(tag) = &etag
+        && headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            == Some(tag.as_str())
+    {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        r.headers_mut()
+            .insert(header::ETAG, HeaderValue::from_str(tag).ok()?);
+        return Some(r);
+    }
+    let mut resp = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, mime.as_ref())
+        .header(header::VARY, "Accept-Encoding")
+        .header(
+            header::CACHE_CONTROL,
+            if hashed {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            },
+        );
+    if let Some(enc) = encoding {
+        resp = resp.header(
+            header::CONTENT_ENCODING,
+            if enc == Encoding::Brotli {
+                "br"
+            } else {
+                "gzip"
+            },
+        );
+    }
+    if let Some(tag) = etag {
+        resp = resp.header(header::ETAG, tag);
+    }
+    let len = body.len();
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(body.into_owned())
+    };
+    let mut r = resp.body(body).ok()?;
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    Some(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_trunk_hashes() {
+        assert!(is_hashed("sspr-web-0a1b2c3d4e5f6a7b.js"));
+        assert!(is_hashed("sspr-web-0a1b2c3d4e5f6a7b_bg.wasm"));
+        assert!(is_hashed("main-0a1b2c3d4e5f6a7b.css"));
+        assert!(!is_hashed("index.html"));
+        assert!(!is_hashed("theme.json"));
+        assert!(!is_hashed("logo-light.svg"));
+    }
+
+    #[test]
+    fn refuses_traversal_and_hidden_files() {
+        for bad in [
+            "../etc/passwd",
+            "a/../b",
+            ".env",
+            "a//b",
+            "/abs",
+            "a\\b",
+            "x%2e%2e",
+        ] {
+            assert!(!is_safe(bad), "{bad}");
+        }
+        assert!(is_safe("index.html"));
+        assert!(is_safe("snippets/x-1/inline0.js"));
+    }
+
+    #[test]
+    fn negotiates_encodings_with_q_values() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepted(&m)
+        };
+        assert_eq!(
+            h("gzip, deflate, br, zstd"),
+            [Encoding::Brotli, Encoding::Gzip]
+        );
+        assert_eq!(h("br;q=0, gzip"), [Encoding::Gzip]);
+        assert_eq!(h("identity"), []);
+    }
+}

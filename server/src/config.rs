@@ -1,0 +1,689 @@
+//! `sspr.toml`: the operator's configuration, with `SSPR__SECTION__FIELD`
+//! environment overrides. Every error names where it came from (file and line,
+//! or the environment variable), the field, and the reason.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sspr_proto::{PublicConfig, SsprAvailability, config::PasswordRules};
+
+/// Prefix of environment overrides: `SSPR__SERVER__BIND=0.0.0.0:8080`.
+pub const ENV_PREFIX: &str = "SSPR__";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub directory: DirectoryConfig,
+    #[serde(default)]
+    pub theme: ThemeConfig,
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    #[serde(default)]
+    pub password: PasswordConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[serde(default = "default_bind")]
+    pub bind: SocketAddr,
+    /// The portal's public address. Links in mail use it, never the Host header,
+    /// and state-changing requests must come from its origin.
+    #[serde(default = "default_public_url")]
+    pub public_url: String,
+    /// Serve the SPA from this directory instead of the copy built into the binary.
+    #[serde(default)]
+    pub assets_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
+    #[serde(default = "default_store_url")]
+    pub url: String,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryConfig {
+    #[serde(default)]
+    pub kind: DirectoryKind,
+    /// Create the documented demo users at start-up (built-in directory only).
+    #[serde(default)]
+    pub demo_users: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectoryKind {
+    #[default]
+    Builtin,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeConfig {
+    /// A theme file read at runtime and re-read when it changes. Files beside it
+    /// are served under `/branding/`. Unset: the theme built into the portal.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SsprEnabled {
+    None,
+    All,
+    Group,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    Authenticator,
+    Email,
+    Sms,
+}
+
+impl MethodKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Authenticator => "authenticator",
+            MethodKind::Email => "email",
+            MethodKind::Sms => "sms",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    #[serde(default = "default_sspr_enabled")]
+    pub sspr_enabled: SsprEnabled,
+    /// The group whose members (nested groups resolved) may reset, when `sspr_enabled = "group"`.
+    #[serde(default)]
+    pub sspr_group: Option<String>,
+    /// Methods a user must prove to reset: 1 or 2. Administrators always need 2.
+    #[serde(default = "default_methods_required")]
+    pub methods_required: u8,
+    #[serde(default = "default_methods_available")]
+    pub methods_available: Vec<MethodKind>,
+    /// Security questions as an extra (never sole) method. Off by default.
+    #[serde(default)]
+    pub security_questions: bool,
+    /// Days before users reconfirm their security info; 0 = never, at most 730.
+    #[serde(default = "default_reconfirm_days")]
+    pub reconfirm_days: u16,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// In Unicode code points. At least 8.
+    #[serde(default = "default_min_length")]
+    pub min_length: u16,
+    #[serde(default = "default_max_length")]
+    pub max_length: u16,
+    /// Minimum zxcvbn score, 0 to 4.
+    #[serde(default = "default_min_score")]
+    pub min_score: u8,
+}
+
+fn default_bind() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_public_url() -> String {
+    "http://127.0.0.1:8080".into()
+}
+fn default_store_url() -> String {
+    "sqlite://sspr.db?mode=rwc".into()
+}
+fn default_max_connections() -> u32 {
+    10
+}
+fn default_sspr_enabled() -> SsprEnabled {
+    SsprEnabled::All
+}
+fn default_methods_required() -> u8 {
+    1
+}
+fn default_methods_available() -> Vec<MethodKind> {
+    vec![
+        MethodKind::Authenticator,
+        MethodKind::Email,
+        MethodKind::Sms,
+    ]
+}
+fn default_reconfirm_days() -> u16 {
+    180
+}
+fn default_min_length() -> u16 {
+    8
+}
+fn default_max_length() -> u16 {
+    256
+}
+fn default_min_score() -> u8 {
+    3
+}
+
+macro_rules! default_from_serde {
+    ($($t:ty),*) => {$(
+        impl Default for $t {
+            fn default() -> Self {
+                // An empty table takes every field's documented default.
+                toml::from_str("").expect("defaults deserialize")
+            }
+        }
+    )*};
+}
+default_from_serde!(
+    ServerConfig,
+    StoreConfig,
+    DirectoryConfig,
+    PolicyConfig,
+    PasswordConfig
+);
+
+/// Where a bad value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File { path: PathBuf, line: Option<usize> },
+    Env(String),
+}
+
+/// A configuration error: source, field, reason. Displayed on one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub source: Source,
+    pub field: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Source::File {
+                path,
+                line: Some(l),
+            } => write!(f, "{}:{l}", path.display())?,
+            Source::File { path, line: None } => write!(f, "{}", path.display())?,
+            Source::Env(var) => write!(f, "environment variable {var}")?,
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads `path`, applies overrides from `env` (`(name, value)` pairs), validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            source: Source::File {
+                path: path.to_path_buf(),
+                line: None,
+            },
+            field: None,
+            reason: format!("cannot read the file: {e}"),
+        })?;
+        Self::from_str_at(&text, path, env)
+    }
+
+    /// As [`Config::load`], with the file's text given.
+    pub fn from_str_at(
+        text: &str,
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let file_err = |line, field, reason| ConfigError {
+            source: Source::File {
+                path: path.to_path_buf(),
+                line,
+            },
+            field,
+            reason,
+        };
+        // Pass 1: the file alone, so errors carry its line numbers.
+        let de = toml::de::Deserializer::new(text);
+        let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = Some(e.path().to_string()).filter(|p| p != "." && !p.is_empty());
+            let inner = e.into_inner();
+            let line = inner.span().map(|s| line_of(text, s.start));
+            file_err(line, field, inner.message().trim().to_string())
+        })?;
+
+        // Pass 2: environment overrides on top, blamed on their variable.
+        let overrides: Vec<(String, Vec<String>, toml::Value)> = env
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let rest = name.strip_prefix(ENV_PREFIX)?;
+                let keys: Vec<String> = rest.split("__").map(str::to_ascii_lowercase).collect();
+                Some((name, keys, env_value(&value)))
+            })
+            .collect();
+        if !overrides.is_empty() {
+            let mut tree: toml::Value = toml::from_str(text).map_err(|e| {
+                file_err(
+                    e.span().map(|s| line_of(text, s.start)),
+                    None,
+                    e.message().to_string(),
+                )
+            })?;
+            for (name, keys, value) in &overrides {
+                set_path(&mut tree, keys, value.clone()).map_err(|reason| ConfigError {
+                    source: Source::Env(name.clone()),
+                    field: Some(keys.join(".")),
+                    reason,
+                })?;
+            }
+            config = serde_path_to_error::deserialize(tree).map_err(|e| {
+                let field = e.path().to_string();
+                let blamed = overrides
+                    .iter()
+                    .find(|(_, keys, _)| field.starts_with(&keys.join(".")))
+                    .map(|(n, _, _)| Source::Env(n.clone()))
+                    .unwrap_or(Source::File {
+                        path: path.to_path_buf(),
+                        line: None,
+                    });
+                ConfigError {
+                    source: blamed,
+                    field: Some(field),
+                    reason: e.into_inner().to_string().trim().to_string(),
+                }
+            })?;
+        }
+
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        config.validate().map_err(|(field, reason)| {
+            let source = overrides
+                .iter()
+                .find(|(_, keys, _)| keys.join(".") == field)
+                .map(|(n, _, _)| Source::Env(n.clone()))
+                .unwrap_or(Source::File {
+                    path: path.to_path_buf(),
+                    line: find_key_line(text, &field),
+                });
+            ConfigError {
+                source,
+                field: Some(field),
+                reason,
+            }
+        })?;
+        Ok(config)
+    }
+
+    /// Relative paths are relative to the config file, not the working directory.
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(p) = self.server.assets_dir.as_mut() {
+            fix(p);
+        }
+        if let Some(p) = self.theme.file.as_mut() {
+            fix(p);
+        }
+        if let Some(rest) = self.store.url.strip_prefix("sqlite://") {
+            let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
+            if !file.is_empty() && !file.starts_with(':') && Path::new(file).is_relative() {
+                let abs = base.join(file);
+                let q = if query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{query}")
+                };
+                self.store.url = format!("sqlite://{}{q}", abs.display());
+            }
+        }
+    }
+
+    /// Rules serde cannot express. Returns `(field, reason)`.
+    fn validate(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, r: String| Err((f.to_string(), r));
+        match url::Url::parse(&self.server.public_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                if u.scheme() == "http" && !is_loopback_host(&u) {
+                    return err(
+                        "server.public_url",
+                        "must use https unless the host is loopback".into(),
+                    );
+                }
+            }
+            Ok(_) => {
+                return err(
+                    "server.public_url",
+                    "must be an http(s) URL with a host".into(),
+                );
+            }
+            Err(e) => return err("server.public_url", format!("is not a URL: {e}")),
+        }
+        if !(self.store.url.starts_with("sqlite:")
+            || self.store.url.starts_with("postgres://")
+            || self.store.url.starts_with("postgresql://"))
+        {
+            return err(
+                "store.url",
+                "must start with sqlite:, postgres:// or postgresql://".into(),
+            );
+        }
+        if self.store.max_connections == 0 {
+            return err("store.max_connections", "must be at least 1".into());
+        }
+        let p = &self.policy;
+        if !(1..=2).contains(&p.methods_required) {
+            return err(
+                "policy.methods_required",
+                format!("must be 1 or 2, not {}", p.methods_required),
+            );
+        }
+        if p.methods_available.is_empty() {
+            return err(
+                "policy.methods_available",
+                "must list at least one method".into(),
+            );
+        }
+        if p.sspr_enabled == SsprEnabled::Group
+            && p.sspr_group.as_deref().unwrap_or("").trim().is_empty()
+        {
+            return err(
+                "policy.sspr_group",
+                "must name a group when sspr_enabled = \"group\"".into(),
+            );
+        }
+        if p.reconfirm_days > 730 {
+            return err(
+                "policy.reconfirm_days",
+                format!("must be 0 to 730, not {}", p.reconfirm_days),
+            );
+        }
+        let pw = &self.password;
+        if pw.min_length < 8 {
+            return err(
+                "password.min_length",
+                format!("must be at least 8, not {}", pw.min_length),
+            );
+        }
+        if pw.max_length < pw.min_length || pw.max_length > 1024 {
+            return err(
+                "password.max_length",
+                format!(
+                    "must be between min_length ({}) and 1024, not {}",
+                    pw.min_length, pw.max_length
+                ),
+            );
+        }
+        if pw.min_score > 4 {
+            return err(
+                "password.min_score",
+                format!("must be 0 to 4, not {}", pw.min_score),
+            );
+        }
+        Ok(())
+    }
+
+    /// The origin (`scheme://host[:port]`) state-changing requests must come from.
+    pub fn public_origin(&self) -> String {
+        url::Url::parse(&self.server.public_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
+    /// What `/api/config` tells the SPA.
+    pub fn public_summary(&self) -> PublicConfig {
+        PublicConfig {
+            sspr: match self.policy.sspr_enabled {
+                SsprEnabled::None => SsprAvailability::None,
+                SsprEnabled::All => SsprAvailability::All,
+                SsprEnabled::Group => SsprAvailability::Group,
+            },
+            methods_required: self.policy.methods_required,
+            methods_available: self
+                .policy
+                .methods_available
+                .iter()
+                .map(|m| m.as_str().to_string())
+                .collect(),
+            password: PasswordRules {
+                min_length: self.password.min_length,
+                max_length: self.password.max_length,
+                min_score: self.password.min_score,
+            },
+            reconfirm_days: self.policy.reconfirm_days,
+        }
+    }
+}
+
+fn is_loopback_host(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+/// Best effort: the line where `section.key` is set in the file.
+fn find_key_line(text: &str, field: &str) -> Option<usize> {
+    let (section, key) = field.rsplit_once('.')?;
+    let mut in_section = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            in_section = t.trim_matches(|c| c == '[' || c == ']').trim() == section;
+        } else if in_section && t.split('=').next().map(str::trim) == Some(key) {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// An environment value is read as a TOML value when it is one (`8080`, `true`,
+/// `["email"]`), else as a plain string.
+fn env_value(raw: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+fn set_path(tree: &mut toml::Value, keys: &[String], value: toml::Value) -> Result<(), String> {
+    let Some((last, parents)) = keys.split_last() else {
+        return Err("names no field".into());
+    };
+    let mut node = tree;
+    for k in parents {
+        let table = node
+            .as_table_mut()
+            .ok_or_else(|| format!("`{k}` is not a table"))?;
+        node = table
+            .entry(k.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+    }
+    node.as_table_mut()
+        .ok_or_else(|| format!("cannot set `{last}` inside a non-table value"))?
+        .insert(last.clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_str_at(
+            text,
+            Path::new("/etc/sspr/sspr.toml"),
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn empty_file_takes_documented_defaults() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.server.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.policy.methods_required, 1);
+        assert_eq!(c.policy.reconfirm_days, 180);
+        assert_eq!(
+            (
+                c.password.min_length,
+                c.password.max_length,
+                c.password.min_score
+            ),
+            (8, 256, 3)
+        );
+        assert_eq!(
+            c.store.url, "sqlite:///etc/sspr/sspr.db?mode=rwc",
+            "relative to the config file"
+        );
+    }
+
+    #[test]
+    fn the_committed_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sspr.example.toml");
+        Config::load(&path, []).unwrap();
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+        Config::load(&demo, []).unwrap();
+    }
+
+    #[test]
+    fn type_errors_name_file_line_field_and_reason() {
+        let e = load(
+            "[server]\nbind = \"127.0.0.1:8080\"\n\n[policy]\nmethods_required = \"two\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.source,
+            Source::File {
+                path: "/etc/sspr/sspr.toml".into(),
+                line: Some(5)
+            }
+        );
+        assert_eq!(e.field.as_deref(), Some("policy.methods_required"));
+        assert!(
+            e.reason
+                .contains("invalid type: string \"two\", expected u8"),
+            "{}",
+            e.reason
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "/etc/sspr/sspr.toml:5: field `policy.methods_required`: {}",
+                e.reason
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_not_ignored() {
+        let e = load("[policy]\nmethod_required = 2\n", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("policy.method_required"));
+        assert!(e.reason.contains("unknown field `method_required`"), "{e}");
+        assert!(e.to_string().starts_with("/etc/sspr/sspr.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_carry_the_line() {
+        let e = load("[server]\nbind = \n", &[]).unwrap_err();
+        assert!(
+            matches!(e.source, Source::File { line: Some(2), .. }),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn range_rules_name_the_field_and_line() {
+        let e = load("[policy]\nmethods_required = 3\n", &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/etc/sspr/sspr.toml:2: field `policy.methods_required`: must be 1 or 2, not 3"
+        );
+        let e = load("[policy]\nreconfirm_days = 731\n", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("policy.reconfirm_days"));
+        let e = load("[password]\nmin_length = 6\n", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("password.min_length"));
+        let e = load("[policy]\nsspr_enabled = \"group\"\n", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("policy.sspr_group"));
+        let e = load("[server]\npublic_url = \"http://sspr.example.com\"\n", &[]).unwrap_err();
+        assert_eq!(e.reason, "must use https unless the host is loopback");
+    }
+
+    #[test]
+    fn environment_overrides_win_and_are_blamed_by_name() {
+        let c = load(
+            "[server]\nbind = \"127.0.0.1:8080\"\n",
+            &[
+                ("SSPR__SERVER__BIND", "127.0.0.1:9191"),
+                ("SSPR__POLICY__METHODS_REQUIRED", "2"),
+                ("SSPR__POLICY__METHODS_AVAILABLE", "[\"email\"]"),
+                ("UNRELATED", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.server.bind.port(), 9191);
+        assert_eq!(c.policy.methods_required, 2);
+        assert_eq!(c.policy.methods_available, vec![MethodKind::Email]);
+
+        let e = load("", &[("SSPR__SERVER__BIND", "not-an-address")]).unwrap_err();
+        assert_eq!(e.source, Source::Env("SSPR__SERVER__BIND".into()));
+        assert_eq!(e.field.as_deref(), Some("server.bind"));
+
+        let e = load("", &[("SSPR__POLICY__METHODS_REQUIRED", "0")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environment variable SSPR__POLICY__METHODS_REQUIRED: field `policy.methods_required`: must be 1 or 2, not 0"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_a_clear_error() {
+        let e = Config::load(Path::new("/nonexistent/sspr.toml"), []).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/sspr.toml: cannot read the file"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn public_summary_hides_the_group_name() {
+        let c = load(
+            "[policy]\nsspr_enabled = \"group\"\nsspr_group = \"Secret Pilot\"\n",
+            &[],
+        )
+        .unwrap();
+        let json = serde_json::to_string(&c.public_summary()).unwrap();
+        assert!(!json.contains("Secret Pilot"));
+        assert!(json.contains(r#""sspr":"group""#));
+    }
+}

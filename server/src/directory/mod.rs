@@ -1,0 +1,74 @@
+//! The `Directory` trait: where users, groups and passwords live. The built-in
+//! directory implements it now; LDAP and Active Directory connectors plug in here.
+
+pub mod builtin;
+
+use async_trait::async_trait;
+
+use crate::clock::UnixTime;
+use crate::secret::Secret;
+
+/// A user as the portal sees them. Carries no password material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirUser {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub is_admin: bool,
+    pub enabled: bool,
+    /// Locked out until this time (Unix seconds), if locked.
+    pub locked_until: Option<UnixTime>,
+}
+
+impl DirUser {
+    pub fn is_locked(&self, now: UnixTime) -> bool {
+        self.locked_until.is_some_and(|t| t > now)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The directory refused the new password; the reason is safe to show the user.
+    #[error("password rejected: {0}")]
+    PasswordRejected(String),
+    #[error("no such user")]
+    NoSuchUser,
+    #[error("directory unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<crate::store::StoreError> for DirectoryError {
+    fn from(e: crate::store::StoreError) -> Self {
+        DirectoryError::Unavailable(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for DirectoryError {
+    fn from(e: sqlx::Error) -> Self {
+        DirectoryError::Unavailable(e.to_string())
+    }
+}
+
+#[async_trait]
+pub trait Directory: Send + Sync + std::fmt::Debug {
+    /// Finds a user by user name or email address (case-insensitive).
+    async fn find_user(&self, login: &str) -> Result<Option<DirUser>, DirectoryError>;
+
+    /// Checks a password, as a bind would. Constant work whether or not it matches.
+    async fn verify_password(
+        &self,
+        user: &DirUser,
+        password: &Secret,
+    ) -> Result<bool, DirectoryError>;
+
+    /// Sets a password as an administrator would (reset).
+    async fn set_password(&self, user: &DirUser, password: &Secret) -> Result<(), DirectoryError>;
+
+    /// Names of every group the user belongs to, nested groups resolved.
+    async fn groups_of(&self, user: &DirUser) -> Result<Vec<String>, DirectoryError>;
+
+    /// Clears a lockout.
+    async fn unlock(&self, user: &DirUser) -> Result<(), DirectoryError>;
+}

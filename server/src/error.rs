@@ -1,0 +1,95 @@
+//! The server's one error enum. It becomes a typed JSON body with a stable
+//! message id; internal causes are logged, never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sspr_proto::{ApiErrorBody, ErrorDetail, ErrorId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("invalid json: {0}")]
+    InvalidJson(String),
+    #[error("invalid field {field}: {reason}")]
+    InvalidField { field: String, reason: String },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("cross-origin request")]
+    CrossOrigin,
+    #[error("rate limited")]
+    RateLimited { retry_after: u64 },
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+
+    fn parts(&self) -> (StatusCode, ErrorId) {
+        match self {
+            ApiError::NotFound => (StatusCode::NOT_FOUND, ErrorId::NotFound),
+            ApiError::MethodNotAllowed => {
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorId::MethodNotAllowed)
+            }
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorId::UnsupportedMediaType,
+            ),
+            ApiError::InvalidJson(_) => (StatusCode::BAD_REQUEST, ErrorId::InvalidJson),
+            ApiError::InvalidField { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorId::InvalidField)
+            }
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorId::PayloadTooLarge),
+            ApiError::CrossOrigin => (StatusCode::FORBIDDEN, ErrorId::CrossOrigin),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorId::RateLimited),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorId::Unavailable),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorId::Internal),
+        }
+    }
+
+    pub fn body(&self) -> ApiErrorBody {
+        let (_, id) = self.parts();
+        let (field, retry_after) = match self {
+            ApiError::InvalidField { field, .. } => {
+                (Some(field.clone()).filter(|f| !f.is_empty()), None)
+            }
+            ApiError::RateLimited { retry_after } => (None, Some(*retry_after)),
+            _ => (None, None),
+        };
+        ApiErrorBody {
+            error: ErrorDetail {
+                id,
+                message: id.default_message().to_string(),
+                field,
+                retry_after,
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.parts();
+        match &self {
+            ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
+                tracing::error!(%cause, status = status.as_u16(), "request failed");
+            }
+            other => tracing::debug!(error = %other, "request refused"),
+        }
+        let mut resp = (status, axum::Json(self.body())).into_response();
+        if let ApiError::RateLimited { retry_after } = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        resp
+    }
+}

@@ -1,0 +1,72 @@
+//! `ApiJson<T>`: the only way a handler reads a request body.
+//!
+//! It insists on `application/json`, caps the size, refuses duplicate keys and
+//! unknown fields (through `deny_unknown_fields` on the wire types), and names
+//! the offending field, so a bad request gets a typed error and changes nothing.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Largest accepted request body. Every request this API takes is small.
+pub const MAX_BODY: usize = 16 * 1024;
+
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge)?;
+        parse(&bytes).map(ApiJson)
+    }
+}
+
+/// Deserializes strictly; errors say which field and why, never echoing values.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            // Well-formed JSON of the wrong shape: name the field. Errors about a
+            // struct's own keys (missing, duplicate, unknown) name the key.
+            serde_json::error::Category::Data => {
+                let field = if path == "." {
+                    backticked(&inner.to_string())
+                } else {
+                    Some(path)
+                };
+                ApiError::InvalidField {
+                    field: field.unwrap_or_default(),
+                    reason: inner.to_string(),
+                }
+            }
+            _ => ApiError::InvalidJson(inner.to_string()),
+        }
+    })?;
+    de.end().map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    Ok(value)
+}
+
+/// The first `name` in serde's "missing field `name`"-style messages.
+fn backticked(msg: &str) -> Option<String> {
+    let start = msg.find('`')? + 1;
+    let len = msg[start..].find('`')?;
+    Some(msg[start..start + len].to_string())
+}

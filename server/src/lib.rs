@@ -1,0 +1,64 @@
+//! sspr: the thin JSON API and static host behind the self-service password
+//! reset portal. `app()` builds the whole HTTP surface from an [`AppState`].
+
+pub mod assets;
+pub mod clock;
+pub mod config;
+pub mod directory;
+pub mod error;
+pub mod json;
+pub mod routes;
+pub mod secret;
+pub mod security;
+pub mod store;
+pub mod theme;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::assets::Assets;
+use crate::clock::{Clock, Entropy};
+use crate::config::Config;
+use crate::directory::Directory;
+use crate::store::Store;
+use crate::theme::ThemeFile;
+
+/// Everything a handler may use. Clock and entropy are parameters so tests control them.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub public_origin: String,
+    pub store: Store,
+    pub directory: Arc<dyn Directory>,
+    pub clock: Arc<dyn Clock>,
+    pub entropy: Arc<dyn Entropy>,
+    pub assets: Arc<Assets>,
+    /// The operator's theme file; `None` serves the theme built into the SPA.
+    pub theme: Option<Arc<ThemeFile>>,
+}
+
+/// The whole HTTP surface: `/api/*` (JSON only), `/theme.json`, `/branding/*`,
+/// and the SPA with index.html for client-side routes.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(routes::health))
+        .route("/config", get(routes::public_config))
+        .fallback(routes::api_not_found)
+        .method_not_allowed_fallback(routes::api_method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::same_origin,
+        ));
+    Router::new()
+        .nest("/api", api)
+        .route("/theme.json", get(routes::theme))
+        .route("/branding/{file}", get(routes::branding))
+        .fallback(routes::static_or_spa)
+        .layer(CatchPanicLayer::custom(routes::panic_response))
+        .layer(middleware::from_fn(security::headers))
+        .with_state(state)
+}

@@ -1,0 +1,158 @@
+//! `sspr`: run the portal, or check its configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use sspr_server::assets::Assets;
+use sspr_server::clock::{OsEntropy, SystemClock};
+use sspr_server::config::Config;
+use sspr_server::directory::builtin::Builtin;
+use sspr_server::store::Store;
+use sspr_server::theme::ThemeFile;
+use sspr_server::{AppState, app};
+
+#[derive(Debug, Parser)]
+#[command(name = "sspr", version, about = "Self-service password reset portal")]
+struct Cli {
+    /// The configuration file (TOML). Fields can be overridden with SSPR__SECTION__FIELD.
+    #[arg(
+        long,
+        short,
+        env = "SSPR_CONFIG",
+        default_value = "sspr.toml",
+        global = true
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the portal (the default).
+    Serve,
+    /// Validate the configuration and theme, then exit.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SSPR_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.config, std::env::vars()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sspr: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let theme = match config
+        .theme
+        .file
+        .as_deref()
+        .map(ThemeFile::open)
+        .transpose()
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("sspr: theme error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::CheckConfig => {
+            println!("{}: ok", cli.config.display());
+            ExitCode::SUCCESS
+        }
+        Command::Serve => {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("sspr: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(serve(config, theme)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sspr: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
+    let store = Store::open(&config.store.url, config.store.max_connections).await?;
+    let clock = Arc::new(SystemClock);
+    let entropy = Arc::new(OsEntropy);
+    let builtin = Builtin::new(store.clone(), clock.clone(), entropy.clone());
+    if config.directory.demo_users {
+        let made = builtin.seed_demo().await?;
+        if made > 0 {
+            tracing::warn!(
+                users = made,
+                "created demo users: never enable directory.demo_users in production"
+            );
+        }
+    }
+    let assets = match &config.server.assets_dir {
+        Some(dir) => Assets::Dir(dir.clone()),
+        None => Assets::Embedded,
+    };
+    if !assets.has_index() {
+        tracing::warn!(
+            "no built SPA found: API only. Build it with `cargo xtask demo` or set server.assets_dir"
+        );
+    }
+    let bind = config.server.bind;
+    let public_url = config.server.public_url.clone();
+    let state = AppState {
+        public_origin: config.public_origin(),
+        config: Arc::new(config),
+        store,
+        directory: Arc::new(builtin),
+        clock,
+        entropy,
+        assets: Arc::new(assets),
+        theme: theme.map(Arc::new),
+    };
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, %public_url, "sspr listening");
+    println!("sspr listening on http://{local}  (public URL {public_url})");
+    axum::serve(listener, app(state).into_make_service())
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,152 @@
+//! Handlers. Each is one round trip; none leaks internals.
+
+use std::any::Any;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use sspr_proto::{Health, PublicConfig};
+
+use crate::AppState;
+use crate::assets;
+use crate::error::ApiError;
+
+pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
+}
+
+pub async fn public_config(State(state): State<AppState>) -> Json<PublicConfig> {
+    Json(state.config.public_summary())
+}
+
+pub async fn api_not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+pub async fn api_method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// A panic in a handler becomes a typed 500; the panic text stays in the log.
+pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("panic");
+    ApiError::Internal(detail.to_string()).into_response()
+}
+
+pub async fn theme(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
+    match &state.theme {
+        Some(file) => {
+            let body = file.current();
+            let etag = format!(
+                "\"{}\"",
+                hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(&body)[..12])
+            );
+            if headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                == Some(etag.as_str())
+            {
+                return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+            }
+            let mut r = (
+                [
+                    (header::CONTENT_TYPE, "application/json".to_string()),
+                    (header::CACHE_CONTROL, "no-cache".to_string()),
+                    (header::ETAG, etag),
+                ],
+                body,
+            )
+                .into_response();
+            if method == Method::HEAD {
+                *r.body_mut() = axum::body::Body::empty();
+            }
+            r
+        }
+        None => assets::serve(&state.assets, "theme.json", &method, &headers)
+            .unwrap_or_else(not_found_text),
+    }
+}
+
+/// Files beside the operator's theme file (logos, favicon, fonts).
+pub async fn branding(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let Some(theme) = &state.theme else {
+        return assets::serve(
+            &state.assets,
+            &format!("branding/{file}"),
+            &method,
+            &headers,
+        )
+        .unwrap_or_else(not_found_text);
+    };
+    if file.ends_with(".json") || file.ends_with(".toml") {
+        return not_found_text();
+    }
+    let dir = assets::Assets::Dir(theme.dir().to_path_buf());
+    assets::serve(&dir, &file, &method, &headers).unwrap_or_else(not_found_text)
+}
+
+fn not_found_text() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Not found",
+    )
+        .into_response()
+}
+
+/// A built file if one matches; otherwise index.html for client-side routes
+/// (paths whose last segment has no extension); otherwise a plain 404.
+pub async fn static_or_spa(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if !matches!(method, Method::GET | Method::HEAD) {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, HeaderValue::from_static("GET, HEAD"))],
+        )
+            .into_response();
+    }
+    let path = uri.path().trim_start_matches('/');
+    // `/api/` and friends miss the nested router but are still API paths.
+    if path == "api" || path.starts_with("api/") {
+        return ApiError::NotFound.into_response();
+    }
+    let path = if path.is_empty() { "index.html" } else { path };
+    if let Some(r) = assets::serve(&state.assets, path, &method, &headers) {
+        return r;
+    }
+    let last = path.rsplit('/').next().unwrap_or(path);
+    if !last.contains('.') {
+        if let Some(r) = assets::serve(&state.assets, "index.html", &method, &headers) {
+            return r;
+        }
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "The portal's web app is not built. Run `cargo xtask demo`, or set server.assets_dir.",
+        )
+            .into_response();
+    }
+    not_found_text()
+}

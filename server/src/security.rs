@@ -1,0 +1,70 @@
+//! Headers on every response, and the same-origin rule for the JSON API.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The strict policy from the design baseline: no inline script, no other origins.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; \
+base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+const HEADERS: &[(&str, &str)] = &[
+    ("content-security-policy", CSP),
+    (
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    ),
+];
+
+pub async fn headers(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    for (name, value) in HEADERS {
+        h.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    if is_api {
+        // Answers about accounts and flows must never sit in a cache.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// State-changing API calls must come from the portal's own pages. Browsers send
+/// `Origin` on every POST and `Sec-Fetch-Site` on every request; either one
+/// naming another site is refused. Non-browser clients send neither and carry
+/// no victim's cookies.
+pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let h = req.headers();
+        let origin_ok = h
+            .get(header::ORIGIN)
+            .map(|o| o.to_str().ok() == Some(state.public_origin.as_str()))
+            .unwrap_or(true);
+        let site_ok = h
+            .get("sec-fetch-site")
+            .map(|s| matches!(s.to_str().unwrap_or(""), "same-origin" | "none"))
+            .unwrap_or(true);
+        if !(origin_ok && site_ok) {
+            return ApiError::CrossOrigin.into_response();
+        }
+    }
+    next.run(req).await
+}

@@ -1,0 +1,165 @@
+//! The store: one sqlx pool over SQLite or PostgreSQL, with the same
+//! migrations on both (portable SQL through sqlx's `Any` driver).
+
+use std::str::FromStr;
+use std::sync::Once;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+static DRIVERS: Once = Once::new();
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store: {0}")]
+    Connect(sqlx::Error),
+    #[error("cannot migrate the store: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("store query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// A unique constraint said no (e.g. a name already taken).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+impl Store {
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let options = AnyConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Connect)?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A cheap round trip, for `/api/health`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Stores for tests: a fresh SQLite file, and a fresh PostgreSQL database when
+/// `SSPR_TEST_PG_URL` names a server. `SSPR_REQUIRE_PG=1` (set by `cargo xtask test`)
+/// turns a missing server into a failure instead of a skip.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+
+    pub async fn sqlite() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        (Store::open(&url, 4).await.expect("open sqlite"), dir)
+    }
+
+    pub async fn postgres() -> Option<Store> {
+        let Ok(admin_url) = std::env::var("SSPR_TEST_PG_URL") else {
+            assert!(
+                std::env::var("SSPR_REQUIRE_PG").is_err(),
+                "SSPR_REQUIRE_PG is set but SSPR_TEST_PG_URL is not"
+            );
+            eprintln!("skipping the PostgreSQL half: SSPR_TEST_PG_URL is not set");
+            return None;
+        };
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let admin = sqlx::AnyPool::connect(&admin_url)
+            .await
+            .expect("connect to test postgres");
+        let name = format!(
+            "t_{}",
+            crate::clock::Entropy::hex_id(&crate::clock::OsEntropy, 8)
+        );
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create db");
+        admin.close().await;
+        let (base, _) = admin_url.rsplit_once('/').expect("url has a database");
+        Some(
+            Store::open(&format!("{base}/{name}"), 4)
+                .await
+                .expect("open postgres"),
+        )
+    }
+
+    /// Every backend this machine can offer; PostgreSQL skipped only where allowed.
+    pub async fn all() -> Vec<(Store, Option<tempfile::TempDir>)> {
+        let (s, dir) = sqlite().await;
+        let mut v = vec![(s, Some(dir))];
+        if let Some(pg) = postgres().await {
+            v.push((pg, None));
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn migrations_apply_on_every_backend_and_are_idempotent() {
+        for (store, _dir) in testing::all().await {
+            // Re-running the migrator on a migrated store is a no-op.
+            MIGRATOR.run(store.pool()).await.unwrap();
+            store.ping().await.unwrap();
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+            assert_eq!(n, 0, "{:?}", store.backend());
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_urls_fail_cleanly() {
+        let e = Store::open("sqlite:///nonexistent-dir/x.db", 1)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Connect(_)), "{e}");
+    }
+}

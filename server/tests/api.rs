@@ -1,0 +1,516 @@
+//! The HTTP surface, driven in-process with `oneshot`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sspr_server::assets::Assets;
+use sspr_server::clock::{ManualClock, OsEntropy};
+use sspr_server::config::Config;
+use sspr_server::directory::builtin::Builtin;
+use sspr_server::security::CSP;
+use sspr_server::store::Store;
+use sspr_server::theme::ThemeFile;
+use sspr_server::{AppState, app};
+use tower::ServiceExt;
+
+struct Harness {
+    app: Router,
+    dir: tempfile::TempDir,
+}
+
+const HASHED_JS: &str = "sspr-web-0123456789abcdef.js";
+
+/// A server over a fresh SQLite store and a small fake `dist/` with
+/// pre-compressed copies (markers make each encoding recognisable).
+async fn harness(with_theme_file: bool) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(dist.join("branding")).unwrap();
+    std::fs::write(dist.join("index.html"), "<!DOCTYPE html><title>spa</title>").unwrap();
+    std::fs::write(dist.join(HASHED_JS), "console.log('identity')").unwrap();
+    std::fs::write(dist.join(format!("{HASHED_JS}.br")), "BROTLI-BYTES").unwrap();
+    std::fs::write(dist.join(format!("{HASHED_JS}.gz")), "GZIP-BYTES").unwrap();
+    std::fs::write(
+        dist.join("theme.json"),
+        r#"{"organisation":"Built In","helpdesk":"it@example.com"}"#,
+    )
+    .unwrap();
+
+    let theme = with_theme_file.then(|| {
+        let tdir = dir.path().join("branding-src");
+        std::fs::create_dir_all(&tdir).unwrap();
+        std::fs::write(tdir.join("logo.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
+        std::fs::write(
+            tdir.join("theme.json"),
+            r#"{"organisation":"Northwind Traders","helpdesk":"https://help.northwind.test/sspr","logo":"/branding/logo.svg"}"#,
+        )
+        .unwrap();
+        Arc::new(ThemeFile::open(&tdir.join("theme.json")).unwrap())
+    });
+
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let config = Config::from_str_at(
+        &format!("[store]\nurl = \"{url}\"\n[server]\npublic_url = \"https://sspr.example.com\"\n"),
+        Path::new("/test/sspr.toml"),
+        [],
+    )
+    .unwrap();
+    let store = Store::open(&config.store.url, 2).await.unwrap();
+    let clock = Arc::new(ManualClock::at(1_800_000_000));
+    let entropy = Arc::new(OsEntropy);
+    let state = AppState {
+        public_origin: config.public_origin(),
+        config: Arc::new(config),
+        directory: Arc::new(Builtin::new(store.clone(), clock.clone(), entropy.clone())),
+        store,
+        clock,
+        entropy,
+        assets: Arc::new(Assets::Dir(dist)),
+        theme,
+    };
+    Harness {
+        app: app(state),
+        dir,
+    }
+}
+
+async fn send(app: &Router, req: Request<Body>) -> Response {
+    app.clone().oneshot(req).await.unwrap()
+}
+
+async fn get(app: &Router, uri: &str) -> Response {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn body_bytes(r: Response) -> Vec<u8> {
+    r.into_body().collect().await.unwrap().to_bytes().to_vec()
+}
+
+async fn json(r: Response) -> Value {
+    serde_json::from_slice(&body_bytes(r).await).unwrap()
+}
+
+fn assert_security_headers(r: &Response) {
+    let h = r.headers();
+    assert_eq!(h.get("content-security-policy").unwrap(), CSP);
+    assert!(!CSP.contains("unsafe-inline"));
+    assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+    assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
+    assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
+    assert!(
+        h.get("strict-transport-security")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+}
+
+#[tokio::test]
+async fn health_and_config() {
+    let h = harness(false).await;
+    let r = get(&h.app, "/api/health").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+    insta::assert_json_snapshot!("health", json(r).await, { ".version" => "[version]" });
+
+    let r = get(&h.app, "/api/config").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    insta::assert_json_snapshot!("public_config", json(r).await);
+}
+
+#[tokio::test]
+async fn unknown_api_paths_and_methods_get_typed_json() {
+    let h = harness(false).await;
+    for uri in [
+        "/api/nope",
+        "/api",
+        "/api/",
+        "/api/reset/../../etc/passwd",
+        "/api/index.html",
+    ] {
+        let r = get(&h.app, uri).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "application/json",
+            "{uri}"
+        );
+        assert_security_headers(&r);
+        insta::assert_json_snapshot!("api_not_found", json(r).await);
+    }
+    let r = send(
+        &h.app,
+        Request::delete("/api/health").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(json(r).await["error"]["id"], "request.method_not_allowed");
+}
+
+#[tokio::test]
+async fn security_headers_on_every_kind_of_response() {
+    let h = harness(true).await;
+    for uri in [
+        "/",
+        "/reset",
+        "/missing.js",
+        "/theme.json",
+        "/branding/logo.svg",
+        "/api/health",
+        "/api/x",
+    ] {
+        let r = get(&h.app, uri).await;
+        assert_security_headers(&r);
+    }
+}
+
+#[tokio::test]
+async fn spa_routes_fall_back_to_index_but_files_do_not() {
+    let h = harness(false).await;
+    for uri in ["/", "/reset", "/signin", "/security-info", "/reset/step/2"] {
+        let r = get(&h.app, uri).await;
+        assert_eq!(r.status(), StatusCode::OK, "{uri}");
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
+        assert!(
+            r.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert_eq!(body_bytes(r).await, b"<!DOCTYPE html><title>spa</title>");
+    }
+    for uri in ["/missing.js", "/../Cargo.toml", "/.env", "/favicon.ico"] {
+        let r = get(&h.app, uri).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{uri}");
+    }
+    let r = send(&h.app, Request::post("/reset").body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn precompressed_assets_are_negotiated_and_hashed_names_are_immutable() {
+    let h = harness(false).await;
+    let req = |enc: Option<&str>| {
+        let mut b = Request::get(format!("/{HASHED_JS}"));
+        if let Some(e) = enc {
+            b = b.header(header::ACCEPT_ENCODING, e);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    for (accept, encoding, body) in [
+        (Some("gzip, deflate, br, zstd"), Some("br"), "BROTLI-BYTES"),
+        (Some("gzip"), Some("gzip"), "GZIP-BYTES"),
+        (Some("br;q=0, gzip;q=0.5"), Some("gzip"), "GZIP-BYTES"),
+        (None, None, "console.log('identity')"),
+    ] {
+        let r = send(&h.app, req(accept)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(
+            r.headers()
+                .get(header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept:?}"
+        );
+        assert_eq!(r.headers()[header::VARY], "Accept-Encoding");
+        assert_eq!(
+            r.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(
+            r.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .contains("javascript")
+        );
+        assert_eq!(body_bytes(r).await, body.as_bytes());
+    }
+
+    // Unhashed files revalidate with an ETag.
+    let r = get(&h.app, "/index.html").await;
+    let etag = r.headers()[header::ETAG].clone();
+    let r = send(
+        &h.app,
+        Request::get("/index.html")
+            .header(header::IF_NONE_MATCH, etag)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    assert!(body_bytes(r).await.is_empty());
+
+    // HEAD sends headers only.
+    let r = send(
+        &h.app,
+        Request::head(format!("/{HASHED_JS}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(body_bytes(r).await.is_empty());
+}
+
+#[tokio::test]
+async fn theme_comes_from_the_file_and_edits_apply_without_restart() {
+    let h = harness(true).await;
+    let r = get(&h.app, "/theme.json").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
+    let t = json(r).await;
+    assert_eq!(t["organisation"], "Northwind Traders");
+    assert_eq!(t["helpdesk"], "https://help.northwind.test/sspr");
+
+    let theme_path = h.dir.path().join("branding-src/theme.json");
+    std::fs::write(
+        &theme_path,
+        r#"{"organisation":"Northwind Traders Ltd","helpdesk":"servicedesk@northwind.test"}"#,
+    )
+    .unwrap();
+    let t = json(get(&h.app, "/theme.json").await).await;
+    assert_eq!(t["organisation"], "Northwind Traders Ltd");
+
+    // A broken edit is refused; the last good theme stays.
+    std::fs::write(
+        &theme_path,
+        r#"{"organisation":"","helpdesk":"servicedesk@northwind.test"}"#,
+    )
+    .unwrap();
+    let t = json(get(&h.app, "/theme.json").await).await;
+    assert_eq!(t["organisation"], "Northwind Traders Ltd");
+
+    // Branding files sit beside the theme; nothing else is reachable.
+    let r = get(&h.app, "/branding/logo.svg").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "image/svg+xml");
+    for uri in [
+        "/branding/theme.json",
+        "/branding/..%2ft.db",
+        "/branding/.hidden",
+        "/branding/nope.svg",
+    ] {
+        assert_eq!(
+            get(&h.app, uri).await.status(),
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_a_theme_file_the_built_in_theme_is_served() {
+    let h = harness(false).await;
+    let t = json(get(&h.app, "/theme.json").await).await;
+    assert_eq!(t["organisation"], "Built In");
+}
+
+#[tokio::test]
+async fn cross_origin_state_changes_are_refused() {
+    let h = harness(false).await;
+    let post = |origin: Option<&str>, site: Option<&str>| {
+        let mut b = Request::post("/api/anything").header(header::CONTENT_TYPE, "application/json");
+        if let Some(o) = origin {
+            b = b.header(header::ORIGIN, o);
+        }
+        if let Some(s) = site {
+            b = b.header("sec-fetch-site", s);
+        }
+        b.body(Body::from("{}")).unwrap()
+    };
+    let r = send(&h.app, post(Some("https://evil.example"), None)).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json(r).await["error"]["id"], "request.cross_origin");
+    let r = send(
+        &h.app,
+        post(Some("https://sspr.example.com"), Some("cross-site")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The real origin passes the guard (and finds no such endpoint).
+    let r = send(
+        &h.app,
+        post(Some("https://sspr.example.com"), Some("same-origin")),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+mod strict_json {
+    use super::*;
+    use axum::routing::post;
+    use serde::Deserialize;
+    use sspr_server::json::{ApiJson, MAX_BODY};
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Identify {
+        identifier: String,
+        nonce: u64,
+    }
+
+    async fn echo(ApiJson(body): ApiJson<Identify>) -> String {
+        body.identifier
+    }
+
+    fn router() -> Router {
+        Router::new().route("/echo", post(echo))
+    }
+
+    async fn call(content_type: Option<&str>, body: impl Into<Body>) -> (StatusCode, Value) {
+        let mut b = Request::builder().method(Method::POST).uri("/echo");
+        if let Some(ct) = content_type {
+            b = b.header(header::CONTENT_TYPE, ct);
+        }
+        let r = router()
+            .oneshot(b.body(body.into()).unwrap())
+            .await
+            .unwrap();
+        let status = r.status();
+        let bytes = body_bytes(r).await;
+        (
+            status,
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())),
+        )
+    }
+
+    #[tokio::test]
+    async fn good_json_passes() {
+        let (s, v) = call(
+            Some("application/json; charset=utf-8"),
+            r#"{"identifier":"alice","nonce":7}"#,
+        )
+        .await;
+        assert_eq!((s, v), (StatusCode::OK, Value::String("alice".into())));
+    }
+
+    #[tokio::test]
+    async fn bad_requests_get_typed_errors_that_name_the_field() {
+        let cases: &[(Option<&str>, &str, StatusCode, &str, Option<&str>)] = &[
+            (
+                None,
+                r#"{"identifier":"a","nonce":1}"#,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "request.unsupported_media_type",
+                None,
+            ),
+            (
+                Some("text/plain"),
+                r#"{"identifier":"a","nonce":1}"#,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "request.unsupported_media_type",
+                None,
+            ),
+            (
+                Some("application/json"),
+                "{not json",
+                StatusCode::BAD_REQUEST,
+                "request.invalid_json",
+                None,
+            ),
+            (
+                Some("application/json"),
+                "",
+                StatusCode::BAD_REQUEST,
+                "request.invalid_json",
+                None,
+            ),
+            (
+                Some("application/json"),
+                r#"{"identifier":"a","nonce":1} trailing"#,
+                StatusCode::BAD_REQUEST,
+                "request.invalid_json",
+                None,
+            ),
+            (
+                Some("application/json"),
+                r#"{"identifier":["alice","bob"],"nonce":1}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request.invalid_field",
+                Some("identifier"),
+            ),
+            (
+                Some("application/json"),
+                r#"{"identifier":"a","nonce":-1}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request.invalid_field",
+                Some("nonce"),
+            ),
+            (
+                Some("application/json"),
+                r#"{"identifier":"a","identifier":"b","nonce":1}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request.invalid_field",
+                Some("identifier"),
+            ),
+            (
+                Some("application/json"),
+                r#"{"identifier":"a","nonce":1,"admin":true}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request.invalid_field",
+                Some("admin"),
+            ),
+            (
+                Some("application/json"),
+                r#"{"identifier":"a"}"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request.invalid_field",
+                Some("nonce"),
+            ),
+            (
+                Some("application/json"),
+                r#"["alice"]"#,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "request.invalid_field",
+                None,
+            ),
+        ];
+        for (ct, body, status, id, field) in cases {
+            let (s, v) = call(*ct, body.to_string()).await;
+            assert_eq!(s, *status, "{body}: {v}");
+            assert_eq!(v["error"]["id"], *id, "{body}");
+            if let Some(f) = field {
+                assert_eq!(v["error"]["field"], *f, "{body}");
+            }
+            // Never echo what was sent or how the parser failed.
+            let text = v.to_string();
+            assert!(
+                !text.contains("alice") && !text.contains("line") && !text.contains("serde"),
+                "{text}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn oversized_bodies_are_refused() {
+        let big = format!(r#"{{"identifier":"{}","nonce":1}}"#, "a".repeat(MAX_BODY));
+        let (s, v) = call(Some("application/json"), big).await;
+        assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(v["error"]["id"], "request.too_large");
+    }
+}
+
+#[test]
+fn a_handler_panic_becomes_a_typed_500_without_the_panic_text() {
+    let r = sspr_server::routes::panic_response(Box::new("db password is hunter2".to_string()));
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = futures_body(r);
+    assert!(body.contains("server.internal"));
+    assert!(!body.contains("hunter2"));
+}
+
+fn futures_body(r: Response) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    String::from_utf8(rt.block_on(body_bytes(r))).unwrap()
+}

@@ -1,0 +1,91 @@
+//! The `sspr` binary: configuration and theme errors exit non-zero with a
+//! message naming file, field and reason, and never panic.
+
+use std::process::Command;
+
+fn sspr(dir: &std::path::Path, config: &str, extra_env: &[(&str, &str)]) -> (i32, String, String) {
+    let path = dir.join("sspr.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sspr"));
+    cmd.arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .env_remove("SSPR_LOG");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn good_config_checks_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = sspr(dir.path(), "[policy]\nmethods_required = 2\n", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with("sspr.toml: ok\n"), "{out}");
+}
+
+#[test]
+fn bad_config_exits_2_naming_file_line_field_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = sspr(
+        dir.path(),
+        "[server]\n\n[policy]\nmethods_required = 5\n",
+        &[],
+    );
+    assert_eq!(code, 2);
+    let file = dir.path().join("sspr.toml");
+    assert_eq!(
+        err.trim(),
+        format!(
+            "sspr: configuration error: {}:4: field `policy.methods_required`: must be 1 or 2, not 5",
+            file.display()
+        )
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn bad_environment_override_is_blamed_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = sspr(dir.path(), "", &[("SSPR__SERVER__BIND", "nowhere")]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("environment variable SSPR__SERVER__BIND: field `server.bind`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_theme_exits_2_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("theme.json"),
+        r#"{"organisation":"X","helpdesk":"not a helpdesk"}"#,
+    )
+    .unwrap();
+    let (code, _, err) = sspr(dir.path(), "[theme]\nfile = \"theme.json\"\n", &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("theme.json: field `helpdesk`: must be an http(s) URL"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_config_file_is_clear() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sspr"))
+        .args(["--config", "/nonexistent/sspr.toml", "check-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("/nonexistent/sspr.toml: cannot read the file")
+    );
+}

@@ -1,0 +1,105 @@
+//! The typed API client. Every non-2xx answer becomes [`ApiError::Api`] with
+//! the server's stable message id; transport trouble is its own variant.
+
+use gloo_net::http::{Request, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sspr_proto::{ApiErrorBody, ErrorDetail, ErrorId, Health, PublicConfig};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    /// The server answered with a typed error.
+    Api { status: u16, detail: ErrorDetail },
+    /// The request never got an answer (offline, server down).
+    Network(String),
+    /// The answer was not what this build of the SPA understands.
+    Decode(String),
+}
+
+impl ApiError {
+    /// Builds the error for a non-2xx answer from its status and body text.
+    pub fn from_status_body(status: u16, body: &str) -> ApiError {
+        match serde_json::from_str::<ApiErrorBody>(body) {
+            Ok(b) => ApiError::Api {
+                status,
+                detail: b.error,
+            },
+            Err(_) => {
+                let id = if status >= 500 {
+                    ErrorId::Unavailable
+                } else {
+                    ErrorId::Unknown
+                };
+                ApiError::Api {
+                    status,
+                    detail: ErrorDetail {
+                        id,
+                        message: id.default_message().to_string(),
+                        field: None,
+                        retry_after: None,
+                    },
+                }
+            }
+        }
+    }
+
+    /// The stable message id, for translation and tests.
+    pub fn id(&self) -> ErrorId {
+        match self {
+            ApiError::Api { detail, .. } => detail.id,
+            ApiError::Network(_) => ErrorId::Unavailable,
+            ApiError::Decode(_) => ErrorId::Unknown,
+        }
+    }
+
+    /// Words for people.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Api { detail, .. } => detail.message.clone(),
+            ApiError::Network(_) => {
+                "We couldn't reach the portal. Check your connection and try again.".into()
+            }
+            ApiError::Decode(_) => ErrorId::Unknown.default_message().into(),
+        }
+    }
+}
+
+async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
+    let status = resp.status();
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    if !(200..300).contains(&status) {
+        return Err(ApiError::from_status_body(status, &text));
+    }
+    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+}
+
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    let resp = Request::get(path)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    decode(resp).await
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    let resp = Request::post(path)
+        .header("Accept", "application/json")
+        .json(body)
+        .map_err(|e| ApiError::Decode(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    decode(resp).await
+}
+
+pub async fn health() -> Result<Health, ApiError> {
+    get("/api/health").await
+}
+
+pub async fn config() -> Result<PublicConfig, ApiError> {
+    get("/api/config").await
+}

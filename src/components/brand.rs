@@ -1,0 +1,24 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::app::use_theme;
+
+/// Logo and organisation name from the theme file.
+#[component]
+pub fn Brand() -> impl IntoView {
+    let theme = use_theme();
+    move || {
+        match theme.get() {
+        Some(Ok(t)) => view! {
+            <A href="/" attr:class="brand">
+                // The name is beside the logo, so the image is decorative.
+                {t.logo.map(|src| view! { <img class="brand-logo" src=src alt="" width="40" height="40" /> })}
+                <span class="brand-name">{t.organisation}</span>
+            </A>
+        }
+        .into_any(),
+        Some(Err(_)) => view! { <span class="brand-name">"Password self-service"</span> }.into_any(),
+        None => view! { <span class="brand-name brand-loading" aria-hidden="true"></span> }.into_any(),
+    }
+    }
+}

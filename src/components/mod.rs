@@ -1,0 +1,4 @@
+pub mod brand;
+pub mod footer;
+pub mod helpdesk_link;
+pub mod layout;

@@ -1,0 +1,10 @@
+//! The sspr SPA: leptos, client-side rendered. It renders what the server
+//! says; the theme (name, logo, colours, helpdesk) is read at runtime.
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod pages;
+pub mod theme;
+
+pub use app::App;

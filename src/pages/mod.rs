@@ -1,0 +1,5 @@
+pub mod home;
+pub mod not_found;
+pub mod reset;
+pub mod security_info;
+pub mod signin;

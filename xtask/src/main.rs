@@ -1,0 +1,156 @@
+//! `cargo xtask <command>`: the project's single entry point.
+//!
+//! - `demo [--port N]`  install missing tools, build the SPA, run sspr on the embedded default
+//! - `test`             install what the tests need, then fmt, clippy, native, wasm and e2e tests
+//! - `build-web`        build the SPA into dist/ (release, precompressed) and print its size
+//! - `tools`            only install the toolchain (wasm target, trunk, wasm-bindgen-cli, npm packages)
+
+mod tools;
+mod web;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = root();
+    let run = match args.first().map(String::as_str) {
+        Some("demo") => demo(&root, &args[1..]),
+        Some("test") => test(&root),
+        Some("build-web") => tools::ensure_build_tools(&root)
+            .and_then(|()| web::build(&root))
+            .map(|_| ()),
+        Some("tools") => tools::ensure_build_tools(&root),
+        _ => {
+            eprintln!("usage: cargo xtask <demo [--port N] | test | build-web | tools>");
+            return ExitCode::from(2);
+        }
+    };
+    match run {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace")
+        .to_path_buf()
+}
+
+/// Runs a command with inherited output; a non-zero exit is an error naming it.
+pub fn run(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    eprintln!("\n==> {shown}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} exited with {status}"))
+    }
+}
+
+pub fn cargo(root: &Path) -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root);
+    c
+}
+
+fn demo(root: &Path, args: &[String]) -> Result {
+    let port: u16 = match args {
+        [] => 8080,
+        [flag, p] if flag == "--port" => p
+            .parse()
+            .map_err(|_| format!("--port takes a number, not {p}"))?,
+        _ => return Err("usage: cargo xtask demo [--port N]".into()),
+    };
+    tools::ensure_build_tools(root)?;
+    web::build(root)?;
+    run(cargo(root).args(["build", "--release", "-p", "sspr-server"]))?;
+    std::fs::create_dir_all(root.join(".sspr-data")).map_err(|e| e.to_string())?;
+    let url = format!("http://127.0.0.1:{port}");
+    eprintln!(
+        "\nsspr demo: open {url}\n  demo users: alice / Alice-demo-2026!, bob / Bob-demo-2026!, carol (admin) / Carol-admin-2026!\n  Ctrl-C stops it.\n"
+    );
+    run(Command::new(root.join("target/release/sspr"))
+        .current_dir(root)
+        .args(["--config", "config/demo.toml"])
+        .env("SSPR__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("SSPR__SERVER__PUBLIC_URL", &url))
+}
+
+fn test(root: &Path) -> Result {
+    let started = std::time::Instant::now();
+    tools::ensure_build_tools(root)?;
+    tools::ensure_test_packages()?;
+    let step = |name: &str| eprintln!("\n######## {name}  (+{}s)", started.elapsed().as_secs());
+
+    step("format");
+    run(cargo(root).args(["fmt", "--all", "--check"]))?;
+
+    step("clippy (native crates, then the SPA for wasm32)");
+    run(cargo(root).args([
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "sspr-web",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo(root).args([
+        "clippy",
+        "-p",
+        "sspr-web",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("native tests (SQLite and PostgreSQL)");
+    let pg = tools::Postgres::start(root)?;
+    run(cargo(root)
+        .args(["test", "--workspace", "--exclude", "sspr-web"])
+        .env("SSPR_TEST_PG_URL", pg.url())
+        .env("SSPR_REQUIRE_PG", "1"))?;
+    drop(pg);
+
+    step("wasm-bindgen tests in headless Chromium");
+    run(cargo(root)
+        .args([
+            "test",
+            "-p",
+            "sspr-web",
+            "--target",
+            "wasm32-unknown-unknown",
+        ])
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120"))?;
+
+    step("end-to-end tests in headless Chromium");
+    web::build(root)?;
+    run(cargo(root).args(["build", "-p", "sspr-server"]))?;
+    run(Command::new("node")
+        .current_dir(root)
+        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .env("SSPR_BIN", root.join("target/debug/sspr"))
+        .env("SSPR_DIST", root.join("dist")))?;
+
+    eprintln!(
+        "\nxtask test: all green in {}s",
+        started.elapsed().as_secs()
+    );
+    Ok(())
+}

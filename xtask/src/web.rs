@@ -1,0 +1,142 @@
+//! Builds the SPA: trunk (offline, pinned tools), then moves trunk's inline
+//! loader into a hashed file (so the CSP needs no 'unsafe-inline'), writes
+//! brotli and gzip copies, and reports first-load bytes.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use sha2::Digest;
+
+use crate::tools::tool_path;
+use crate::{Result, run};
+
+const COMPRESSIBLE: &[&str] = &["html", "js", "wasm", "css", "json", "svg", "txt", "ico"];
+
+pub struct Sizes {
+    pub raw: usize,
+    pub brotli: usize,
+}
+
+pub fn build(root: &Path) -> Result<Sizes> {
+    run(Command::new(crate::tools::cargo_bin().join("trunk"))
+        .current_dir(root)
+        .args(["build", "--release"])
+        .env("PATH", tool_path(root))
+        .env("TRUNK_OFFLINE", "true")
+        .env("NO_COLOR", "true"))?;
+    let dist = root.join("dist");
+    externalise_loader(&dist)?;
+    compress_all(&dist)?;
+    report(&dist)
+}
+
+/// Trunk writes `<script type="module">import init ...</script>` into index.html.
+/// Move it to `boot-<hash>.js` and reference it, so `script-src 'self'` suffices.
+fn externalise_loader(dist: &Path) -> Result {
+    let index = dist.join("index.html");
+    let html = std::fs::read_to_string(&index).map_err(|e| format!("{}: {e}", index.display()))?;
+    let open = "<script type=\"module\">";
+    let Some(start) = html.find(open) else {
+        return Err("trunk's inline module loader was not found in dist/index.html".into());
+    };
+    let body_start = start + open.len();
+    let end = body_start
+        + html[body_start..]
+            .find("</script>")
+            .ok_or("unterminated loader script")?;
+    let script = html[body_start..end].trim();
+    let hash = format!("{:x}", sha2::Sha256::digest(script.as_bytes()));
+    let name = format!("boot-{}.js", &hash[..16]);
+    std::fs::write(dist.join(&name), script).map_err(|e| e.to_string())?;
+    let replaced = format!(
+        "{}<script type=\"module\" src=\"/{name}\"></script>{}",
+        &html[..start],
+        &html[end + "</script>".len()..]
+    );
+    if replaced.contains("<script>") || replaced.contains("<script type=\"module\">") {
+        return Err("dist/index.html still has an inline script".into());
+    }
+    std::fs::write(&index, replaced).map_err(|e| e.to_string())
+}
+
+fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out)
+            } else {
+                out.push(p)
+            }
+        }
+    }
+}
+
+fn compress_all(dist: &Path) -> Result {
+    let mut files = Vec::new();
+    walk(dist, &mut files);
+    for f in files {
+        let ext = f.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !COMPRESSIBLE.contains(&ext) {
+            continue;
+        }
+        let data = std::fs::read(&f).map_err(|e| e.to_string())?;
+        let mut br = Vec::new();
+        {
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 11,
+                lgwin: 22,
+                ..Default::default()
+            };
+            brotli::BrotliCompress(&mut &data[..], &mut br, &params).map_err(|e| e.to_string())?;
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&data).map_err(|e| e.to_string())?;
+        let gz = gz.finish().map_err(|e| e.to_string())?;
+        let with = |suffix: &str| {
+            let mut s = f.clone().into_os_string();
+            s.push(suffix);
+            s
+        };
+        std::fs::write(with(".br"), br).map_err(|e| e.to_string())?;
+        std::fs::write(with(".gz"), gz).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// First load: index.html, the loader, the JS glue, the wasm and the CSS.
+fn report(dist: &Path) -> Result<Sizes> {
+    let mut rows = Vec::new();
+    let mut names: Vec<String> = std::fs::read_dir(dist)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| {
+            n == "index.html" || n.ends_with(".js") || n.ends_with(".wasm") || n.ends_with(".css")
+        })
+        .collect();
+    names.sort();
+    for n in names {
+        let raw = std::fs::metadata(dist.join(&n))
+            .map(|m| m.len() as usize)
+            .unwrap_or(0);
+        let br = std::fs::metadata(dist.join(format!("{n}.br")))
+            .map(|m| m.len() as usize)
+            .unwrap_or(raw);
+        rows.push((n, raw, br));
+    }
+    eprintln!("\nfirst-load bytes (dist/):");
+    for (n, raw, br) in &rows {
+        eprintln!("  {n:<48} {raw:>9} raw {br:>8} brotli");
+    }
+    let sizes = Sizes {
+        raw: rows.iter().map(|r| r.1).sum(),
+        brotli: rows.iter().map(|r| r.2).sum(),
+    };
+    eprintln!(
+        "  {:<48} {:>9} raw {:>8} brotli",
+        "TOTAL", sizes.raw, sizes.brotli
+    );
+    Ok(sizes)
+}
