@@ -13,11 +13,13 @@ use crate::pages::{
 };
 
 /// The theme, as loaded from `/theme.json`. `None` while loading.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
+#[allow(missing_debug_implementations)]
 pub struct ThemeCtx(pub LocalResource<Result<Theme, ApiError>>);
 
 /// The public policy summary from `/api/config`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
+#[allow(missing_debug_implementations)]
 pub struct PolicyCtx(pub LocalResource<Result<PublicConfig, ApiError>>);
 
 pub fn use_theme() -> LocalResource<Result<Theme, ApiError>> {

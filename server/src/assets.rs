@@ -113,6 +113,13 @@ pub fn serve(
 ) -> Option<Response> {
     let identity = assets.get(path)?;
     let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let textual = mime.type_() == mime_guess::mime::TEXT
+        || matches!(mime.subtype().as_str(), "javascript" | "json" | "svg");
+    let content_type = if textual && mime.get_param("charset").is_none() {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    };
     let mut body = identity.clone();
     let mut encoding = None;
     for enc in accepted(headers) {
@@ -144,7 +151,7 @@ pub fn serve(
     }
     let mut resp = Response::builder()
         .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, mime.as_ref())
+        .header(header::CONTENT_TYPE, content_type)
         .header(header::VARY, "Accept-Encoding")
         .header(
             header::CACHE_CONTROL,

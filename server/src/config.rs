@@ -312,7 +312,8 @@ impl Config {
             })?;
         }
 
-        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        let base = std::path::absolute(path.parent().unwrap_or(Path::new("."))).unwrap_or_default();
+        config.resolve_paths(&base);
         config.validate().map_err(|(field, reason)| {
             let source = overrides
                 .iter()

@@ -80,27 +80,19 @@ pub async fn theme(State(state): State<AppState>, method: Method, headers: Heade
     }
 }
 
-/// Files beside the operator's theme file (logos, favicon, fonts).
+/// Files beside the operator's theme file (logos, favicon, fonts); any file
+/// the operator does not supply falls back to the built-in `branding/`.
 pub async fn branding(
     State(state): State<AppState>,
     Path(file): Path<String>,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let Some(theme) = &state.theme else {
-        return assets::serve(
-            &state.assets,
-            &format!("branding/{file}"),
-            &method,
-            &headers,
-        )
-        .unwrap_or_else(not_found_text);
-    };
-    if file.ends_with(".json") || file.ends_with(".toml") {
-        return not_found_text();
-    }
-    let dir = assets::Assets::Dir(theme.dir().to_path_buf());
-    assets::serve(&dir, &file, &method, &headers).unwrap_or_else(not_found_text)
+    let operator = state.theme.as_ref().filter(|_| !(file.ends_with(".json") || file.ends_with(".toml")));
+    operator
+        .and_then(|theme| assets::serve(&assets::Assets::Dir(theme.dir().to_path_buf()), &file, &method, &headers))
+        .or_else(|| assets::serve(&state.assets, &format!("branding/{file}"), &method, &headers))
+        .unwrap_or_else(not_found_text)
 }
 
 fn not_found_text() -> Response {

@@ -142,9 +142,21 @@ fn test(root: &Path) -> Result {
     step("end-to-end tests in headless Chromium");
     web::build(root)?;
     run(cargo(root).args(["build", "-p", "sspr-server"]))?;
+    let mut specs: Vec<String> = std::fs::read_dir(root.join("tests/e2e"))
+        .map_err(|e| format!("tests/e2e: {e}"))?
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".test.mjs"))
+        .map(|n| format!("tests/e2e/{n}"))
+        .collect();
+    specs.sort();
+    if specs.is_empty() {
+        return Err("no end-to-end tests found in tests/e2e".into());
+    }
     run(Command::new("node")
         .current_dir(root)
-        .args(["--test", "--test-concurrency=1", "tests/e2e/"])
+        .args(["--test", "--test-concurrency=1"])
+        .args(&specs)
         .env("SSPR_BIN", root.join("target/debug/sspr"))
         .env("SSPR_DIST", root.join("dist")))?;
 

@@ -65,6 +65,9 @@ pub fn ensure_build_tools(root: &Path) -> Result {
         run(cargo(root).args(["generate-lockfile"]))?;
     }
 
+    // trunk builds with `cargo --offline`: fetch every crate (all targets) first.
+    run(cargo(root).args(["fetch", "--quiet"]))?;
+
     // 2. trunk, pinned: 0.22 needs a newer rustc than this toolchain.
     let bin = cargo_bin();
     let trunk_ok = output(Command::new(bin.join("trunk")).arg("--version"))

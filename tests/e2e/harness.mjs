@@ -1,0 +1,89 @@
+// Shared e2e plumbing: a real sspr on a free loopback port with its own store
+// and theme, and Debian's Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, cpSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const SCREENS = join(ROOT, 'target/e2e');
+mkdirSync(SCREENS, { recursive: true });
+
+export const VIEWPORTS = [
+  { name: 'desktop', width: 1280, height: 800 },
+  { name: 'phone', width: 375, height: 667 },
+];
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** Starts sspr with `config` (TOML, without [server]) and a copy of a fixture theme dir. */
+export async function startSspr({ themeFixture, config = '' }) {
+  const dir = mkdtempSync(join(tmpdir(), 'sspr-e2e-'));
+  const themeDir = join(dir, 'theme');
+  cpSync(join(import.meta.dirname, 'fixtures', themeFixture), themeDir, { recursive: true });
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dist = process.env.SSPR_DIST ?? join(ROOT, 'dist');
+  writeFileSync(
+    join(dir, 'sspr.toml'),
+    `[server]\nbind = "127.0.0.1:${port}"\npublic_url = "${url}"\nassets_dir = ${JSON.stringify(dist)}\n` +
+      `[store]\nurl = "sqlite://sspr.db?mode=rwc"\n[directory]\ndemo_users = true\n` +
+      `[theme]\nfile = "theme/theme.json"\n${config}`,
+  );
+  const bin = process.env.SSPR_BIN ?? join(ROOT, 'target/debug/sspr');
+  const child = spawn(bin, ['--config', join(dir, 'sspr.toml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (d) => (log += d));
+  await new Promise((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`sspr exited with ${code}:\n${log}`)));
+    child.stdout.on('data', (d) => {
+      if (String(d).includes('sspr listening')) ok();
+    });
+  });
+  return {
+    url,
+    themeFile: join(themeDir, 'theme.json'),
+    log: () => log,
+    stop: () => new Promise((ok) => { child.once('exit', ok); child.kill('SIGTERM'); }),
+  };
+}
+
+export async function launchChromium() {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * A page that records console errors, page errors and CSP violations, so a
+ * test can assert that none happened.
+ */
+export async function watchedPage(browser, viewport) {
+  const context = await browser.newContext({ viewport: { width: viewport.width, height: viewport.height } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  return { page, context, problems };
+}

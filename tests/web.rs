@@ -1,0 +1,89 @@
+//! Component and client tests, run in headless Chromium by wasm-bindgen-test.
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use sspr_proto::{ErrorId, Theme, ThemeColors};
+use sspr_web::api::ApiError;
+use sspr_web::components::helpdesk_link::HelpdeskLink;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn theme(helpdesk: &str, label: Option<&str>) -> Theme {
+    Theme {
+        organisation: "Test Org".into(),
+        logo: None,
+        logo_dark: None,
+        favicon: None,
+        helpdesk: helpdesk.into(),
+        helpdesk_label: label.map(str::to_string),
+        signin_intro: None,
+        reset_intro: None,
+        colors: ThemeColors::default(),
+    }
+}
+
+/// Mounts `f` into a fresh element and returns it (the mount lives for the test).
+fn mount<F, V>(f: F) -> web_sys::HtmlElement
+where
+    F: FnOnce() -> V + 'static,
+    V: IntoView + 'static,
+{
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let host: web_sys::HtmlElement = doc.create_element("div").unwrap().unchecked_into();
+    doc.body().unwrap().append_child(&host).unwrap();
+    let handle = leptos::mount::mount_to(host.clone(), f);
+    std::mem::forget(handle);
+    host
+}
+
+#[wasm_bindgen_test]
+fn helpdesk_email_becomes_a_mailto_link() {
+    let host = mount(|| view! { <HelpdeskLink theme=theme("it@example.com", None) /> });
+    let a = host.query_selector("a.helpdesk-link").unwrap().expect("a link");
+    assert_eq!(a.get_attribute("href").as_deref(), Some("mailto:it@example.com"));
+    assert_eq!(a.text_content().as_deref(), Some("Contact your helpdesk"));
+}
+
+#[wasm_bindgen_test]
+fn helpdesk_url_stays_a_link_with_its_label() {
+    let host = mount(|| view! { <HelpdeskLink theme=theme("https://help.example.com/x", Some("Call IT")) /> });
+    let a = host.query_selector("a").unwrap().expect("a link");
+    assert_eq!(a.get_attribute("href").as_deref(), Some("https://help.example.com/x"));
+    assert_eq!(a.text_content().as_deref(), Some("Call IT"));
+}
+
+#[wasm_bindgen_test]
+fn an_unusable_helpdesk_value_renders_no_link() {
+    let host = mount(|| view! { <HelpdeskLink theme=theme("javascript:alert(1)", None) /> });
+    assert!(host.query_selector("a").unwrap().is_none());
+}
+
+#[wasm_bindgen_test]
+fn theme_colours_become_css_custom_properties() {
+    let mut t = theme("it@example.com", None);
+    t.colors.primary = "#123456".into();
+    sspr_web::theme::apply(&t, "Page");
+    let doc = web_sys::window().unwrap().document().unwrap();
+    let root: web_sys::HtmlElement = doc.document_element().unwrap().unchecked_into();
+    assert_eq!(root.style().get_property_value("--color-primary").unwrap(), "#123456");
+    assert_eq!(doc.title(), "Page | Test Org");
+}
+
+#[wasm_bindgen_test]
+fn typed_error_bodies_become_the_error_enum() {
+    let e = ApiError::from_status_body(404, r#"{"error":{"id":"request.not_found","message":"There is nothing at this address."}}"#);
+    assert_eq!(e.id(), ErrorId::NotFound);
+    assert!(matches!(e, ApiError::Api { status: 404, .. }));
+
+    let e = ApiError::from_status_body(422, r#"{"error":{"id":"request.invalid_field","message":"m","field":"identifier"}}"#);
+    match e {
+        ApiError::Api { detail, .. } => assert_eq!(detail.field.as_deref(), Some("identifier")),
+        other => panic!("{other:?}"),
+    }
+
+    // A proxy's HTML error page still becomes a typed error.
+    assert_eq!(ApiError::from_status_body(502, "<html>Bad gateway</html>").id(), ErrorId::Unavailable);
+    assert_eq!(ApiError::from_status_body(400, "nope").id(), ErrorId::Unknown);
+}
