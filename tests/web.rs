@@ -41,16 +41,27 @@ where
 #[wasm_bindgen_test]
 fn helpdesk_email_becomes_a_mailto_link() {
     let host = mount(|| view! { <HelpdeskLink theme=theme("it@example.com", None) /> });
-    let a = host.query_selector("a.helpdesk-link").unwrap().expect("a link");
-    assert_eq!(a.get_attribute("href").as_deref(), Some("mailto:it@example.com"));
+    let a = host
+        .query_selector("a.helpdesk-link")
+        .unwrap()
+        .expect("a link");
+    assert_eq!(
+        a.get_attribute("href").as_deref(),
+        Some("mailto:it@example.com")
+    );
     assert_eq!(a.text_content().as_deref(), Some("Contact your helpdesk"));
 }
 
 #[wasm_bindgen_test]
 fn helpdesk_url_stays_a_link_with_its_label() {
-    let host = mount(|| view! { <HelpdeskLink theme=theme("https://help.example.com/x", Some("Call IT")) /> });
+    let host = mount(
+        || view! { <HelpdeskLink theme=theme("https://help.example.com/x", Some("Call IT")) /> },
+    );
     let a = host.query_selector("a").unwrap().expect("a link");
-    assert_eq!(a.get_attribute("href").as_deref(), Some("https://help.example.com/x"));
+    assert_eq!(
+        a.get_attribute("href").as_deref(),
+        Some("https://help.example.com/x")
+    );
     assert_eq!(a.text_content().as_deref(), Some("Call IT"));
 }
 
@@ -67,23 +78,38 @@ fn theme_colours_become_css_custom_properties() {
     sspr_web::theme::apply(&t, "Page");
     let doc = web_sys::window().unwrap().document().unwrap();
     let root: web_sys::HtmlElement = doc.document_element().unwrap().unchecked_into();
-    assert_eq!(root.style().get_property_value("--color-primary").unwrap(), "#123456");
+    assert_eq!(
+        root.style().get_property_value("--color-primary").unwrap(),
+        "#123456"
+    );
     assert_eq!(doc.title(), "Page | Test Org");
 }
 
 #[wasm_bindgen_test]
 fn typed_error_bodies_become_the_error_enum() {
-    let e = ApiError::from_status_body(404, r#"{"error":{"id":"request.not_found","message":"There is nothing at this address."}}"#);
+    let e = ApiError::from_status_body(
+        404,
+        r#"{"error":{"id":"request.not_found","message":"There is nothing at this address."}}"#,
+    );
     assert_eq!(e.id(), ErrorId::NotFound);
     assert!(matches!(e, ApiError::Api { status: 404, .. }));
 
-    let e = ApiError::from_status_body(422, r#"{"error":{"id":"request.invalid_field","message":"m","field":"identifier"}}"#);
+    let e = ApiError::from_status_body(
+        422,
+        r#"{"error":{"id":"request.invalid_field","message":"m","field":"identifier"}}"#,
+    );
     match e {
         ApiError::Api { detail, .. } => assert_eq!(detail.field.as_deref(), Some("identifier")),
         other => panic!("{other:?}"),
     }
 
     // A proxy's HTML error page still becomes a typed error.
-    assert_eq!(ApiError::from_status_body(502, "<html>Bad gateway</html>").id(), ErrorId::Unavailable);
-    assert_eq!(ApiError::from_status_body(400, "nope").id(), ErrorId::Unknown);
+    assert_eq!(
+        ApiError::from_status_body(502, "<html>Bad gateway</html>").id(),
+        ErrorId::Unavailable
+    );
+    assert_eq!(
+        ApiError::from_status_body(400, "nope").id(),
+        ErrorId::Unknown
+    );
 }

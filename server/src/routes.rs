@@ -88,10 +88,27 @@ pub async fn branding(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    let operator = state.theme.as_ref().filter(|_| !(file.ends_with(".json") || file.ends_with(".toml")));
+    let operator = state
+        .theme
+        .as_ref()
+        .filter(|_| !(file.ends_with(".json") || file.ends_with(".toml")));
     operator
-        .and_then(|theme| assets::serve(&assets::Assets::Dir(theme.dir().to_path_buf()), &file, &method, &headers))
-        .or_else(|| assets::serve(&state.assets, &format!("branding/{file}"), &method, &headers))
+        .and_then(|theme| {
+            assets::serve(
+                &assets::Assets::Dir(theme.dir().to_path_buf()),
+                &file,
+                &method,
+                &headers,
+            )
+        })
+        .or_else(|| {
+            assets::serve(
+                &state.assets,
+                &format!("branding/{file}"),
+                &method,
+                &headers,
+            )
+        })
         .unwrap_or_else(not_found_text)
 }
 

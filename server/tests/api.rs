@@ -290,7 +290,10 @@ async fn theme_comes_from_the_file_and_edits_apply_without_restart() {
     // Branding files sit beside the theme; nothing else is reachable.
     let r = get(&h.app, "/branding/logo.svg").await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()[header::CONTENT_TYPE], "image/svg+xml; charset=utf-8");
+    assert_eq!(
+        r.headers()[header::CONTENT_TYPE],
+        "image/svg+xml; charset=utf-8"
+    );
     for uri in [
         "/branding/theme.json",
         "/branding/..%2ft.db",

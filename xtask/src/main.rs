@@ -160,6 +160,9 @@ fn test(root: &Path) -> Result {
         .env("SSPR_BIN", root.join("target/debug/sspr"))
         .env("SSPR_DIST", root.join("dist")))?;
 
+    step("release binary serves the embedded SPA");
+    web::check_embedded_release(root)?;
+
     eprintln!(
         "\nxtask test: all green in {}s",
         started.elapsed().as_secs()

@@ -140,3 +140,84 @@ fn report(dist: &Path) -> Result<Sizes> {
     );
     Ok(sizes)
 }
+
+/// Builds `sspr` in release mode, runs it from an empty directory with no
+/// `assets_dir` and no theme file, and checks it serves the SPA it embedded.
+pub fn check_embedded_release(root: &Path) -> Result {
+    use std::io::Read;
+    run(crate::cargo(root).args(["build", "--release", "-p", "sspr-server"]))?;
+    let tmp = root.join("target/embed-check");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+    let bin = tmp.join("sspr");
+    std::fs::copy(root.join("target/release/sspr"), &bin).map_err(|e| e.to_string())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    std::fs::write(
+        tmp.join("sspr.toml"),
+        format!(
+            "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n"
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut child = Command::new(&bin)
+        .current_dir(&tmp)
+        .args(["--config", "sspr.toml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    // Wait for the "listening" line rather than guessing a delay.
+    let mut out = child.stdout.take().ok_or("no stdout")?;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("sspr listening") {
+        let n = out.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            let _ = child.kill();
+            return Err("release sspr exited before listening".into());
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let result = (|| {
+        let want =
+            std::fs::read_to_string(root.join("dist/index.html")).map_err(|e| e.to_string())?;
+        for (path, expect) in [
+            ("/", want.as_str()),
+            ("/reset", want.as_str()),
+            ("/theme.json", "\"organisation\""),
+        ] {
+            let got = http_get(port, path)?;
+            if !got.starts_with("HTTP/1.1 200") || !got.contains(expect) {
+                return Err(format!(
+                    "GET {path} from the release binary did not serve the embedded file:\n{}",
+                    &got[..got.len().min(400)]
+                ));
+            }
+        }
+        eprintln!(
+            "release sspr ({} bytes) serves the embedded SPA",
+            std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0)
+        );
+        Ok(())
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+fn http_get(port: u16, path: &str) -> Result<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
+    Ok(resp)
+}
