@@ -1,5 +1,6 @@
 //! Component and client tests, run in headless Chromium by wasm-bindgen-test.
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use leptos::prelude::*;
 use sspr_proto::{ErrorId, Theme, ThemeColors};

@@ -165,19 +165,21 @@ pub struct ThemeFile {
     cache: Mutex<Cached>,
 }
 
+/// Modification time and size: a change in either means the file was edited.
+type Stamp = Option<(SystemTime, u64)>;
+
 #[derive(Debug, Clone)]
 struct Cached {
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Stamp,
     body: Vec<u8>,
 }
 
 impl ThemeFile {
     /// Loads and validates; an invalid theme at start-up is an error.
     pub fn open(path: &Path) -> Result<ThemeFile, ThemeError> {
-        let (stamp, body) = read_valid(path)?;
         Ok(ThemeFile {
             path: path.to_path_buf(),
-            cache: Mutex::new(Cached { stamp, body }),
+            cache: Mutex::new(read_valid(path)?),
         })
     }
 
@@ -191,9 +193,9 @@ impl ThemeFile {
         let now = stamp_of(&self.path);
         if now.is_some() && now != cache.stamp {
             match read_valid(&self.path) {
-                Ok((stamp, body)) => {
+                Ok(fresh) => {
                     tracing::info!(path = %self.path.display(), "theme reloaded");
-                    *cache = Cached { stamp, body };
+                    *cache = fresh;
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "theme edit refused; still serving the last good theme");
@@ -205,12 +207,12 @@ impl ThemeFile {
     }
 }
 
-fn stamp_of(path: &Path) -> Option<(SystemTime, u64)> {
+fn stamp_of(path: &Path) -> Stamp {
     let m = std::fs::metadata(path).ok()?;
     Some((m.modified().ok()?, m.len()))
 }
 
-fn read_valid(path: &Path) -> Result<(Option<(SystemTime, u64)>, Vec<u8>), ThemeError> {
+fn read_valid(path: &Path) -> Result<Cached, ThemeError> {
     let stamp = stamp_of(path);
     let bytes = std::fs::read(path).map_err(|e| ThemeError {
         path: path.to_path_buf(),
@@ -226,7 +228,7 @@ fn read_valid(path: &Path) -> Result<(Option<(SystemTime, u64)>, Vec<u8>), Theme
         field: None,
         reason: e.to_string(),
     })?;
-    Ok((stamp, body))
+    Ok(Cached { stamp, body })
 }
 
 #[cfg(test)]

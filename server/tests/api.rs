@@ -1,4 +1,5 @@
 //! The HTTP surface, driven in-process with `oneshot`.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
 use std::path::Path;
 use std::sync::Arc;
@@ -398,7 +399,15 @@ mod strict_json {
 
     #[tokio::test]
     async fn bad_requests_get_typed_errors_that_name_the_field() {
-        let cases: &[(Option<&str>, &str, StatusCode, &str, Option<&str>)] = &[
+        // (content type, body, status, error id, field)
+        type Case<'a> = (
+            Option<&'a str>,
+            &'a str,
+            StatusCode,
+            &'a str,
+            Option<&'a str>,
+        );
+        let cases: &[Case] = &[
             (
                 None,
                 r#"{"identifier":"a","nonce":1}"#,

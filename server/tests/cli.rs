@@ -1,4 +1,5 @@
 //! The `sspr` binary: configuration and theme errors exit non-zero with a
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 //! message naming file, field and reason, and never panic.
 
 use std::process::Command;

@@ -218,7 +218,7 @@ impl Postgres {
             as_postgres,
         };
         let data = pg.dir.join("data");
-        run(&mut pg
+        run(pg
             .cmd("initdb")
             .arg("-D")
             .arg(&data)
