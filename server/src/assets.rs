@@ -10,8 +10,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
+// Relative to this crate's manifest. (A `$CARGO_MANIFEST_DIR` prefix would be
+// taken literally without rust-embed's interpolation feature, and with
+// `allow_missing` that silently embeds nothing: `cargo xtask test` checks the
+// release binary really serves the SPA.)
 #[derive(rust_embed::RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../dist"]
+#[folder = "../dist"]
 #[allow_missing = true]
 struct Embedded;
 
