@@ -25,6 +25,26 @@ pub enum ErrorId {
     CrossOrigin,
     #[serde(rename = "request.rate_limited")]
     RateLimited,
+    #[serde(rename = "reset.pow_invalid")]
+    PowInvalid,
+    #[serde(rename = "reset.flow_expired")]
+    FlowExpired,
+    #[serde(rename = "reset.wrong_step")]
+    WrongStep,
+    #[serde(rename = "reset.code_invalid")]
+    CodeInvalid,
+    #[serde(rename = "reset.resend_too_soon")]
+    ResendTooSoon,
+    #[serde(rename = "password.too_short")]
+    PasswordTooShort,
+    #[serde(rename = "password.too_long")]
+    PasswordTooLong,
+    #[serde(rename = "password.too_weak")]
+    PasswordTooWeak,
+    #[serde(rename = "password.contains_name")]
+    PasswordContainsName,
+    #[serde(rename = "password.rejected_by_directory")]
+    PasswordRejectedByDirectory,
     #[serde(rename = "server.unavailable")]
     Unavailable,
     #[serde(rename = "server.internal")]
@@ -45,6 +65,16 @@ impl ErrorId {
         ErrorId::PayloadTooLarge,
         ErrorId::CrossOrigin,
         ErrorId::RateLimited,
+        ErrorId::PowInvalid,
+        ErrorId::FlowExpired,
+        ErrorId::WrongStep,
+        ErrorId::CodeInvalid,
+        ErrorId::ResendTooSoon,
+        ErrorId::PasswordTooShort,
+        ErrorId::PasswordTooLong,
+        ErrorId::PasswordTooWeak,
+        ErrorId::PasswordContainsName,
+        ErrorId::PasswordRejectedByDirectory,
         ErrorId::Unavailable,
         ErrorId::Internal,
     ];
@@ -60,6 +90,22 @@ impl ErrorId {
             ErrorId::PayloadTooLarge => "The request is too large.",
             ErrorId::CrossOrigin => "The request did not come from this portal.",
             ErrorId::RateLimited => "Too many attempts. Wait a moment and try again.",
+            ErrorId::PowInvalid => "The automatic security check didn't pass. Try again.",
+            ErrorId::FlowExpired => "This reset has expired. Start again.",
+            ErrorId::WrongStep => "That step is no longer current. Continue from where you are.",
+            ErrorId::CodeInvalid => "That code didn't work. Check it and try again.",
+            ErrorId::ResendTooSoon => {
+                "A new code was just sent. Wait a moment before asking for another."
+            }
+            ErrorId::PasswordTooShort => "The password is too short.",
+            ErrorId::PasswordTooLong => "The password is too long.",
+            ErrorId::PasswordTooWeak => "The password is too easy to guess. Try a longer phrase.",
+            ErrorId::PasswordContainsName => {
+                "The password must not contain your name or user name."
+            }
+            ErrorId::PasswordRejectedByDirectory => {
+                "Your organisation's directory didn't accept that password."
+            }
             ErrorId::Unavailable => "The service is temporarily unavailable. Try again shortly.",
             ErrorId::Internal => "Something went wrong on our side. Try again shortly.",
             ErrorId::Unknown => "Something went wrong.",
@@ -106,6 +152,16 @@ mod tests {
                 "\"request.too_large\"",
                 "\"request.cross_origin\"",
                 "\"request.rate_limited\"",
+                "\"reset.pow_invalid\"",
+                "\"reset.flow_expired\"",
+                "\"reset.wrong_step\"",
+                "\"reset.code_invalid\"",
+                "\"reset.resend_too_soon\"",
+                "\"password.too_short\"",
+                "\"password.too_long\"",
+                "\"password.too_weak\"",
+                "\"password.contains_name\"",
+                "\"password.rejected_by_directory\"",
                 "\"server.unavailable\"",
                 "\"server.internal\"",
             ]

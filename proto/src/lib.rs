@@ -1,10 +1,12 @@
 //! Wire types shared by the sspr SPA (wasm) and the `sspr` server.
 //!
-//! This crate depends on serde only, so it compiles to wasm32 without pulling
-//! any server crate into the SPA.
+//! This crate depends on serde and pure-Rust text crates only, so it compiles to
+//! wasm32 without pulling any server crate into the SPA.
 
 pub mod config;
 pub mod error;
+pub mod password;
+pub mod reset;
 pub mod theme;
 
 pub use config::{Health, PublicConfig, SsprAvailability};

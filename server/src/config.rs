@@ -27,6 +27,81 @@ pub struct Config {
     pub policy: PolicyConfig,
     #[serde(default)]
     pub password: PasswordConfig,
+    #[serde(default)]
+    pub reset: ResetConfig,
+    #[serde(default)]
+    pub secrets: SecretsConfig,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetConfig {
+    /// Leading zero bits the proof-of-work CAPTCHA demands (8 to 28). Each bit doubles the work.
+    #[serde(default = "default_pow_difficulty")]
+    pub pow_difficulty: u8,
+    /// Domain shown in decoy email masks for identifiers that are not email addresses.
+    #[serde(default = "default_decoy_domain")]
+    pub decoy_email_domain: String,
+    /// Identify always takes at least this long, so known and unknown accounts answer alike.
+    #[serde(default = "default_identify_floor_ms")]
+    pub identify_floor_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// The master key (64 hex characters), kept outside the database. Created on first start.
+    #[serde(default = "default_key_file")]
+    pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    /// Append to `<outbox_dir>/mail.jsonl` (development and the demo).
+    Outbox,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmsKind {
+    /// Append to `<outbox_dir>/sms.jsonl` (development and the demo).
+    Outbox,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    None,
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    #[serde(default = "default_mail_kind")]
+    pub mail: MailKind,
+    #[serde(default = "default_sms_kind")]
+    pub sms: SmsKind,
+    #[serde(default = "default_outbox_dir")]
+    pub outbox_dir: PathBuf,
+    #[serde(default = "default_smtp_host")]
+    pub smtp_host: String,
+    #[serde(default = "default_smtp_port")]
+    pub smtp_port: u16,
+    #[serde(default = "default_smtp_tls")]
+    pub smtp_tls: SmtpTls,
+    #[serde(default)]
+    pub smtp_user: Option<String>,
+    #[serde(default)]
+    pub smtp_password: Option<crate::secret::Secret>,
+    /// The From: of every mail, e.g. `IT Helpdesk <no-reply@contoso.com>`.
+    #[serde(default = "default_from")]
+    pub from: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -140,6 +215,40 @@ pub struct PasswordConfig {
     pub min_score: u8,
 }
 
+fn default_pow_difficulty() -> u8 {
+    18
+}
+fn default_decoy_domain() -> String {
+    "example.com".into()
+}
+fn default_identify_floor_ms() -> u64 {
+    250
+}
+fn default_key_file() -> PathBuf {
+    "sspr.key".into()
+}
+fn default_mail_kind() -> MailKind {
+    MailKind::Outbox
+}
+fn default_sms_kind() -> SmsKind {
+    SmsKind::Outbox
+}
+fn default_outbox_dir() -> PathBuf {
+    "outbox".into()
+}
+fn default_smtp_host() -> String {
+    "localhost".into()
+}
+fn default_smtp_port() -> u16 {
+    25
+}
+fn default_smtp_tls() -> SmtpTls {
+    SmtpTls::Starttls
+}
+fn default_from() -> String {
+    "Password reset <no-reply@localhost>".into()
+}
+
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
@@ -193,7 +302,10 @@ default_from_serde!(
     StoreConfig,
     DirectoryConfig,
     PolicyConfig,
-    PasswordConfig
+    PasswordConfig,
+    ResetConfig,
+    SecretsConfig,
+    DeliveryConfig
 );
 
 /// Where a bad value came from.
@@ -345,6 +457,8 @@ impl Config {
         if let Some(p) = self.theme.file.as_mut() {
             fix(p);
         }
+        fix(&mut self.secrets.key_file);
+        fix(&mut self.delivery.outbox_dir);
         if let Some(rest) = self.store.url.strip_prefix("sqlite://") {
             let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
             if !file.is_empty() && !file.starts_with(':') && Path::new(file).is_relative() {
@@ -416,6 +530,36 @@ impl Config {
             return err(
                 "policy.reconfirm_days",
                 format!("must be 0 to 730, not {}", p.reconfirm_days),
+            );
+        }
+        let r = &self.reset;
+        if !(8..=28).contains(&r.pow_difficulty) {
+            return err(
+                "reset.pow_difficulty",
+                format!("must be 8 to 28, not {}", r.pow_difficulty),
+            );
+        }
+        if r.identify_floor_ms > 5000 {
+            return err(
+                "reset.identify_floor_ms",
+                format!("must be at most 5000, not {}", r.identify_floor_ms),
+            );
+        }
+        if !r.decoy_email_domain.contains('.') || r.decoy_email_domain.contains('@') {
+            return err(
+                "reset.decoy_email_domain",
+                "must be a domain such as example.com".into(),
+            );
+        }
+        if self
+            .delivery
+            .from
+            .parse::<lettre::message::Mailbox>()
+            .is_err()
+        {
+            return err(
+                "delivery.from",
+                format!("is not a mailbox: {:?}", self.delivery.from),
             );
         }
         let pw = &self.password;

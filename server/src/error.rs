@@ -23,6 +23,21 @@ pub enum ApiError {
     CrossOrigin,
     #[error("rate limited")]
     RateLimited { retry_after: u64 },
+    #[error("proof of work invalid")]
+    PowInvalid,
+    #[error("flow expired or unknown")]
+    FlowExpired,
+    #[error("wrong step")]
+    WrongStep,
+    #[error("code invalid")]
+    CodeInvalid,
+    #[error("resend too soon")]
+    ResendTooSoon { retry_after: u64 },
+    #[error("password breaks {0:?}")]
+    PasswordPolicy(ErrorId),
+    /// The directory's own reason, safe to show.
+    #[error("directory rejected the password: {0}")]
+    PasswordRejected(String),
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -51,6 +66,18 @@ impl ApiError {
             ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorId::PayloadTooLarge),
             ApiError::CrossOrigin => (StatusCode::FORBIDDEN, ErrorId::CrossOrigin),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorId::RateLimited),
+            ApiError::PowInvalid => (StatusCode::BAD_REQUEST, ErrorId::PowInvalid),
+            ApiError::FlowExpired => (StatusCode::GONE, ErrorId::FlowExpired),
+            ApiError::WrongStep => (StatusCode::CONFLICT, ErrorId::WrongStep),
+            ApiError::CodeInvalid => (StatusCode::UNPROCESSABLE_ENTITY, ErrorId::CodeInvalid),
+            ApiError::ResendTooSoon { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, ErrorId::ResendTooSoon)
+            }
+            ApiError::PasswordPolicy(id) => (StatusCode::UNPROCESSABLE_ENTITY, *id),
+            ApiError::PasswordRejected(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorId::PasswordRejectedByDirectory,
+            ),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorId::Unavailable),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorId::Internal),
         }
@@ -62,13 +89,23 @@ impl ApiError {
             ApiError::InvalidField { field, .. } => {
                 (Some(field.clone()).filter(|f| !f.is_empty()), None)
             }
-            ApiError::RateLimited { retry_after } => (None, Some(*retry_after)),
+            ApiError::RateLimited { retry_after } | ApiError::ResendTooSoon { retry_after } => {
+                (None, Some(*retry_after))
+            }
+            ApiError::PasswordPolicy(_) | ApiError::PasswordRejected(_) => {
+                (Some("password".to_string()), None)
+            }
             _ => (None, None),
+        };
+        let message = match self {
+            // The directory's reason is written for people and carries no internals.
+            ApiError::PasswordRejected(reason) => format!("{} {reason}", id.default_message()),
+            _ => id.default_message().to_string(),
         };
         ApiErrorBody {
             error: ErrorDetail {
                 id,
-                message: id.default_message().to_string(),
+                message,
                 field,
                 retry_after,
             },
@@ -86,7 +123,9 @@ impl IntoResponse for ApiError {
             other => tracing::debug!(error = %other, "request refused"),
         }
         let mut resp = (status, axum::Json(self.body())).into_response();
-        if let ApiError::RateLimited { retry_after } = self {
+        if let ApiError::RateLimited { retry_after } | ApiError::ResendTooSoon { retry_after } =
+            self
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         }

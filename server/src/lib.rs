@@ -2,28 +2,39 @@
 //! reset portal. `app()` builds the whole HTTP surface from an [`AppState`].
 
 pub mod assets;
+pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod directory;
 pub mod error;
 pub mod json;
+pub mod keys;
+pub mod limits;
+pub mod methods;
+pub mod password;
+pub mod reset;
 pub mod routes;
 pub mod secret;
 pub mod security;
 pub mod store;
 pub mod theme;
+pub mod totp;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::assets::Assets;
 use crate::clock::{Clock, Entropy};
 use crate::config::Config;
+use crate::delivery::Outbox;
 use crate::directory::Directory;
+use crate::keys::Keys;
+use crate::limits::IpLimits;
 use crate::store::Store;
 use crate::theme::ThemeFile;
 
@@ -39,6 +50,26 @@ pub struct AppState {
     pub assets: Arc<Assets>,
     /// The operator's theme file; `None` serves the theme built into the SPA.
     pub theme: Option<Arc<ThemeFile>>,
+    pub keys: Arc<Keys>,
+    pub outbox: Outbox,
+    pub limits: Arc<IpLimits>,
+}
+
+impl AppState {
+    /// The organisation's name from the live theme, for mail and SMS text.
+    pub fn organisation(&self) -> String {
+        let body = match &self.theme {
+            Some(t) => t.current(),
+            None => self
+                .assets
+                .get("theme.json")
+                .map(|c| c.into_owned())
+                .unwrap_or_default(),
+        };
+        serde_json::from_slice::<sspr_proto::Theme>(&body)
+            .map(|t| t.organisation)
+            .unwrap_or_else(|_| "your organisation's".to_string())
+    }
 }
 
 /// The whole HTTP surface: `/api/*` (JSON only), `/theme.json`, `/branding/*`,
@@ -47,6 +78,15 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(routes::health))
         .route("/config", get(routes::public_config))
+        .route("/reset/challenge", post(routes::reset_challenge))
+        .route("/reset/start", post(routes::reset_start))
+        .route("/reset/state", post(routes::reset_state))
+        .route("/reset/choose", post(routes::reset_choose))
+        .route("/reset/resend", post(routes::reset_resend))
+        .route("/reset/back", post(routes::reset_back))
+        .route("/reset/verify", post(routes::reset_verify))
+        .route("/reset/password", post(routes::reset_password))
+        .route("/reset/unlock", post(routes::reset_unlock))
         .fallback(routes::api_not_found)
         .method_not_allowed_fallback(routes::api_method_not_allowed)
         .layer(middleware::from_fn_with_state(

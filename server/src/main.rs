@@ -7,8 +7,11 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use sspr_server::assets::Assets;
 use sspr_server::clock::{OsEntropy, SystemClock};
-use sspr_server::config::Config;
+use sspr_server::config::{Config, MailKind};
+use sspr_server::delivery::{DevOutbox, Outbox, Smtp, Transport};
 use sspr_server::directory::builtin::Builtin;
+use sspr_server::keys::Keys;
+use sspr_server::limits::IpLimits;
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
 use sspr_server::{AppState, app};
@@ -97,8 +100,20 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
     let store = Store::open(&config.store.url, config.store.max_connections).await?;
     let clock = Arc::new(SystemClock);
     let entropy = Arc::new(OsEntropy);
+    let keys = Keys::load_or_create(&config.secrets.key_file, entropy.as_ref())?;
+    let outbox_dir: Arc<dyn Transport> = Arc::new(DevOutbox {
+        dir: config.delivery.outbox_dir.clone(),
+    });
+    let mail: Arc<dyn Transport> = match config.delivery.mail {
+        MailKind::Outbox => outbox_dir.clone(),
+        MailKind::Smtp => {
+            Arc::new(Smtp::new(&config.delivery).map_err(|e| anyhow::anyhow!("delivery: {e}"))?)
+        }
+    };
+    let outbox = Outbox::start(mail, outbox_dir);
     let builtin = Builtin::new(store.clone(), clock.clone(), entropy.clone());
-    if config.directory.demo_users {
+    let demo = config.directory.demo_users;
+    if demo {
         let made = builtin.seed_demo().await?;
         if made > 0 {
             tracing::warn!(
@@ -127,16 +142,27 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
         entropy,
         assets: Arc::new(assets),
         theme: theme.map(Arc::new),
+        keys: Arc::new(keys),
+        outbox,
+        limits: Arc::new(IpLimits::default()),
     };
+    if demo {
+        sspr_server::methods::seed_demo(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("seeding demo methods: {e}"))?;
+    }
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     let local = listener.local_addr()?;
     tracing::info!(%local, %public_url, "sspr listening");
     println!("sspr listening on http://{local}  (public URL {public_url})");
-    axum::serve(listener, app(state).into_make_service())
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
     Ok(())
 }
 

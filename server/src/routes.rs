@@ -3,14 +3,23 @@
 use std::any::Any;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use sspr_proto::reset::{
+    ChooseRequest, FlowRequest, FlowView, PasswordRequest, PowChallenge, StartRequest,
+    VerifyRequest,
+};
 use sspr_proto::{Health, PublicConfig};
 
 use crate::AppState;
 use crate::assets;
 use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::limits;
+use crate::reset;
+use crate::secret::Secret;
 
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state
@@ -158,4 +167,124 @@ pub async fn static_or_spa(
             .into_response();
     }
     not_found_text()
+}
+
+/// The client's address, from the connection. (Behind a proxy this is the
+/// proxy; trusting forwarded headers is a deployment choice still to add.)
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<std::net::SocketAddr>>()
+                .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string()),
+        ))
+    }
+}
+
+fn step_limit(state: &AppState, ip: &ClientIp) -> Result<(), ApiError> {
+    state
+        .limits
+        .hit(&ip.0, limits::FLOW_STEP, state.clock.now())
+}
+
+pub async fn reset_challenge(
+    State(state): State<AppState>,
+    ip: ClientIp,
+) -> Result<Json<PowChallenge>, ApiError> {
+    state
+        .limits
+        .hit(&ip.0, limits::IDENTIFY, state.clock.now())?;
+    Ok(Json(reset::pow::issue(&state).await?))
+}
+
+pub async fn reset_start(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<StartRequest>,
+) -> Result<Json<FlowView>, ApiError> {
+    let started = tokio::time::Instant::now();
+    // The IDENTIFY budget was charged when the challenge was issued; a start
+    // without a fresh challenge fails its proof of work.
+    step_limit(&state, &ip)?;
+    reset::pow::redeem(&state, &req.pow).await?;
+    let result = reset::start(&state, &req.identifier, &ip.0).await;
+    // Known, unknown and blocked accounts answer after the same floor.
+    tokio::time::sleep_until(
+        started + std::time::Duration::from_millis(state.config.reset.identify_floor_ms),
+    )
+    .await;
+    result.map(Json)
+}
+
+pub async fn reset_state(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<FlowRequest>,
+) -> Result<Json<FlowView>, ApiError> {
+    step_limit(&state, &ip)?;
+    reset::current(&state, &req.flow).await.map(Json)
+}
+
+pub async fn reset_choose(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<ChooseRequest>,
+) -> Result<Json<FlowView>, ApiError> {
+    step_limit(&state, &ip)?;
+    reset::choose(&state, &req.flow, &req.method)
+        .await
+        .map(Json)
+}
+
+pub async fn reset_resend(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<FlowRequest>,
+) -> Result<Json<FlowView>, ApiError> {
+    step_limit(&state, &ip)?;
+    reset::resend(&state, &req.flow).await.map(Json)
+}
+
+pub async fn reset_back(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<FlowRequest>,
+) -> Result<Json<FlowView>, ApiError> {
+    step_limit(&state, &ip)?;
+    reset::back(&state, &req.flow).await.map(Json)
+}
+
+pub async fn reset_verify(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<VerifyRequest>,
+) -> Result<Json<FlowView>, ApiError> {
+    step_limit(&state, &ip)?;
+    reset::verify(&state, &req.flow, &req.code).await.map(Json)
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<PasswordRequest>,
+) -> Result<Json<FlowView>, ApiError> {
+    step_limit(&state, &ip)?;
+    reset::set_password(&state, &req.flow, &Secret::new(req.password))
+        .await
+        .map(Json)
+}
+
+pub async fn reset_unlock(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<FlowRequest>,
+) -> Result<Json<FlowView>, ApiError> {
+    step_limit(&state, &ip)?;
+    reset::unlock(&state, &req.flow).await.map(Json)
 }

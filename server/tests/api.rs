@@ -1,101 +1,16 @@
 //! The HTTP surface, driven in-process with `oneshot`.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 
-use std::path::Path;
-use std::sync::Arc;
+mod common;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::response::Response;
-use http_body_util::BodyExt;
+use common::*;
 use serde_json::Value;
-use sspr_server::assets::Assets;
-use sspr_server::clock::{ManualClock, OsEntropy};
-use sspr_server::config::Config;
-use sspr_server::directory::builtin::Builtin;
 use sspr_server::security::CSP;
-use sspr_server::store::Store;
-use sspr_server::theme::ThemeFile;
-use sspr_server::{AppState, app};
 use tower::ServiceExt;
-
-struct Harness {
-    app: Router,
-    dir: tempfile::TempDir,
-}
-
-const HASHED_JS: &str = "sspr-web-0123456789abcdef.js";
-
-/// A server over a fresh SQLite store and a small fake `dist/` with
-/// pre-compressed copies (markers make each encoding recognisable).
-async fn harness(with_theme_file: bool) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let dist = dir.path().join("dist");
-    std::fs::create_dir_all(dist.join("branding")).unwrap();
-    std::fs::write(dist.join("index.html"), "<!DOCTYPE html><title>spa</title>").unwrap();
-    std::fs::write(dist.join(HASHED_JS), "console.log('identity')").unwrap();
-    std::fs::write(dist.join(format!("{HASHED_JS}.br")), "BROTLI-BYTES").unwrap();
-    std::fs::write(dist.join(format!("{HASHED_JS}.gz")), "GZIP-BYTES").unwrap();
-    std::fs::write(
-        dist.join("theme.json"),
-        r#"{"organisation":"Built In","helpdesk":"it@example.com"}"#,
-    )
-    .unwrap();
-
-    let theme = with_theme_file.then(|| {
-        let tdir = dir.path().join("branding-src");
-        std::fs::create_dir_all(&tdir).unwrap();
-        std::fs::write(tdir.join("logo.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
-        std::fs::write(
-            tdir.join("theme.json"),
-            r#"{"organisation":"Northwind Traders","helpdesk":"https://help.northwind.test/sspr","logo":"/branding/logo.svg"}"#,
-        )
-        .unwrap();
-        Arc::new(ThemeFile::open(&tdir.join("theme.json")).unwrap())
-    });
-
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let config = Config::from_str_at(
-        &format!("[store]\nurl = \"{url}\"\n[server]\npublic_url = \"https://sspr.example.com\"\n"),
-        Path::new("/test/sspr.toml"),
-        [],
-    )
-    .unwrap();
-    let store = Store::open(&config.store.url, 2).await.unwrap();
-    let clock = Arc::new(ManualClock::at(1_800_000_000));
-    let entropy = Arc::new(OsEntropy);
-    let state = AppState {
-        public_origin: config.public_origin(),
-        config: Arc::new(config),
-        directory: Arc::new(Builtin::new(store.clone(), clock.clone(), entropy.clone())),
-        store,
-        clock,
-        entropy,
-        assets: Arc::new(Assets::Dir(dist)),
-        theme,
-    };
-    Harness {
-        app: app(state),
-        dir,
-    }
-}
-
-async fn send(app: &Router, req: Request<Body>) -> Response {
-    app.clone().oneshot(req).await.unwrap()
-}
-
-async fn get(app: &Router, uri: &str) -> Response {
-    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
-}
-
-async fn body_bytes(r: Response) -> Vec<u8> {
-    r.into_body().collect().await.unwrap().to_bytes().to_vec()
-}
-
-async fn json(r: Response) -> Value {
-    serde_json::from_slice(&body_bytes(r).await).unwrap()
-}
 
 fn assert_security_headers(r: &Response) {
     let h = r.headers();

@@ -115,14 +115,6 @@ impl Builtin {
             .ok_or(DirectoryError::NoSuchUser)
     }
 
-    pub async fn user_by_id(&self, id: &str) -> Result<Option<DirUser>, DirectoryError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.store.pool())
-            .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
-    }
-
     pub async fn create_group(&self, name: &str) -> Result<String, DirectoryError> {
         let id = self.entropy.hex_id(16);
         sqlx::query("INSERT INTO dir_groups (id, name) VALUES ($1, $2)")
@@ -254,6 +246,23 @@ impl Directory for Builtin {
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
+    async fn user_by_id(&self, id: &str) -> Result<Option<DirUser>, DirectoryError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn administrators(&self) -> Result<Vec<DirUser>, DirectoryError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE is_admin = 1 ORDER BY username"
+        ))
+        .fetch_all(self.store.pool())
+        .await?;
+        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
+
     async fn verify_password(
         &self,
         user: &DirUser,
@@ -340,6 +349,18 @@ mod tests {
             assert!(d.find_user("  ").await.unwrap().is_none());
             assert!(!alice.is_admin);
             assert!(d.find_user("carol").await.unwrap().unwrap().is_admin);
+            let admins: Vec<String> = d
+                .administrators()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.username)
+                .collect();
+            assert_eq!(admins, ["carol"]);
+            assert_eq!(
+                d.user_by_id(&alice.id).await.unwrap().as_ref(),
+                Some(&alice)
+            );
 
             // Nested groups: finance is inside staff.
             assert_eq!(

@@ -56,6 +56,12 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     /// Finds a user by user name or email address (case-insensitive).
     async fn find_user(&self, login: &str) -> Result<Option<DirUser>, DirectoryError>;
 
+    /// Finds a user by the directory's own stable id (as stored in a flow).
+    async fn user_by_id(&self, id: &str) -> Result<Option<DirUser>, DirectoryError>;
+
+    /// Every administrator, for notifications.
+    async fn administrators(&self) -> Result<Vec<DirUser>, DirectoryError>;
+
     /// Checks a password, as a bind would. Constant work whether or not it matches.
     async fn verify_password(
         &self,

@@ -1,0 +1,198 @@
+//! The reset wizard's wire types. The server holds the flow; each answer is a
+//! [`FlowView`] whose [`ResetStep`] the SPA renders. The client never says
+//! which user or which step: only which offered method it picked, and the
+//! proof it has.
+
+use serde::{Deserialize, Serialize};
+
+/// Kinds of registered method a user can prove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodKind {
+    Email,
+    Sms,
+    Authenticator,
+}
+
+/// A method offered in this flow. `id` is opaque and only valid in this flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MethodOption {
+    pub id: String,
+    pub kind: MethodKind,
+    /// "a***@e***.com", "+1 *** *** **42"; empty for an authenticator app.
+    pub masked: String,
+}
+
+/// A proof-of-work CAPTCHA: find `nonce` such that
+/// SHA-256(`prefix` bytes ‖ nonce as 8 little-endian bytes) starts with
+/// `difficulty` zero bits. Single use, short-lived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowChallenge {
+    pub id: String,
+    /// Hex-encoded random bytes.
+    pub prefix: String,
+    pub difficulty: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowSolution {
+    pub id: String,
+    pub nonce: u64,
+}
+
+/// Counts the leading zero bits of a digest.
+pub fn leading_zero_bits(digest: &[u8]) -> u32 {
+    let mut n = 0;
+    for b in digest {
+        if *b == 0 {
+            n += 8;
+        } else {
+            return n + b.leading_zeros();
+        }
+    }
+    n
+}
+
+/// The message hashed for a PoW attempt.
+pub fn pow_message(prefix: &[u8], nonce: u64) -> Vec<u8> {
+    let mut m = Vec::with_capacity(prefix.len() + 8);
+    m.extend_from_slice(prefix);
+    m.extend_from_slice(&nonce.to_le_bytes());
+    m
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// User name or email address.
+    pub identifier: String,
+    pub pow: PowSolution,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowRequest {
+    pub flow: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChooseRequest {
+    pub flow: String,
+    pub method: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    pub flow: String,
+    pub code: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    pub flow: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for VerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyRequest")
+            .field("flow", &"[redacted]")
+            .field("code", &"[redacted]")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordRequest")
+            .field("flow", &"[redacted]")
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// What the SPA shows next. Decided by the server alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum ResetStep {
+    /// Pick a method for gate `gate` of `gates`.
+    ChooseMethod {
+        gate: u8,
+        gates: u8,
+        methods: Vec<MethodOption>,
+    },
+    /// Enter the code for `method`. `resend_in` is seconds until a new code may be sent.
+    EnterCode {
+        gate: u8,
+        gates: u8,
+        method: MethodOption,
+        resend_in: Option<u32>,
+    },
+    /// Verified: choose a new password (or unlock, where the account is locked).
+    NewPassword {
+        unlock_available: bool,
+    },
+    Done {
+        outcome: Outcome,
+    },
+    /// Self-service is blocked for this account: contact the helpdesk.
+    Blocked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    PasswordReset,
+    Unlocked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowView {
+    /// The flow's opaque id (≥128 random bits): the bearer of this reset.
+    pub flow: String,
+    /// Seconds left before the flow expires.
+    pub expires_in: u32,
+    pub step: ResetStep,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leading_zero_bits_counts_across_bytes() {
+        assert_eq!(leading_zero_bits(&[0x80]), 0);
+        assert_eq!(leading_zero_bits(&[0x01]), 7);
+        assert_eq!(leading_zero_bits(&[0x00, 0x00, 0x3f]), 18);
+        assert_eq!(leading_zero_bits(&[0, 0]), 16);
+    }
+
+    #[test]
+    fn steps_are_tagged_for_the_spa() {
+        let s = ResetStep::NewPassword {
+            unlock_available: true,
+        };
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"step":"new_password","unlock_available":true}"#
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let r = VerifyRequest {
+            flow: "f".repeat(32),
+            code: "12345678".into(),
+        };
+        assert!(!format!("{r:?}").contains("12345678"));
+        let r = PasswordRequest {
+            flow: "f".into(),
+            password: "hunter2hunter2".into(),
+        };
+        assert!(!format!("{r:?}").contains("hunter2"));
+    }
+}

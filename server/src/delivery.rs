@@ -1,0 +1,169 @@
+//! Mail and SMS, sent off the request path by a background worker. Handlers
+//! only enqueue, so timing never depends on whether a message goes out.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lettre::message::Mailbox;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::mpsc;
+
+use crate::config::{DeliveryConfig, SmtpTls};
+
+/// One message. Bodies hold codes: never printed.
+#[derive(Clone)]
+pub enum Outgoing {
+    Mail {
+        to: String,
+        subject: String,
+        body: String,
+    },
+    Sms {
+        to: String,
+        body: String,
+    },
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outgoing::Mail { subject, .. } => write!(f, "Mail {{ subject: {subject:?}, .. }}"),
+            Outgoing::Sms { .. } => write!(f, "Sms {{ .. }}"),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Transport: Send + Sync + std::fmt::Debug {
+    async fn deliver(&self, msg: &Outgoing) -> Result<(), String>;
+}
+
+/// The dev outbox: each message is a JSON line in `<dir>/mail.jsonl` or `<dir>/sms.jsonl`.
+#[derive(Debug)]
+pub struct DevOutbox {
+    pub dir: PathBuf,
+}
+
+#[async_trait]
+impl Transport for DevOutbox {
+    async fn deliver(&self, msg: &Outgoing) -> Result<(), String> {
+        use tokio::io::AsyncWriteExt;
+        let (file, line) = match msg {
+            Outgoing::Mail { to, subject, body } => (
+                "mail.jsonl",
+                serde_json::json!({ "to": to, "subject": subject, "body": body }),
+            ),
+            Outgoing::Sms { to, body } => {
+                ("sms.jsonl", serde_json::json!({ "to": to, "body": body }))
+            }
+        };
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut f = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(file))
+            .await
+            .map_err(|e| e.to_string())?;
+        f.write_all(format!("{line}\n").as_bytes())
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Mail over real SMTP.
+#[derive(Debug)]
+pub struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Smtp {
+    pub fn new(cfg: &DeliveryConfig) -> Result<Smtp, String> {
+        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.smtp_host)
+            .port(cfg.smtp_port)
+            .timeout(Some(std::time::Duration::from_secs(10)));
+        let params = || TlsParameters::new(cfg.smtp_host.clone()).map_err(|e| e.to_string());
+        b = match cfg.smtp_tls {
+            SmtpTls::None => b.tls(Tls::None),
+            SmtpTls::Starttls => b.tls(Tls::Required(params()?)),
+            SmtpTls::Tls => b.tls(Tls::Wrapper(params()?)),
+        };
+        if let (Some(user), Some(pass)) = (&cfg.smtp_user, &cfg.smtp_password) {
+            b = b.credentials((user.clone(), pass.expose().to_string()).into());
+        }
+        let from = cfg
+            .from
+            .parse()
+            .map_err(|e| format!("delivery.from: {e}"))?;
+        Ok(Smtp {
+            transport: b.build(),
+            from,
+        })
+    }
+}
+
+#[async_trait]
+impl Transport for Smtp {
+    async fn deliver(&self, msg: &Outgoing) -> Result<(), String> {
+        let Outgoing::Mail { to, subject, body } = msg else {
+            return Err("SMTP carries mail only".into());
+        };
+        let email = Message::builder()
+            .from(self.from.clone())
+            .to(to.parse().map_err(|e| format!("recipient: {e}"))?)
+            .subject(subject)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(body.clone())
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(email)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The queue handlers enqueue into.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    tx: mpsc::UnboundedSender<Outgoing>,
+}
+
+impl Outbox {
+    /// Starts the worker. `mail` and `sms` may be the same transport.
+    pub fn start(mail: Arc<dyn Transport>, sms: Arc<dyn Transport>) -> Outbox {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+        tokio::spawn(async move {
+            while let Some(msg) = rx.recv().await {
+                let t = if matches!(msg, Outgoing::Mail { .. }) {
+                    &mail
+                } else {
+                    &sms
+                };
+                // A few retries with backoff; a message is never logged with its body.
+                let mut delay = std::time::Duration::from_millis(200);
+                for attempt in 1..=3 {
+                    match t.deliver(&msg).await {
+                        Ok(()) => break,
+                        Err(e) => {
+                            tracing::warn!(?msg, attempt, error = %e, "delivery failed");
+                            tokio::time::sleep(delay).await;
+                            delay *= 4;
+                        }
+                    }
+                }
+            }
+        });
+        Outbox { tx }
+    }
+
+    pub fn send(&self, msg: Outgoing) {
+        if self.tx.send(msg).is_err() {
+            tracing::error!("delivery worker is gone; message dropped");
+        }
+    }
+}

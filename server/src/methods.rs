@@ -1,0 +1,154 @@
+//! Registered methods (`auth_methods`). Authenticator secrets are sealed with
+//! a key kept outside the database; email and phone targets are needed in
+//! clear to deliver codes.
+
+use sqlx::Row;
+use sspr_proto::reset::MethodKind;
+
+use crate::AppState;
+use crate::directory::DirUser;
+use crate::error::ApiError;
+
+#[derive(Clone)]
+pub struct StoredMethod {
+    pub id: String,
+    pub kind: MethodKind,
+    pub target: Option<String>,
+    pub secret_sealed: Option<String>,
+}
+
+impl std::fmt::Debug for StoredMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredMethod")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn kind_str(k: MethodKind) -> &'static str {
+    match k {
+        MethodKind::Email => "email",
+        MethodKind::Sms => "sms",
+        MethodKind::Authenticator => "authenticator",
+    }
+}
+
+fn parse_kind(s: &str) -> Option<MethodKind> {
+    match s {
+        "email" => Some(MethodKind::Email),
+        "sms" => Some(MethodKind::Sms),
+        "authenticator" => Some(MethodKind::Authenticator),
+        _ => None,
+    }
+}
+
+/// The user's methods, oldest first. With `user_id = None` the same query runs
+/// against an id that cannot exist, so decoys cost what real look-ups cost.
+pub async fn for_user(
+    state: &AppState,
+    user_id: Option<&str>,
+) -> Result<Vec<StoredMethod>, ApiError> {
+    let rows = sqlx::query(
+        "SELECT id, kind, target, secret_sealed FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id",
+    )
+    .bind(user_id.unwrap_or("-"))
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    rows.iter()
+        .filter_map(|r| {
+            let kind: String = r.try_get("kind").ok()?;
+            Some(Ok(StoredMethod {
+                id: r.try_get("id").ok()?,
+                kind: parse_kind(&kind)?,
+                target: r.try_get("target").ok()?,
+                secret_sealed: r.try_get("secret_sealed").ok()?,
+            }))
+        })
+        .collect()
+}
+
+pub async fn add(
+    state: &AppState,
+    user: &DirUser,
+    kind: MethodKind,
+    target: Option<&str>,
+    secret: Option<&[u8]>,
+) -> Result<String, ApiError> {
+    let id = state.entropy.hex_id(16);
+    let sealed = secret.map(|s| state.keys.seal(s, state.entropy.as_ref()));
+    let now = state.clock.now();
+    sqlx::query(
+        "INSERT INTO auth_methods (id, user_id, kind, target, secret_sealed, created_at, confirmed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(&user.id)
+    .bind(kind_str(kind))
+    .bind(target)
+    .bind(sealed)
+    .bind(now)
+    .bind(now)
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(id)
+}
+
+/// Accepts TOTP `step` for a method only if it is newer than every step
+/// accepted before: one atomic update, so a code can never be replayed.
+pub async fn consume_totp_step(
+    state: &AppState,
+    method_id: &str,
+    step: i64,
+) -> Result<bool, ApiError> {
+    let done = sqlx::query(
+        "UPDATE auth_methods SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(method_id)
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The demo users' authenticator secrets (base32), documented in the README so
+/// anyone can add them to an authenticator app or compute codes with oathtool.
+pub const DEMO_TOTP: &[(&str, &str)] = &[
+    ("alice", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+    ("carol", "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"),
+];
+
+/// Registers the demo users' methods once: alice email + authenticator,
+/// bob email + SMS, carol (admin) email + SMS + authenticator.
+pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
+    for name in ["alice", "bob", "carol"] {
+        let Some(user) = state
+            .directory
+            .find_user(name)
+            .await
+            .map_err(ApiError::internal)?
+        else {
+            continue;
+        };
+        if !for_user(state, Some(&user.id)).await?.is_empty() {
+            continue;
+        }
+        if let Some(email) = &user.email {
+            add(state, &user, MethodKind::Email, Some(email), None).await?;
+        }
+        if name != "alice"
+            && let Some(mobile) = &user.mobile
+        {
+            add(state, &user, MethodKind::Sms, Some(mobile), None).await?;
+        }
+        if let Some((_, b32)) = DEMO_TOTP.iter().find(|(u, _)| *u == name) {
+            let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, b32)
+                .expect("valid base32");
+            add(state, &user, MethodKind::Authenticator, None, Some(&secret)).await?;
+        }
+    }
+    Ok(())
+}

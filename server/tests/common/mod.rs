@@ -1,0 +1,161 @@
+//! The in-process test server: a fresh SQLite store, the built-in directory
+//! with the demo users and methods, a fake `dist/`, the dev outbox for
+//! delivery, and a clock the test moves by hand.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, header};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use sspr_server::assets::Assets;
+use sspr_server::clock::{ManualClock, OsEntropy};
+use sspr_server::config::Config;
+use sspr_server::delivery::{DevOutbox, Outbox, Transport};
+use sspr_server::directory::builtin::Builtin;
+use sspr_server::keys::Keys;
+use sspr_server::limits::IpLimits;
+use sspr_server::store::Store;
+use sspr_server::theme::ThemeFile;
+use sspr_server::{AppState, app};
+use tower::ServiceExt;
+
+pub const HASHED_JS: &str = "sspr-web-0123456789abcdef.js";
+pub const PUBLIC_URL: &str = "https://sspr.example.com";
+pub const T0: i64 = 1_800_000_000;
+
+pub struct Harness {
+    pub app: Router,
+    pub state: AppState,
+    pub builtin: Builtin,
+    pub clock: ManualClock,
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+}
+
+fn fake_dist(root: &Path) -> PathBuf {
+    let dist = root.join("dist");
+    std::fs::create_dir_all(dist.join("branding")).unwrap();
+    std::fs::write(dist.join("index.html"), "<!DOCTYPE html><title>spa</title>").unwrap();
+    std::fs::write(dist.join(HASHED_JS), "console.log('identity')").unwrap();
+    std::fs::write(dist.join(format!("{HASHED_JS}.br")), "BROTLI-BYTES").unwrap();
+    std::fs::write(dist.join(format!("{HASHED_JS}.gz")), "GZIP-BYTES").unwrap();
+    std::fs::write(dist.join("branding/favicon.svg"), "<svg id='built-in'/>").unwrap();
+    std::fs::write(
+        dist.join("theme.json"),
+        r#"{"organisation":"Built In","helpdesk":"it@example.com"}"#,
+    )
+    .unwrap();
+    dist
+}
+
+/// `extra_config` is appended to the test config (TOML).
+pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = fake_dist(dir.path());
+    let theme = with_theme_file.then(|| {
+        let tdir = dir.path().join("branding-src");
+        std::fs::create_dir_all(&tdir).unwrap();
+        std::fs::write(tdir.join("logo.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
+        std::fs::write(
+            tdir.join("theme.json"),
+            r#"{"organisation":"Northwind Traders","helpdesk":"https://help.northwind.test/sspr","logo":"/branding/logo.svg"}"#,
+        )
+        .unwrap();
+        Arc::new(ThemeFile::open(&tdir.join("theme.json")).unwrap())
+    });
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let text = format!(
+        "[store]\nurl = \"{url}\"\n[server]\npublic_url = \"{PUBLIC_URL}\"\n\
+         [reset]\npow_difficulty = 8\nidentify_floor_ms = 0\n{extra_config}"
+    );
+    let config = Config::from_str_at(&text, Path::new("/test/sspr.toml"), []).unwrap();
+    let store = Store::open(&config.store.url, 4).await.unwrap();
+    let clock = ManualClock::at(T0);
+    let entropy = Arc::new(OsEntropy);
+    let builtin = Builtin::new(store.clone(), Arc::new(clock.clone()), entropy.clone());
+    builtin.seed_demo().await.unwrap();
+    let outbox_transport: Arc<dyn Transport> = Arc::new(DevOutbox {
+        dir: dir.path().join("outbox"),
+    });
+    let state = AppState {
+        public_origin: config.public_origin(),
+        config: Arc::new(config),
+        directory: Arc::new(builtin.clone()),
+        store,
+        clock: Arc::new(clock.clone()),
+        entropy,
+        assets: Arc::new(Assets::Dir(dist)),
+        theme,
+        keys: Arc::new(Keys::from_master(&[7; 32])),
+        outbox: Outbox::start(outbox_transport.clone(), outbox_transport),
+        limits: Arc::new(IpLimits::default()),
+    };
+    sspr_server::methods::seed_demo(&state).await.unwrap();
+    Harness {
+        app: app(state.clone()),
+        state,
+        builtin,
+        clock,
+        dir,
+    }
+}
+
+pub async fn harness(with_theme_file: bool) -> Harness {
+    harness_with(with_theme_file, "").await
+}
+
+pub async fn send(app: &Router, req: Request<Body>) -> Response {
+    app.clone().oneshot(req).await.unwrap()
+}
+
+pub async fn get(app: &Router, uri: &str) -> Response {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+/// A same-origin JSON POST, as the SPA sends it.
+pub async fn post(app: &Router, uri: &str, body: &Value) -> Response {
+    send(
+        app,
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ORIGIN, PUBLIC_URL)
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+pub async fn body_bytes(r: Response) -> Vec<u8> {
+    r.into_body().collect().await.unwrap().to_bytes().to_vec()
+}
+
+pub async fn json(r: Response) -> Value {
+    serde_json::from_slice(&body_bytes(r).await).unwrap()
+}
+
+/// Lines the delivery worker wrote to `<outbox>/<file>`, waiting up to 5 s for
+/// at least `at_least` of them (delivery is off the request path).
+pub async fn outbox_lines(dir: &Path, file: &str, at_least: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let lines: Vec<Value> = std::fs::read_to_string(dir.join(file))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if lines.len() >= at_least || tokio::time::Instant::now() > deadline {
+            return lines;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

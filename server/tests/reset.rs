@@ -1,0 +1,731 @@
+//! The reset flow over HTTP: identify, gates, new password; enumeration
+//! resistance, throttling and single use, against a real store and the dev outbox.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use serde_json::{Value, json};
+use sspr_proto::reset::PowChallenge;
+use sspr_server::directory::Directory;
+use sspr_server::secret::Secret;
+use sspr_server::totp;
+
+async fn solved_pow(h: &Harness) -> Value {
+    let r = post(&h.app, "/api/reset/challenge", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ch: PowChallenge = serde_json::from_value(json(r).await).unwrap();
+    json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) })
+}
+
+async fn start(h: &Harness, identifier: &str) -> Value {
+    let pow = solved_pow(h).await;
+    let r = post(
+        &h.app,
+        "/api/reset/start",
+        &json!({ "identifier": identifier, "pow": pow }),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK, "start {identifier}");
+    json(r).await
+}
+
+fn method_id(view: &Value, kind: &str) -> String {
+    view["step"]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == kind)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn step(h: &Harness, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = post(&h.app, path, &body).await;
+    let s = r.status();
+    (s, json(r).await)
+}
+
+async fn choose(h: &Harness, flow: &Value, kind: &str) -> Value {
+    let (s, v) = step(
+        h,
+        "/api/reset/choose",
+        json!({ "flow": flow["flow"], "method": method_id(flow, kind) }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+/// The newest code sent to `to` by mail.
+async fn mailed_code(h: &Harness, to: &str, nth: usize) -> String {
+    let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", nth).await;
+    let body = mails
+        .iter()
+        .rfind(|m| m["to"] == to)
+        .expect("a mail")["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    body.split_whitespace()
+        .find(|w| w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_string()
+}
+
+fn totp_now(h: &Harness, b32: &str) -> String {
+    let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, b32).unwrap();
+    format!(
+        "{:06}",
+        totp::hotp(&secret, totp::step_at(h.clock_now()) as u64)
+    )
+}
+
+trait ClockNow {
+    fn clock_now(&self) -> i64;
+}
+impl ClockNow for Harness {
+    fn clock_now(&self) -> i64 {
+        sspr_server::clock::Clock::now(&self.clock)
+    }
+}
+
+const ALICE_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/// Replaces the random flow and method ids so two views can be compared byte for byte.
+fn redact(mut v: Value) -> String {
+    v["flow"] = json!("[flow]");
+    if let Some(ms) = v["step"]["methods"].as_array_mut() {
+        for m in ms {
+            m["id"] = json!("[id]");
+        }
+    }
+    v.to_string()
+}
+
+#[tokio::test]
+async fn alice_resets_with_an_emailed_code_and_signs_in_with_the_new_password() {
+    let h = harness(false).await;
+    let flow = start(&h, "alice").await;
+    assert_eq!(flow["step"]["step"], "choose_method");
+    assert_eq!(flow["step"]["gates"], 1);
+    assert_eq!(flow["flow"].as_str().unwrap().len(), 64, "256-bit flow id");
+    let kinds: Vec<&str> = flow["step"]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["email", "authenticator"]);
+    assert_eq!(flow["step"]["methods"][0]["masked"], "a***@e***.com");
+
+    let v = choose(&h, &flow, "email").await;
+    assert_eq!(v["step"]["step"], "enter_code");
+    assert_eq!(v["step"]["resend_in"], 60);
+    let code = mailed_code(&h, "alice@example.com", 1).await;
+
+    // A wrong code first, then the right one.
+    let (s, e) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": "00000000" }),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["id"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reset.code_invalid"))
+    );
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": format!(" {} ", &code) }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["step"],
+        json!({ "step": "new_password", "unlock_available": false })
+    );
+
+    // The policy speaks before the directory is touched.
+    for (pw, id) in [
+        ("short", "password.too_short"),
+        ("password123", "password.too_weak"),
+        ("AliceRocks-2026!", "password.contains_name"),
+    ] {
+        let (s, e) = step(
+            &h,
+            "/api/reset/password",
+            json!({ "flow": flow["flow"], "password": pw }),
+        )
+        .await;
+        assert_eq!(
+            (s, e["error"]["id"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(id)),
+            "{pw}"
+        );
+    }
+    let (s, v) = step(
+        &h,
+        "/api/reset/password",
+        json!({ "flow": flow["flow"], "password": "Tangerine-Vortex-Quill-88" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["step"],
+        json!({ "step": "done", "outcome": "password_reset" })
+    );
+
+    let alice = h.builtin.find_user("alice").await.unwrap().unwrap();
+    assert!(
+        h.builtin
+            .verify_password(&alice, &Secret::new("Tangerine-Vortex-Quill-88"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.builtin
+            .verify_password(&alice, &Secret::new("Alice-demo-2026!"))
+            .await
+            .unwrap()
+    );
+
+    // The finished flow cannot be replayed.
+    let (s, _) = step(
+        &h,
+        "/api/reset/password",
+        json!({ "flow": flow["flow"], "password": "Another-Strong-Pass-99" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // The notification arrives, with links from the configured public URL only.
+    let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", 2).await;
+    let note = mails
+        .iter()
+        .find(|m| m["subject"] == "Your Built In password was reset")
+        .expect("notification");
+    assert_eq!(note["to"], "alice@example.com");
+    assert!(
+        note["body"]
+            .as_str()
+            .unwrap()
+            .contains("https://sspr.example.com/security-info")
+    );
+
+    // The audit trail has Entra's names and no secret.
+    let rows: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT activity, result, method FROM audit_events ORDER BY at, activity")
+            .fetch_all(h.state.store.pool())
+            .await
+            .unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert!(names.contains(&"Reset password (self-service)"));
+    assert!(names.contains(&"Self-service password reset flow activity progress"));
+    assert!(
+        rows.iter()
+            .any(|r| r.1 == "failure" && r.2.as_deref() == Some("email"))
+    );
+    let dump: Vec<String> = sqlx::query_scalar(
+        "SELECT activity || actor || COALESCE(detail, '') || COALESCE(flow, '') FROM audit_events",
+    )
+    .fetch_all(h.state.store.pool())
+    .await
+    .unwrap();
+    let dump = dump.join("|");
+    assert!(
+        !dump.contains(&code)
+            && !dump.contains("Tangerine")
+            && !dump.contains(flow["flow"].as_str().unwrap())
+    );
+
+    // Codes are stored hashed.
+    let hashes: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM reset_codes")
+        .fetch_all(h.state.store.pool())
+        .await
+        .unwrap();
+    assert!(hashes.iter().all(|c| !c.contains(&code)));
+}
+
+#[tokio::test]
+async fn identify_answers_alike_for_known_unknown_and_blocked_accounts() {
+    let h = harness(false).await;
+    let alice = start(&h, "alice").await;
+    let ghost = start(&h, "mallory").await;
+    let ghost_mail = start(&h, "mallory@example.com").await;
+
+    // Same shape: same keys, same step, same number of gates.
+    let shape = |v: &Value| {
+        let s = &v["step"];
+        (
+            s["step"].clone(),
+            s["gates"].clone(),
+            s["gate"].clone(),
+            v["expires_in"].clone(),
+            v["flow"].as_str().unwrap().len(),
+        )
+    };
+    assert_eq!(shape(&alice), shape(&ghost));
+    assert_eq!(shape(&alice), shape(&ghost_mail));
+    assert!(ghost["step"]["methods"].as_array().unwrap().len() >= 2);
+    assert_eq!(
+        ghost_mail["step"]["methods"][0]["masked"], "m***@e***.com",
+        "the mask of what was typed"
+    );
+
+    // Decoys are consistent: the same identifier shows the same methods.
+    assert_eq!(redact(start(&h, "mallory").await), redact(ghost.clone()));
+
+    // A blocked account answers byte for byte as it did when open.
+    let open = redact(alice.clone());
+    for _ in 0..5 {
+        let f = start(&h, "alice").await;
+        choose(&h, &f, "email").await;
+        step(
+            &h,
+            "/api/reset/verify",
+            json!({ "flow": f["flow"], "code": "11111111" }),
+        )
+        .await;
+    }
+    assert_eq!(redact(start(&h, "alice").await), open);
+    // Even a decoy says nothing different at identify once it is "blocked".
+    for _ in 0..5 {
+        let f = start(&h, "mallory").await;
+        choose(&h, &f, "email").await;
+        step(
+            &h,
+            "/api/reset/verify",
+            json!({ "flow": f["flow"], "code": "11111111" }),
+        )
+        .await;
+    }
+    assert_eq!(redact(start(&h, "mallory").await), redact(ghost));
+
+    // Nothing is ever sent for a decoy.
+    let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", 5).await;
+    assert!(mails.iter().all(|m| m["to"] == "alice@example.com"));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_redemptions_of_one_code_let_exactly_one_through() {
+    let h = harness(false).await;
+    let flow = start(&h, "alice").await;
+    choose(&h, &flow, "email").await;
+    let code = mailed_code(&h, "alice@example.com", 1).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let app = h.app.clone();
+            let body = json!({ "flow": flow["flow"], "code": code });
+            tokio::spawn(async move { post(&app, "/api/reset/verify", &body).await.status() })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn a_totp_code_is_never_accepted_twice() {
+    let h = harness(false).await;
+    let code = totp_now(&h, ALICE_TOTP);
+    let f1 = start(&h, "alice").await;
+    choose(&h, &f1, "authenticator").await;
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": f1["flow"], "code": code }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"]["step"], "new_password");
+
+    let f2 = start(&h, "alice").await;
+    choose(&h, &f2, "authenticator").await;
+    let (s, e) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": f2["flow"], "code": code }),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["id"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reset.code_invalid"))
+    );
+
+    // The previous step is refused too; the next one works.
+    h.clock.advance(totp::STEP);
+    let (s, _) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": f2["flow"], "code": totp_now(&h, ALICE_TOTP) }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn guesses_spread_over_many_flows_block_the_account() {
+    let h = harness(false).await;
+    for i in 0..5 {
+        let f = start(&h, "alice").await;
+        choose(&h, &f, "authenticator").await;
+        let (s, v) = step(
+            &h,
+            "/api/reset/verify",
+            json!({ "flow": f["flow"], "code": "000000" }),
+        )
+        .await;
+        if i < 4 {
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "guess {i}");
+        } else {
+            assert_eq!(
+                (s, v["step"]["step"].as_str()),
+                (StatusCode::OK, Some("blocked")),
+                "the 5th failure blocks"
+            );
+        }
+    }
+    // Even the right code is refused now, in a brand-new flow.
+    let f = start(&h, "alice").await;
+    choose(&h, &f, "authenticator").await;
+    let (_, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": f["flow"], "code": totp_now(&h, ALICE_TOTP) }),
+    )
+    .await;
+    assert_eq!(v["step"]["step"], "blocked");
+    let blocked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE activity = 'User blocked from self-service password reset'")
+        .fetch_one(h.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(blocked, 1);
+
+    // 24 hours later the block is over.
+    h.clock.advance(24 * 3600 + 1);
+    let f = start(&h, "alice").await;
+    choose(&h, &f, "authenticator").await;
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": f["flow"], "code": totp_now(&h, ALICE_TOTP) }),
+    )
+    .await;
+    assert_eq!(
+        (s, v["step"]["step"].as_str()),
+        (StatusCode::OK, Some("new_password"))
+    );
+}
+
+#[tokio::test]
+async fn an_admin_needs_two_gates_and_every_admin_hears_of_the_reset() {
+    let h = harness(false).await;
+    // A second administrator to notify.
+    h.builtin
+        .create_user(sspr_server::directory::builtin::NewUser {
+            username: "dave".into(),
+            display_name: "Dave Duty".into(),
+            email: Some("dave@example.com".into()),
+            mobile: None,
+            password: Secret::new("Dave-admin-2026!"),
+            is_admin: true,
+        })
+        .await
+        .unwrap();
+    let flow = start(&h, "carol").await;
+    assert_eq!(flow["step"]["gates"], 2);
+    choose(&h, &flow, "email").await;
+    let code = mailed_code(&h, "carol@example.com", 1).await;
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": code }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["step"]["step"], "choose_method");
+    assert_eq!(v["step"]["gate"], 2);
+    let left: Vec<&str> = v["step"]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(left, ["sms", "authenticator"], "a second, different method");
+
+    // One gate is not enough.
+    let (s, e) = step(
+        &h,
+        "/api/reset/password",
+        json!({ "flow": flow["flow"], "password": "Tangerine-Vortex-Quill-88" }),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["id"].as_str()),
+        (StatusCode::CONFLICT, Some("reset.wrong_step"))
+    );
+
+    // The second gate by SMS, through the dev outbox.
+    choose(&h, &v, "sms").await;
+    let sms = outbox_lines(&h.outbox_dir(), "sms.jsonl", 1).await;
+    assert_eq!(sms[0]["to"], "+15550100003");
+    let code = sms[0]["body"].as_str().unwrap()[..8].to_string();
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": code }),
+    )
+    .await;
+    assert_eq!(
+        (s, v["step"]["step"].as_str()),
+        (StatusCode::OK, Some("new_password"))
+    );
+    let (s, _) = step(
+        &h,
+        "/api/reset/password",
+        json!({ "flow": flow["flow"], "password": "Tangerine-Vortex-Quill-88" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", 3).await;
+    assert!(mails.iter().any(|m| {
+        m["to"] == "dave@example.com"
+            && m["subject"]
+                .as_str()
+                .unwrap()
+                .contains("an administrator reset")
+    }));
+    assert!(mails.iter().any(|m| {
+        m["to"] == "carol@example.com"
+            && m["subject"]
+                .as_str()
+                .unwrap()
+                .contains("password was reset")
+    }));
+}
+
+#[tokio::test]
+async fn a_code_from_one_users_flow_fails_in_anothers() {
+    let h = harness(false).await;
+    let a = start(&h, "alice").await;
+    choose(&h, &a, "email").await;
+    let alice_code = mailed_code(&h, "alice@example.com", 1).await;
+    let b = start(&h, "bob").await;
+    choose(&h, &b, "email").await;
+    let (s, _) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": b["flow"], "code": alice_code }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Alice's code still works in Alice's flow.
+    let (s, _) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": a["flow"], "code": alice_code }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn identifiers_must_be_plain_strings_and_the_pow_is_single_use() {
+    let h = harness(false).await;
+    let pow = solved_pow(&h).await;
+    for body in [
+        json!({ "identifier": ["alice", "bob"], "pow": pow }),
+        json!({ "identifier": { "$ne": "" }, "pow": pow }),
+        json!({ "identifier": "alice", "pow": pow, "admin": true }),
+    ] {
+        let (s, e) = step(&h, "/api/reset/start", body).await;
+        assert_eq!(
+            (s, e["error"]["id"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("request.invalid_field")
+            )
+        );
+    }
+    let dup = format!(r#"{{"identifier":"bob","identifier":"alice","pow":{pow}}}"#);
+    let r = send(
+        &h.app,
+        Request::post("/api/reset/start")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(dup))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(json(r).await["error"]["field"], "identifier");
+
+    // The solution works once, then never again.
+    let (s, _) = step(
+        &h,
+        "/api/reset/start",
+        json!({ "identifier": "alice", "pow": pow }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, e) = step(
+        &h,
+        "/api/reset/start",
+        json!({ "identifier": "alice", "pow": pow }),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["id"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reset.pow_invalid"))
+    );
+    // A wrong nonce fails.
+    let mut bad = solved_pow(&h).await;
+    bad["nonce"] = json!(bad["nonce"].as_u64().unwrap() + 1);
+    let (s, _) = step(
+        &h,
+        "/api/reset/start",
+        json!({ "identifier": "alice", "pow": bad }),
+    )
+    .await;
+    assert!(
+        s == StatusCode::BAD_REQUEST || s == StatusCode::OK,
+        "a neighbouring nonce may also solve it"
+    );
+}
+
+#[tokio::test]
+async fn mail_links_use_the_public_url_whatever_the_host_header() {
+    let h = harness(false).await;
+    let pow = solved_pow(&h).await;
+    let r = send(
+        &h.app,
+        Request::post("/api/reset/start")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::HOST, "evil.example")
+            .header("x-forwarded-host", "evil.example")
+            .body(Body::from(
+                json!({ "identifier": "alice", "pow": pow }).to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    let flow = json(r).await;
+    choose(&h, &flow, "email").await;
+    let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", 1).await;
+    let body = mails[0]["body"].as_str().unwrap();
+    assert!(body.contains("https://sspr.example.com"));
+    assert!(!body.contains("evil"));
+}
+
+#[tokio::test]
+async fn resend_waits_for_its_cooldown_and_codes_expire() {
+    let h = harness(false).await;
+    let flow = start(&h, "alice").await;
+    choose(&h, &flow, "email").await;
+    let first = mailed_code(&h, "alice@example.com", 1).await;
+    let (s, e) = step(&h, "/api/reset/resend", json!({ "flow": flow["flow"] })).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        (
+            e["error"]["id"].as_str(),
+            e["error"]["retry_after"].as_u64()
+        ),
+        (Some("reset.resend_too_soon"), Some(60))
+    );
+    h.clock.advance(60);
+    let (s, v) = step(&h, "/api/reset/resend", json!({ "flow": flow["flow"] })).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["step"]["resend_in"], 60);
+    let second = mailed_code(&h, "alice@example.com", 2).await;
+    // The first code died when the second was sent.
+    if first != second {
+        let (s, _) = step(
+            &h,
+            "/api/reset/verify",
+            json!({ "flow": flow["flow"], "code": first }),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    // Five minutes later the second has expired too.
+    h.clock.advance(5 * 60);
+    let (s, _) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": second }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // And after 15 minutes the flow itself is gone.
+    h.clock.advance(10 * 60);
+    let (s, e) = step(&h, "/api/reset/state", json!({ "flow": flow["flow"] })).await;
+    assert_eq!(
+        (s, e["error"]["id"].as_str()),
+        (StatusCode::GONE, Some("reset.flow_expired"))
+    );
+}
+
+#[tokio::test]
+async fn back_returns_to_the_method_choice_and_a_locked_user_may_unlock_instead() {
+    let h = harness(false).await;
+    let alice = h.builtin.find_user("alice").await.unwrap().unwrap();
+    h.builtin.lock_until(&alice, T0 + 3600).await.unwrap();
+    let flow = start(&h, "alice").await;
+    choose(&h, &flow, "email").await;
+    let (s, v) = step(&h, "/api/reset/back", json!({ "flow": flow["flow"] })).await;
+    assert_eq!(
+        (s, v["step"]["step"].as_str()),
+        (StatusCode::OK, Some("choose_method"))
+    );
+    choose(&h, &flow, "authenticator").await;
+    let (_, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": totp_now(&h, ALICE_TOTP) }),
+    )
+    .await;
+    assert_eq!(
+        v["step"],
+        json!({ "step": "new_password", "unlock_available": true })
+    );
+    let (s, v) = step(&h, "/api/reset/unlock", json!({ "flow": flow["flow"] })).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["step"], json!({ "step": "done", "outcome": "unlocked" }));
+    let alice = h.builtin.find_user("alice").await.unwrap().unwrap();
+    assert_eq!(alice.locked_until, None);
+    assert!(
+        h.builtin
+            .verify_password(&alice, &Secret::new("Alice-demo-2026!"))
+            .await
+            .unwrap(),
+        "password unchanged"
+    );
+}
+
+#[tokio::test]
+async fn sspr_limited_to_a_group_treats_outsiders_as_unknown() {
+    let h = harness_with(
+        false,
+        "[policy]\nsspr_enabled = \"group\"\nsspr_group = \"staff\"\n",
+    )
+    .await;
+    // alice is in finance, nested in staff: eligible. carol is only in it-admins.
+    let alice = start(&h, "alice").await;
+    choose(&h, &alice, "email").await;
+    let carol = start(&h, "carol").await;
+    choose(&h, &carol, "email").await;
+    let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", 1).await;
+    assert!(
+        mails.iter().all(|m| m["to"] == "alice@example.com"),
+        "no code for the outsider"
+    );
+}
