@@ -103,3 +103,81 @@ pub async fn health() -> Result<Health, ApiError> {
 pub async fn config() -> Result<PublicConfig, ApiError> {
     get("/api/config").await
 }
+
+/// The reset wizard's calls: one round trip per user action, typed requests
+/// from `proto` (no `serde_json::Value` in the bundle).
+pub mod reset {
+    use sspr_proto::reset::{
+        ChooseRequest, FlowRequest, FlowView, PasswordRequest, PowChallenge, PowSolution,
+        StartRequest, VerifyRequest,
+    };
+
+    use super::{ApiError, post};
+
+    /// An empty JSON object body.
+    #[derive(serde::Serialize)]
+    struct Empty {}
+
+    fn flow(flow: &str) -> FlowRequest {
+        FlowRequest {
+            flow: flow.to_string(),
+        }
+    }
+
+    pub async fn challenge() -> Result<PowChallenge, ApiError> {
+        post("/api/reset/challenge", &Empty {}).await
+    }
+
+    pub async fn start(identifier: String, pow: PowSolution) -> Result<FlowView, ApiError> {
+        post("/api/reset/start", &StartRequest { identifier, pow }).await
+    }
+
+    pub async fn state(id: &str) -> Result<FlowView, ApiError> {
+        post("/api/reset/state", &flow(id)).await
+    }
+
+    pub async fn choose(id: &str, method: &str) -> Result<FlowView, ApiError> {
+        post(
+            "/api/reset/choose",
+            &ChooseRequest {
+                flow: id.to_string(),
+                method: method.to_string(),
+            },
+        )
+        .await
+    }
+
+    pub async fn verify(id: &str, code: &str) -> Result<FlowView, ApiError> {
+        post(
+            "/api/reset/verify",
+            &VerifyRequest {
+                flow: id.to_string(),
+                code: code.to_string(),
+            },
+        )
+        .await
+    }
+
+    pub async fn resend(id: &str) -> Result<FlowView, ApiError> {
+        post("/api/reset/resend", &flow(id)).await
+    }
+
+    pub async fn back(id: &str) -> Result<FlowView, ApiError> {
+        post("/api/reset/back", &flow(id)).await
+    }
+
+    pub async fn password(id: &str, password: &str) -> Result<FlowView, ApiError> {
+        post(
+            "/api/reset/password",
+            &PasswordRequest {
+                flow: id.to_string(),
+                password: password.to_string(),
+            },
+        )
+        .await
+    }
+
+    pub async fn unlock(id: &str) -> Result<FlowView, ApiError> {
+        post("/api/reset/unlock", &flow(id)).await
+    }
+}

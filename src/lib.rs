@@ -5,6 +5,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod pages;
+pub mod pow;
 pub mod theme;
 
 pub use app::App;

@@ -2,14 +2,21 @@
 //! enforcement. Length is counted in Unicode code points after NFKC
 //! normalisation (NIST SP 800-63B), with no truncation.
 
-use unicode_normalization::UnicodeNormalization;
-
 use crate::ErrorId;
 use crate::config::PasswordRules;
 
-/// The password as the directory will receive it.
+/// The password as the directory will receive it: NFKC-normalised.
+#[cfg(feature = "nfkc")]
 pub fn normalise(password: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
     password.nfkc().collect()
+}
+
+/// Without the `nfkc` feature (the SPA's main bundle) the text is counted as
+/// typed; the server, which enforces, always normalises.
+#[cfg(not(feature = "nfkc"))]
+pub fn normalise(password: &str) -> String {
+    password.to_string()
 }
 
 /// The first length rule the password breaks, if any.
@@ -75,6 +82,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "nfkc")]
     fn length_counts_code_points_after_nfkc() {
         assert_eq!(
             length_violation("1234567", &RULES),

@@ -64,10 +64,7 @@ async fn choose(h: &Harness, flow: &Value, kind: &str) -> Value {
 /// The newest code sent to `to` by mail.
 async fn mailed_code(h: &Harness, to: &str, nth: usize) -> String {
     let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", nth).await;
-    let body = mails
-        .iter()
-        .rfind(|m| m["to"] == to)
-        .expect("a mail")["body"]
+    let body = mails.iter().rfind(|m| m["to"] == to).expect("a mail")["body"]
         .as_str()
         .unwrap()
         .to_string();

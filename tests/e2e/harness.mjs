@@ -1,7 +1,7 @@
 // Shared e2e plumbing: a real sspr on a free loopback port with its own store
 // and theme, and Debian's Chromium driven by playwright-core.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, cpSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, cpSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,8 +27,9 @@ function freePort() {
   });
 }
 
-/** Starts sspr with `config` (TOML, without [server]) and a copy of a fixture theme dir. */
-export async function startSspr({ themeFixture, config = '' }) {
+/** Starts sspr with `config` (TOML, without [server]) and a copy of a fixture theme dir.
+ *  With `smtpPort`, mail goes over real SMTP to that port. */
+export async function startSspr({ themeFixture, config = '', smtpPort }) {
   const dir = mkdtempSync(join(tmpdir(), 'sspr-e2e-'));
   const themeDir = join(dir, 'theme');
   cpSync(join(import.meta.dirname, 'fixtures', themeFixture), themeDir, { recursive: true });
@@ -39,7 +40,9 @@ export async function startSspr({ themeFixture, config = '' }) {
     join(dir, 'sspr.toml'),
     `[server]\nbind = "127.0.0.1:${port}"\npublic_url = "${url}"\nassets_dir = ${JSON.stringify(dist)}\n` +
       `[store]\nurl = "sqlite://sspr.db?mode=rwc"\n[directory]\ndemo_users = true\n` +
-      `[theme]\nfile = "theme/theme.json"\n${config}`,
+      `[theme]\nfile = "theme/theme.json"\n` +
+      (smtpPort ? `[delivery]\nmail = "smtp"\nsmtp_host = "127.0.0.1"\nsmtp_port = ${smtpPort}\nsmtp_tls = "none"\nfrom = "IT Helpdesk <no-reply@northwind.test>"\n` : '') +
+      config,
   );
   const bin = process.env.SSPR_BIN ?? join(ROOT, 'target/debug/sspr');
   const child = spawn(bin, ['--config', join(dir, 'sspr.toml')], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -86,4 +89,39 @@ export async function watchedPage(browser, viewport) {
     });
   });
   return { page, context, problems };
+}
+
+/** A real SMTP server (aiosmtpd) on a free port; `mails()` reads what it received. */
+export async function startSmtpSink() {
+  const port = await freePort();
+  const file = join(mkdtempSync(join(tmpdir(), 'sspr-smtp-')), 'mail.jsonl');
+  const child = spawn('python3', [join(import.meta.dirname, 'smtp_sink.py'), String(port), file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((ok, fail) => {
+    child.once('exit', (code) => fail(new Error(`smtp sink exited with ${code}`)));
+    child.stdout.on('data', (d) => { if (String(d).includes('ready')) ok(); });
+  });
+  const mails = () =>
+    existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+  return {
+    port,
+    mails,
+    /** Waits (polling the sink's file) for a mail matching `pred` that is not among the first `skip`. */
+    async waitFor(pred, skip = 0, timeoutMs = 10000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = mails().slice(skip).find(pred);
+        if (hit) return hit;
+        if (Date.now() > end) throw new Error(`no matching mail; received: ${JSON.stringify(mails())}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    stop: () => new Promise((ok) => { child.once('exit', ok); child.kill('SIGTERM'); }),
+  };
+}
+
+/** The current TOTP code, from Debian's oathtool: an implementation independent of sspr's. */
+export function oathtool(base32Secret) {
+  return execFileSync('oathtool', ['--totp', '-b', base32Secret], { encoding: 'utf8' }).trim();
 }

@@ -46,7 +46,8 @@ for (const vp of VIEWPORTS) {
     await page.getByRole('link', { name: 'Reset my password' }).click();
     await page.getByRole('heading', { level: 1, name: 'Reset your password' }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/reset');
-    await page.getByText("You'll prove it's you with 2 of your registered methods.").waitFor();
+    await page.getByRole('heading', { level: 2, name: 'Who are you?' }).waitFor();
+    await page.getByText("Next, you'll prove it's you with 2 of your registered methods.").waitFor();
     await page.screenshot({ path: join(SCREENS, `reset-${vp.name}.png`), fullPage: true });
 
     // Deep links are served by the SPA fallback.

@@ -90,7 +90,7 @@ fn demo(root: &Path, args: &[String]) -> Result {
 fn test(root: &Path) -> Result {
     let started = std::time::Instant::now();
     tools::ensure_build_tools(root)?;
-    tools::ensure_test_packages()?;
+    tools::ensure_test_packages(root)?;
     let step = |name: &str| eprintln!("\n######## {name}  (+{}s)", started.elapsed().as_secs());
 
     step("format");

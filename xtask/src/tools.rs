@@ -167,7 +167,7 @@ pub fn postgres_bin() -> Option<PathBuf> {
 }
 
 /// The real servers and tools the tests drive.
-pub fn ensure_test_packages() -> Result {
+pub fn ensure_test_packages(root: &Path) -> Result {
     let mut missing = Vec::new();
     if !Path::new("/usr/bin/chromium").exists() {
         missing.push("chromium");
@@ -178,11 +178,40 @@ pub fn ensure_test_packages() -> Result {
     if postgres_bin().is_none() {
         missing.push("postgresql");
     }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        apt_install(&missing)
+    if !Path::new("/usr/bin/oathtool").exists() {
+        missing.push("oathtool");
     }
+    if output(Command::new("python3").arg("--version")).is_none() {
+        missing.extend(["python3", "python3-pip"]);
+    }
+    if !missing.is_empty() {
+        apt_install(&missing)?;
+    }
+    ensure_python(root)
+}
+
+/// The e2e tests' Python tools (a real SMTP server), pinned in tests/e2e/requirements.txt.
+fn ensure_python(root: &Path) -> Result {
+    if output(Command::new("python3").args(["-c", "import aiosmtpd"])).is_some() {
+        return Ok(());
+    }
+    let req = root.join("tests/e2e/requirements.txt");
+    let pip = |extra: &[&str]| {
+        let mut c = Command::new("python3");
+        c.args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&req)
+        .args(extra);
+        run(&mut c)
+    };
+    // Debian's own python refuses system-wide pip installs; fall back to that override.
+    pip(&[]).or_else(|_| pip(&["--break-system-packages"]))
 }
 
 /// A throwaway PostgreSQL cluster on a free loopback port, stopped on drop.

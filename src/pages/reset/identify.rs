@@ -1,0 +1,96 @@
+use leptos::prelude::*;
+use sspr_proto::reset::PowSolution;
+
+use super::{StepHeading, use_wizard};
+use crate::api::{self, ApiError};
+use crate::app::use_policy;
+
+/// Step 1: who are you? A proof of work runs in the browser instead of a
+/// third-party CAPTCHA; its progress is shown.
+#[component]
+pub fn Identify() -> impl IntoView {
+    let wizard = use_wizard();
+    let (identifier, set_identifier) = signal(String::new());
+    let (progress, set_progress) = signal::<Option<f64>>(None);
+
+    let submit = Action::new_local(move |id: &String| {
+        let id = id.trim().to_string();
+        async move {
+            let result = async {
+                let ch = api::reset::challenge().await?;
+                set_progress.set(Some(0.0));
+                let nonce = crate::pow::solve(&ch, |p| set_progress.set(Some(p)))
+                    .await
+                    .ok_or_else(|| ApiError::Decode("unsolvable challenge".into()))?;
+                api::reset::start(id, PowSolution { id: ch.id, nonce }).await
+            }
+            .await;
+            set_progress.set(None);
+            wizard.apply(result);
+        }
+    });
+    let busy = submit.pending();
+    let policy = use_policy();
+    let methods_hint = move || {
+        policy
+            .get()
+            .and_then(Result::ok)
+            .map(|p| match p.methods_required {
+                1 => "Next, you'll prove it's you with one of your registered methods.".to_string(),
+                n => format!("Next, you'll prove it's you with {n} of your registered methods."),
+            })
+    };
+
+    view! {
+        <StepHeading>"Who are you?"</StepHeading>
+        <p class="hint">{methods_hint}</p>
+        <form
+            class="stack"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                let id = identifier.get_untracked();
+                if id.trim().is_empty() {
+                    wizard.error.set(Some(ApiError::Api {
+                        status: 422,
+                        detail: sspr_proto::ErrorDetail {
+                            id: sspr_proto::ErrorId::InvalidField,
+                            message: "Enter your user name or email address.".into(),
+                            field: Some("identifier".into()),
+                            retry_after: None,
+                        },
+                    }));
+                    return;
+                }
+                submit.dispatch(id);
+            }
+        >
+            <label for="identifier">"User name or email address"</label>
+            <input
+                id="identifier"
+                name="username"
+                type="text"
+                autocomplete="username"
+                autocapitalize="none"
+                spellcheck="false"
+                required
+                prop:value=move || identifier.get()
+                on:input=move |ev| set_identifier.set(event_target_value(&ev))
+            />
+            {move || {
+                progress
+                    .get()
+                    .map(|p| {
+                        view! {
+                            <label class="pow-progress">
+                                "Running a quick automatic check…"
+                                <progress max="100" value=format!("{:.0}", p * 100.0)></progress>
+                            </label>
+                        }
+                    })
+            }}
+            <button type="submit" class="primary" disabled=move || busy.get()>
+                "Next"
+            </button>
+        </form>
+    }
+}

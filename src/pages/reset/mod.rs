@@ -1,0 +1,192 @@
+//! The reset wizard at `/reset`: one question per page. The server holds the
+//! flow and says which step comes next; this renders the step it is given.
+
+mod blocked;
+mod choose;
+mod code;
+mod done;
+mod identify;
+mod new_password;
+
+use leptos::prelude::*;
+use sspr_proto::ErrorId;
+use sspr_proto::reset::{FlowView, ResetStep};
+
+use crate::api::{self, ApiError};
+use crate::app::{use_page_title, use_theme};
+use crate::components::helpdesk_link::HelpdeskLink;
+
+const STORAGE_KEY: &str = "sspr.reset.flow";
+
+fn session() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// Shared by the step components: the current view and the last error.
+#[derive(Clone, Copy)]
+#[allow(missing_debug_implementations)]
+pub struct Wizard {
+    pub view: RwSignal<Option<FlowView>>,
+    pub error: RwSignal<Option<ApiError>>,
+}
+
+impl Wizard {
+    /// Takes the server's answer: the next view, or an error for this step.
+    pub fn apply(&self, result: Result<FlowView, ApiError>) {
+        match result {
+            Ok(v) => {
+                if let Some(s) = session() {
+                    let _ = s.set_item(STORAGE_KEY, &v.flow);
+                }
+                self.error.set(None);
+                self.view.set(Some(v));
+            }
+            Err(e) => {
+                if e.id() == ErrorId::FlowExpired {
+                    self.restart();
+                }
+                self.error.set(Some(e));
+            }
+        }
+    }
+
+    pub fn flow(&self) -> String {
+        self.view
+            .with_untracked(|v| v.as_ref().map(|v| v.flow.clone()).unwrap_or_default())
+    }
+
+    pub fn restart(&self) {
+        self.restart_storage_only();
+        self.view.set(None);
+    }
+
+    /// Forgets the flow for reloads, but keeps showing the current step.
+    pub fn restart_storage_only(&self) {
+        if let Some(s) = session() {
+            let _ = s.remove_item(STORAGE_KEY);
+        }
+    }
+}
+
+pub fn use_wizard() -> Wizard {
+    expect_context::<Wizard>()
+}
+
+/// A step's heading; focus moves to it when the step appears.
+#[component]
+pub fn StepHeading(children: Children) -> impl IntoView {
+    let h: NodeRef<leptos::html::H2> = NodeRef::new();
+    Effect::new(move |_| {
+        if let Some(el) = h.get() {
+            let _ = el.focus();
+        }
+    });
+    view! { <h2 class="step-heading" tabindex="-1" node_ref=h>{children()}</h2> }
+}
+
+/// Errors are written for people, announced, and always carry the helpdesk link.
+#[component]
+fn ErrorSummary() -> impl IntoView {
+    let wizard = use_wizard();
+    let theme = use_theme();
+    move || {
+        wizard.error.get().map(|e| {
+            view! {
+                <div class="error-summary" role="alert">
+                    <p>{e.message()}</p>
+                    <p>
+                        "Still stuck? "
+                        {theme.get().and_then(Result::ok).map(|t| view! { <HelpdeskLink theme=t /> })}
+                    </p>
+                </div>
+            }
+        })
+    }
+}
+
+/// Where the user is: identify, verify (gate n of N), new password, done.
+#[component]
+fn Progress() -> impl IntoView {
+    let wizard = use_wizard();
+    let position = move || match wizard.view.get().map(|v| v.step) {
+        None => (0, String::from("Verify")),
+        Some(
+            ResetStep::ChooseMethod { gate, gates, .. } | ResetStep::EnterCode { gate, gates, .. },
+        ) => (
+            1,
+            if gates > 1 {
+                format!("Verify ({gate} of {gates})")
+            } else {
+                "Verify".into()
+            },
+        ),
+        Some(ResetStep::NewPassword { .. }) => (2, "Verify".into()),
+        Some(ResetStep::Done { .. } | ResetStep::Blocked) => (3, "Verify".into()),
+    };
+    view! {
+        <ol class="progress" aria-label="Progress">
+            {move || {
+                let (at, verify) = position();
+                ["Identify".to_string(), verify, "New password".into(), "Done".into()]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, label)| {
+                        let state = if i < at { "done" } else if i == at { "current" } else { "todo" };
+                        view! {
+                            <li class=state aria-current=(i == at).then_some("step")>
+                                {label}
+                            </li>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </ol>
+    }
+}
+
+#[component]
+pub fn Reset() -> impl IntoView {
+    use_page_title("Reset your password");
+    let wizard = Wizard {
+        view: RwSignal::new(None),
+        error: RwSignal::new(None),
+    };
+    provide_context(wizard);
+    let theme = use_theme();
+
+    // A reload continues the flow this tab started.
+    if let Some(flow) = session().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) {
+        leptos::task::spawn_local(async move {
+            match api::reset::state(&flow).await {
+                Ok(v) => wizard.apply(Ok(v)),
+                Err(_) => wizard.restart(),
+            }
+        });
+    }
+
+    let step = move || match wizard.view.get() {
+        None => view! { <identify::Identify /> }.into_any(),
+        Some(v) => match v.step {
+            ResetStep::ChooseMethod {
+                gate,
+                gates,
+                methods,
+            } => view! { <choose::Choose gate=gate gates=gates methods=methods /> }.into_any(),
+            ResetStep::EnterCode {
+                method, resend_in, ..
+            } => view! { <code::EnterCode method=method resend_in=resend_in /> }.into_any(),
+            ResetStep::NewPassword { unlock_available } => {
+                view! { <new_password::NewPassword unlock_available=unlock_available /> }.into_any()
+            }
+            ResetStep::Done { outcome } => view! { <done::Done outcome=outcome /> }.into_any(),
+            ResetStep::Blocked => view! { <blocked::Blocked /> }.into_any(),
+        },
+    };
+    view! {
+        <h1>"Reset your password"</h1>
+        <p class="lead">{move || theme.get().and_then(Result::ok).and_then(|t| t.reset_intro)}</p>
+        <Progress />
+        <ErrorSummary />
+        <section class="step">{step}</section>
+    }
+}

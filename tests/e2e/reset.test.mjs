@@ -1,0 +1,140 @@
+// The reset wizard end to end in headless Chromium, against a real sspr that
+// sends mail over real SMTP (aiosmtpd). Two gates: an emailed code read from
+// the SMTP server, and an authenticator code from oathtool.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { startSspr, startSmtpSink, launchChromium, watchedPage, oathtool, VIEWPORTS, SCREENS } from './harness.mjs';
+
+// The demo users' documented authenticator secrets (README).
+const USERS = {
+  desktop: { name: 'alice', email: 'alice@example.com', totp: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' },
+  phone: { name: 'carol', email: 'carol@example.com', totp: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU' },
+};
+
+let smtp;
+let server;
+let browser;
+
+before(async () => {
+  smtp = await startSmtpSink();
+  server = await startSspr({ themeFixture: 'northwind', smtpPort: smtp.port, config: '[policy]\nmethods_required = 2\n' });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  await smtp?.stop();
+});
+
+const codeFrom = (mail) => mail.body.match(/\b(\d{8})\b/)[1];
+
+for (const vp of VIEWPORTS) {
+  const user = USERS[vp.name];
+  test(`${user.name} resets with an email code and an authenticator code at ${vp.name}`, async () => {
+    const { page, context, problems } = await watchedPage(browser, vp);
+    const shot = (step) => page.screenshot({ path: join(SCREENS, `reset-${step}-${vp.name}.png`), fullPage: true });
+
+    // From sign-in's "Forgot my password" into the wizard.
+    await page.goto(server.url + '/signin');
+    await page.getByRole('link', { name: 'Forgot my password' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Who are you?' }).waitFor();
+    await page.getByLabel('User name or email address').fill(user.name);
+    await page.getByRole('button', { name: 'Next' }).click();
+
+    // Gate 1 of 2: email. The masked address is shown; the code comes over SMTP.
+    const choose = page.getByRole('heading', { level: 2, name: "How should we check it's you?" });
+    await choose.waitFor();
+    await page.waitForFunction(() => document.activeElement?.tagName === 'H2', null, { timeout: 5000 });
+    assert.equal(await page.locator('.progress [aria-current="step"]').textContent(), 'Verify (1 of 2)');
+    await shot('choose');
+    const sent = smtp.mails().length;
+    await page.getByRole('radio', { name: /^Email [a-z]\*\*\*@e\*\*\*\.com$/ }).check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Check your email' }).waitFor();
+    const codeBox = page.getByLabel('Code');
+    assert.equal(await codeBox.getAttribute('inputmode'), 'numeric');
+    assert.equal(await codeBox.getAttribute('autocomplete'), 'one-time-code');
+    await page.getByText(/You can ask for a new code in \d+ s\./).waitFor();
+    const mail = await smtp.waitFor((m) => m.to.includes(user.email) && /reset code/.test(m.subject), sent);
+    assert.match(mail.body, new RegExp(server.url.replace(/[.:/]/g, '\\$&')));
+    const code = codeFrom(mail);
+
+    // A mistyped code is an error written for people, with the helpdesk link.
+    await codeBox.fill('12345678');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    const alert = page.getByRole('alert');
+    await alert.getByText("That code didn't work. Check it and try again.").waitFor();
+    assert.equal(await alert.getByRole('link', { name: 'Call the Northwind service desk' }).count(), 1);
+
+    // Pasted with a space, as people copy codes from mail.
+    await codeBox.fill(`${code.slice(0, 4)} ${code.slice(4)}`);
+    assert.equal(await codeBox.inputValue(), code);
+    await page.getByRole('button', { name: 'Verify' }).click();
+
+    // Gate 2 of 2: a second, different method, the authenticator app.
+    await page.getByRole('heading', { level: 2, name: 'Now choose a second, different method' }).waitFor();
+    assert.equal(await page.getByRole('radio', { name: /^Email/ }).count(), 0, 'the proven method is not offered again');
+    await page.getByRole('radio', { name: 'Enter a code from my authenticator app' }).check();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Open your authenticator app' }).waitFor();
+    await page.getByLabel('Code').fill(oathtool(user.totp));
+    await page.getByRole('button', { name: 'Verify' }).click();
+
+    // The new password: show/hide, the live checklist, then the server's verdict.
+    await page.getByRole('heading', { level: 2, name: 'Choose a new password' }).waitFor();
+    const pw = page.getByLabel('New password');
+    assert.equal(await pw.getAttribute('autocomplete'), 'new-password');
+    await pw.fill('short');
+    assert.doesNotMatch(await page.getByText('At least 8 characters').getAttribute('class'), /\bok\b/);
+    await page.getByRole('button', { name: 'Show' }).click();
+    assert.equal(await pw.getAttribute('type'), 'text');
+    await page.getByRole('button', { name: 'Hide' }).click();
+    assert.equal(await pw.getAttribute('type'), 'password');
+    await pw.fill('password1234');
+    assert.match(await page.getByText('At least 8 characters').getAttribute('class'), /\bok\b/);
+    await page.getByRole('button', { name: 'Reset password' }).click();
+    await page.getByRole('alert').getByText('The password is too easy to guess. Try a longer phrase.').waitFor();
+    await shot('password');
+    const before = smtp.mails().length;
+    await pw.fill(`Tangerine-Vortex-Quill-${vp.width}`);
+    await page.getByRole('button', { name: 'Reset password' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Your password has been reset' }).waitFor();
+    assert.equal(await page.locator('.progress [aria-current="step"]').textContent(), 'Done');
+    await shot('done');
+
+    // The user is told by mail, with the organisation's name from the theme.
+    const note = await smtp.waitFor((m) => m.to.includes(user.email) && /password was reset/.test(m.subject), before);
+    assert.equal(note.subject, 'Your Northwind Test Traders password was reset');
+
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the viewport`);
+    // The wrong code and the weak password were answered 422 on purpose.
+    assert.deepEqual(problems.filter((p) => !/\b422\b/.test(p)), []);
+    await context.close();
+  });
+}
+
+test('an unknown user sees the same steps, and no mail is ever sent', async () => {
+  const { page, context } = await watchedPage(browser, VIEWPORTS[0]);
+  const sent = smtp.mails().length;
+  await page.goto(server.url + '/reset');
+  await page.getByLabel('User name or email address').fill('nobody@example.com');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('heading', { level: 2, name: "How should we check it's you?" }).waitFor();
+  await page.getByRole('radio', { name: 'Email n***@e***.com' }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('heading', { level: 2, name: 'Check your email' }).waitFor();
+  // Delivery is one FIFO worker: once a later real mail has arrived, any mail
+  // queued for the decoy would have arrived before it.
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(server.url + '/reset');
+  await page.getByLabel('User name or email address').fill('bob');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('radio', { name: /^Email / }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await smtp.waitFor((m) => m.to.includes('bob@example.com'), sent);
+  assert.deepEqual(smtp.mails().slice(sent).flatMap((m) => m.to), ['bob@example.com']);
+  await context.close();
+});
