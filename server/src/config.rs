@@ -70,6 +70,8 @@ pub enum MailKind {
 pub enum SmsKind {
     /// Append to `<outbox_dir>/sms.jsonl` (development and the demo).
     Outbox,
+    /// POST `{"to": "+15550100042", "message": "..."}` as JSON to `sms_http_url`.
+    Http,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -102,6 +104,12 @@ pub struct DeliveryConfig {
     /// The From: of every mail, e.g. `IT Helpdesk <no-reply@contoso.com>`.
     #[serde(default = "default_from")]
     pub from: String,
+    /// The SMS gateway's endpoint, when `sms = "http"`. https unless loopback.
+    #[serde(default)]
+    pub sms_http_url: Option<String>,
+    /// Sent as `Authorization: Bearer <token>` to the SMS gateway.
+    #[serde(default)]
+    pub sms_http_token: Option<crate::secret::Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -551,6 +559,25 @@ impl Config {
                 "must be a domain such as example.com".into(),
             );
         }
+        if self.delivery.sms == SmsKind::Http {
+            match self.delivery.sms_http_url.as_deref().map(url::Url::parse) {
+                Some(Ok(u))
+                    if u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(&u)) => {}
+                Some(Ok(_)) => {
+                    return err(
+                        "delivery.sms_http_url",
+                        "must use https unless the host is loopback".into(),
+                    );
+                }
+                Some(Err(e)) => return err("delivery.sms_http_url", format!("is not a URL: {e}")),
+                None => {
+                    return err(
+                        "delivery.sms_http_url",
+                        "is required when delivery.sms = \"http\"".into(),
+                    );
+                }
+            }
+        }
         if self
             .delivery
             .from
@@ -779,6 +806,14 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("password.min_length"));
         let e = load("[policy]\nsspr_enabled = \"group\"\n", &[]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("policy.sspr_group"));
+        let e = load("[delivery]\nsms = \"http\"\n", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("delivery.sms_http_url"));
+        let e = load(
+            "[delivery]\nsms = \"http\"\nsms_http_url = \"http://sms.example.com/send\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, "must use https unless the host is loopback");
         let e = load("[server]\npublic_url = \"http://sspr.example.com\"\n", &[]).unwrap_err();
         assert_eq!(e.reason, "must use https unless the host is loopback");
     }

@@ -127,6 +127,54 @@ impl Transport for Smtp {
     }
 }
 
+/// SMS through an HTTP gateway: one JSON POST per message, 10 s timeout.
+#[derive(Debug)]
+pub struct HttpSms {
+    client: reqwest::Client,
+    url: String,
+    token: Option<crate::secret::Secret>,
+}
+
+impl HttpSms {
+    pub fn new(url: &str, token: Option<crate::secret::Secret>) -> Result<HttpSms, String> {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(HttpSms {
+            client,
+            url: url.to_string(),
+            token,
+        })
+    }
+}
+
+#[async_trait]
+impl Transport for HttpSms {
+    async fn deliver(&self, msg: &Outgoing) -> Result<(), String> {
+        let Outgoing::Sms { to, body } = msg else {
+            return Err("the SMS gateway carries texts only".into());
+        };
+        let mut req = self
+            .client
+            .post(&self.url)
+            .json(&serde_json::json!({ "to": to, "message": body }));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("SMS gateway unreachable: {e}"))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("SMS gateway answered {}", resp.status()))
+        }
+    }
+}
+
 /// The queue handlers enqueue into.
 #[derive(Debug, Clone)]
 pub struct Outbox {

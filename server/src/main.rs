@@ -7,8 +7,8 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use sspr_server::assets::Assets;
 use sspr_server::clock::{OsEntropy, SystemClock};
-use sspr_server::config::{Config, MailKind};
-use sspr_server::delivery::{DevOutbox, Outbox, Smtp, Transport};
+use sspr_server::config::{Config, MailKind, SmsKind};
+use sspr_server::delivery::{DevOutbox, HttpSms, Outbox, Smtp, Transport};
 use sspr_server::directory::builtin::Builtin;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
@@ -110,7 +110,17 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
             Arc::new(Smtp::new(&config.delivery).map_err(|e| anyhow::anyhow!("delivery: {e}"))?)
         }
     };
-    let outbox = Outbox::start(mail, outbox_dir);
+    let sms: Arc<dyn Transport> = match config.delivery.sms {
+        SmsKind::Outbox => outbox_dir.clone(),
+        SmsKind::Http => Arc::new(
+            HttpSms::new(
+                config.delivery.sms_http_url.as_deref().unwrap_or_default(),
+                config.delivery.sms_http_token.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("delivery: {e}"))?,
+        ),
+    };
+    let outbox = Outbox::start(mail, sms);
     let builtin = Builtin::new(store.clone(), clock.clone(), entropy.clone());
     let demo = config.directory.demo_users;
     if demo {
