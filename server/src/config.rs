@@ -47,6 +47,13 @@ pub struct ResetConfig {
     /// Identify always takes at least this long, so known and unknown accounts answer alike.
     #[serde(default = "default_identify_floor_ms")]
     pub identify_floor_ms: u64,
+    /// Identify attempts (CAPTCHA challenges) per client address per 10 minutes.
+    /// An office behind one NAT address shares it; the per-account limits do the real work.
+    #[serde(default = "default_identify_per_ip")]
+    pub identify_per_ip: u32,
+    /// Other reset requests per client address per 10 minutes.
+    #[serde(default = "default_steps_per_ip")]
+    pub steps_per_ip: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,6 +238,12 @@ fn default_decoy_domain() -> String {
 }
 fn default_identify_floor_ms() -> u64 {
     250
+}
+fn default_identify_per_ip() -> u32 {
+    60
+}
+fn default_steps_per_ip() -> u32 {
+    300
 }
 fn default_key_file() -> PathBuf {
     "sspr.key".into()

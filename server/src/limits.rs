@@ -15,10 +15,8 @@ pub struct IpLimits {
     windows: Mutex<Windows>,
 }
 
-/// `(bucket, requests, window seconds)`. Identify attempts per address; a whole
-/// office may sit behind one NAT address, so the account limits do the real work.
-pub const IDENTIFY: (&str, u32, i64) = ("identify", 60, 600);
-pub const FLOW_STEP: (&str, u32, i64) = ("flow", 300, 600);
+/// Every per-IP window is 10 minutes; the budgets come from `[reset]` in the config.
+pub const WINDOW: i64 = 600;
 
 impl IpLimits {
     /// Counts one request; refuses once `limit` is reached within the window.

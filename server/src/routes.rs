@@ -188,18 +188,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 }
 
 fn step_limit(state: &AppState, ip: &ClientIp) -> Result<(), ApiError> {
-    state
-        .limits
-        .hit(&ip.0, limits::FLOW_STEP, state.clock.now())
+    let budget = ("flow", state.config.reset.steps_per_ip, limits::WINDOW);
+    state.limits.hit(&ip.0, budget, state.clock.now())
 }
 
 pub async fn reset_challenge(
     State(state): State<AppState>,
     ip: ClientIp,
 ) -> Result<Json<PowChallenge>, ApiError> {
-    state
-        .limits
-        .hit(&ip.0, limits::IDENTIFY, state.clock.now())?;
+    let budget = (
+        "identify",
+        state.config.reset.identify_per_ip,
+        limits::WINDOW,
+    );
+    state.limits.hit(&ip.0, budget, state.clock.now())?;
     Ok(Json(reset::pow::issue(&state).await?))
 }
 
@@ -209,7 +211,7 @@ pub async fn reset_start(
     ApiJson(req): ApiJson<StartRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
     let started = tokio::time::Instant::now();
-    // The IDENTIFY budget was charged when the challenge was issued; a start
+    // The identify budget was charged when the challenge was issued; a start
     // without a fresh challenge fails its proof of work.
     step_limit(&state, &ip)?;
     reset::pow::redeem(&state, &req.pow).await?;

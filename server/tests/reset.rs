@@ -726,3 +726,34 @@ async fn sspr_limited_to_a_group_treats_outsiders_as_unknown() {
         "no code for the outsider"
     );
 }
+
+#[tokio::test]
+async fn per_ip_budgets_sit_on_top_of_the_account_limits() {
+    let h = harness_with(false, "identify_per_ip = 2\n").await;
+    for _ in 0..2 {
+        assert_eq!(
+            post(&h.app, "/api/reset/challenge", &json!({}))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+    let r = post(&h.app, "/api/reset/challenge", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()[header::RETRY_AFTER], "600");
+    let e = json(r).await;
+    assert_eq!(
+        (
+            e["error"]["id"].as_str(),
+            e["error"]["retry_after"].as_u64()
+        ),
+        (Some("request.rate_limited"), Some(600))
+    );
+    h.clock.advance(600);
+    assert_eq!(
+        post(&h.app, "/api/reset/challenge", &json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
