@@ -126,6 +126,18 @@ test('an unknown user sees the same steps, and no mail is ever sent', async () =
   await page.getByRole('radio', { name: 'Email n***@e***.com' }).check();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('heading', { level: 2, name: 'Check your email' }).waitFor();
+
+  // The browser's Back button steps back through the wizard, then forward again.
+  await page.goBack();
+  await page.getByRole('heading', { level: 2, name: "How should we check it's you?" }).waitFor();
+  await page.goBack();
+  await page.getByRole('heading', { level: 2, name: 'Who are you?' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/reset');
+  await page.getByLabel('User name or email address').fill('nobody@example.com');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('radio', { name: 'Email n***@e***.com' }).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('heading', { level: 2, name: 'Check your email' }).waitFor();
   // Delivery is one FIFO worker: once a later real mail has arrived, any mail
   // queued for the decoy would have arrived before it.
   await page.evaluate(() => sessionStorage.clear());

@@ -144,6 +144,47 @@ fn Progress() -> impl IntoView {
     }
 }
 
+/// How far into the wizard a view is: identify 0, then choose/code per gate,
+/// then the new password and the end.
+fn depth(v: Option<&FlowView>) -> u32 {
+    match v.map(|v| &v.step) {
+        None => 0,
+        Some(ResetStep::ChooseMethod { gate, .. }) => 2 * u32::from(*gate) - 1,
+        Some(ResetStep::EnterCode { gate, .. }) => 2 * u32::from(*gate),
+        Some(ResetStep::NewPassword { .. }) => 100,
+        Some(ResetStep::Done { .. } | ResetStep::Blocked) => 101,
+    }
+}
+
+/// The browser's Back button steps back through the wizard: from a code to
+/// the method choice (the server agrees), from the first choice to identify.
+/// A passed gate is never undone.
+fn browser_back(wizard: Wizard) {
+    let Some(history) = web_sys::window().and_then(|w| w.history().ok()) else {
+        return;
+    };
+    Effect::new(move |prev: Option<u32>| {
+        let d = wizard.view.with(|v| depth(v.as_ref()));
+        if prev.is_some_and(|p| d > p) {
+            let _ = history.push_state(&wasm_bindgen::JsValue::from(d), "");
+        }
+        d
+    });
+    let handle = window_event_listener(leptos::ev::popstate, move |_| {
+        match wizard.view.get_untracked().map(|v| v.step) {
+            Some(ResetStep::EnterCode { .. }) => {
+                let flow = wizard.flow();
+                leptos::task::spawn_local(
+                    async move { wizard.apply(api::reset::back(&flow).await) },
+                );
+            }
+            Some(ResetStep::ChooseMethod { gate: 1, .. }) => wizard.restart(),
+            _ => {}
+        }
+    });
+    on_cleanup(move || handle.remove());
+}
+
 #[component]
 pub fn Reset() -> impl IntoView {
     use_page_title("Reset your password");
@@ -152,6 +193,7 @@ pub fn Reset() -> impl IntoView {
         error: RwSignal::new(None),
     };
     provide_context(wizard);
+    browser_back(wizard);
     let theme = use_theme();
 
     // A reload continues the flow this tab started.
