@@ -18,16 +18,63 @@ pub struct Sizes {
     pub brotli: usize,
 }
 
+/// What the SPA build reads. A change to any of these rebuilds it.
+const INPUTS: &[&str] = &[
+    "src",
+    "style",
+    "public",
+    "proto",
+    "index.html",
+    "Trunk.toml",
+    "Cargo.toml",
+    "Cargo.lock",
+    "package-lock.json",
+];
+const STAMP: &str = ".sspr-build-stamp";
+
+/// A hash of every SPA input (paths and contents), plus the xtask build itself.
+fn inputs_hash(root: &Path) -> String {
+    let mut files = Vec::new();
+    for i in INPUTS {
+        let p = root.join(i);
+        if p.is_dir() {
+            walk(&p, &mut files)
+        } else {
+            files.push(p)
+        }
+    }
+    files.retain(|f| !f.components().any(|c| c.as_os_str() == "target"));
+    files.sort();
+    let mut h = sha2::Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    for f in files {
+        h.update(
+            f.strip_prefix(root)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        h.update(std::fs::read(&f).unwrap_or_default());
+    }
+    format!("{:x}", h.finalize())
+}
+
 pub fn build(root: &Path) -> Result<Sizes> {
+    let dist = root.join("dist");
+    let hash = inputs_hash(root);
+    if std::fs::read_to_string(dist.join(STAMP)).ok().as_deref() == Some(hash.as_str()) {
+        eprintln!("\ndist/ is up to date with the SPA's sources: not rebuilding");
+        return report(&dist);
+    }
     run(Command::new(crate::tools::cargo_bin().join("trunk"))
         .current_dir(root)
         .args(["build", "--release"])
         .env("PATH", tool_path(root))
         .env("TRUNK_OFFLINE", "true")
         .env("NO_COLOR", "true"))?;
-    let dist = root.join("dist");
     externalise_loader(&dist)?;
     compress_all(&dist)?;
+    std::fs::write(dist.join(STAMP), hash).map_err(|e| e.to_string())?;
     report(&dist)
 }
 
