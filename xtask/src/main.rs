@@ -61,6 +61,24 @@ pub fn run(cmd: &mut Command) -> Result {
 pub fn cargo(root: &Path) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     c.current_dir(root);
+    // `cargo run` gives xtask its own package's variables. Build scripts that
+    // watch them (ring's does) would rebuild whenever cargo is run from here
+    // rather than from a shell: drop them so both share one cache.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_",
+        ]
+        .iter()
+        .any(|p| k.starts_with(p))
+        {
+            c.env_remove(k.as_ref());
+        }
+    }
     c
 }
 
