@@ -757,3 +757,169 @@ async fn per_ip_budgets_sit_on_top_of_the_account_limits() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn concurrent_password_submissions_write_the_directory_once() {
+    let h = harness(false).await;
+    let flow = start(&h, "alice").await;
+    choose(&h, &flow, "authenticator").await;
+    let (s, _) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": totp_now(&h, ALICE_TOTP) }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let tasks: Vec<_> = [
+        "Tangerine-Vortex-Quill-01",
+        "Tangerine-Vortex-Quill-02",
+        "Tangerine-Vortex-Quill-03",
+        "Tangerine-Vortex-Quill-04",
+    ]
+    .into_iter()
+    .map(|pw| {
+        let app = h.app.clone();
+        let body = json!({ "flow": flow["flow"], "password": pw });
+        tokio::spawn(async move { (pw, post(&app, "/api/reset/password", &body).await.status()) })
+    })
+    .collect();
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (pw, status) = t.await.unwrap();
+        if status == StatusCode::OK {
+            winners.push(pw);
+        } else {
+            assert_eq!(status, StatusCode::CONFLICT);
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let alice = h.builtin.find_user("alice").await.unwrap().unwrap();
+    assert!(
+        h.builtin
+            .verify_password(&alice, &Secret::new(winners[0]))
+            .await
+            .unwrap()
+    );
+    let completed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE activity = 'Reset password (self-service)'",
+    )
+    .fetch_one(h.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(completed, 1);
+}
+
+/// The real built-in directory, refusing the first password it is given, as a
+/// directory with a history policy would.
+#[derive(Debug)]
+struct RefusesOnce {
+    inner: sspr_server::directory::builtin::Builtin,
+    refused: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Directory for RefusesOnce {
+    async fn find_user(
+        &self,
+        l: &str,
+    ) -> Result<Option<sspr_server::directory::DirUser>, sspr_server::directory::DirectoryError>
+    {
+        self.inner.find_user(l).await
+    }
+    async fn user_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<sspr_server::directory::DirUser>, sspr_server::directory::DirectoryError>
+    {
+        self.inner.user_by_id(id).await
+    }
+    async fn administrators(
+        &self,
+    ) -> Result<Vec<sspr_server::directory::DirUser>, sspr_server::directory::DirectoryError> {
+        self.inner.administrators().await
+    }
+    async fn verify_password(
+        &self,
+        u: &sspr_server::directory::DirUser,
+        p: &Secret,
+    ) -> Result<bool, sspr_server::directory::DirectoryError> {
+        self.inner.verify_password(u, p).await
+    }
+    async fn set_password(
+        &self,
+        u: &sspr_server::directory::DirUser,
+        p: &Secret,
+    ) -> Result<(), sspr_server::directory::DirectoryError> {
+        if !self.refused.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(sspr_server::directory::DirectoryError::PasswordRejected(
+                "It was used too recently.".into(),
+            ));
+        }
+        self.inner.set_password(u, p).await
+    }
+    async fn groups_of(
+        &self,
+        u: &sspr_server::directory::DirUser,
+    ) -> Result<Vec<String>, sspr_server::directory::DirectoryError> {
+        self.inner.groups_of(u).await
+    }
+    async fn unlock(
+        &self,
+        u: &sspr_server::directory::DirUser,
+    ) -> Result<(), sspr_server::directory::DirectoryError> {
+        self.inner.unlock(u).await
+    }
+}
+
+#[tokio::test]
+async fn a_directory_refusal_keeps_the_flow_on_its_step_with_the_reason() {
+    let mut h = harness(false).await;
+    let mut state = h.state.clone();
+    state.directory = std::sync::Arc::new(RefusesOnce {
+        inner: h.builtin.clone(),
+        refused: Default::default(),
+    });
+    h.app = sspr_server::app(state);
+    let flow = start(&h, "alice").await;
+    choose(&h, &flow, "authenticator").await;
+    step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": totp_now(&h, ALICE_TOTP) }),
+    )
+    .await;
+
+    let (s, e) = step(
+        &h,
+        "/api/reset/password",
+        json!({ "flow": flow["flow"], "password": "Tangerine-Vortex-Quill-88" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["error"]["id"], "password.rejected_by_directory");
+    assert_eq!(
+        e["error"]["message"],
+        "Your organisation's directory didn't accept that password. It was used too recently."
+    );
+    let (_, v) = step(&h, "/api/reset/state", json!({ "flow": flow["flow"] })).await;
+    assert_eq!(v["step"]["step"], "new_password", "still on this step");
+    let done: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE activity = 'Reset password (self-service)'",
+    )
+    .fetch_one(h.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(done, 0, "nothing recorded as completed");
+
+    // A retry goes through.
+    let (s, v) = step(
+        &h,
+        "/api/reset/password",
+        json!({ "flow": flow["flow"], "password": "Another-Vortex-Quill-99" }),
+    )
+    .await;
+    assert_eq!(
+        (s, v["step"]["step"].as_str()),
+        (StatusCode::OK, Some("done"))
+    );
+}

@@ -709,19 +709,24 @@ pub async fn set_password(
     }
     let user = user_of(state, &flow).await?.ok_or(ApiError::WrongStep)?;
     crate::password::check(&state.config.password, password, &user)?;
-    // If the directory refuses, the flow stays on this step with the reason.
-    state
-        .directory
-        .set_password(&user, password)
-        .await
-        .map_err(dir_err)?;
-    if user.is_locked(state.clock.now()) {
-        state.directory.unlock(&user).await.map_err(dir_err)?;
+    // Claim the flow before touching the directory: of concurrent submissions
+    // exactly one gets past this version-checked save.
+    finish(state, &mut flow, Outcome::PasswordReset).await?;
+    let written = async {
+        state.directory.set_password(&user, password).await?;
+        if user.is_locked(state.clock.now()) {
+            state.directory.unlock(&user).await?;
+        }
+        Ok(())
     }
-    flow.st.stage = Stage::Done {
-        outcome: Outcome::PasswordReset,
-    };
-    save(state, &mut flow).await?;
+    .await;
+    if let Err(e) = written {
+        // The directory refused or is down: the flow goes back to this step,
+        // with the reason, and nothing is recorded as completed.
+        flow.st.stage = Stage::NewPassword;
+        save(state, &mut flow).await?;
+        return Err(dir_err(e));
+    }
     audit::record(
         state,
         Event {
@@ -749,11 +754,12 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
         return Err(ApiError::WrongStep);
     }
     let user = user_of(state, &flow).await?.ok_or(ApiError::WrongStep)?;
-    state.directory.unlock(&user).await.map_err(dir_err)?;
-    flow.st.stage = Stage::Done {
-        outcome: Outcome::Unlocked,
-    };
-    save(state, &mut flow).await?;
+    finish(state, &mut flow, Outcome::Unlocked).await?;
+    if let Err(e) = state.directory.unlock(&user).await {
+        flow.st.stage = Stage::NewPassword;
+        save(state, &mut flow).await?;
+        return Err(dir_err(e));
+    }
     audit::record(
         state,
         Event {
@@ -763,6 +769,13 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     )
     .await;
     respond(state, &flow).await
+}
+
+/// Moves the flow to its end, atomically: fails with `WrongStep` if another
+/// request moved it first.
+async fn finish(state: &AppState, flow: &mut Flow, outcome: Outcome) -> Result<(), ApiError> {
+    flow.st.stage = Stage::Done { outcome };
+    save(state, flow).await
 }
 
 async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> {
