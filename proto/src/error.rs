@@ -45,6 +45,12 @@ pub enum ErrorId {
     PasswordContainsName,
     #[serde(rename = "password.rejected_by_directory")]
     PasswordRejectedByDirectory,
+    #[serde(rename = "session.invalid_credentials")]
+    InvalidCredentials,
+    #[serde(rename = "session.locked")]
+    SignInLocked,
+    #[serde(rename = "session.required")]
+    SessionRequired,
     #[serde(rename = "server.unavailable")]
     Unavailable,
     #[serde(rename = "server.internal")]
@@ -75,6 +81,9 @@ impl ErrorId {
         ErrorId::PasswordTooWeak,
         ErrorId::PasswordContainsName,
         ErrorId::PasswordRejectedByDirectory,
+        ErrorId::InvalidCredentials,
+        ErrorId::SignInLocked,
+        ErrorId::SessionRequired,
         ErrorId::Unavailable,
         ErrorId::Internal,
     ];
@@ -106,6 +115,11 @@ impl ErrorId {
             ErrorId::PasswordRejectedByDirectory => {
                 "Your organisation's directory didn't accept that password."
             }
+            ErrorId::InvalidCredentials => "That user name or password is not right.",
+            ErrorId::SignInLocked => {
+                "Too many wrong passwords. Wait, then try again, or reset your password."
+            }
+            ErrorId::SessionRequired => "Sign in to continue.",
             ErrorId::Unavailable => "The service is temporarily unavailable. Try again shortly.",
             ErrorId::Internal => "Something went wrong on our side. Try again shortly.",
             ErrorId::Unknown => "Something went wrong.",
@@ -162,6 +176,9 @@ mod tests {
                 "\"password.too_weak\"",
                 "\"password.contains_name\"",
                 "\"password.rejected_by_directory\"",
+                "\"session.invalid_credentials\"",
+                "\"session.locked\"",
+                "\"session.required\"",
                 "\"server.unavailable\"",
                 "\"server.internal\"",
             ]

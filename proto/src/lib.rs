@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod password;
 pub mod reset;
+pub mod session;
 pub mod theme;
 
 pub use config::{Health, PublicConfig, SsprAvailability};

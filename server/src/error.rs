@@ -38,6 +38,12 @@ pub enum ApiError {
     /// The directory's own reason, safe to show.
     #[error("directory rejected the password: {0}")]
     PasswordRejected(String),
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("sign-in locked")]
+    SignInLocked { retry_after: u64 },
+    #[error("session required")]
+    SessionRequired,
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -78,6 +84,9 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorId::PasswordRejectedByDirectory,
             ),
+            ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, ErrorId::InvalidCredentials),
+            ApiError::SignInLocked { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorId::SignInLocked),
+            ApiError::SessionRequired => (StatusCode::UNAUTHORIZED, ErrorId::SessionRequired),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorId::Unavailable),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorId::Internal),
         }
@@ -89,9 +98,9 @@ impl ApiError {
             ApiError::InvalidField { field, .. } => {
                 (Some(field.clone()).filter(|f| !f.is_empty()), None)
             }
-            ApiError::RateLimited { retry_after } | ApiError::ResendTooSoon { retry_after } => {
-                (None, Some(*retry_after))
-            }
+            ApiError::RateLimited { retry_after }
+            | ApiError::ResendTooSoon { retry_after }
+            | ApiError::SignInLocked { retry_after } => (None, Some(*retry_after)),
             ApiError::PasswordPolicy(_) | ApiError::PasswordRejected(_) => {
                 (Some("password".to_string()), None)
             }
@@ -123,8 +132,9 @@ impl IntoResponse for ApiError {
             other => tracing::debug!(error = %other, "request refused"),
         }
         let mut resp = (status, axum::Json(self.body())).into_response();
-        if let ApiError::RateLimited { retry_after } | ApiError::ResendTooSoon { retry_after } =
-            self
+        if let ApiError::RateLimited { retry_after }
+        | ApiError::ResendTooSoon { retry_after }
+        | ApiError::SignInLocked { retry_after } = self
         {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

@@ -17,6 +17,7 @@ pub mod reset;
 pub mod routes;
 pub mod secret;
 pub mod security;
+pub mod session;
 pub mod store;
 pub mod theme;
 pub mod totp;
@@ -78,6 +79,12 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(routes::health))
         .route("/config", get(routes::public_config))
+        .route(
+            "/session",
+            post(routes::session_sign_in)
+                .get(routes::session_current)
+                .delete(routes::session_sign_out),
+        )
         .route("/reset/challenge", post(routes::reset_challenge))
         .route("/reset/start", post(routes::reset_start))
         .route("/reset/state", post(routes::reset_state))

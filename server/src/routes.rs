@@ -20,6 +20,8 @@ use crate::json::ApiJson;
 use crate::limits;
 use crate::reset;
 use crate::secret::Secret;
+use crate::session;
+use sspr_proto::session::{SessionView, SignInRequest};
 
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state
@@ -289,4 +291,43 @@ pub async fn reset_unlock(
 ) -> Result<Json<FlowView>, ApiError> {
     step_limit(&state, &ip)?;
     reset::unlock(&state, &req.flow).await.map(Json)
+}
+
+pub async fn session_sign_in(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<SignInRequest>,
+) -> Result<Response, ApiError> {
+    step_limit(&state, &ip)?;
+    let presented = session::token(&headers);
+    let (token, view) = session::sign_in(
+        &state,
+        &req.username,
+        &Secret::new(req.password),
+        presented.as_deref(),
+    )
+    .await?;
+    let mut r = Json(view).into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session::set_cookie(&token));
+    Ok(r)
+}
+
+pub async fn session_current(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<SessionView>, ApiError> {
+    session::current(&state, &headers).await.map(Json)
+}
+
+pub async fn session_sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    session::sign_out(&state, &headers).await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut()
+        .insert(header::SET_COOKIE, session::clear_cookie());
+    Ok(r)
 }

@@ -31,7 +31,7 @@ pub struct Builtin {
     entropy: Arc<dyn Entropy>,
 }
 
-fn argon2() -> Argon2<'static> {
+pub fn argon2() -> Argon2<'static> {
     let params = Params::new(19_456, 2, 1, None).expect("valid argon2 params");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
@@ -53,7 +53,7 @@ async fn hash_password(password: &Secret, entropy: &dyn Entropy) -> Result<Strin
     .map_err(|e| DirectoryError::Unavailable(e.to_string()))?
 }
 
-async fn verify_hash(hash: String, password: &Secret) -> Result<bool, DirectoryError> {
+pub async fn verify_hash(hash: String, password: &Secret) -> Result<bool, DirectoryError> {
     let password = password.clone();
     tokio::task::spawn_blocking(move || {
         let parsed =

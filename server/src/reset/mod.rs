@@ -743,6 +743,8 @@ pub async fn set_password(
         },
     )
     .await;
+    // No automatic sign-in, and every other session ends.
+    crate::session::revoke_all(state, &user.id).await?;
     notify_reset(state, &user).await?;
     respond(state, &flow).await
 }
