@@ -181,3 +181,35 @@ pub mod reset {
         post("/api/reset/unlock", &flow(id)).await
     }
 }
+
+/// Portal sign-in.
+pub mod session {
+    use gloo_net::http::Request;
+    use sspr_proto::session::{SessionView, SignInRequest};
+
+    use super::{ApiError, get, post};
+
+    pub async fn sign_in(username: String, password: String) -> Result<SessionView, ApiError> {
+        post("/api/session", &SignInRequest { username, password }).await
+    }
+
+    /// Who is signed in; `None` when nobody is.
+    pub async fn current() -> Result<Option<SessionView>, ApiError> {
+        get("/api/session").await
+    }
+
+    pub async fn sign_out() -> Result<(), ApiError> {
+        let resp = Request::delete("/api/session")
+            .send()
+            .await
+            .map_err(|e| ApiError::Network(e.to_string()))?;
+        if resp.ok() {
+            Ok(())
+        } else {
+            Err(ApiError::from_status_body(
+                resp.status(),
+                &resp.text().await.unwrap_or_default(),
+            ))
+        }
+    }
+}

@@ -314,11 +314,16 @@ pub async fn session_sign_in(
     Ok(r)
 }
 
+/// Who is signed in: `null` when nobody is (a question, not a protected resource).
 pub async fn session_current(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<SessionView>, ApiError> {
-    session::current(&state, &headers).await.map(Json)
+) -> Result<Json<Option<SessionView>>, ApiError> {
+    match session::current(&state, &headers).await {
+        Ok(v) => Ok(Json(Some(v))),
+        Err(ApiError::SessionRequired) => Ok(Json(None)),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn session_sign_out(

@@ -1,16 +1,83 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
 
+use crate::api::{self, ApiError};
 use crate::app::{use_page_title, use_theme};
+use crate::components::helpdesk_link::HelpdeskLink;
 
-/// Sign-in to manage security info. The form lands with the registration issue.
+/// Sign in to manage security info, with the way out for those who forgot.
 #[component]
 pub fn SignIn() -> impl IntoView {
     use_page_title("Sign in");
     let theme = use_theme();
+    let navigate = use_navigate();
+    let (username, set_username) = signal(String::new());
+    let (password, set_password) = signal(String::new());
+    let (error, set_error) = signal::<Option<ApiError>>(None);
+    let submit = Action::new_local(move |(u, p): &(String, String)| {
+        let (u, p) = (u.clone(), p.clone());
+        let navigate = navigate.clone();
+        async move {
+            match api::session::sign_in(u, p).await {
+                Ok(_) => navigate("/security-info", Default::default()),
+                Err(e) => set_error.set(Some(e)),
+            }
+        }
+    });
+    let busy = submit.pending();
     view! {
         <h1>"Sign in"</h1>
         <p class="lead">{move || theme.get().and_then(Result::ok).and_then(|t| t.signin_intro)}</p>
+        {move || {
+            error
+                .get()
+                .map(|e| {
+                    view! {
+                        <div class="error-summary" role="alert">
+                            <p>{e.message()}</p>
+                            <p>
+                                <A href="/reset">"Forgot my password"</A>
+                                " · "
+                                {theme.get().and_then(Result::ok).map(|t| view! { <HelpdeskLink theme=t /> })}
+                            </p>
+                        </div>
+                    }
+                })
+        }}
+        <form
+            class="stack"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit.dispatch((username.get_untracked(), password.get_untracked()));
+            }
+        >
+            <label for="username">"User name or email address"</label>
+            <input
+                id="username"
+                name="username"
+                type="text"
+                autocomplete="username"
+                autocapitalize="none"
+                spellcheck="false"
+                required
+                prop:value=move || username.get()
+                on:input=move |ev| set_username.set(event_target_value(&ev))
+            />
+            <label for="password">"Password"</label>
+            <input
+                id="password"
+                name="password"
+                type="password"
+                autocomplete="current-password"
+                required
+                prop:value=move || password.get()
+                on:input=move |ev| set_password.set(event_target_value(&ev))
+            />
+            <button type="submit" class="primary" disabled=move || busy.get()>
+                "Sign in"
+            </button>
+        </form>
         <p><A href="/reset">"Forgot my password"</A></p>
     }
 }

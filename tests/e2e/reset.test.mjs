@@ -28,6 +28,8 @@ after(async () => {
   await smtp?.stop();
 });
 
+const OLD_PASSWORDS = { alice: 'Alice-demo-2026!', carol: 'Carol-admin-2026!' };
+
 const codeFrom = (mail) => mail.body.match(/\b(\d{8})\b/)[1];
 
 for (const vp of VIEWPORTS) {
@@ -98,7 +100,8 @@ for (const vp of VIEWPORTS) {
     await page.getByRole('alert').getByText('The password is too easy to guess. Try a longer phrase.').waitFor();
     await shot('password');
     const before = smtp.mails().length;
-    await pw.fill(`Tangerine-Vortex-Quill-${vp.width}`);
+    const newPassword = `Tangerine-Vortex-Quill-${vp.width}`;
+    await pw.fill(newPassword);
     await page.getByRole('button', { name: 'Reset password' }).click();
     await page.getByRole('heading', { level: 2, name: 'Your password has been reset' }).waitFor();
     assert.equal(await page.locator('.progress [aria-current="step"]').textContent(), 'Done');
@@ -108,10 +111,27 @@ for (const vp of VIEWPORTS) {
     const note = await smtp.waitFor((m) => m.to.includes(user.email) && /password was reset/.test(m.subject), before);
     assert.equal(note.subject, 'Your Northwind Test Traders password was reset');
 
+    // Then the new password signs in and the old one does not.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the viewport`);
-    // The wrong code and the weak password were answered 422 on purpose.
-    assert.deepEqual(problems.filter((p) => !/\b422\b/.test(p)), []);
+    await page.getByRole('link', { name: 'Go to sign-in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    await page.getByLabel('User name or email address').fill(user.name);
+    await page.getByLabel('Password').fill(OLD_PASSWORDS[user.name]);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('That user name or password is not right.').waitFor();
+    await page.getByLabel('Password').fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Security info' }).waitFor();
+    await page.getByText(/^Signed in as .+ \(/).waitFor();
+    assert.match(await page.locator('.signed-in').textContent(), new RegExp(`\\(${user.name}\\)$`));
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === '__Host-sspr_session');
+    assert.ok(session && session.httpOnly && session.secure && session.sameSite === 'Strict', JSON.stringify(cookies));
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText("You're signed out.").waitFor();
+    // The wrong code, the weak password (422) and the old password (401) were refused on purpose.
+    assert.deepEqual(problems.filter((p) => !/\b(422|401)\b/.test(p)), []);
     await context.close();
   });
 }
