@@ -547,6 +547,13 @@ impl Config {
                 "must name a group when sspr_enabled = \"group\"".into(),
             );
         }
+        if p.security_questions {
+            // Refused rather than silently ignored until the method exists.
+            return err(
+                "policy.security_questions",
+                "security questions are not available in this version; set it to false".into(),
+            );
+        }
         if p.reconfirm_days > 730 {
             return err(
                 "policy.reconfirm_days",
@@ -819,6 +826,8 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("password.min_length"));
         let e = load("[policy]\nsspr_enabled = \"group\"\n", &[]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("policy.sspr_group"));
+        let e = load("[policy]\nsecurity_questions = true\n", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("policy.security_questions"));
         let e = load("[delivery]\nsms = \"http\"\n", &[]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("delivery.sms_http_url"));
         let e = load(
