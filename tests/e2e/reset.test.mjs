@@ -114,7 +114,9 @@ for (const vp of VIEWPORTS) {
     // Then the new password signs in and the old one does not.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the viewport`);
-    await page.getByRole('link', { name: 'Go to sign-in' }).click();
+    const toSignIn = page.getByRole('link', { name: 'Go to sign-in' });
+    assert.ok((await toSignIn.boundingBox()).height >= 44, 'a 44 px touch target');
+    await toSignIn.click();
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     await page.getByLabel('User name or email address').fill(user.name);
     await page.getByLabel('Password').fill(OLD_PASSWORDS[user.name]);
