@@ -83,7 +83,7 @@ pub fn Identify() -> impl IntoView {
                         view! {
                             <label class="pow-progress">
                                 "Running a quick automatic check…"
-                                <progress max="100" value=format!("{:.0}", p * 100.0)></progress>
+                                <progress max="100" value=((p * 100.0) as u32).to_string()></progress>
                             </label>
                         }
                     })
