@@ -5,6 +5,7 @@ use leptos_router::hooks::use_navigate;
 use crate::api::{self, ApiError};
 use crate::app::{use_page_title, use_theme};
 use crate::components::helpdesk_link::HelpdeskLink;
+use crate::components::username_field::UsernameField;
 
 /// Sign in to manage security info, with the way out for those who forgot.
 #[component]
@@ -52,18 +53,7 @@ pub fn SignIn() -> impl IntoView {
                 submit.dispatch((username.get_untracked(), password.get_untracked()));
             }
         >
-            <label for="username">"User name or email address"</label>
-            <input
-                id="username"
-                name="username"
-                type="text"
-                autocomplete="username"
-                autocapitalize="none"
-                spellcheck="false"
-                required
-                prop:value=move || username.get()
-                on:input=move |ev| set_username.set(event_target_value(&ev))
-            />
+            <UsernameField id="username" value=username set_value=set_username />
             <label for="password">"Password"</label>
             <input
                 id="password"

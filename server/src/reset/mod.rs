@@ -721,11 +721,7 @@ pub async fn set_password(
     }
     .await;
     if let Err(e) = written {
-        // The directory refused or is down: the flow goes back to this step,
-        // with the reason, and nothing is recorded as completed.
-        flow.st.stage = Stage::NewPassword;
-        save(state, &mut flow).await?;
-        return Err(dir_err(e));
+        return Err(reopen(state, &mut flow, e).await);
     }
     audit::record(
         state,
@@ -758,9 +754,7 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     let user = user_of(state, &flow).await?.ok_or(ApiError::WrongStep)?;
     finish(state, &mut flow, Outcome::Unlocked).await?;
     if let Err(e) = state.directory.unlock(&user).await {
-        flow.st.stage = Stage::NewPassword;
-        save(state, &mut flow).await?;
-        return Err(dir_err(e));
+        return Err(reopen(state, &mut flow, e).await);
     }
     audit::record(
         state,
@@ -771,6 +765,17 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     )
     .await;
     respond(state, &flow).await
+}
+
+/// The directory refused or is down after the flow was claimed: the flow goes
+/// back to the new-password step, nothing is recorded as completed, and the
+/// directory's reason is the answer.
+async fn reopen(state: &AppState, flow: &mut Flow, e: DirectoryError) -> ApiError {
+    flow.st.stage = Stage::NewPassword;
+    match save(state, flow).await {
+        Ok(()) => dir_err(e),
+        Err(save_err) => save_err,
+    }
 }
 
 /// Moves the flow to its end, atomically: fails with `WrongStep` if another

@@ -4,6 +4,7 @@ use sspr_proto::reset::PowSolution;
 use super::{StepHeading, use_wizard};
 use crate::api::{self, ApiError};
 use crate::app::use_policy;
+use crate::components::username_field::UsernameField;
 
 /// Step 1: who are you? A proof of work runs in the browser instead of a
 /// third-party CAPTCHA; its progress is shown.
@@ -64,18 +65,7 @@ pub fn Identify() -> impl IntoView {
                 submit.dispatch(id);
             }
         >
-            <label for="identifier">"User name or email address"</label>
-            <input
-                id="identifier"
-                name="username"
-                type="text"
-                autocomplete="username"
-                autocapitalize="none"
-                spellcheck="false"
-                required
-                prop:value=move || identifier.get()
-                on:input=move |ev| set_identifier.set(event_target_value(&ev))
-            />
+            <UsernameField id="identifier" value=identifier set_value=set_identifier />
             {move || {
                 progress
                     .get()
