@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
@@ -73,7 +73,7 @@ pub fn is_hashed(path: &str) -> bool {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
+pub enum Encoding {
     Brotli,
     Gzip,
 }
@@ -108,7 +108,8 @@ fn accepted(headers: &HeaderMap) -> Vec<Encoding> {
     v
 }
 
-/// Serves one file; `None` when it does not exist.
+/// Serves one file; `None` when it does not exist. A pre-compressed copy the
+/// client accepts is preferred.
 pub fn serve(
     assets: &Assets,
     path: &str,
@@ -116,6 +117,25 @@ pub fn serve(
     headers: &HeaderMap,
 ) -> Option<Response> {
     let identity = assets.get(path)?;
+    let encoded = accepted(headers).into_iter().find_map(|enc| {
+        let ext = match enc {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gz",
+        };
+        assets.get(&format!("{path}.{ext}")).map(|b| (enc, b))
+    });
+    Some(respond(path, identity, encoded, method, headers))
+}
+
+/// The response for a file's bytes: content type from `path`, immutable caching
+/// for hashed names, an ETag and 304s for the rest, and HEAD without a body.
+pub fn respond(
+    path: &str,
+    identity: Cow<'static, [u8]>,
+    encoded: Option<(Encoding, Cow<'static, [u8]>)>,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Response {
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let textual = mime.type_() == mime_guess::mime::TEXT
         || matches!(mime.subtype().as_str(), "javascript" | "json" | "svg");
@@ -124,35 +144,20 @@ pub fn serve(
     } else {
         mime.to_string()
     };
-    let mut body = identity.clone();
-    let mut encoding = None;
-    for enc in accepted(headers) {
-        let ext = match enc {
-            Encoding::Brotli => "br",
-            Encoding::Gzip => "gz",
-        };
-        if let Some(b) = assets.get(&format!("{path}.{ext}")) {
-            body = b;
-            encoding = Some(enc);
-            break;
-        }
-    }
     let hashed = is_hashed(path);
-    let etag = (!hashed).then(|| {
-        let digest = Sha256::digest(&identity);
-        format!("\"{}\"", hex::encode(&digest[..12]))
-    });
+    let etag = (!hashed).then(|| format!("\"{}\"", hex::encode(&Sha256::digest(&identity)[..12])));
     if let Some(tag) = &etag
         && headers
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
             == Some(tag.as_str())
     {
-        let mut r = StatusCode::NOT_MODIFIED.into_response();
-        r.headers_mut()
-            .insert(header::ETAG, HeaderValue::from_str(tag).ok()?);
-        return Some(r);
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag.clone())]).into_response();
     }
+    let (encoding, body) = match encoded {
+        Some((enc, b)) => (Some(enc), b),
+        None => (None, identity),
+    };
     let mut resp = Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, content_type)
@@ -164,7 +169,8 @@ pub fn serve(
             } else {
                 "no-cache"
             },
-        );
+        )
+        .header(header::CONTENT_LENGTH, body.len());
     if let Some(enc) = encoding {
         resp = resp.header(
             header::CONTENT_ENCODING,
@@ -178,16 +184,13 @@ pub fn serve(
     if let Some(tag) = etag {
         resp = resp.header(header::ETAG, tag);
     }
-    let len = body.len();
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
         Body::from(body.into_owned())
     };
-    let mut r = resp.body(body).ok()?;
-    r.headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    Some(r)
+    resp.body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 #[cfg(test)]
@@ -225,7 +228,10 @@ mod tests {
     fn negotiates_encodings_with_q_values() {
         let h = |v: &str| {
             let mut m = HeaderMap::new();
-            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            m.insert(
+                header::ACCEPT_ENCODING,
+                axum::http::HeaderValue::from_str(v).unwrap(),
+            );
             accepted(&m)
         };
         assert_eq!(

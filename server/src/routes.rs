@@ -59,33 +59,7 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
 
 pub async fn theme(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {
     match &state.theme {
-        Some(file) => {
-            let body = file.current();
-            let etag = format!(
-                "\"{}\"",
-                hex::encode(&<sha2::Sha256 as sha2::Digest>::digest(&body)[..12])
-            );
-            if headers
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok())
-                == Some(etag.as_str())
-            {
-                return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
-            }
-            let mut r = (
-                [
-                    (header::CONTENT_TYPE, "application/json".to_string()),
-                    (header::CACHE_CONTROL, "no-cache".to_string()),
-                    (header::ETAG, etag),
-                ],
-                body,
-            )
-                .into_response();
-            if method == Method::HEAD {
-                *r.body_mut() = axum::body::Body::empty();
-            }
-            r
-        }
+        Some(file) => assets::respond("theme.json", file.current().into(), None, &method, &headers),
         None => assets::serve(&state.assets, "theme.json", &method, &headers)
             .unwrap_or_else(not_found_text),
     }
