@@ -60,7 +60,7 @@ pub fn clear_cookie() -> HeaderValue {
 }
 
 /// Burns the same argon2 work as a real check, for names that match nobody.
-async fn dummy_verify(state: &AppState, password: &Secret) {
+async fn dummy_verify(password: &Secret) {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let phc = DUMMY.get_or_init(|| {
         use argon2::password_hash::{PasswordHasher, SaltString};
@@ -71,7 +71,6 @@ async fn dummy_verify(state: &AppState, password: &Secret) {
             .to_string()
     });
     let _ = crate::directory::builtin::verify_hash(phc.clone(), password).await;
-    let _ = state;
 }
 
 async fn locked_until(state: &AppState, user_id: &str) -> Result<Option<i64>, ApiError> {
@@ -86,20 +85,15 @@ async fn locked_until(state: &AppState, user_id: &str) -> Result<Option<i64>, Ap
 
 async fn record_failure(state: &AppState, user_id: &str) -> Result<(), ApiError> {
     let now = state.clock.now();
-    sqlx::query(
+    // One atomic statement: concurrent failures each see their own count.
+    let failures: i64 = sqlx::query_scalar(
         "INSERT INTO signin_throttle (user_id, failures) VALUES ($1, 1) \
-         ON CONFLICT (user_id) DO UPDATE SET failures = signin_throttle.failures + 1",
+         ON CONFLICT (user_id) DO UPDATE SET failures = signin_throttle.failures + 1 RETURNING failures",
     )
     .bind(user_id)
-    .execute(state.store.pool())
+    .fetch_one(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
-    let failures: i64 =
-        sqlx::query_scalar("SELECT failures FROM signin_throttle WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(state.store.pool())
-            .await
-            .map_err(ApiError::internal)?;
     if failures % LOCK_EVERY == 0 {
         let lock = (FIRST_LOCK << (failures / LOCK_EVERY - 1).min(20)).min(MAX_LOCK);
         sqlx::query("UPDATE signin_throttle SET locked_until = $1 WHERE user_id = $2")
@@ -133,7 +127,7 @@ pub async fn sign_in(
         .await
         .map_err(unavailable)?
     else {
-        dummy_verify(state, password).await;
+        dummy_verify(password).await;
         return Err(ApiError::InvalidCredentials);
     };
     if let Some(until) = locked_until(state, &user.id).await? {
