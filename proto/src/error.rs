@@ -51,6 +51,18 @@ pub enum ErrorId {
     SignInLocked,
     #[serde(rename = "session.required")]
     SessionRequired,
+    #[serde(rename = "session.reauth_required")]
+    ReauthRequired,
+    #[serde(rename = "session.pass_restricted")]
+    PassRestricted,
+    #[serde(rename = "security_info.enrollment_expired")]
+    EnrollmentExpired,
+    #[serde(rename = "security_info.limit_reached")]
+    MethodLimit,
+    #[serde(rename = "security_info.phone_invalid")]
+    PhoneInvalid,
+    #[serde(rename = "security_info.email_invalid")]
+    EmailInvalid,
     #[serde(rename = "server.unavailable")]
     Unavailable,
     #[serde(rename = "server.internal")]
@@ -84,6 +96,12 @@ impl ErrorId {
         ErrorId::InvalidCredentials,
         ErrorId::SignInLocked,
         ErrorId::SessionRequired,
+        ErrorId::ReauthRequired,
+        ErrorId::PassRestricted,
+        ErrorId::EnrollmentExpired,
+        ErrorId::MethodLimit,
+        ErrorId::PhoneInvalid,
+        ErrorId::EmailInvalid,
         ErrorId::Unavailable,
         ErrorId::Internal,
     ];
@@ -120,6 +138,16 @@ impl ErrorId {
                 "Too many wrong passwords. Wait, then try again, or reset your password."
             }
             ErrorId::SessionRequired => "Sign in to continue.",
+            ErrorId::ReauthRequired => "For your security, enter your password again to do this.",
+            ErrorId::PassRestricted => {
+                "A Temporary Access Pass can only add security info. Sign in with your password to do this."
+            }
+            ErrorId::EnrollmentExpired => "This setup has expired. Start adding the method again.",
+            ErrorId::MethodLimit => "You can't add more of this kind of method.",
+            ErrorId::PhoneInvalid => {
+                "Enter the number with + and the country code, for example +44 7700 900123."
+            }
+            ErrorId::EmailInvalid => "Enter an email address like name@example.com.",
             ErrorId::Unavailable => "The service is temporarily unavailable. Try again shortly.",
             ErrorId::Internal => "Something went wrong on our side. Try again shortly.",
             ErrorId::Unknown => "Something went wrong.",
@@ -179,6 +207,12 @@ mod tests {
                 "\"session.invalid_credentials\"",
                 "\"session.locked\"",
                 "\"session.required\"",
+                "\"session.reauth_required\"",
+                "\"session.pass_restricted\"",
+                "\"security_info.enrollment_expired\"",
+                "\"security_info.limit_reached\"",
+                "\"security_info.phone_invalid\"",
+                "\"security_info.email_invalid\"",
                 "\"server.unavailable\"",
                 "\"server.internal\"",
             ]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod password;
 pub mod reset;
+pub mod security_info;
 pub mod session;
 pub mod theme;
 

@@ -12,6 +12,8 @@ pub enum MethodKind {
     Email,
     Sms,
     Authenticator,
+    /// One of the user's single-use recovery codes.
+    RecoveryCode,
 }
 
 /// A method offered in this flow. `id` is opaque and only valid in this flow.

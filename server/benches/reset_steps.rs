@@ -80,9 +80,14 @@ fn main() {
                 })
                 .await
                 .unwrap();
-            sspr_server::methods::add(&h.state, &u, sspr_proto::reset::MethodKind::Email, Some(&format!("bench{i}@example.com")), None)
-                .await
-                .unwrap();
+            let target = format!("bench{i}@example.com");
+            let m = sspr_server::methods::NewMethod {
+                kind: sspr_proto::reset::MethodKind::Email,
+                target: Some(&target),
+                secret: None,
+                used_step: None,
+            };
+            sspr_server::methods::add(&h.state, &u, m).await.unwrap();
         }
         let h = std::sync::Arc::new(h);
         let started = Instant::now();

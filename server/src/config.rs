@@ -212,6 +212,9 @@ pub struct PolicyConfig {
     /// Security questions as an extra (never sole) method. Off by default.
     #[serde(default)]
     pub security_questions: bool,
+    /// Single-use recovery codes as a method (10 per set). On by default.
+    #[serde(default = "default_true")]
+    pub recovery_codes: bool,
     /// Days before users reconfirm their security info; 0 = never, at most 730.
     #[serde(default = "default_reconfirm_days")]
     pub reconfirm_days: u16,
@@ -294,6 +297,9 @@ fn default_methods_available() -> Vec<MethodKind> {
         MethodKind::Email,
         MethodKind::Sms,
     ]
+}
+fn default_true() -> bool {
+    true
 }
 fn default_reconfirm_days() -> u16 {
     180

@@ -44,6 +44,18 @@ pub enum ApiError {
     SignInLocked { retry_after: u64 },
     #[error("session required")]
     SessionRequired,
+    #[error("recent sign-in required")]
+    ReauthRequired,
+    #[error("temporary access pass session")]
+    PassRestricted,
+    #[error("enrollment expired or unknown")]
+    EnrollmentExpired,
+    #[error("method limit reached")]
+    MethodLimit,
+    #[error("phone number invalid")]
+    PhoneInvalid,
+    #[error("email address invalid")]
+    EmailInvalid,
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -87,6 +99,12 @@ impl ApiError {
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, ErrorId::InvalidCredentials),
             ApiError::SignInLocked { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorId::SignInLocked),
             ApiError::SessionRequired => (StatusCode::UNAUTHORIZED, ErrorId::SessionRequired),
+            ApiError::ReauthRequired => (StatusCode::UNAUTHORIZED, ErrorId::ReauthRequired),
+            ApiError::PassRestricted => (StatusCode::FORBIDDEN, ErrorId::PassRestricted),
+            ApiError::EnrollmentExpired => (StatusCode::GONE, ErrorId::EnrollmentExpired),
+            ApiError::MethodLimit => (StatusCode::CONFLICT, ErrorId::MethodLimit),
+            ApiError::PhoneInvalid => (StatusCode::UNPROCESSABLE_ENTITY, ErrorId::PhoneInvalid),
+            ApiError::EmailInvalid => (StatusCode::UNPROCESSABLE_ENTITY, ErrorId::EmailInvalid),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorId::Unavailable),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorId::Internal),
         }
@@ -104,6 +122,8 @@ impl ApiError {
             ApiError::PasswordPolicy(_) | ApiError::PasswordRejected(_) => {
                 (Some("password".to_string()), None)
             }
+            ApiError::PhoneInvalid => (Some("phone".to_string()), None),
+            ApiError::EmailInvalid => (Some("address".to_string()), None),
             _ => (None, None),
         };
         let message = match self {

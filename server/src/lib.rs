@@ -17,8 +17,10 @@ pub mod reset;
 pub mod routes;
 pub mod secret;
 pub mod security;
+pub mod security_info;
 pub mod session;
 pub mod store;
+pub mod tap;
 pub mod theme;
 pub mod totp;
 
@@ -85,6 +87,24 @@ pub fn app(state: AppState) -> Router {
                 .get(routes::session_current)
                 .delete(routes::session_sign_out),
         )
+        .route("/session/reauth", post(routes::session_reauth))
+        .route("/security-info", get(routes::security_info))
+        .route("/security-info/review", post(routes::security_info_review))
+        .route("/security-info/methods", post(routes::method_start))
+        .route(
+            "/security-info/methods/confirm",
+            post(routes::method_confirm),
+        )
+        .route("/security-info/methods/remove", post(routes::method_remove))
+        .route(
+            "/security-info/methods/default",
+            post(routes::method_default),
+        )
+        .route(
+            "/security-info/recovery-codes",
+            post(routes::recovery_codes),
+        )
+        .route("/security-info/password", post(routes::change_password))
         .route("/reset/challenge", post(routes::reset_challenge))
         .route("/reset/start", post(routes::reset_start))
         .route("/reset/state", post(routes::reset_state))

@@ -38,6 +38,30 @@ enum Command {
     Serve,
     /// Validate the configuration and theme, then exit.
     CheckConfig,
+    /// Temporary Access Passes for users who must register methods.
+    Tap {
+        #[command(subcommand)]
+        command: TapCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TapCommand {
+    /// Issue a pass and print it. Give it to the user over a trusted channel.
+    Issue {
+        /// The user's name or email address.
+        #[arg(long)]
+        user: String,
+        /// 10m to 30d, e.g. 1h, 90m, 7d.
+        #[arg(long, default_value = "1h")]
+        lifetime: String,
+        /// The pass works for one sign-in only.
+        #[arg(long)]
+        one_time: bool,
+        /// Characters in the pass, 8 to 48.
+        #[arg(long, default_value_t = sspr_server::tap::MIN_LENGTH)]
+        length: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -74,6 +98,40 @@ fn main() -> ExitCode {
             println!("{}: ok", cli.config.display());
             ExitCode::SUCCESS
         }
+        Command::Tap {
+            command:
+                TapCommand::Issue {
+                    user,
+                    lifetime,
+                    one_time,
+                    length,
+                },
+        } => {
+            let lifetime = match sspr_server::tap::parse_lifetime(&lifetime) {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("sspr: --lifetime {lifetime:?}: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("sspr: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(tap_issue(config, theme, &user, lifetime, one_time, length)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sspr: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Serve => {
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -96,7 +154,47 @@ fn main() -> ExitCode {
     }
 }
 
+async fn tap_issue(
+    config: Config,
+    theme: Option<ThemeFile>,
+    user: &str,
+    lifetime: i64,
+    one_time: bool,
+    length: usize,
+) -> anyhow::Result<()> {
+    let state = build_state(config, theme).await?;
+    let (pass, expires) = sspr_server::tap::issue(&state, user, lifetime, one_time, length).await?;
+    let until = time::OffsetDateTime::from_unix_timestamp(expires)?;
+    println!("{}", pass.expose());
+    eprintln!(
+        "Temporary Access Pass for {user}: valid until {until}{}. It lets them sign in and add security info only.",
+        if one_time { ", for one sign-in" } else { "" }
+    );
+    Ok(())
+}
+
 async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
+    let state = build_state(config, theme).await?;
+    let bind = state.config.server.bind;
+    let public_url = state.config.server.public_url.clone();
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(%local, %public_url, "sspr listening");
+    println!("sspr listening on http://{local}  (public URL {public_url})");
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    Ok(())
+}
+
+/// The state every command shares: store (migrated), keys, directory (seeded
+/// in demo mode), delivery.
+async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<AppState> {
     let store = Store::open(&config.store.url, config.store.max_connections).await?;
     let clock = Arc::new(SystemClock);
     let entropy = Arc::new(OsEntropy);
@@ -141,8 +239,6 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
             "no built SPA found: API only. Build it with `cargo xtask demo` or set server.assets_dir"
         );
     }
-    let bind = config.server.bind;
-    let public_url = config.server.public_url.clone();
     let state = AppState {
         public_origin: config.public_origin(),
         config: Arc::new(config),
@@ -161,19 +257,7 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("seeding demo methods: {e}"))?;
     }
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
-    let local = listener.local_addr()?;
-    tracing::info!(%local, %public_url, "sspr listening");
-    println!("sspr listening on http://{local}  (public URL {public_url})");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
-    Ok(())
+    Ok(state)
 }
 
 async fn shutdown() {

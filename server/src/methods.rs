@@ -15,6 +15,8 @@ pub struct StoredMethod {
     pub kind: MethodKind,
     pub target: Option<String>,
     pub secret_sealed: Option<String>,
+    pub is_default: bool,
+    pub created_at: i64,
 }
 
 impl std::fmt::Debug for StoredMethod {
@@ -31,15 +33,29 @@ pub fn kind_str(k: MethodKind) -> &'static str {
         MethodKind::Email => "email",
         MethodKind::Sms => "sms",
         MethodKind::Authenticator => "authenticator",
+        MethodKind::RecoveryCode => "recovery_code",
     }
 }
 
-fn parse_kind(s: &str) -> Option<MethodKind> {
+pub fn parse_kind(s: &str) -> Option<MethodKind> {
     match s {
         "email" => Some(MethodKind::Email),
         "sms" => Some(MethodKind::Sms),
         "authenticator" => Some(MethodKind::Authenticator),
+        "recovery_code" => Some(MethodKind::RecoveryCode),
         _ => None,
+    }
+}
+
+/// Whether the policy offers this kind, for registration and for reset.
+pub fn kind_available(state: &AppState, k: MethodKind) -> bool {
+    let p = &state.config.policy;
+    match k {
+        MethodKind::RecoveryCode => p.recovery_codes,
+        other => p
+            .methods_available
+            .iter()
+            .any(|m| m.as_str() == kind_str(other)),
     }
 }
 
@@ -50,7 +66,8 @@ pub async fn for_user(
     user_id: Option<&str>,
 ) -> Result<Vec<StoredMethod>, ApiError> {
     let rows = sqlx::query(
-        "SELECT id, kind, target, secret_sealed FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id",
+        "SELECT id, kind, target, secret_sealed, is_default, created_at FROM auth_methods \
+         WHERE user_id = $1 ORDER BY created_at, id",
     )
     .bind(user_id.unwrap_or("-"))
     .fetch_all(state.store.pool())
@@ -64,31 +81,47 @@ pub async fn for_user(
                 kind: parse_kind(&kind)?,
                 target: r.try_get("target").ok()?,
                 secret_sealed: r.try_get("secret_sealed").ok()?,
+                is_default: r.try_get::<i64, _>("is_default").ok()? != 0,
+                created_at: r.try_get("created_at").ok()?,
             }))
         })
         .collect()
 }
 
-pub async fn add(
-    state: &AppState,
-    user: &DirUser,
-    kind: MethodKind,
-    target: Option<&str>,
-    secret: Option<&[u8]>,
-) -> Result<String, ApiError> {
+/// A method about to be stored.
+pub struct NewMethod<'a> {
+    pub kind: MethodKind,
+    pub target: Option<&'a str>,
+    /// An authenticator's secret, sealed before it is stored.
+    pub secret: Option<&'a [u8]>,
+    /// The TOTP step that confirmed an authenticator: never accepted again.
+    pub used_step: Option<i64>,
+}
+
+impl std::fmt::Debug for NewMethod<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewMethod")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stores a confirmed method. The user's first method becomes the default.
+pub async fn add(state: &AppState, user: &DirUser, m: NewMethod<'_>) -> Result<String, ApiError> {
     let id = state.entropy.hex_id(16);
-    let sealed = secret.map(|s| state.keys.seal(s, state.entropy.as_ref()));
+    let sealed = m.secret.map(|s| state.keys.seal(s, state.entropy.as_ref()));
     let now = state.clock.now();
     sqlx::query(
-        "INSERT INTO auth_methods (id, user_id, kind, target, secret_sealed, created_at, confirmed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO auth_methods (id, user_id, kind, target, secret_sealed, totp_last_step, is_default, created_at, confirmed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, \
+                 CASE WHEN EXISTS (SELECT 1 FROM auth_methods WHERE user_id = $2) THEN 0 ELSE 1 END, $7, $7)",
     )
     .bind(&id)
     .bind(&user.id)
-    .bind(kind_str(kind))
-    .bind(target)
+    .bind(kind_str(m.kind))
+    .bind(m.target)
     .bind(sealed)
-    .bind(now)
+    .bind(m.used_step)
     .bind(now)
     .execute(state.store.pool())
     .await
@@ -136,19 +169,30 @@ pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
         if !for_user(state, Some(&user.id)).await?.is_empty() {
             continue;
         }
+        let plain = |kind, target| NewMethod {
+            kind,
+            target,
+            secret: None,
+            used_step: None,
+        };
         if let Some(email) = &user.email {
-            add(state, &user, MethodKind::Email, Some(email), None).await?;
+            add(state, &user, plain(MethodKind::Email, Some(email))).await?;
         }
         if name != "alice"
             && let Some(mobile) = &user.mobile
         {
-            add(state, &user, MethodKind::Sms, Some(mobile), None).await?;
+            add(state, &user, plain(MethodKind::Sms, Some(mobile))).await?;
         }
         if let Some((_, b32)) = DEMO_TOTP.iter().find(|(u, _)| *u == name) {
             let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, b32)
                 .expect("valid base32");
-            add(state, &user, MethodKind::Authenticator, None, Some(&secret)).await?;
+            let m = NewMethod {
+                secret: Some(&secret),
+                ..plain(MethodKind::Authenticator, None)
+            };
+            add(state, &user, m).await?;
         }
+        crate::security_info::mark_reviewed(state, &user.id).await?;
     }
     Ok(())
 }

@@ -21,7 +21,13 @@ use crate::limits;
 use crate::reset;
 use crate::secret::Secret;
 use crate::session;
+use sspr_proto::security_info::{
+    AddMethodRequest, ChangePasswordRequest, ConfirmRequest, Enrollment, MethodRequest,
+    ReauthRequest, RecoveryCodes, SecurityInfoView,
+};
 use sspr_proto::session::{SessionView, SignInRequest};
+
+use crate::security_info;
 
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state
@@ -280,6 +286,7 @@ pub async fn session_sign_in(
         &req.username,
         &Secret::new(req.password),
         presented.as_deref(),
+        &ip.0,
     )
     .await?;
     let mut r = Json(view).into_response();
@@ -309,4 +316,119 @@ pub async fn session_sign_out(
     r.headers_mut()
         .insert(header::SET_COOKIE, session::clear_cookie());
     Ok(r)
+}
+
+pub async fn session_reauth(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ReauthRequest>,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    step_limit(&state, &ip)?;
+    let mut s = session::require(&state, &headers).await?;
+    session::reauthenticate(&state, &s, &Secret::new(req.password)).await?;
+    s.auth_at = state.clock.now();
+    security_info::view(&state, &s).await.map(Json)
+}
+
+pub async fn security_info(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    let s = session::require(&state, &headers).await?;
+    security_info::view(&state, &s).await.map(Json)
+}
+
+pub async fn security_info_review(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    step_limit(&state, &ip)?;
+    let s = session::require(&state, &headers).await?;
+    security_info::review(&state, &s, &ip.0).await.map(Json)
+}
+
+pub async fn method_start(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<AddMethodRequest>,
+) -> Result<Json<Enrollment>, ApiError> {
+    step_limit(&state, &ip)?;
+    let s = session::require(&state, &headers).await?;
+    security_info::start(&state, &s, req).await.map(Json)
+}
+
+pub async fn method_confirm(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ConfirmRequest>,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    step_limit(&state, &ip)?;
+    let s = session::require(&state, &headers).await?;
+    security_info::confirm(&state, &s, &ip.0, &req.enrollment, &req.code)
+        .await
+        .map(Json)
+}
+
+pub async fn method_remove(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<MethodRequest>,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    step_limit(&state, &ip)?;
+    let s = session::require(&state, &headers).await?;
+    security_info::remove(&state, &s, &ip.0, &req.method)
+        .await
+        .map(Json)
+}
+
+pub async fn method_default(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<MethodRequest>,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    step_limit(&state, &ip)?;
+    let s = session::require(&state, &headers).await?;
+    security_info::set_default(&state, &s, &ip.0, &req.method)
+        .await
+        .map(Json)
+}
+
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    step_limit(&state, &ip)?;
+    let s = session::require(&state, &headers).await?;
+    let codes: RecoveryCodes = security_info::new_recovery_codes(&state, &s, &ip.0).await?;
+    let mut r = Json(codes).into_response();
+    // Shown once: never cached anywhere.
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+pub async fn change_password(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    step_limit(&state, &ip)?;
+    let s = session::require(&state, &headers).await?;
+    security_info::change_password(
+        &state,
+        &s,
+        &ip.0,
+        &Secret::new(req.current),
+        &Secret::new(req.new),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use sha2::{Digest, Sha256};
+use sspr_proto::security_info::SignedInWith;
 use sspr_proto::session::SessionView;
 
 use crate::AppState;
@@ -21,8 +22,52 @@ pub const LIFETIME: i64 = 8 * 3600;
 pub const LOCK_EVERY: i64 = 10;
 pub const FIRST_LOCK: i64 = 60;
 pub const MAX_LOCK: i64 = 24 * 3600;
+/// Removing a method or regenerating codes needs a password proof this recent.
+pub const RECENT_AUTH: i64 = 10 * 60;
 
-fn hash(token: &str) -> String {
+/// A live session and its user.
+pub struct Session {
+    pub hash: String,
+    pub user: DirUser,
+    pub via: SignedInWith,
+    /// When the password (or pass) was last proved in this session.
+    pub auth_at: i64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.user.username)
+            .field("via", &self.via)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub fn recently_authenticated(&self, now: i64) -> bool {
+        self.via == SignedInWith::Password && now - self.auth_at <= RECENT_AUTH
+    }
+
+    /// Refuses sessions opened with a Temporary Access Pass.
+    pub fn require_password(&self) -> Result<(), ApiError> {
+        match self.via {
+            SignedInWith::Password => Ok(()),
+            SignedInWith::TemporaryAccessPass => Err(ApiError::PassRestricted),
+        }
+    }
+
+    /// Refuses unless the password was proved within [`RECENT_AUTH`].
+    pub fn require_recent(&self, now: i64) -> Result<(), ApiError> {
+        self.require_password()?;
+        if self.recently_authenticated(now) {
+            Ok(())
+        } else {
+            Err(ApiError::ReauthRequired)
+        }
+    }
+}
+
+pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -83,7 +128,7 @@ async fn locked_until(state: &AppState, user_id: &str) -> Result<Option<i64>, Ap
     Ok(until.flatten().filter(|t| *t > state.clock.now()))
 }
 
-async fn record_failure(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+pub async fn record_failure(state: &AppState, user_id: &str) -> Result<(), ApiError> {
     let now = state.clock.now();
     // One atomic statement: concurrent failures each see their own count.
     let failures: i64 = sqlx::query_scalar(
@@ -112,6 +157,7 @@ pub async fn sign_in(
     username: &str,
     password: &Secret,
     presented: Option<&str>,
+    ip: &str,
 ) -> Result<(String, SessionView), ApiError> {
     // Whatever happens, a presented session id is never kept (rotation).
     if let Some(old) = presented {
@@ -135,16 +181,24 @@ pub async fn sign_in(
             retry_after: (until - state.clock.now()).max(1) as u64,
         });
     }
-    if !user.enabled
-        || !state
-            .directory
-            .verify_password(&user, password)
-            .await
-            .map_err(unavailable)?
+    let via = if !user.enabled {
+        None
+    } else if state
+        .directory
+        .verify_password(&user, password)
+        .await
+        .map_err(unavailable)?
     {
+        Some(SignedInWith::Password)
+    } else if crate::tap::redeem(state, &user, password, ip).await? {
+        Some(SignedInWith::TemporaryAccessPass)
+    } else {
+        None
+    };
+    let Some(via) = via else {
         record_failure(state, &user.id).await?;
         return Err(ApiError::InvalidCredentials);
-    }
+    };
     sqlx::query("DELETE FROM signin_throttle WHERE user_id = $1")
         .bind(&user.id)
         .execute(state.store.pool())
@@ -153,12 +207,13 @@ pub async fn sign_in(
     let token = state.entropy.hex_id(32);
     let now = state.clock.now();
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, auth_at, via) VALUES ($1, $2, $3, $4, $3, $5)",
     )
     .bind(hash(&token))
     .bind(&user.id)
     .bind(now)
     .bind(now + LIFETIME)
+    .bind(via_str(via))
     .execute(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
@@ -172,24 +227,93 @@ fn view(user: &DirUser) -> SessionView {
     }
 }
 
+fn via_str(via: SignedInWith) -> &'static str {
+    match via {
+        SignedInWith::Password => "password",
+        SignedInWith::TemporaryAccessPass => "tap",
+    }
+}
+
 /// The signed-in user, or `SessionRequired`.
 pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<SessionView, ApiError> {
+    require(state, headers).await.map(|s| view(&s.user))
+}
+
+/// The live session, or `SessionRequired`.
+pub async fn require(state: &AppState, headers: &HeaderMap) -> Result<Session, ApiError> {
     let token = token(headers).ok_or(ApiError::SessionRequired)?;
-    let user_id: Option<String> =
-        sqlx::query_scalar("SELECT user_id FROM sessions WHERE id_hash = $1 AND expires_at > $2")
-            .bind(hash(&token))
-            .bind(state.clock.now())
-            .fetch_optional(state.store.pool())
-            .await
-            .map_err(ApiError::internal)?;
-    let user_id = user_id.ok_or(ApiError::SessionRequired)?;
+    let hash = hash(&token);
+    let row: Option<(String, String, i64)> = sqlx::query_as(
+        "SELECT user_id, via, auth_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+    )
+    .bind(&hash)
+    .bind(state.clock.now())
+    .fetch_optional(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    let (user_id, via, auth_at) = row.ok_or(ApiError::SessionRequired)?;
     let user = state
         .directory
         .user_by_id(&user_id)
         .await
         .map_err(unavailable)?
+        .filter(|u| u.enabled)
         .ok_or(ApiError::SessionRequired)?;
-    Ok(view(&user))
+    let via = if via == "tap" {
+        SignedInWith::TemporaryAccessPass
+    } else {
+        SignedInWith::Password
+    };
+    Ok(Session {
+        hash,
+        user,
+        via,
+        auth_at,
+    })
+}
+
+/// Proves the password again inside a session (for removals and the like).
+/// Wrong answers count towards the same lockout as sign-in.
+pub async fn reauthenticate(
+    state: &AppState,
+    session: &Session,
+    password: &Secret,
+) -> Result<(), ApiError> {
+    session.require_password()?;
+    if let Some(until) = locked_until(state, &session.user.id).await? {
+        return Err(ApiError::SignInLocked {
+            retry_after: (until - state.clock.now()).max(1) as u64,
+        });
+    }
+    if !state
+        .directory
+        .verify_password(&session.user, password)
+        .await
+        .map_err(unavailable)?
+    {
+        record_failure(state, &session.user.id).await?;
+        return Err(ApiError::InvalidCredentials);
+    }
+    mark_authenticated(state, &session.hash).await
+}
+
+pub async fn mark_authenticated(state: &AppState, session_hash: &str) -> Result<(), ApiError> {
+    sqlx::query("UPDATE sessions SET auth_at = $1 WHERE id_hash = $2")
+        .bind(state.clock.now())
+        .bind(session_hash)
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+pub async fn locked(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+    match locked_until(state, user_id).await? {
+        Some(until) => Err(ApiError::SignInLocked {
+            retry_after: (until - state.clock.now()).max(1) as u64,
+        }),
+        None => Ok(()),
+    }
 }
 
 pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -205,8 +329,18 @@ pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<(), ApiEr
 
 /// Ends every session of a user (after a password reset).
 pub async fn revoke_all(state: &AppState, user_id: &str) -> Result<u64, ApiError> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+    revoke_others(state, user_id, "-").await
+}
+
+/// Ends every session of a user except `keep_hash` (after a password change).
+pub async fn revoke_others(
+    state: &AppState,
+    user_id: &str,
+    keep_hash: &str,
+) -> Result<u64, ApiError> {
+    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
         .bind(user_id)
+        .bind(keep_hash)
         .execute(state.store.pool())
         .await
         .map_err(ApiError::internal)?;

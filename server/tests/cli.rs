@@ -90,3 +90,43 @@ fn missing_config_file_is_clear() {
             .contains("/nonexistent/sspr.toml: cannot read the file")
     );
 }
+
+#[test]
+fn tap_issue_prints_a_pass_of_the_asked_length_and_refuses_bad_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let config = format!(
+        "[store]\nurl = \"sqlite://{d}/t.db?mode=rwc\"\n[directory]\ndemo_users = true\n\
+         [secrets]\nkey_file = \"{d}/k.key\"\n[delivery]\noutbox_dir = \"{d}/outbox\"\n"
+    );
+    let path = dir.path().join("sspr.toml");
+    std::fs::write(&path, config).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sspr"))
+            .arg("--config")
+            .arg(&path)
+            .args(["tap", "issue"])
+            .args(args)
+            .env_remove("SSPR_LOG")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["--user", "dave", "--lifetime", "2h", "--one-time", "--length", "12"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim().len(), 12, "{out}");
+    assert!(err.contains("for one sign-in"), "{err}");
+    let (code, _, err) = run(&["--user", "dave", "--lifetime", "31d"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("10 minutes to 30 days"), "{err}");
+    let (code, _, err) = run(&["--user", "dave", "--length", "49"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("8 to 48"), "{err}");
+    let (code, _, err) = run(&["--user", "nobody"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no user matches"), "{err}");
+}

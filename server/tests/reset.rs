@@ -430,11 +430,11 @@ async fn an_admin_needs_two_gates_and_every_admin_hears_of_the_reset() {
     // A second administrator to notify.
     h.builtin
         .create_user(sspr_server::directory::builtin::NewUser {
-            username: "dave".into(),
-            display_name: "Dave Duty".into(),
-            email: Some("dave@example.com".into()),
+            username: "erin".into(),
+            display_name: "Erin Oncall".into(),
+            email: Some("erin@example.com".into()),
             mobile: None,
-            password: Secret::new("Dave-admin-2026!"),
+            password: Secret::new("Erin-admin-2026!"),
             is_admin: true,
         })
         .await
@@ -497,7 +497,7 @@ async fn an_admin_needs_two_gates_and_every_admin_hears_of_the_reset() {
 
     let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", 3).await;
     assert!(mails.iter().any(|m| {
-        m["to"] == "dave@example.com"
+        m["to"] == "erin@example.com"
             && m["subject"]
                 .as_str()
                 .unwrap()
@@ -922,4 +922,52 @@ async fn a_directory_refusal_keeps_the_flow_on_its_step_with_the_reason() {
         (s, v["step"]["step"].as_str()),
         (StatusCode::OK, Some("done"))
     );
+}
+
+#[tokio::test]
+async fn a_recovery_code_passes_a_gate_once() {
+    let h = harness(false).await;
+    let cookie = signed_in(&h, "dave", "Dave-demo-2026!").await;
+    let (s, v) = status_json(
+        post_as(
+            &h.app,
+            &cookie,
+            "/api/security-info/recovery-codes",
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let codes: Vec<String> = serde_json::from_value(v["codes"].clone()).unwrap();
+
+    let flow = start(&h, "dave").await;
+    let v = choose(&h, &flow, "recovery_code").await;
+    assert_eq!(v["step"]["step"], "enter_code");
+    assert_eq!(v["step"]["resend_in"], Value::Null, "nothing is sent");
+    // Typed loosely: upper case, spaces for dashes.
+    let typed = codes[3].to_uppercase().replace('-', " ");
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": typed }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"]["step"], "new_password");
+
+    // The same code never works again.
+    let flow = start(&h, "dave").await;
+    choose(&h, &flow, "recovery_code").await;
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": codes[3] }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let left = status_json(get_as(&h.app, &cookie, "/api/security-info").await)
+        .await
+        .1;
+    assert_eq!(left["methods"][0]["remaining"], 9);
 }

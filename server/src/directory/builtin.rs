@@ -228,6 +228,16 @@ pub const DEMO_USERS: &[(&str, &str, &str, &str, &str, bool, &str)] = &[
         true,
         "it-admins",
     ),
+    // Registers nothing: the sign-in interrupt walks dave through it.
+    (
+        "dave",
+        "Dave Dunn",
+        "dave@example.com",
+        "+15550100004",
+        "Dave-demo-2026!",
+        false,
+        "staff",
+    ),
 ];
 
 #[async_trait]
@@ -336,7 +346,7 @@ mod tests {
         for (store, _keep) in testing::all().await {
             let backend = store.backend();
             let d = dir(store.clone());
-            assert_eq!(d.seed_demo().await.unwrap(), 3);
+            assert_eq!(d.seed_demo().await.unwrap(), 4);
             assert_eq!(d.seed_demo().await.unwrap(), 0, "seeding twice is a no-op");
 
             // Found by user name or email, case-insensitively.

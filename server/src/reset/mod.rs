@@ -38,6 +38,9 @@ struct Offered {
     id: String,
     kind: MethodKind,
     masked: String,
+    /// The stored method behind an email or phone option.
+    #[serde(default)]
+    method: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,10 +85,11 @@ fn hash_flow_id(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
-const KIND_ORDER: [MethodKind; 3] = [
+const KIND_ORDER: [MethodKind; 4] = [
     MethodKind::Email,
     MethodKind::Sms,
     MethodKind::Authenticator,
+    MethodKind::RecoveryCode,
 ];
 
 /// Whether this account may reset at all under the policy.
@@ -118,39 +122,50 @@ fn dir_err(e: DirectoryError) -> ApiError {
 }
 
 fn available(state: &AppState, k: MethodKind) -> bool {
-    state
-        .config
-        .policy
-        .methods_available
-        .iter()
-        .any(|m| m.as_str() == methods::kind_str(k))
+    methods::kind_available(state, k)
 }
 
-/// One option per kind the user registered and the policy allows.
-fn real_options(
-    state: &AppState,
-    stored: &[StoredMethod],
-    user: &DirUser,
-) -> Vec<(MethodKind, String)> {
-    KIND_ORDER
-        .iter()
-        .filter(|k| available(state, **k))
-        .filter_map(|k| {
-            let m = stored.iter().find(|m| m.kind == *k)?;
-            let masked = match k {
-                MethodKind::Email => {
-                    mask::email(m.target.as_deref().or(user.email.as_deref()).unwrap_or(""))
+/// An option before it gets its per-flow id.
+type Candidate = (MethodKind, String, Option<String>);
+
+/// One option per registered address or number, and one for all
+/// authenticator apps and one for recovery codes, where the policy allows.
+fn real_options(state: &AppState, stored: &[StoredMethod], user: &DirUser) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    for k in KIND_ORDER.into_iter().filter(|k| available(state, *k)) {
+        let of_kind = stored.iter().filter(|m| m.kind == k);
+        match k {
+            MethodKind::Email | MethodKind::Sms => {
+                for m in of_kind {
+                    let target = m.target.as_deref().or(user.email.as_deref()).unwrap_or("");
+                    let masked = if k == MethodKind::Sms {
+                        mask::phone(target)
+                    } else {
+                        mask::email(target)
+                    };
+                    out.push((k, masked, Some(m.id.clone())));
                 }
-                MethodKind::Sms => mask::phone(m.target.as_deref().unwrap_or("")),
-                MethodKind::Authenticator => String::new(),
-            };
-            Some((*k, masked))
-        })
-        .collect()
+            }
+            MethodKind::Authenticator | MethodKind::RecoveryCode => {
+                if of_kind.count() > 0 {
+                    out.push((k, String::new(), None));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Distinct kinds among options: two gates need two different kinds.
+fn kinds_in(options: &[Candidate]) -> usize {
+    let mut kinds: Vec<&'static str> = options.iter().map(|o| methods::kind_str(o.0)).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds.len()
 }
 
 /// Decoy options, stable for an identifier: what a plausible account would show.
-fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<(MethodKind, String)> {
+fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate> {
     let seed = state.keys.decoy_seed(identifier);
     let wanted: &[MethodKind] = match seed[0] % 3 {
         0 => &[MethodKind::Email, MethodKind::Authenticator],
@@ -164,7 +179,10 @@ fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<(MethodKi
     let mut kinds: Vec<MethodKind> = KIND_ORDER
         .iter()
         .copied()
-        .filter(|k| wanted.contains(k) && available(state, *k))
+        .filter(|k| {
+            (wanted.contains(k) || (*k == MethodKind::RecoveryCode && seed[2].is_multiple_of(4)))
+                && available(state, *k)
+        })
         .collect();
     for k in KIND_ORDER {
         if kinds.len() >= usize::from(gates) {
@@ -186,15 +204,22 @@ fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<(MethodKi
                     state.config.reset.decoy_email_domain
                 )),
                 MethodKind::Sms => format!("+*** *** **{:02}", seed[1] % 100),
-                MethodKind::Authenticator => String::new(),
+                MethodKind::Authenticator | MethodKind::RecoveryCode => String::new(),
             };
-            (k, masked)
+            (k, masked, None)
         })
         .collect()
 }
 
 fn view(state: &AppState, flow: &Flow, unlock_available: bool) -> FlowView {
     let now = state.clock.now();
+    let passed_kinds: Vec<MethodKind> = flow
+        .st
+        .offered
+        .iter()
+        .filter(|o| flow.st.passed.contains(&o.id))
+        .map(|o| o.kind)
+        .collect();
     let gate = u8::try_from(flow.st.passed.len() + 1)
         .unwrap_or(u8::MAX)
         .min(flow.st.gates);
@@ -211,7 +236,7 @@ fn view(state: &AppState, flow: &Flow, unlock_available: bool) -> FlowView {
                 .st
                 .offered
                 .iter()
-                .filter(|o| !flow.st.passed.contains(&o.id))
+                .filter(|o| !passed_kinds.contains(&o.kind))
                 .map(option)
                 .collect(),
         },
@@ -342,7 +367,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
     if let Some(user) = found {
         let gates = if user.is_admin { 2 } else { policy_gates };
         let options = real_options(state, &stored, &user);
-        if enabled_for(state, &user).await? && options.len() >= usize::from(gates) {
+        if enabled_for(state, &user).await? && kinds_in(&options) >= usize::from(gates) {
             real = Some((user, gates, options));
         }
     }
@@ -371,10 +396,11 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         gates,
         offered: options
             .into_iter()
-            .map(|(kind, masked)| Offered {
+            .map(|(kind, masked, method)| Offered {
                 id: state.entropy.hex_id(6),
                 kind,
                 masked,
+                method,
             })
             .collect(),
         passed: Vec::new(),
@@ -432,18 +458,25 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
     if !matches!(flow.st.stage, Stage::Choose | Stage::Code { .. }) {
         return Err(ApiError::WrongStep);
     }
+    let passed_kinds: Vec<MethodKind> = flow
+        .st
+        .offered
+        .iter()
+        .filter(|o| flow.st.passed.contains(&o.id))
+        .map(|o| o.kind)
+        .collect();
     let offered = flow
         .st
         .offered
         .iter()
-        .find(|o| o.id == method && !flow.st.passed.contains(&o.id))
+        .find(|o| o.id == method && !passed_kinds.contains(&o.kind))
         .cloned()
         .ok_or_else(|| ApiError::InvalidField {
             field: "method".into(),
             reason: "not offered in this flow".into(),
         })?;
     let sent_at = match offered.kind {
-        MethodKind::Authenticator => None,
+        MethodKind::Authenticator | MethodKind::RecoveryCode => None,
         MethodKind::Email | MethodKind::Sms => {
             send_code(state, &flow, &offered).await?;
             Some(state.clock.now())
@@ -542,7 +575,10 @@ async fn send_code(state: &AppState, flow: &Flow, offered: &Offered) -> Result<(
     let stored = methods::for_user(state, Some(&user.id)).await?;
     let Some(target) = stored
         .iter()
-        .find(|m| m.kind == offered.kind)
+        .find(|m| match &offered.method {
+            Some(id) => &m.id == id,
+            None => m.kind == offered.kind,
+        })
         .and_then(|m| m.target.clone())
     else {
         return Ok(());
@@ -567,7 +603,7 @@ async fn send_code(state: &AppState, flow: &Flow, offered: &Offered) -> Result<(
     Ok(())
 }
 
-fn numeric_code(state: &AppState) -> Secret {
+pub(crate) fn numeric_code(state: &AppState) -> Secret {
     // Rejection sampling keeps every digit uniform.
     let mut out = String::with_capacity(CODE_DIGITS);
     while out.len() < CODE_DIGITS {
@@ -609,6 +645,12 @@ pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, 
     let ok = match offered.kind {
         MethodKind::Email | MethodKind::Sms => redeem_code(state, &flow, &method, &code).await?,
         MethodKind::Authenticator => verify_totp(state, &flow, &code).await?,
+        MethodKind::RecoveryCode => match &flow.user_id {
+            Some(user_id) => {
+                crate::security_info::redeem_recovery_code(state, user_id, &code).await?
+            }
+            None => false,
+        },
     };
     if !ok {
         let blocked = throttle::fail(state, &flow.subject).await?;

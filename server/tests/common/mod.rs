@@ -159,3 +159,48 @@ pub async fn outbox_lines(dir: &Path, file: &str, at_least: usize) -> Vec<Value>
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Signs in and returns the `name=value` session cookie.
+pub async fn signed_in(h: &Harness, user: &str, password: &str) -> String {
+    let r = post(
+        &h.app,
+        "/api/session",
+        &serde_json::json!({ "username": user, "password": password }),
+    )
+    .await;
+    assert_eq!(r.status(), axum::http::StatusCode::OK, "sign-in of {user}");
+    let set = r.headers()[header::SET_COOKIE].to_str().unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+/// A same-origin JSON POST with the session cookie.
+pub async fn post_as(app: &Router, cookie: &str, uri: &str, body: &Value) -> Response {
+    send(
+        app,
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ORIGIN, PUBLIC_URL)
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await
+}
+
+pub async fn get_as(app: &Router, cookie: &str, uri: &str) -> Response {
+    send(
+        app,
+        Request::get(uri)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+/// Status and JSON body.
+pub async fn status_json(r: Response) -> (axum::http::StatusCode, Value) {
+    let s = r.status();
+    let b = body_bytes(r).await;
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}

@@ -9,6 +9,7 @@ pub fn describe(m: &MethodOption) -> String {
         MethodKind::Email => format!("Email {}", m.masked),
         MethodKind::Sms => format!("Text {}", m.masked),
         MethodKind::Authenticator => "Enter a code from my authenticator app".into(),
+        MethodKind::RecoveryCode => "Use one of my recovery codes".into(),
     }
 }
 

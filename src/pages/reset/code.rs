@@ -14,10 +14,11 @@ fn now_ms() -> f64 {
 pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView {
     let wizard = use_wizard();
     let (code, set_code) = signal(String::new());
-    let digits = if method.kind == MethodKind::Authenticator {
-        6
-    } else {
-        8
+    let recovery = method.kind == MethodKind::RecoveryCode;
+    let digits = match method.kind {
+        MethodKind::Authenticator => 6,
+        MethodKind::RecoveryCode => 16,
+        _ => 8,
     };
     let (heading, hint) = match method.kind {
         MethodKind::Email => (
@@ -31,6 +32,10 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
         MethodKind::Authenticator => (
             "Open your authenticator app".to_string(),
             "Enter the 6-digit code it shows for this account.".into(),
+        ),
+        MethodKind::RecoveryCode => (
+            "Enter a recovery code".to_string(),
+            "Use one of the codes you saved when you set up recovery codes. Each works once.".into(),
         ),
     };
 
@@ -77,14 +82,20 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
                 name="code"
                 class="code-input"
                 type="text"
-                inputmode="numeric"
-                autocomplete="one-time-code"
-                pattern="[0-9]*"
+                inputmode=if recovery { "text" } else { "numeric" }
+                autocomplete=if recovery { "off" } else { "one-time-code" }
+                autocapitalize="off"
+                spellcheck="false"
                 maxlength=(digits + 4).to_string()
                 required
                 prop:value=move || code.get()
                 on:input=move |ev| {
-                    let v: String = event_target_value(&ev).chars().filter(char::is_ascii_digit).collect();
+                    let typed = event_target_value(&ev);
+                    let v: String = if recovery {
+                        typed.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
+                    } else {
+                        typed.chars().filter(char::is_ascii_digit).collect()
+                    };
                     set_code.set(v);
                 }
             />

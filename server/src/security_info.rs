@@ -1,0 +1,764 @@
+//! Combined security-info registration for the signed-in user: the view with
+//! its interrupt, enrollment of each method kind (held server-side, bound to
+//! the session), recovery codes, removal, the default method and password
+//! change. Every change is audited and mailed to the user.
+
+use sha2::{Digest, Sha256};
+use sspr_proto::reset::MethodKind;
+use sspr_proto::security_info::{
+    AddMethodRequest, Enrollment, Interrupt, RecoveryCodes, RegisteredMethod, SecurityInfoView,
+};
+
+use crate::AppState;
+use crate::audit::{self, Event};
+use crate::delivery::Outgoing;
+use crate::directory::{DirUser, DirectoryError};
+use crate::error::ApiError;
+use crate::methods::{self, NewMethod, StoredMethod};
+use crate::reset::{self, throttle};
+use crate::secret::Secret;
+use crate::session::{self, Session};
+use crate::totp;
+
+/// An enrollment must be confirmed within 10 minutes.
+pub const ENROLLMENT_LIFETIME: i64 = 10 * 60;
+/// Wrong codes an enrollment survives.
+pub const ENROLLMENT_ATTEMPTS: i64 = 5;
+pub const RECOVERY_CODES: usize = 10;
+/// Bytes of randomness in a recovery code (80 bits, above the 64 required).
+const RECOVERY_CODE_BYTES: usize = 10;
+
+pub const REGISTERED: &str = "User registered security info";
+pub const REGISTERED_ALL: &str = "User registered all required security info";
+pub const DELETED: &str = "User deleted security info";
+pub const CHANGED_DEFAULT: &str = "User changed default security info";
+pub const REVIEWED: &str = "User reviewed security info";
+pub const PASSWORD_CHANGED: &str = "Change password (self-service)";
+
+/// How many of each kind a user may hold.
+fn limit(kind: MethodKind) -> usize {
+    match kind {
+        MethodKind::Authenticator => 5,
+        MethodKind::Email | MethodKind::Sms => 3,
+        MethodKind::RecoveryCode => 1,
+    }
+}
+
+fn unavailable(e: DirectoryError) -> ApiError {
+    match e {
+        DirectoryError::PasswordRejected(reason) => ApiError::PasswordRejected(reason),
+        other => ApiError::Unavailable(other.to_string()),
+    }
+}
+
+fn hash_id(id: &str) -> String {
+    hex::encode(Sha256::digest(id.as_bytes()))
+}
+
+/// Methods a reset needs for this user.
+pub fn required(state: &AppState, user: &DirUser) -> u8 {
+    if user.is_admin {
+        2
+    } else {
+        state.config.policy.methods_required
+    }
+}
+
+/// Distinct kinds the reset wizard would offer: two emails are still one gate.
+fn usable_kinds(state: &AppState, stored: &[StoredMethod]) -> usize {
+    let mut kinds: Vec<MethodKind> = stored
+        .iter()
+        .map(|m| m.kind)
+        .filter(|k| methods::kind_available(state, *k))
+        .collect();
+    kinds.sort_by_key(|k| methods::kind_str(*k));
+    kinds.dedup();
+    kinds.len()
+}
+
+pub async fn mark_reviewed(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+    sqlx::query(
+        "INSERT INTO security_info_reviews (user_id, reviewed_at) VALUES ($1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET reviewed_at = excluded.reviewed_at",
+    )
+    .bind(user_id)
+    .bind(state.clock.now())
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+async fn reviewed_at(state: &AppState, user_id: &str) -> Result<Option<i64>, ApiError> {
+    sqlx::query_scalar("SELECT reviewed_at FROM security_info_reviews WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(state.store.pool())
+        .await
+        .map_err(ApiError::internal)
+}
+
+async fn remaining_codes(state: &AppState, method_id: &str) -> Result<u8, ApiError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM recovery_codes WHERE method_id = $1 AND used_at IS NULL",
+    )
+    .bind(method_id)
+    .fetch_one(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(u8::try_from(n).unwrap_or(u8::MAX))
+}
+
+/// What the signed-in user sees, including any interrupt.
+pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, ApiError> {
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    let now = state.clock.now();
+    let required = required(state, &s.user);
+    let have = usable_kinds(state, &stored);
+    let needed = usize::from(required).saturating_sub(have);
+    let days = i64::from(state.config.policy.reconfirm_days);
+    let interrupt = if needed > 0 {
+        Some(Interrupt::Register {
+            needed: u8::try_from(needed).unwrap_or(u8::MAX),
+        })
+    } else if days > 0
+        && reviewed_at(state, &s.user.id)
+            .await?
+            .is_none_or(|t| t + days * 86_400 <= now)
+    {
+        Some(Interrupt::Reconfirm)
+    } else {
+        None
+    };
+    let mut methods = Vec::with_capacity(stored.len());
+    for m in &stored {
+        let remaining = match m.kind {
+            MethodKind::RecoveryCode => Some(remaining_codes(state, &m.id).await?),
+            _ => None,
+        };
+        methods.push(RegisteredMethod {
+            id: m.id.clone(),
+            kind: m.kind,
+            target: m.target.clone().unwrap_or_default(),
+            is_default: m.is_default,
+            added_at: m.created_at,
+            remaining,
+        });
+    }
+    let can_add = [
+        MethodKind::Authenticator,
+        MethodKind::Sms,
+        MethodKind::Email,
+        MethodKind::RecoveryCode,
+    ]
+    .into_iter()
+    .filter(|k| methods::kind_available(state, *k))
+    .filter(|k| stored.iter().filter(|m| m.kind == *k).count() < limit(*k))
+    .collect();
+    Ok(SecurityInfoView {
+        username: s.user.username.clone(),
+        display_name: s.user.display_name.clone(),
+        signed_in_with: s.via,
+        methods,
+        required,
+        interrupt,
+        can_add,
+        recently_authenticated: s.recently_authenticated(now),
+    })
+}
+
+fn audit_for<'a>(s: &'a Session, ip: &'a str, activity: &'a str) -> Event<'a> {
+    Event {
+        activity,
+        actor: &s.user.username,
+        target: Some(&s.user.username),
+        success: true,
+        ip,
+        ..Default::default()
+    }
+}
+
+/// "Your security info was changed", with what to do if it wasn't them.
+fn notify_change(state: &AppState, user: &DirUser, what: &str, also: Option<&str>) {
+    let org = state.organisation();
+    let url = &state.config.server.public_url;
+    let mut to: Vec<&str> = user.email.iter().map(String::as_str).collect();
+    to.extend(also.filter(|a| {
+        !user
+            .email
+            .as_deref()
+            .is_some_and(|e| e.eq_ignore_ascii_case(a))
+    }));
+    for addr in to {
+        state.outbox.send(Outgoing::Mail {
+            to: addr.to_string(),
+            subject: format!("Your {org} security info was changed"),
+            body: format!(
+                "Hello {name},\n\n{what} for {account}.\n\nIf this was you, there is nothing more to do. \
+                 If it wasn't, contact your helpdesk now and reset your password: someone else may be \
+                 signed in as you.\n\nReview your security info: {url}/security-info\n",
+                name = user.display_name,
+                account = user.username,
+            ),
+        });
+    }
+}
+
+fn valid_email(addr: &str) -> bool {
+    let Some((local, domain)) = addr.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && addr.len() <= 254
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !addr.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !domain.contains('@')
+}
+
+/// Starts adding a method: a fresh authenticator secret, or a code sent to
+/// the address or number. One enrollment per session at a time.
+pub async fn start(
+    state: &AppState,
+    s: &Session,
+    req: AddMethodRequest,
+) -> Result<Enrollment, ApiError> {
+    let kind = match &req {
+        AddMethodRequest::Authenticator => MethodKind::Authenticator,
+        AddMethodRequest::Email { .. } => MethodKind::Email,
+        AddMethodRequest::Sms { .. } => MethodKind::Sms,
+    };
+    if !methods::kind_available(state, kind) {
+        return Err(ApiError::InvalidField {
+            field: "kind".into(),
+            reason: "not offered by this portal".into(),
+        });
+    }
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    if stored.iter().filter(|m| m.kind == kind).count() >= limit(kind) {
+        return Err(ApiError::MethodLimit);
+    }
+    let target = match &req {
+        AddMethodRequest::Authenticator => None,
+        AddMethodRequest::Email { address } => {
+            let a = address.trim();
+            if !valid_email(a) {
+                return Err(ApiError::EmailInvalid);
+            }
+            Some(a.to_string())
+        }
+        AddMethodRequest::Sms { phone } => {
+            Some(sspr_proto::security_info::e164(phone).map_err(|_| ApiError::PhoneInvalid)?)
+        }
+    };
+    if let Some(t) = &target
+        && stored.iter().any(|m| {
+            m.kind == kind
+                && m.target
+                    .as_deref()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(t))
+        })
+    {
+        return Err(ApiError::InvalidField {
+            field: if kind == MethodKind::Sms {
+                "phone".into()
+            } else {
+                "address".into()
+            },
+            reason: "already registered".into(),
+        });
+    }
+    let now = state.clock.now();
+    let id = state.entropy.hex_id(16);
+    let id_hash = hash_id(&id);
+    sqlx::query("DELETE FROM enrollments WHERE session_hash = $1 OR expires_at <= $2")
+        .bind(&s.hash)
+        .bind(now)
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+
+    let (secret, code) = match kind {
+        MethodKind::Authenticator => {
+            let mut secret = vec![0u8; 20];
+            state.entropy.fill(&mut secret);
+            (Some(secret), None)
+        }
+        _ => {
+            throttle::send(state, &format!("u:{}", s.user.id)).await?;
+            (None, Some(reset::numeric_code(state)))
+        }
+    };
+    sqlx::query(
+        "INSERT INTO enrollments (id_hash, session_hash, user_id, kind, target, secret_sealed, code_hash, sent_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&id_hash)
+    .bind(&s.hash)
+    .bind(&s.user.id)
+    .bind(methods::kind_str(kind))
+    .bind(&target)
+    .bind(secret.as_ref().map(|x| state.keys.seal(x, state.entropy.as_ref())))
+    .bind(code.as_ref().map(|c| state.keys.code_hash(&id_hash, c.expose())))
+    .bind(code.as_ref().map(|_| now))
+    .bind(now + ENROLLMENT_LIFETIME)
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+
+    let org = state.organisation();
+    Ok(match (kind, secret, code, target) {
+        (MethodKind::Authenticator, Some(secret), _, _) => Enrollment::Authenticator {
+            enrollment: id,
+            otpauth: totp::otpauth_uri(&org, &s.user.username, &secret),
+            secret: base32::encode(base32::Alphabet::Rfc4648 { padding: false }, &secret),
+            account: s.user.username.clone(),
+            issuer: org,
+        },
+        (MethodKind::Sms, _, Some(code), Some(to)) => {
+            state.outbox.send(Outgoing::Sms {
+                to: to.clone(),
+                body: format!(
+                    "{} is your {org} code to add this phone to your security info. It expires in 10 minutes.",
+                    code.expose()
+                ),
+            });
+            Enrollment::Sms {
+                enrollment: id,
+                target: to,
+                resend_in: reset::RESEND_COOLDOWN as u32,
+            }
+        }
+        (_, _, Some(code), Some(to)) => {
+            state.outbox.send(Outgoing::Mail {
+                to: to.clone(),
+                subject: format!("Your {org} verification code"),
+                body: format!(
+                    "Your code to add this address to your security info is {}\n\nIt expires in 10 minutes. \
+                     If you didn't ask for it, ignore this message.\n",
+                    code.expose()
+                ),
+            });
+            Enrollment::Email {
+                enrollment: id,
+                target: to,
+                resend_in: reset::RESEND_COOLDOWN as u32,
+            }
+        }
+        _ => return Err(ApiError::internal("enrollment without its material")),
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct Pending {
+    kind: String,
+    target: Option<String>,
+    secret_sealed: Option<String>,
+    code_hash: Option<String>,
+}
+
+/// Confirms an enrollment with its first code. The enrollment is consumed in
+/// one atomic delete, so a code can confirm at most once; an authenticator's
+/// confirming step is stored as used.
+pub async fn confirm(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    enrollment: &str,
+    code: &str,
+) -> Result<SecurityInfoView, ApiError> {
+    let hash = hash_id(enrollment);
+    let now = state.clock.now();
+    let p: Pending = sqlx::query_as(
+        "SELECT kind, target, secret_sealed, code_hash FROM enrollments \
+         WHERE id_hash = $1 AND session_hash = $2 AND expires_at > $3",
+    )
+    .bind(&hash)
+    .bind(&s.hash)
+    .bind(now)
+    .fetch_optional(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?
+    .ok_or(ApiError::EnrollmentExpired)?;
+    let kind = methods::parse_kind(&p.kind).ok_or(ApiError::EnrollmentExpired)?;
+    let code: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    let mut used_step = None;
+    let mut secret = None;
+    let ok = match kind {
+        MethodKind::Authenticator => {
+            let sealed = p
+                .secret_sealed
+                .as_deref()
+                .ok_or(ApiError::EnrollmentExpired)?;
+            let plain = state.keys.open(sealed).map_err(ApiError::internal)?;
+            used_step = totp::matching_step(&plain, &code, now);
+            secret = Some(plain);
+            used_step.is_some()
+        }
+        _ => {
+            code.len() == reset::CODE_DIGITS
+                && p.code_hash.as_deref() == Some(state.keys.code_hash(&hash, &code).as_str())
+        }
+    };
+    if !ok {
+        let attempts: Option<i64> = sqlx::query_scalar(
+            "UPDATE enrollments SET attempts = attempts + 1 WHERE id_hash = $1 RETURNING attempts",
+        )
+        .bind(&hash)
+        .fetch_optional(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+        if attempts.is_none_or(|a| a >= ENROLLMENT_ATTEMPTS) {
+            delete_enrollment(state, &hash).await?;
+        }
+        return Err(ApiError::CodeInvalid);
+    }
+    // The one winner of concurrent confirmations is the one whose delete lands.
+    if !delete_enrollment(state, &hash).await? {
+        return Err(ApiError::EnrollmentExpired);
+    }
+    let before = usable_kinds(state, &methods::for_user(state, Some(&s.user.id)).await?);
+    methods::add(
+        state,
+        &s.user,
+        NewMethod {
+            kind,
+            target: p.target.as_deref(),
+            secret: secret.as_deref(),
+            used_step,
+        },
+    )
+    .await?;
+    registered(state, s, ip, kind, before, p.target.as_deref()).await?;
+    view(state, s).await
+}
+
+async fn delete_enrollment(state: &AppState, hash: &str) -> Result<bool, ApiError> {
+    let done = sqlx::query("DELETE FROM enrollments WHERE id_hash = $1")
+        .bind(hash)
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(done.rows_affected() == 1)
+}
+
+fn describe(kind: MethodKind) -> &'static str {
+    match kind {
+        MethodKind::Authenticator => "An authenticator app was added",
+        MethodKind::Email => "An email address was added",
+        MethodKind::Sms => "A phone number was added",
+        MethodKind::RecoveryCode => "New recovery codes were created",
+    }
+}
+
+/// Audit, mail, and the "all required" milestone after a method is stored.
+async fn registered(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    kind: MethodKind,
+    kinds_before: usize,
+    new_address: Option<&str>,
+) -> Result<(), ApiError> {
+    audit::record(
+        state,
+        Event {
+            method: Some(methods::kind_str(kind)),
+            ..audit_for(s, ip, REGISTERED)
+        },
+    )
+    .await;
+    let required = usize::from(required(state, &s.user));
+    let after = usable_kinds(state, &methods::for_user(state, Some(&s.user.id)).await?);
+    if kinds_before < required && after >= required {
+        mark_reviewed(state, &s.user.id).await?;
+        audit::record(state, audit_for(s, ip, REGISTERED_ALL)).await;
+    }
+    let also = (kind == MethodKind::Email).then_some(new_address).flatten();
+    notify_change(state, &s.user, describe(kind), also);
+    Ok(())
+}
+
+/// The user confirms their methods are still right (reconfirm interrupt).
+pub async fn review(state: &AppState, s: &Session, ip: &str) -> Result<SecurityInfoView, ApiError> {
+    let v = view(state, s).await?;
+    if matches!(v.interrupt, Some(Interrupt::Register { .. })) {
+        return Err(ApiError::WrongStep);
+    }
+    mark_reviewed(state, &s.user.id).await?;
+    audit::record(state, audit_for(s, ip, REVIEWED)).await;
+    view(state, s).await
+}
+
+/// Removes a method. Needs a password proof within the last 10 minutes.
+pub async fn remove(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    method: &str,
+) -> Result<SecurityInfoView, ApiError> {
+    s.require_recent(state.clock.now())?;
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    let m = stored
+        .iter()
+        .find(|m| m.id == method)
+        .ok_or_else(|| ApiError::InvalidField {
+            field: "method".into(),
+            reason: "not one of your methods".into(),
+        })?;
+    let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
+        .bind(&m.id)
+        .bind(&s.user.id)
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    if done.rows_affected() == 1 && m.is_default {
+        // The oldest remaining method inherits the default.
+        sqlx::query(
+            "UPDATE auth_methods SET is_default = 1 WHERE id = \
+             (SELECT id FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id LIMIT 1)",
+        )
+        .bind(&s.user.id)
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    }
+    audit::record(
+        state,
+        Event {
+            method: Some(methods::kind_str(m.kind)),
+            ..audit_for(s, ip, DELETED)
+        },
+    )
+    .await;
+    let what = match m.kind {
+        MethodKind::Authenticator => "An authenticator app was removed",
+        MethodKind::Email => "An email address was removed",
+        MethodKind::Sms => "A phone number was removed",
+        MethodKind::RecoveryCode => "Your recovery codes were removed",
+    };
+    notify_change(state, &s.user, what, None);
+    view(state, s).await
+}
+
+/// Makes a method the default.
+pub async fn set_default(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    method: &str,
+) -> Result<SecurityInfoView, ApiError> {
+    s.require_password()?;
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    let m = stored
+        .iter()
+        .find(|m| m.id == method && m.kind != MethodKind::RecoveryCode)
+        .ok_or_else(|| ApiError::InvalidField {
+            field: "method".into(),
+            reason: "not one of your methods".into(),
+        })?;
+    sqlx::query(
+        "UPDATE auth_methods SET is_default = CASE WHEN id = $1 THEN 1 ELSE 0 END WHERE user_id = $2",
+    )
+    .bind(&m.id)
+    .bind(&s.user.id)
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    audit::record(
+        state,
+        Event {
+            method: Some(methods::kind_str(m.kind)),
+            ..audit_for(s, ip, CHANGED_DEFAULT)
+        },
+    )
+    .await;
+    notify_change(
+        state,
+        &s.user,
+        "Your default sign-in method was changed",
+        None,
+    );
+    view(state, s).await
+}
+
+const CODE_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+/// Canonical form of a typed recovery code: lowercase, separators dropped,
+/// look-alikes folded (o→0, i/l→1).
+pub fn canonical_recovery_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| match c.to_ascii_lowercase() {
+            'o' => '0',
+            'i' | 'l' => '1',
+            other => other,
+        })
+        .collect()
+}
+
+fn recovery_code(state: &AppState) -> String {
+    let mut raw = [0u8; RECOVERY_CODE_BYTES];
+    state.entropy.fill(&mut raw);
+    // 80 bits as 16 base32 characters, shown in groups of four.
+    let mut bits: u128 = 0;
+    for b in raw {
+        bits = (bits << 8) | u128::from(b);
+    }
+    let chars: Vec<char> = (0..16)
+        .rev()
+        .map(|i| char::from(CODE_ALPHABET[((bits >> (i * 5)) & 31) as usize]))
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+pub fn recovery_hash(state: &AppState, method_id: &str, code: &str) -> String {
+    state.keys.code_hash(
+        &format!("recovery:{method_id}"),
+        &canonical_recovery_code(code),
+    )
+}
+
+/// Creates ten recovery codes, replacing any earlier set in one transaction.
+/// A first set may be made from a pass session; replacing one needs a recent
+/// password proof.
+pub async fn new_recovery_codes(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+) -> Result<RecoveryCodes, ApiError> {
+    if !methods::kind_available(state, MethodKind::RecoveryCode) {
+        return Err(ApiError::InvalidField {
+            field: "kind".into(),
+            reason: "not offered by this portal".into(),
+        });
+    }
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    let existing: Vec<&StoredMethod> = stored
+        .iter()
+        .filter(|m| m.kind == MethodKind::RecoveryCode)
+        .collect();
+    if !existing.is_empty() {
+        s.require_recent(state.clock.now())?;
+    }
+    let before = usable_kinds(state, &stored);
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code(state)).collect();
+    let method_id = state.entropy.hex_id(16);
+    let now = state.clock.now();
+    let mut tx = state
+        .store
+        .pool()
+        .begin()
+        .await
+        .map_err(ApiError::internal)?;
+    for m in &existing {
+        sqlx::query("DELETE FROM recovery_codes WHERE method_id = $1")
+            .bind(&m.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+        sqlx::query("DELETE FROM auth_methods WHERE id = $1")
+            .bind(&m.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    sqlx::query(
+        "INSERT INTO auth_methods (id, user_id, kind, is_default, created_at, confirmed_at) \
+         VALUES ($1, $2, 'recovery_code', 0, $3, $3)",
+    )
+    .bind(&method_id)
+    .bind(&s.user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(ApiError::internal)?;
+    for c in &codes {
+        sqlx::query("INSERT INTO recovery_codes (method_id, code_hash) VALUES ($1, $2)")
+            .bind(&method_id)
+            .bind(recovery_hash(state, &method_id, c))
+            .execute(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    tx.commit().await.map_err(ApiError::internal)?;
+    registered(state, s, ip, MethodKind::RecoveryCode, before, None).await?;
+    Ok(RecoveryCodes {
+        codes,
+        view: view(state, s).await?,
+    })
+}
+
+/// Uses one of the user's recovery codes, atomically. For the reset wizard.
+pub async fn redeem_recovery_code(
+    state: &AppState,
+    user_id: &str,
+    typed: &str,
+) -> Result<bool, ApiError> {
+    if canonical_recovery_code(typed).len() != 16 {
+        return Ok(false);
+    }
+    let now = state.clock.now();
+    for m in methods::for_user(state, Some(user_id)).await? {
+        if m.kind != MethodKind::RecoveryCode {
+            continue;
+        }
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 WHERE method_id = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(&m.id)
+        .bind(recovery_hash(state, &m.id, typed))
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Changes the password while signed in: the current one, then the new one
+/// under the same policy as a reset. Other sessions end; this one continues.
+pub async fn change_password(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    current: &Secret,
+    new: &Secret,
+) -> Result<(), ApiError> {
+    s.require_password()?;
+    session::locked(state, &s.user.id).await?;
+    if !state
+        .directory
+        .verify_password(&s.user, current)
+        .await
+        .map_err(unavailable)?
+    {
+        session::record_failure(state, &s.user.id).await?;
+        return Err(ApiError::InvalidField {
+            field: "current".into(),
+            reason: "not your current password".into(),
+        });
+    }
+    crate::password::check(&state.config.password, new, &s.user)?;
+    state
+        .directory
+        .set_password(&s.user, new)
+        .await
+        .map_err(unavailable)?;
+    session::mark_authenticated(state, &s.hash).await?;
+    session::revoke_others(state, &s.user.id, &s.hash).await?;
+    audit::record(state, audit_for(s, ip, PASSWORD_CHANGED)).await;
+    notify_change(state, &s.user, "Your password was changed", None);
+    Ok(())
+}
