@@ -96,6 +96,22 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Re
     decode(resp).await
 }
 
+/// A POST whose success has no body (204).
+pub async fn post_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
+    let resp = Request::post(path)
+        .header("Accept", "application/json")
+        .json(body)
+        .map_err(|e| ApiError::Decode(e.to_string()))?
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
+    if resp.ok() {
+        return Ok(());
+    }
+    let text = resp.text().await.unwrap_or_default();
+    Err(ApiError::from_status_body(resp.status(), &text))
+}
+
 pub async fn health() -> Result<Health, ApiError> {
     get("/api/health").await
 }
@@ -211,5 +227,69 @@ pub mod session {
                 &resp.text().await.unwrap_or_default(),
             ))
         }
+    }
+}
+
+/// Security info for the signed-in user: the view, enrollment, removal,
+/// recovery codes and change of password.
+pub mod security_info {
+    use sspr_proto::security_info::{
+        AddMethodRequest, ChangePasswordRequest, ConfirmRequest, Enrollment, MethodRequest,
+        ReauthRequest, RecoveryCodes, SecurityInfoView,
+    };
+
+    use super::{ApiError, get, post, post_no_content};
+
+    #[derive(serde::Serialize)]
+    struct Empty {}
+
+    fn method(id: &str) -> MethodRequest {
+        MethodRequest {
+            method: id.to_string(),
+        }
+    }
+
+    pub async fn view() -> Result<SecurityInfoView, ApiError> {
+        get("/api/security-info").await
+    }
+
+    pub async fn review() -> Result<SecurityInfoView, ApiError> {
+        post("/api/security-info/review", &Empty {}).await
+    }
+
+    pub async fn start(req: AddMethodRequest) -> Result<Enrollment, ApiError> {
+        post("/api/security-info/methods", &req).await
+    }
+
+    pub async fn confirm(enrollment: String, code: String) -> Result<SecurityInfoView, ApiError> {
+        post(
+            "/api/security-info/methods/confirm",
+            &ConfirmRequest { enrollment, code },
+        )
+        .await
+    }
+
+    pub async fn remove(id: &str) -> Result<SecurityInfoView, ApiError> {
+        post("/api/security-info/methods/remove", &method(id)).await
+    }
+
+    pub async fn make_default(id: &str) -> Result<SecurityInfoView, ApiError> {
+        post("/api/security-info/methods/default", &method(id)).await
+    }
+
+    pub async fn recovery_codes() -> Result<RecoveryCodes, ApiError> {
+        post("/api/security-info/recovery-codes", &Empty {}).await
+    }
+
+    pub async fn reauth(password: String) -> Result<SecurityInfoView, ApiError> {
+        post("/api/session/reauth", &ReauthRequest { password }).await
+    }
+
+    pub async fn change_password(current: String, new: String) -> Result<(), ApiError> {
+        post_no_content(
+            "/api/security-info/password",
+            &ChangePasswordRequest { current, new },
+        )
+        .await
     }
 }

@@ -9,7 +9,8 @@ use sspr_proto::{PublicConfig, Theme};
 use crate::api::{self, ApiError};
 use crate::components::layout::Layout;
 use crate::pages::{
-    home::Home, not_found::NotFound, reset::Reset, security_info::SecurityInfo, signin::SignIn,
+    change_password::ChangePassword, home::Home, not_found::NotFound, reset::Reset,
+    security_info::SecurityInfo, signin::SignIn,
 };
 
 /// The theme, as loaded from `/theme.json`. `None` while loading.
@@ -53,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/reset") view=Reset />
                     <Route path=path!("/signin") view=SignIn />
                     <Route path=path!("/security-info") view=SecurityInfo />
+                    <Route path=path!("/security-info/password") view=ChangePassword />
                 </Routes>
             </Layout>
         </Router>

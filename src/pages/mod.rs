@@ -1,3 +1,4 @@
+pub mod change_password;
 pub mod home;
 pub mod not_found;
 pub mod reset;

@@ -84,6 +84,7 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
                 type="text"
                 inputmode=if recovery { "text" } else { "numeric" }
                 autocomplete=if recovery { "off" } else { "one-time-code" }
+                pattern=(!recovery).then_some("[0-9]*")
                 autocapitalize="off"
                 spellcheck="false"
                 maxlength=(digits + 4).to_string()

@@ -14,7 +14,7 @@ use sspr_proto::reset::{FlowView, ResetStep};
 
 use crate::api::{self, ApiError};
 use crate::app::{use_page_title, use_theme};
-use crate::components::helpdesk_link::HelpdeskLink;
+use crate::components::error_box::ErrorBox;
 
 const STORAGE_KEY: &str = "sspr.reset.flow";
 
@@ -82,26 +82,6 @@ pub fn StepHeading(children: Children) -> impl IntoView {
         }
     });
     view! { <h2 class="step-heading" tabindex="-1" node_ref=h>{children()}</h2> }
-}
-
-/// Errors are written for people, announced, and always carry the helpdesk link.
-#[component]
-fn ErrorSummary() -> impl IntoView {
-    let wizard = use_wizard();
-    let theme = use_theme();
-    move || {
-        wizard.error.get().map(|e| {
-            view! {
-                <div class="error-summary" role="alert">
-                    <p>{e.message()}</p>
-                    <p>
-                        "Still stuck? "
-                        {theme.get().and_then(Result::ok).map(|t| view! { <HelpdeskLink theme=t /> })}
-                    </p>
-                </div>
-            }
-        })
-    }
 }
 
 /// Where the user is: identify, verify (gate n of N), new password, done.
@@ -228,7 +208,7 @@ pub fn Reset() -> impl IntoView {
         <h1>"Reset your password"</h1>
         <p class="lead">{move || theme.get().and_then(Result::ok).and_then(|t| t.reset_intro)}</p>
         <Progress />
-        <ErrorSummary />
+        <ErrorBox error=wizard.error />
         <section class="step">{step}</section>
     }
 }

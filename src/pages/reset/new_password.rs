@@ -1,9 +1,8 @@
 use leptos::prelude::*;
-use sspr_proto::password::normalise;
 
 use super::{StepHeading, use_wizard};
 use crate::api;
-use crate::app::use_policy;
+use crate::components::new_password_field::NewPasswordField;
 
 /// Choose the new password (or unlock instead, where the account is locked).
 /// The checklist runs locally on every keystroke; the password leaves the page
@@ -11,20 +10,7 @@ use crate::app::use_policy;
 #[component]
 pub fn NewPassword(unlock_available: bool) -> impl IntoView {
     let wizard = use_wizard();
-    let policy = use_policy();
     let (password, set_password) = signal(String::new());
-    let (shown, set_shown) = signal(false);
-    let limits = move || {
-        policy
-            .get()
-            .and_then(Result::ok)
-            .map(|p| (p.password.min_length, p.password.max_length))
-            .unwrap_or((8, 256))
-    };
-    let length = Memo::new(move |_| normalise(&password.get()).chars().count());
-    let long_enough = move || length.get() >= usize::from(limits().0);
-    let short_enough = move || length.get() <= usize::from(limits().1);
-
     let save = Action::new_local(move |pw: &String| {
         let (flow, pw) = (wizard.flow(), pw.clone());
         async move { wizard.apply(api::reset::password(&flow, &pw).await) }
@@ -34,7 +20,6 @@ pub fn NewPassword(unlock_available: bool) -> impl IntoView {
         async move { wizard.apply(api::reset::unlock(&flow).await) }
     });
     let busy = save.pending();
-    let check = |ok: bool| if ok { "check ok" } else { "check" };
 
     view! {
         <StepHeading>"Choose a new password"</StepHeading>
@@ -45,37 +30,7 @@ pub fn NewPassword(unlock_available: bool) -> impl IntoView {
                 save.dispatch(password.get_untracked());
             }
         >
-            <label for="new-password">"New password"</label>
-            <div class="password-field">
-                <input
-                    id="new-password"
-                    name="new-password"
-                    type=move || if shown.get() { "text" } else { "password" }
-                    autocomplete="new-password"
-                    aria-describedby="password-rules"
-                    required
-                    prop:value=move || password.get()
-                    on:input=move |ev| set_password.set(event_target_value(&ev))
-                />
-                <button
-                    type="button"
-                    class="secondary toggle"
-                    aria-pressed=move || shown.get().to_string()
-                    aria-controls="new-password"
-                    on:click=move |_| set_shown.update(|s| *s = !*s)
-                >
-                    {move || if shown.get() { "Hide" } else { "Show" }}
-                </button>
-            </div>
-            <ul id="password-rules" class="checklist">
-                <li class=move || check(long_enough())>
-                    {move || format!("At least {} characters", limits().0)}
-                </li>
-                <li class=move || check(short_enough())>
-                    {move || format!("At most {} characters", limits().1)}
-                </li>
-                <li class="check">"Not your name or user name, and hard to guess"</li>
-            </ul>
+            <NewPasswordField value=password set_value=set_password />
             <button type="submit" class="primary" disabled=move || busy.get()>
                 "Reset password"
             </button>

@@ -1,0 +1,78 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+use sspr_proto::ErrorId;
+
+use crate::api::{self, ApiError};
+use crate::app::use_page_title;
+use crate::components::error_box::ErrorBox;
+use crate::components::new_password_field::NewPasswordField;
+
+/// Change the password while signed in: the current one, then a new one with
+/// the same live checklist as the reset wizard.
+#[component]
+pub fn ChangePassword() -> impl IntoView {
+    use_page_title("Change password");
+    let (current, set_current) = signal(String::new());
+    let (new, set_new) = signal(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let (done, set_done) = signal(false);
+    let save = Action::new_local(move |(c, n): &(String, String)| {
+        let (c, n) = (c.clone(), n.clone());
+        async move {
+            match api::security_info::change_password(c, n).await {
+                Ok(()) => {
+                    error.set(None);
+                    set_done.set(true);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        }
+    });
+    let wrong_current = move || {
+        error.with(|e| {
+            e.as_ref().is_some_and(|e| {
+                matches!(e, ApiError::Api { detail, .. } if detail.field.as_deref() == Some("current"))
+            })
+        })
+    };
+    let needs_sign_in = move || error.with(|e| e.as_ref().is_some_and(|e| e.id() == ErrorId::SessionRequired));
+    view! {
+        <h1>"Change password"</h1>
+        {move || if done.get() {
+            view! {
+                <div class="notice" role="status">
+                    <p>"Your password was changed. Other devices were signed out; use the new password there."</p>
+                    <p><A href="/security-info">"Back to security info"</A></p>
+                </div>
+            }.into_any()
+        } else {
+            view! {
+                <ErrorBox error=Signal::derive(move || error.get().filter(|_| !wrong_current())) />
+                {move || needs_sign_in().then(|| view! { <p><A href="/signin">"Sign in again"</A></p> })}
+                <form class="stack" on:submit=move |ev| {
+                    ev.prevent_default();
+                    save.dispatch((current.get_untracked(), new.get_untracked()));
+                }>
+                    <label for="current-password">"Current password"</label>
+                    <input
+                        id="current-password"
+                        name="current-password"
+                        type="password"
+                        autocomplete="current-password"
+                        aria-describedby="current-error"
+                        aria-invalid=move || wrong_current().to_string()
+                        required
+                        prop:value=move || current.get()
+                        on:input=move |ev| set_current.set(event_target_value(&ev))
+                    />
+                    <p id="current-error" class="field-error" role="alert">
+                        {move || wrong_current().then_some("That isn't your current password.")}
+                    </p>
+                    <NewPasswordField value=new set_value=set_new />
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>"Change password"</button>
+                </form>
+                <p><A href="/security-info">"Cancel"</A></p>
+            }.into_any()
+        }}
+    }
+}

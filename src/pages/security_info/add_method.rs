@@ -1,0 +1,201 @@
+use leptos::prelude::*;
+use sspr_proto::reset::MethodKind;
+use sspr_proto::security_info::{AddMethodRequest, Enrollment, SecurityInfoView, e164};
+
+use super::enroll::{AuthenticatorSetup, ConfirmCode};
+use super::{FocusHeading, kind_name, use_info};
+use crate::api;
+
+#[derive(Debug, Clone)]
+enum Step {
+    Pick,
+    Address(MethodKind),
+    Enrolling(Enrollment, Option<AddMethodRequest>),
+}
+
+/// Adds one method: pick a kind, give the address or number where there is
+/// one, then prove it with the first code.
+#[component]
+pub fn AddMethod(
+    can_add: Vec<MethodKind>,
+    on_done: Callback<SecurityInfoView>,
+    on_cancel: Option<Callback<()>>,
+) -> impl IntoView {
+    let info = use_info();
+    let step = RwSignal::new(Step::Pick);
+    let first = can_add.first().copied().unwrap_or(MethodKind::Authenticator);
+    let (picked, set_picked) = signal(first);
+
+    let begin = Action::new_local(move |req: &AddMethodRequest| {
+        let req = req.clone();
+        async move {
+            match api::security_info::start(req.clone()).await {
+                Ok(e) => {
+                    info.error.set(None);
+                    let again = (!matches!(req, AddMethodRequest::Authenticator)).then_some(req);
+                    step.set(Step::Enrolling(e, again));
+                }
+                Err(e) => info.error.set(Some(e)),
+            }
+        }
+    });
+    let codes = Action::new_local(move |_: &()| async move {
+        match api::security_info::recovery_codes().await {
+            Ok(r) => {
+                info.error.set(None);
+                info.codes.set(Some(r.codes));
+                on_done.run(r.view);
+            }
+            Err(e) => info.error.set(Some(e)),
+        }
+    });
+    let busy = Signal::derive(move || begin.pending().get() || codes.pending().get());
+
+    let next = move || match picked.get_untracked() {
+        MethodKind::Authenticator => {
+            begin.dispatch(AddMethodRequest::Authenticator);
+        }
+        MethodKind::RecoveryCode => {
+            codes.dispatch(());
+        }
+        kind => step.set(Step::Address(kind)),
+    };
+    let cancel = move || {
+        info.error.set(None);
+        match on_cancel {
+            Some(c) => c.run(()),
+            None => step.set(Step::Pick),
+        }
+    };
+
+    move || match step.get() {
+        Step::Pick => {
+            let options = can_add.clone();
+            view! {
+                <form class="stack add-method" on:submit=move |ev| { ev.prevent_default(); next(); }>
+                    <fieldset class="choices">
+                        <legend>"Which method would you like to add?"</legend>
+                        {options
+                            .into_iter()
+                            .map(|k| view! {
+                                <label class="choice">
+                                    <input
+                                        type="radio"
+                                        name="kind"
+                                        prop:checked=move || picked.get() == k
+                                        on:change=move |_| set_picked.set(k)
+                                    />
+                                    <span>{kind_name(k)}</span>
+                                </label>
+                            })
+                            .collect_view()}
+                    </fieldset>
+                    <div class="actions">
+                        <button type="submit" class="primary" disabled=move || busy.get()>"Next"</button>
+                        {on_cancel.map(|_| view! {
+                            <button type="button" class="secondary" on:click=move |_| cancel()>"Cancel"</button>
+                        })}
+                    </div>
+                </form>
+            }
+            .into_any()
+        }
+        Step::Address(kind) => view! {
+            <AddressForm kind=kind busy=busy submit=Callback::new(move |r| { begin.dispatch(r); }) cancel=Callback::new(move |_| step.set(Step::Pick)) />
+        }
+        .into_any(),
+        Step::Enrolling(e @ Enrollment::Authenticator { .. }, _) => view! {
+            <AuthenticatorSetup enrollment=e on_done=on_done cancel=Callback::new(move |_| step.set(Step::Pick)) />
+        }
+        .into_any(),
+        Step::Enrolling(e, again) => view! {
+            <ConfirmCode
+                enrollment=e
+                on_done=on_done
+                resend=Callback::new(move |_| { if let Some(r) = again.clone() { begin.dispatch(r); } })
+                cancel=Callback::new(move |_| step.set(Step::Pick))
+            />
+        }
+        .into_any(),
+    }
+}
+
+/// The email address or phone number to add, checked as it is typed.
+#[component]
+fn AddressForm(
+    kind: MethodKind,
+    busy: Signal<bool>,
+    submit: Callback<AddMethodRequest>,
+    cancel: Callback<()>,
+) -> impl IntoView {
+    let (value, set_value) = signal(String::new());
+    let (touched, set_touched) = signal(false);
+    let phone = kind == MethodKind::Sms;
+    let problem = move || {
+        let v = value.get();
+        if !touched.get() || v.trim().is_empty() {
+            return None;
+        }
+        if phone {
+            e164(&v).err()
+        } else if !v.contains('@') || v.trim().ends_with('@') {
+            Some("Enter an email address like name@example.com.")
+        } else {
+            None
+        }
+    };
+    let (heading, label, hint) = if phone {
+        (
+            "Add a phone",
+            "Phone number",
+            "Include + and the country code, for example +44 7700 900123. We'll text a code to check it.",
+        )
+    } else {
+        (
+            "Add an email address",
+            "Email address",
+            "Use an address you can reach without this account. We'll email a code to check it.",
+        )
+    };
+    view! {
+        <FocusHeading>{heading}</FocusHeading>
+        <form
+            class="stack"
+            novalidate
+            on:submit=move |ev| {
+                ev.prevent_default();
+                set_touched.set(true);
+                if problem().is_some() {
+                    return;
+                }
+                let v = value.get_untracked().trim().to_string();
+                submit.run(if phone {
+                    AddMethodRequest::Sms { phone: v }
+                } else {
+                    AddMethodRequest::Email { address: v }
+                });
+            }
+        >
+            <label for="address">{label}</label>
+            <p id="address-hint" class="hint">{hint}</p>
+            <input
+                id="address"
+                name=if phone { "tel" } else { "email" }
+                type=if phone { "tel" } else { "email" }
+                inputmode=if phone { "tel" } else { "email" }
+                autocomplete=if phone { "tel" } else { "email" }
+                aria-describedby="address-hint address-error"
+                aria-invalid=move || problem().is_some().to_string()
+                required
+                prop:value=move || value.get()
+                on:input=move |ev| set_value.set(event_target_value(&ev))
+                on:blur=move |_| set_touched.set(true)
+            />
+            <p id="address-error" class="field-error" aria-live="polite">{problem}</p>
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || busy.get()>"Send code"</button>
+                <button type="button" class="secondary" on:click=move |_| cancel.run(())>"Back"</button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,209 @@
+//! Security info at `/security-info` (combined registration, like
+//! aka.ms/setupsecurityinfo). The server decides whether the user is
+//! interrupted and what they may add; this renders the view it is given.
+
+mod add_method;
+mod enroll;
+mod interrupt;
+mod methods_list;
+mod reauth;
+mod recovery_codes;
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use sspr_proto::ErrorId;
+use sspr_proto::reset::MethodKind;
+use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith};
+
+use crate::api::{self, ApiError};
+use crate::app::use_page_title;
+use crate::components::error_box::ErrorBox;
+
+/// What needs a fresh password proof before it can run again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterReauth {
+    Remove(String),
+    NewRecoveryCodes,
+}
+
+/// Shared by the page's parts.
+#[derive(Clone, Copy)]
+#[allow(missing_debug_implementations)]
+pub struct Info {
+    /// The latest view an action returned (the first comes from the load).
+    pub latest: RwSignal<Option<SecurityInfoView>>,
+    pub error: RwSignal<Option<ApiError>>,
+    /// A polite confirmation, announced.
+    pub notice: RwSignal<Option<String>>,
+    /// Fresh recovery codes, shown once.
+    pub codes: RwSignal<Option<Vec<String>>>,
+    pub reauth: RwSignal<Option<AfterReauth>>,
+}
+
+impl Info {
+    /// Takes an action's answer: the new view, or an error for the page.
+    pub fn apply(&self, r: Result<SecurityInfoView, ApiError>) -> bool {
+        match r {
+            Ok(v) => {
+                self.error.set(None);
+                self.latest.set(Some(v));
+                true
+            }
+            Err(e) => {
+                self.error.set(Some(e));
+                false
+            }
+        }
+    }
+}
+
+pub fn use_info() -> Info {
+    expect_context::<Info>()
+}
+
+/// "Authenticator app", "Phone", ... for a kind.
+pub fn kind_name(kind: MethodKind) -> &'static str {
+    match kind {
+        MethodKind::Authenticator => "Authenticator app",
+        MethodKind::Sms => "Phone",
+        MethodKind::Email => "Email",
+        MethodKind::RecoveryCode => "Recovery codes",
+    }
+}
+
+/// The detail line for a registered method.
+pub fn detail(m: &RegisteredMethod) -> String {
+    match (m.kind, m.remaining) {
+        (MethodKind::RecoveryCode, Some(n)) => format!("{n} of 10 left"),
+        (MethodKind::Authenticator, _) => "Codes from an app on your phone".into(),
+        _ => m.target.clone(),
+    }
+}
+
+/// A heading that takes focus when it appears, so screen readers follow.
+#[component]
+pub fn FocusHeading(children: Children) -> impl IntoView {
+    let h: NodeRef<leptos::html::H2> = NodeRef::new();
+    Effect::new(move |_| {
+        if let Some(el) = h.get() {
+            let _ = el.focus();
+        }
+    });
+    view! { <h2 class="step-heading" tabindex="-1" node_ref=h>{children()}</h2> }
+}
+
+#[component]
+pub fn SecurityInfo() -> impl IntoView {
+    use_page_title("Security info");
+    let loaded = LocalResource::new(api::security_info::view);
+    let info = Info {
+        latest: RwSignal::new(None),
+        error: RwSignal::new(None),
+        notice: RwSignal::new(None),
+        codes: RwSignal::new(None),
+        reauth: RwSignal::new(None),
+    };
+    provide_context(info);
+    let current = move || {
+        info.latest
+            .get()
+            .or_else(|| loaded.get().and_then(Result::ok))
+    };
+    let (managing, set_managing) = signal(false);
+    let (signed_out, set_signed_out) = signal(false);
+    let sign_out = Action::new_local(move |_: &()| async move {
+        if api::session::sign_out().await.is_ok() {
+            set_signed_out.set(true);
+        }
+    });
+
+    let body = move || {
+        if signed_out.get() {
+            return view! {
+                <p role="status">"You're signed out." " " <A href="/signin">"Sign in again"</A></p>
+            }
+            .into_any();
+        }
+        let Some(v) = current() else {
+            return match loaded.get() {
+                Some(Err(e)) if e.id() == ErrorId::SessionRequired => view! {
+                    <p><A href="/signin">"Sign in to see your security info"</A></p>
+                }
+                .into_any(),
+                Some(Err(e)) => view! { <ErrorBox error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
+                _ => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+            };
+        };
+        let header = view! {
+            <div class="signed-in">
+                <p>"Signed in as " <strong>{v.display_name.clone()}</strong> " (" {v.username.clone()} ")"</p>
+                <button type="button" class="secondary" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
+            </div>
+        };
+        let main = match v.interrupt {
+            Some(i) if !managing.get() => view! {
+                <interrupt::Interrupt interrupt=i view=v.clone() manage=move || set_managing.set(true) />
+            }
+            .into_any(),
+            _ => view! { <Overview view=v.clone() /> }.into_any(),
+        };
+        view! { {header} {main} }.into_any()
+    };
+
+    view! {
+        <h1>"Security info"</h1>
+        <p class="lead">"The methods you use to prove who you are, and to reset your password if you forget it."</p>
+        <ErrorBox error=info.error />
+        {move || info.notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        <recovery_codes::FreshCodes />
+        {body}
+    }
+}
+
+/// The methods, adding one, and the password.
+#[component]
+fn Overview(view: SecurityInfoView) -> impl IntoView {
+    let info = use_info();
+    let (adding, set_adding) = signal(false);
+    let pass = view.signed_in_with == SignedInWith::TemporaryAccessPass;
+    let required = view.required;
+    let can_add = view.can_add.clone();
+    let any_to_add = !can_add.is_empty();
+    view! {
+        {pass.then(|| view! {
+            <p class="notice">"You signed in with a Temporary Access Pass. You can add methods now; to remove one or change your password, sign in with your password."</p>
+        })}
+        <h2>"Your methods"</h2>
+        <p>{format!(
+            "To reset your password you'll prove {} of these.",
+            if required > 1 { "two different kinds" } else { "one" }
+        )}</p>
+        {move || info.reauth.get().map(|_| view! { <reauth::Reauth /> })}
+        <methods_list::MethodsList view=view.clone() />
+        {any_to_add.then(|| view! {
+            {move || if adding.get() {
+                view! {
+                    <add_method::AddMethod
+                        can_add=can_add.clone()
+                        on_done=Callback::new(move |v: SecurityInfoView| {
+                            info.latest.set(Some(v));
+                            set_adding.set(false);
+                            info.notice.set(Some("Method added.".into()));
+                        })
+                        on_cancel=Some(Callback::new(move |_: ()| set_adding.set(false)))
+                    />
+                }.into_any()
+            } else {
+                view! {
+                    <button type="button" class="primary" on:click=move |_| { info.notice.set(None); set_adding.set(true); }>
+                        "Add sign-in method"
+                    </button>
+                }.into_any()
+            }}
+        })}
+        {(!pass).then(|| view! {
+            <h2>"Password"</h2>
+            <p><A href="/security-info/password">"Change password"</A></p>
+        })}
+    }
+}

@@ -1,0 +1,48 @@
+use leptos::prelude::*;
+
+use super::methods_list::{new_codes, remove};
+use super::{AfterReauth, FocusHeading, use_info};
+use crate::api;
+
+/// "Enter your password again": sensitive changes need a recent proof. On
+/// success the change that asked for it runs again.
+#[component]
+pub fn Reauth() -> impl IntoView {
+    let info = use_info();
+    let (password, set_password) = signal(String::new());
+    let submit = Action::new_local(move |pw: &String| {
+        let pw = pw.clone();
+        async move {
+            if info.apply(api::security_info::reauth(pw).await) {
+                match info.reauth.get_untracked() {
+                    Some(AfterReauth::Remove(id)) => remove(id).await,
+                    Some(AfterReauth::NewRecoveryCodes) => new_codes().await,
+                    None => {}
+                }
+                info.reauth.set(None);
+            }
+        }
+    });
+    view! {
+        <section class="reauth">
+            <FocusHeading>"Enter your password to continue"</FocusHeading>
+            <p>"For your security, changes like this need your password from the last 10 minutes."</p>
+            <form class="stack" on:submit=move |ev| { ev.prevent_default(); submit.dispatch(password.get_untracked()); }>
+                <label for="reauth-password">"Password"</label>
+                <input
+                    id="reauth-password"
+                    name="password"
+                    type="password"
+                    autocomplete="current-password"
+                    required
+                    prop:value=move || password.get()
+                    on:input=move |ev| set_password.set(event_target_value(&ev))
+                />
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || submit.pending().get()>"Continue"</button>
+                    <button type="button" class="secondary" on:click=move |_| { info.error.set(None); info.reauth.set(None); }>"Cancel"</button>
+                </div>
+            </form>
+        </section>
+    }
+}
