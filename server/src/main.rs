@@ -164,7 +164,8 @@ async fn tap_issue(
 ) -> anyhow::Result<()> {
     let state = build_state(config, theme).await?;
     let (pass, expires) = sspr_server::tap::issue(&state, user, lifetime, one_time, length).await?;
-    let until = time::OffsetDateTime::from_unix_timestamp(expires)?;
+    let until = time::OffsetDateTime::from_unix_timestamp(expires)?
+        .format(&time::format_description::well_known::Rfc3339)?;
     println!("{}", pass.expose());
     eprintln!(
         "Temporary Access Pass for {user}: valid until {until}{}. It lets them sign in and add security info only.",

@@ -116,7 +116,15 @@ fn tap_issue_prints_a_pass_of_the_asked_length_and_refuses_bad_bounds() {
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
     };
-    let (code, out, err) = run(&["--user", "dave", "--lifetime", "2h", "--one-time", "--length", "12"]);
+    let (code, out, err) = run(&[
+        "--user",
+        "dave",
+        "--lifetime",
+        "2h",
+        "--one-time",
+        "--length",
+        "12",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim().len(), 12, "{out}");
     assert!(err.contains("for one sign-in"), "{err}");

@@ -7,7 +7,10 @@ use crate::app::use_policy;
 /// checklist runs locally on every keystroke; nothing leaves the page until
 /// the form is submitted.
 #[component]
-pub fn NewPasswordField(value: ReadSignal<String>, set_value: WriteSignal<String>) -> impl IntoView {
+pub fn NewPasswordField(
+    value: ReadSignal<String>,
+    set_value: WriteSignal<String>,
+) -> impl IntoView {
     let policy = use_policy();
     let (shown, set_shown) = signal(false);
     let limits = move || {

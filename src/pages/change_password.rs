@@ -35,7 +35,12 @@ pub fn ChangePassword() -> impl IntoView {
             })
         })
     };
-    let needs_sign_in = move || error.with(|e| e.as_ref().is_some_and(|e| e.id() == ErrorId::SessionRequired));
+    let needs_sign_in = move || {
+        error.with(|e| {
+            e.as_ref()
+                .is_some_and(|e| e.id() == ErrorId::SessionRequired)
+        })
+    };
     view! {
         <h1>"Change password"</h1>
         {move || if done.get() {

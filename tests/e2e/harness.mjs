@@ -28,12 +28,16 @@ function freePort() {
 }
 
 /** Starts sspr with `config` (TOML, without [server]) and a copy of a fixture theme dir.
- *  With `smtpPort`, mail goes over real SMTP to that port. */
+ *  With `smtpPort`, mail goes over real SMTP to that port. `restart(offset)`
+ *  runs the same server (same store and port) again with its clock moved by
+ *  faketime's `offset` (e.g. '+181d'). */
 export async function startSspr({ themeFixture, config = '', smtpPort }) {
   const dir = mkdtempSync(join(tmpdir(), 'sspr-e2e-'));
   const themeDir = join(dir, 'theme');
   cpSync(join(import.meta.dirname, 'fixtures', themeFixture), themeDir, { recursive: true });
   const port = await freePort();
+  const bin = process.env.SSPR_BIN ?? join(ROOT, 'target/debug/sspr');
+  const configFile = join(dir, 'sspr.toml');
   const url = `http://127.0.0.1:${port}`;
   const dist = process.env.SSPR_DIST ?? join(ROOT, 'dist');
   writeFileSync(
@@ -44,21 +48,46 @@ export async function startSspr({ themeFixture, config = '', smtpPort }) {
       (smtpPort ? `[delivery]\nmail = "smtp"\nsmtp_host = "127.0.0.1"\nsmtp_port = ${smtpPort}\nsmtp_tls = "none"\nfrom = "IT Helpdesk <no-reply@northwind.test>"\n` : '') +
       config,
   );
-  const bin = process.env.SSPR_BIN ?? join(ROOT, 'target/debug/sspr');
-  const child = spawn(bin, ['--config', join(dir, 'sspr.toml')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  child.stderr.on('data', (d) => (log += d));
-  await new Promise((ok, fail) => {
-    child.once('exit', (code) => fail(new Error(`sspr exited with ${code}:\n${log}`)));
-    child.stdout.on('data', (d) => {
-      if (String(d).includes('sspr listening')) ok();
+  const run = async (offset) => {
+    const [cmd, args] = offset
+      ? ['faketime', ['-f', offset, bin, '--config', configFile]]
+      : [bin, ['--config', configFile]];
+    // Only wall-clock time moves; tokio's timers keep the real monotonic clock.
+    const env = { ...process.env, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    child.stderr.on('data', (d) => (log += d));
+    await new Promise((ok, fail) => {
+      child.once('exit', (code) => fail(new Error(`sspr exited with ${code}:\n${log}`)));
+      child.stdout.on('data', (d) => {
+        if (String(d).includes('sspr listening')) ok();
+      });
     });
+    return child;
+  };
+  let child = await run();
+  const stop = () => new Promise((ok) => {
+    if (child.exitCode !== null) return ok();
+    child.once('exit', ok);
+    child.kill('SIGTERM');
   });
   return {
     url,
+    dir,
     themeFile: join(themeDir, 'theme.json'),
     log: () => log,
-    stop: () => new Promise((ok) => { child.once('exit', ok); child.kill('SIGTERM'); }),
+    stop,
+    async restart(offset) {
+      await stop();
+      child = await run(offset);
+    },
+    /** `sspr <args>` against this server's config (e.g. `tap issue`). */
+    cli: (args) => execFileSync(bin, ['--config', configFile, ...args], { encoding: 'utf8' }).trim(),
+    /** Texts the dev outbox received. */
+    texts: () => {
+      const f = join(dir, 'outbox', 'sms.jsonl');
+      return existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+    },
   };
 }
 
@@ -76,8 +105,12 @@ export async function launchChromium() {
  * A page that records console errors, page errors and CSP violations, so a
  * test can assert that none happened.
  */
-export async function watchedPage(browser, viewport) {
-  const context = await browser.newContext({ viewport: { width: viewport.width, height: viewport.height } });
+export async function watchedPage(browser, viewport, { phone = false } = {}) {
+  // `phone` emulates a touch phone (coarse pointer, mobile viewport rules).
+  const context = await browser.newContext({
+    viewport: { width: viewport.width, height: viewport.height },
+    ...(phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
+  });
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
@@ -124,4 +157,20 @@ export async function startSmtpSink() {
 /** The current TOTP code, from Debian's oathtool: an implementation independent of sspr's. */
 export function oathtool(base32Secret) {
   return execFileSync('oathtool', ['--totp', '-b', base32Secret], { encoding: 'utf8' }).trim();
+}
+
+/** Decodes the QR code in a PNG with Debian's zbarimg. */
+export function zbarimg(pngPath) {
+  return execFileSync('zbarimg', ['--raw', '-q', pngPath], { encoding: 'utf8' }).trim();
+}
+
+/** Polls `fn` until it returns something truthy. */
+export async function eventually(fn, what, timeoutMs = 10000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

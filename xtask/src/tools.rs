@@ -181,6 +181,14 @@ pub fn ensure_test_packages(root: &Path) -> Result {
     if !Path::new("/usr/bin/oathtool").exists() {
         missing.push("oathtool");
     }
+    // zbarimg decodes the enrollment QR code in the browser tests.
+    if !Path::new("/usr/bin/zbarimg").exists() {
+        missing.push("zbar-tools");
+    }
+    // faketime moves the server's clock for the reconfirmation test.
+    if !Path::new("/usr/bin/faketime").exists() {
+        missing.push("faketime");
+    }
     if output(Command::new("python3").arg("--version")).is_none() {
         missing.extend(["python3", "python3-pip"]);
     }

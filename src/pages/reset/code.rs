@@ -35,7 +35,8 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
         ),
         MethodKind::RecoveryCode => (
             "Enter a recovery code".to_string(),
-            "Use one of the codes you saved when you set up recovery codes. Each works once.".into(),
+            "Use one of the codes you saved when you set up recovery codes. Each works once."
+                .into(),
         ),
     };
 

@@ -23,7 +23,10 @@ pub fn AddMethod(
 ) -> impl IntoView {
     let info = use_info();
     let step = RwSignal::new(Step::Pick);
-    let first = can_add.first().copied().unwrap_or(MethodKind::Authenticator);
+    let first = can_add
+        .first()
+        .copied()
+        .unwrap_or(MethodKind::Authenticator);
     let (picked, set_picked) = signal(first);
 
     let begin = Action::new_local(move |req: &AddMethodRequest| {
@@ -68,7 +71,8 @@ pub fn AddMethod(
         }
     };
 
-    move || match step.get() {
+    move || {
+        match step.get() {
         Step::Pick => {
             let options = can_add.clone();
             view! {
@@ -117,6 +121,7 @@ pub fn AddMethod(
             />
         }
         .into_any(),
+    }
     }
 }
 

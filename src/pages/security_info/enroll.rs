@@ -134,8 +134,12 @@ pub fn ConfirmCode(
     cancel: Callback<()>,
 ) -> impl IntoView {
     let (heading, hint) = match &enrollment {
-        Enrollment::Sms { target, .. } => ("Check your phone", format!("We texted a code to {target}.")),
-        Enrollment::Email { target, .. } => ("Check your email", format!("We sent a code to {target}.")),
+        Enrollment::Sms { target, .. } => {
+            ("Check your phone", format!("We texted a code to {target}."))
+        }
+        Enrollment::Email { target, .. } => {
+            ("Check your email", format!("We sent a code to {target}."))
+        }
         Enrollment::Authenticator { .. } => ("", String::new()),
     };
     let id = enrollment.id().to_string();

@@ -44,7 +44,8 @@ pub fn Interrupt(
         Why::Reconfirm => {
             let review = Action::new_local(move |_: &()| async move {
                 if info.apply(api::security_info::review().await) {
-                    info.notice.set(Some("Thanks: your security info is confirmed.".into()));
+                    info.notice
+                        .set(Some("Thanks: your security info is confirmed.".into()));
                 }
             });
             view! {

@@ -130,7 +130,9 @@ pub fn SecurityInfo() -> impl IntoView {
                     <p><A href="/signin">"Sign in to see your security info"</A></p>
                 }
                 .into_any(),
-                Some(Err(e)) => view! { <ErrorBox error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
+                Some(Err(e)) => {
+                    view! { <ErrorBox error=Signal::derive(move || Some(e.clone())) /> }.into_any()
+                }
                 _ => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
             };
         };
