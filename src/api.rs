@@ -124,8 +124,8 @@ pub async fn config() -> Result<PublicConfig, ApiError> {
 /// from `proto` (no `serde_json::Value` in the bundle).
 pub mod reset {
     use sspr_proto::reset::{
-        ChooseRequest, FlowRequest, FlowView, PasswordRequest, PowChallenge, PowSolution,
-        StartRequest, VerifyRequest,
+        AnswersRequest, ChooseRequest, FlowRequest, FlowView, PasswordRequest, PowChallenge,
+        PowSolution, StartRequest, VerifyRequest,
     };
 
     use super::{ApiError, post};
@@ -169,6 +169,17 @@ pub mod reset {
             &VerifyRequest {
                 flow: id.to_string(),
                 code: code.to_string(),
+            },
+        )
+        .await
+    }
+
+    pub async fn answers(id: &str, answers: Vec<String>) -> Result<FlowView, ApiError> {
+        post(
+            "/api/reset/answers",
+            &AnswersRequest {
+                flow: id.to_string(),
+                answers,
             },
         )
         .await
@@ -235,7 +246,7 @@ pub mod session {
 pub mod security_info {
     use sspr_proto::security_info::{
         AddMethodRequest, ChangePasswordRequest, ConfirmRequest, Enrollment, MethodRequest,
-        ReauthRequest, RecoveryCodes, SecurityInfoView,
+        QuestionAnswer, QuestionsRequest, ReauthRequest, RecoveryCodes, SecurityInfoView,
     };
 
     use super::{ApiError, get, post, post_no_content};
@@ -275,6 +286,14 @@ pub mod security_info {
 
     pub async fn make_default(id: &str) -> Result<SecurityInfoView, ApiError> {
         post("/api/security-info/methods/default", &method(id)).await
+    }
+
+    pub async fn questions(answers: Vec<QuestionAnswer>) -> Result<SecurityInfoView, ApiError> {
+        post(
+            "/api/security-info/questions",
+            &QuestionsRequest { answers },
+        )
+        .await
     }
 
     pub async fn recovery_codes() -> Result<RecoveryCodes, ApiError> {

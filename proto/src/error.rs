@@ -63,6 +63,8 @@ pub enum ErrorId {
     PhoneInvalid,
     #[serde(rename = "security_info.email_invalid")]
     EmailInvalid,
+    #[serde(rename = "security_info.answers_invalid")]
+    AnswersInvalid,
     #[serde(rename = "server.unavailable")]
     Unavailable,
     #[serde(rename = "server.internal")]
@@ -102,6 +104,7 @@ impl ErrorId {
         ErrorId::MethodLimit,
         ErrorId::PhoneInvalid,
         ErrorId::EmailInvalid,
+        ErrorId::AnswersInvalid,
         ErrorId::Unavailable,
         ErrorId::Internal,
     ];
@@ -148,6 +151,9 @@ impl ErrorId {
                 "Enter the number with + and the country code, for example +44 7700 900123."
             }
             ErrorId::EmailInvalid => "Enter an email address like name@example.com.",
+            ErrorId::AnswersInvalid => {
+                "Answer three different questions, each with a different answer of 3 to 40 characters."
+            }
             ErrorId::Unavailable => "The service is temporarily unavailable. Try again shortly.",
             ErrorId::Internal => "Something went wrong on our side. Try again shortly.",
             ErrorId::Unknown => "Something went wrong.",
@@ -213,6 +219,7 @@ mod tests {
                 "\"security_info.limit_reached\"",
                 "\"security_info.phone_invalid\"",
                 "\"security_info.email_invalid\"",
+                "\"security_info.answers_invalid\"",
                 "\"server.unavailable\"",
                 "\"server.internal\"",
             ]

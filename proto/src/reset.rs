@@ -14,6 +14,8 @@ pub enum MethodKind {
     Authenticator,
     /// One of the user's single-use recovery codes.
     RecoveryCode,
+    /// Answers to the user's security questions: never alone, never for administrators.
+    SecurityQuestions,
 }
 
 /// A method offered in this flow. `id` is opaque and only valid in this flow.
@@ -99,6 +101,22 @@ pub struct PasswordRequest {
     pub password: String,
 }
 
+/// Answers, in the order the questions were asked.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswersRequest {
+    pub flow: String,
+    pub answers: Vec<String>,
+}
+
+impl std::fmt::Debug for AnswersRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnswersRequest")
+            .field("answers", &self.answers.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for VerifyRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifyRequest")
@@ -133,6 +151,12 @@ pub enum ResetStep {
         gates: u8,
         method: MethodOption,
         resend_in: Option<u32>,
+    },
+    /// Answer the security questions (always a second gate).
+    AnswerQuestions {
+        gate: u8,
+        gates: u8,
+        questions: Vec<String>,
     },
     /// Verified: choose a new password (or unlock, where the account is locked).
     NewPassword {

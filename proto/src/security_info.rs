@@ -54,6 +54,77 @@ pub struct SecurityInfoView {
     pub can_add: Vec<MethodKind>,
     /// Whether a sign-in happened recently enough to remove methods.
     pub recently_authenticated: bool,
+    /// The questions to choose from when security questions can be added.
+    #[serde(default)]
+    pub questions: Vec<String>,
+}
+
+/// Security answers 3 to 40 characters (code points).
+pub const ANSWER_MIN: usize = 3;
+pub const ANSWER_MAX: usize = 40;
+/// Questions registered, and asked at reset.
+pub const QUESTIONS: usize = 3;
+
+/// One chosen question and its answer.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionAnswer {
+    pub question: String,
+    pub answer: String,
+}
+
+impl std::fmt::Debug for QuestionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuestionAnswer")
+            .field("question", &self.question)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionsRequest {
+    pub answers: Vec<QuestionAnswer>,
+}
+
+/// How answers compare: case, spacing and look-alike forms do not matter.
+pub fn fold_answer(answer: &str) -> String {
+    crate::password::normalise(answer)
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Checks a registration: exactly [`QUESTIONS`] different questions from
+/// `offered`, answers of 3 to 40 characters, no answer used twice. Returns
+/// the index of the first bad answer and why.
+pub fn check_answers(
+    offered: &[String],
+    answers: &[QuestionAnswer],
+) -> Result<(), (usize, &'static str)> {
+    if answers.len() != QUESTIONS {
+        return Err((answers.len().min(QUESTIONS), "Answer three questions."));
+    }
+    for (i, a) in answers.iter().enumerate() {
+        if !offered.contains(&a.question) {
+            return Err((i, "Choose a question from the list."));
+        }
+        if answers[..i].iter().any(|b| b.question == a.question) {
+            return Err((i, "Choose a different question for each answer."));
+        }
+        let n = fold_answer(&a.answer).chars().count();
+        if !(ANSWER_MIN..=ANSWER_MAX).contains(&n) {
+            return Err((i, "Answers need 3 to 40 characters."));
+        }
+        if answers[..i]
+            .iter()
+            .any(|b| fold_answer(&b.answer) == fold_answer(&a.answer))
+        {
+            return Err((i, "Use a different answer for each question."));
+        }
+    }
+    Ok(())
 }
 
 /// Starts adding a method. Email and phone get a code; an authenticator app
@@ -219,6 +290,76 @@ mod tests {
     }
 
     #[test]
+    fn answers_are_three_different_questions_and_answers_of_3_to_40() {
+        let offered: Vec<String> = ["A?", "B?", "C?", "D?"].map(String::from).to_vec();
+        let qa = |q: &str, a: &str| QuestionAnswer {
+            question: q.into(),
+            answer: a.into(),
+        };
+        assert!(
+            check_answers(
+                &offered,
+                &[qa("A?", "red"), qa("B?", "Paris"), qa("C?", "rex")]
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            check_answers(&offered, &[qa("A?", "red")]).unwrap_err().0,
+            1
+        );
+        assert_eq!(
+            check_answers(
+                &offered,
+                &[qa("A?", "red"), qa("A?", "blue"), qa("C?", "rex")]
+            )
+            .unwrap_err()
+            .0,
+            1
+        );
+        assert_eq!(
+            check_answers(
+                &offered,
+                &[qa("A?", "red"), qa("Z?", "blue"), qa("C?", "rex")]
+            )
+            .unwrap_err()
+            .0,
+            1
+        );
+        assert_eq!(
+            check_answers(
+                &offered,
+                &[qa("A?", "red"), qa("B?", "no"), qa("C?", "rex")]
+            )
+            .unwrap_err()
+            .0,
+            1
+        );
+        assert_eq!(
+            check_answers(
+                &offered,
+                &[
+                    qa("A?", "red"),
+                    qa("B?", "x".repeat(41).as_str()),
+                    qa("C?", "rex")
+                ]
+            )
+            .unwrap_err()
+            .0,
+            1
+        );
+        assert_eq!(
+            check_answers(
+                &offered,
+                &[qa("A?", "Red"), qa("B?", "blue"), qa("C?", " red ")]
+            )
+            .unwrap_err()
+            .0,
+            2
+        );
+        assert_eq!(fold_answer("  New   York "), "new york");
+    }
+
+    #[test]
     fn add_requests_are_tagged() {
         let r: AddMethodRequest = serde_json::from_str(r#"{"kind":"authenticator"}"#).unwrap();
         assert_eq!(r, AddMethodRequest::Authenticator);
@@ -254,6 +395,7 @@ mod tests {
                 interrupt: None,
                 can_add: vec![],
                 recently_authenticated: true,
+                questions: vec![],
             },
         };
         assert!(!format!("{r:?}").contains("abcd"));

@@ -212,6 +212,9 @@ pub struct PolicyConfig {
     /// Security questions as an extra (never sole) method. Off by default.
     #[serde(default)]
     pub security_questions: bool,
+    /// The questions users choose 3 from, when security questions are on.
+    #[serde(default = "default_questions")]
+    pub questions: Vec<String>,
     /// Single-use recovery codes as a method (10 per set). On by default.
     #[serde(default = "default_true")]
     pub recovery_codes: bool,
@@ -297,6 +300,22 @@ fn default_methods_available() -> Vec<MethodKind> {
         MethodKind::Email,
         MethodKind::Sms,
     ]
+}
+fn default_questions() -> Vec<String> {
+    [
+        "What was the name of your first pet?",
+        "In what city were you born?",
+        "What was the first concert you went to?",
+        "What was the make of your first car?",
+        "What is the name of the street you grew up on?",
+        "What was the name of your first school?",
+        "What is your oldest cousin's first name?",
+        "In what city did your parents meet?",
+        "What was your childhood nickname?",
+        "What was the first film you saw in a cinema?",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 fn default_true() -> bool {
     true
@@ -553,11 +572,26 @@ impl Config {
                 "must name a group when sspr_enabled = \"group\"".into(),
             );
         }
-        if p.security_questions {
-            // Refused rather than silently ignored until the method exists.
+        let mut seen = std::collections::HashSet::new();
+        for q in &p.questions {
+            let n = q.trim().chars().count();
+            if !(5..=200).contains(&n) {
+                return err(
+                    "policy.questions",
+                    format!("each question needs 5 to 200 characters: {q:?}"),
+                );
+            }
+            if !seen.insert(q.trim().to_lowercase()) {
+                return err("policy.questions", format!("{q:?} is listed twice"));
+            }
+        }
+        if p.security_questions && p.questions.len() < sspr_proto::security_info::QUESTIONS {
             return err(
-                "policy.security_questions",
-                "security questions are not available in this version; set it to false".into(),
+                "policy.questions",
+                format!(
+                    "list at least {} questions when security_questions = true",
+                    sspr_proto::security_info::QUESTIONS
+                ),
             );
         }
         if p.reconfirm_days > 730 {
@@ -832,8 +866,13 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("password.min_length"));
         let e = load("[policy]\nsspr_enabled = \"group\"\n", &[]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("policy.sspr_group"));
-        let e = load("[policy]\nsecurity_questions = true\n", &[]).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("policy.security_questions"));
+        let e = load(
+            "[policy]\nsecurity_questions = true\nquestions = [\"Who?\", \"Where were you?\"]\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("policy.questions"));
+        assert!(load("[policy]\nsecurity_questions = true\n", &[]).is_ok());
         let e = load("[delivery]\nsms = \"http\"\n", &[]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("delivery.sms_http_url"));
         let e = load(

@@ -56,6 +56,8 @@ pub enum ApiError {
     PhoneInvalid,
     #[error("email address invalid")]
     EmailInvalid,
+    #[error("security answers invalid at {index}")]
+    AnswersInvalid { index: usize },
     #[error("unavailable: {0}")]
     Unavailable(String),
     #[error("internal: {0}")]
@@ -105,6 +107,9 @@ impl ApiError {
             ApiError::MethodLimit => (StatusCode::CONFLICT, ErrorId::MethodLimit),
             ApiError::PhoneInvalid => (StatusCode::UNPROCESSABLE_ENTITY, ErrorId::PhoneInvalid),
             ApiError::EmailInvalid => (StatusCode::UNPROCESSABLE_ENTITY, ErrorId::EmailInvalid),
+            ApiError::AnswersInvalid { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ErrorId::AnswersInvalid)
+            }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorId::Unavailable),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorId::Internal),
         }
@@ -124,6 +129,7 @@ impl ApiError {
             }
             ApiError::PhoneInvalid => (Some("phone".to_string()), None),
             ApiError::EmailInvalid => (Some("address".to_string()), None),
+            ApiError::AnswersInvalid { index } => (Some(format!("answers[{index}]")), None),
             _ => (None, None),
         };
         let message = match self {

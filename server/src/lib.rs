@@ -105,6 +105,7 @@ pub fn app(state: AppState) -> Router {
             post(routes::recovery_codes),
         )
         .route("/security-info/password", post(routes::change_password))
+        .route("/security-info/questions", post(routes::security_questions))
         .route("/reset/challenge", post(routes::reset_challenge))
         .route("/reset/start", post(routes::reset_start))
         .route("/reset/state", post(routes::reset_state))
@@ -112,6 +113,7 @@ pub fn app(state: AppState) -> Router {
         .route("/reset/resend", post(routes::reset_resend))
         .route("/reset/back", post(routes::reset_back))
         .route("/reset/verify", post(routes::reset_verify))
+        .route("/reset/answers", post(routes::reset_answers))
         .route("/reset/password", post(routes::reset_password))
         .route("/reset/unlock", post(routes::reset_unlock))
         .fallback(routes::api_not_found)

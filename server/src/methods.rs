@@ -34,6 +34,7 @@ pub fn kind_str(k: MethodKind) -> &'static str {
         MethodKind::Sms => "sms",
         MethodKind::Authenticator => "authenticator",
         MethodKind::RecoveryCode => "recovery_code",
+        MethodKind::SecurityQuestions => "security_questions",
     }
 }
 
@@ -43,6 +44,7 @@ pub fn parse_kind(s: &str) -> Option<MethodKind> {
         "sms" => Some(MethodKind::Sms),
         "authenticator" => Some(MethodKind::Authenticator),
         "recovery_code" => Some(MethodKind::RecoveryCode),
+        "security_questions" => Some(MethodKind::SecurityQuestions),
         _ => None,
     }
 }
@@ -52,6 +54,7 @@ pub fn kind_available(state: &AppState, k: MethodKind) -> bool {
     let p = &state.config.policy;
     match k {
         MethodKind::RecoveryCode => p.recovery_codes,
+        MethodKind::SecurityQuestions => p.security_questions,
         other => p
             .methods_available
             .iter()

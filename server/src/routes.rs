@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use sspr_proto::reset::{
-    ChooseRequest, FlowRequest, FlowView, PasswordRequest, PowChallenge, StartRequest,
-    VerifyRequest,
+    AnswersRequest, ChooseRequest, FlowRequest, FlowView, PasswordRequest, PowChallenge,
+    StartRequest, VerifyRequest,
 };
 use sspr_proto::{Health, PublicConfig};
 
@@ -23,7 +23,7 @@ use crate::secret::Secret;
 use crate::session;
 use sspr_proto::security_info::{
     AddMethodRequest, ChangePasswordRequest, ConfirmRequest, Enrollment, MethodRequest,
-    ReauthRequest, RecoveryCodes, SecurityInfoView,
+    QuestionsRequest, ReauthRequest, RecoveryCodes, SecurityInfoView,
 };
 use sspr_proto::session::{SessionView, SignInRequest};
 
@@ -253,6 +253,17 @@ pub async fn reset_verify(
     reset::verify(&state, &req.flow, &req.code).await.map(Json)
 }
 
+pub async fn reset_answers(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<AnswersRequest>,
+) -> Result<Json<FlowView>, ApiError> {
+    step_limit(&state, &ip)?;
+    reset::answer(&state, &req.flow, &req.answers)
+        .await
+        .map(Json)
+}
+
 pub async fn reset_password(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -431,4 +442,17 @@ pub async fn change_password(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn security_questions(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<QuestionsRequest>,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    step_limit(&state, &ip)?;
+    let s = session::require(&state, &headers).await?;
+    security_info::set_questions(&state, &s, &ip.0, &req.answers)
+        .await
+        .map(Json)
 }

@@ -6,7 +6,8 @@
 use sha2::{Digest, Sha256};
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{
-    AddMethodRequest, Enrollment, Interrupt, RecoveryCodes, RegisteredMethod, SecurityInfoView,
+    AddMethodRequest, Enrollment, Interrupt, QuestionAnswer, RecoveryCodes, RegisteredMethod,
+    SecurityInfoView, check_answers, fold_answer,
 };
 
 use crate::AppState;
@@ -40,7 +41,7 @@ fn limit(kind: MethodKind) -> usize {
     match kind {
         MethodKind::Authenticator => 5,
         MethodKind::Email | MethodKind::Sms => 3,
-        MethodKind::RecoveryCode => 1,
+        MethodKind::RecoveryCode | MethodKind::SecurityQuestions => 1,
     }
 }
 
@@ -64,15 +65,26 @@ pub fn required(state: &AppState, user: &DirUser) -> u8 {
     }
 }
 
-/// Distinct kinds the reset wizard would offer: two emails are still one gate.
-fn usable_kinds(state: &AppState, stored: &[StoredMethod]) -> usize {
+/// Whether this user may use a kind at all: administrators never use
+/// security questions.
+fn allowed(state: &AppState, user: &DirUser, k: MethodKind) -> bool {
+    methods::kind_available(state, k) && !(user.is_admin && k == MethodKind::SecurityQuestions)
+}
+
+/// Distinct kinds the reset wizard would offer: two emails are still one
+/// gate. Security questions never count alone: without another kind they
+/// add nothing.
+fn usable_kinds(state: &AppState, user: &DirUser, stored: &[StoredMethod]) -> usize {
     let mut kinds: Vec<MethodKind> = stored
         .iter()
         .map(|m| m.kind)
-        .filter(|k| methods::kind_available(state, *k))
+        .filter(|k| allowed(state, user, *k))
         .collect();
     kinds.sort_by_key(|k| methods::kind_str(*k));
     kinds.dedup();
+    if kinds.iter().all(|k| *k == MethodKind::SecurityQuestions) {
+        return 0;
+    }
     kinds.len()
 }
 
@@ -113,7 +125,7 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     let now = state.clock.now();
     let required = required(state, &s.user);
-    let have = usable_kinds(state, &stored);
+    let have = usable_kinds(state, &s.user, &stored);
     let needed = usize::from(required).saturating_sub(have);
     let days = i64::from(state.config.policy.reconfirm_days);
     let interrupt = if needed > 0 {
@@ -149,9 +161,10 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
         MethodKind::Sms,
         MethodKind::Email,
         MethodKind::RecoveryCode,
+        MethodKind::SecurityQuestions,
     ]
     .into_iter()
-    .filter(|k| methods::kind_available(state, *k))
+    .filter(|k| allowed(state, &s.user, *k))
     .filter(|k| stored.iter().filter(|m| m.kind == *k).count() < limit(*k))
     .collect();
     Ok(SecurityInfoView {
@@ -163,6 +176,11 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
         interrupt,
         can_add,
         recently_authenticated: s.recently_authenticated(now),
+        questions: if allowed(state, &s.user, MethodKind::SecurityQuestions) {
+            state.config.policy.questions.clone()
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -420,7 +438,11 @@ pub async fn confirm(
     if !delete_enrollment(state, &hash).await? {
         return Err(ApiError::EnrollmentExpired);
     }
-    let before = usable_kinds(state, &methods::for_user(state, Some(&s.user.id)).await?);
+    let before = usable_kinds(
+        state,
+        &s.user,
+        &methods::for_user(state, Some(&s.user.id)).await?,
+    );
     methods::add(
         state,
         &s.user,
@@ -451,6 +473,7 @@ fn describe(kind: MethodKind) -> &'static str {
         MethodKind::Email => "An email address was added",
         MethodKind::Sms => "A phone number was added",
         MethodKind::RecoveryCode => "New recovery codes were created",
+        MethodKind::SecurityQuestions => "Security questions were set",
     }
 }
 
@@ -472,7 +495,11 @@ async fn registered(
     )
     .await;
     let required = usize::from(required(state, &s.user));
-    let after = usable_kinds(state, &methods::for_user(state, Some(&s.user.id)).await?);
+    let after = usable_kinds(
+        state,
+        &s.user,
+        &methods::for_user(state, Some(&s.user.id)).await?,
+    );
     if kinds_before < required && after >= required {
         mark_reviewed(state, &s.user.id).await?;
         audit::record(state, audit_for(s, ip, REGISTERED_ALL)).await;
@@ -539,6 +566,7 @@ pub async fn remove(
         MethodKind::Email => "An email address was removed",
         MethodKind::Sms => "A phone number was removed",
         MethodKind::RecoveryCode => "Your recovery codes were removed",
+        MethodKind::SecurityQuestions => "Your security questions were removed",
     };
     notify_change(state, &s.user, what, None);
     view(state, s).await
@@ -555,7 +583,13 @@ pub async fn set_default(
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     let m = stored
         .iter()
-        .find(|m| m.id == method && m.kind != MethodKind::RecoveryCode)
+        .find(|m| {
+            m.id == method
+                && !matches!(
+                    m.kind,
+                    MethodKind::RecoveryCode | MethodKind::SecurityQuestions
+                )
+        })
         .ok_or_else(|| ApiError::InvalidField {
             field: "method".into(),
             reason: "not one of your methods".into(),
@@ -649,7 +683,7 @@ pub async fn new_recovery_codes(
     if !existing.is_empty() {
         s.require_recent(state.clock.now())?;
     }
-    let before = usable_kinds(state, &stored);
+    let before = usable_kinds(state, &s.user, &stored);
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code(state)).collect();
     let method_id = state.entropy.hex_id(16);
     let now = state.clock.now();
@@ -761,4 +795,133 @@ pub async fn change_password(
     audit::record(state, audit_for(s, ip, PASSWORD_CHANGED)).await;
     notify_change(state, &s.user, "Your password was changed", None);
     Ok(())
+}
+
+/// Sets the user's three security questions, replacing any earlier set in
+/// one transaction. Answers are folded (case, spacing, look-alikes) and kept
+/// only as argon2id hashes.
+pub async fn set_questions(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    answers: &[QuestionAnswer],
+) -> Result<SecurityInfoView, ApiError> {
+    if !allowed(state, &s.user, MethodKind::SecurityQuestions) {
+        return Err(ApiError::InvalidField {
+            field: "answers".into(),
+            reason: "security questions are not offered to this account".into(),
+        });
+    }
+    if let Err((i, reason)) = check_answers(&state.config.policy.questions, answers) {
+        tracing::debug!(index = i, reason, "security answers refused");
+        return Err(ApiError::AnswersInvalid { index: i });
+    }
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    let existing: Vec<&StoredMethod> = stored
+        .iter()
+        .filter(|m| m.kind == MethodKind::SecurityQuestions)
+        .collect();
+    if !existing.is_empty() {
+        s.require_recent(state.clock.now())?;
+    }
+    let mut hashes = Vec::with_capacity(answers.len());
+    for a in answers {
+        let folded = Secret::new(fold_answer(&a.answer));
+        hashes.push(
+            crate::directory::builtin::hash_password(&folded, state.entropy.as_ref())
+                .await
+                .map_err(unavailable)?,
+        );
+    }
+    let before = usable_kinds(state, &s.user, &stored);
+    let method_id = state.entropy.hex_id(16);
+    let now = state.clock.now();
+    let mut tx = state
+        .store
+        .pool()
+        .begin()
+        .await
+        .map_err(ApiError::internal)?;
+    for m in &existing {
+        sqlx::query("DELETE FROM security_answers WHERE method_id = $1")
+            .bind(&m.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+        sqlx::query("DELETE FROM auth_methods WHERE id = $1")
+            .bind(&m.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    sqlx::query(
+        "INSERT INTO auth_methods (id, user_id, kind, is_default, created_at, confirmed_at) \
+         VALUES ($1, $2, 'security_questions', 0, $3, $3)",
+    )
+    .bind(&method_id)
+    .bind(&s.user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(ApiError::internal)?;
+    for (i, (a, h)) in answers.iter().zip(&hashes).enumerate() {
+        sqlx::query(
+            "INSERT INTO security_answers (method_id, position, question, answer_hash) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&method_id)
+        .bind(i as i64)
+        .bind(&a.question)
+        .bind(h)
+        .execute(&mut *tx)
+        .await
+        .map_err(ApiError::internal)?;
+    }
+    tx.commit().await.map_err(ApiError::internal)?;
+    registered(state, s, ip, MethodKind::SecurityQuestions, before, None).await?;
+    view(state, s).await
+}
+
+/// The user's questions, in the order they answer them.
+pub async fn questions_of(state: &AppState, user_id: &str) -> Result<Vec<String>, ApiError> {
+    sqlx::query_scalar(
+        "SELECT a.question FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
+         WHERE m.user_id = $1 ORDER BY a.position",
+    )
+    .bind(user_id)
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// Checks every answer (all are hashed, right or wrong, so timing says
+/// nothing about which one failed). With no user, burns the same work.
+pub async fn verify_answers(
+    state: &AppState,
+    user_id: Option<&str>,
+    answers: &[String],
+) -> Result<bool, ApiError> {
+    let hashes: Vec<String> = sqlx::query_scalar(
+        "SELECT a.answer_hash FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
+         WHERE m.user_id = $1 ORDER BY a.position",
+    )
+    .bind(user_id.unwrap_or("-"))
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    let real = hashes.len() == answers.len() && !hashes.is_empty();
+    let mut all = real;
+    for (i, a) in answers.iter().enumerate() {
+        let folded = Secret::new(fold_answer(a));
+        let ok = match hashes.get(i) {
+            Some(h) => crate::directory::builtin::verify_hash(h.clone(), &folded)
+                .await
+                .map_err(unavailable)?,
+            None => {
+                session::burn_argon2(&folded).await;
+                false
+            }
+        };
+        all &= ok;
+    }
+    Ok(all)
 }

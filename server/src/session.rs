@@ -105,7 +105,7 @@ pub fn clear_cookie() -> HeaderValue {
 }
 
 /// Burns the same argon2 work as a real check, for names that match nobody.
-async fn dummy_verify(password: &Secret) {
+pub async fn burn_argon2(password: &Secret) {
     static DUMMY: OnceLock<String> = OnceLock::new();
     let phc = DUMMY.get_or_init(|| {
         use argon2::password_hash::{PasswordHasher, SaltString};
@@ -173,7 +173,7 @@ pub async fn sign_in(
         .await
         .map_err(unavailable)?
     else {
-        dummy_verify(password).await;
+        burn_argon2(password).await;
         return Err(ApiError::InvalidCredentials);
     };
     if let Some(until) = locked_until(state, &user.id).await? {

@@ -971,3 +971,92 @@ async fn a_recovery_code_passes_a_gate_once() {
         .1;
     assert_eq!(left["methods"][0]["remaining"], 9);
 }
+
+#[tokio::test]
+async fn security_questions_are_a_second_gate_only() {
+    let h = harness_with(
+        false,
+        "[policy]\nsecurity_questions = true\nmethods_required = 2\n",
+    )
+    .await;
+    let cookie = signed_in(&h, "alice", "Alice-demo-2026!").await;
+    let view = status_json(get_as(&h.app, &cookie, "/api/security-info").await)
+        .await
+        .1;
+    let q: Vec<String> = serde_json::from_value(view["questions"].clone()).unwrap();
+    let answers = json!([
+        { "question": q[2], "answer": "Blur" },
+        { "question": q[0], "answer": "Biscuit" },
+        { "question": q[7], "answer": "Bergen" },
+    ]);
+    let (s, v) = status_json(
+        post_as(
+            &h.app,
+            &cookie,
+            "/api/security-info/questions",
+            &json!({ "answers": answers }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let flow = start(&h, "alice").await;
+    let v = choose(&h, &flow, "security_questions").await;
+    assert_eq!(v["step"]["step"], "answer_questions");
+    assert_eq!(v["step"]["questions"], json!([q[2], q[0], q[7]]));
+    let (s, _) = step(
+        &h,
+        "/api/reset/answers",
+        json!({ "flow": flow["flow"], "answers": ["blur", "biscuit", "Oslo"] }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, v) = step(
+        &h,
+        "/api/reset/answers",
+        json!({ "flow": flow["flow"], "answers": [" BLUR", "biscuit", "bergen "] }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"]["step"], "choose_method");
+    let offered: Vec<&str> = v["step"]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert!(!offered.contains(&"security_questions"));
+    choose(&h, &flow, "authenticator").await;
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": totp_now(&h, ALICE_TOTP) }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["step"]["step"], "new_password");
+
+    // One gate: never alone, so not offered.
+    let h1 = harness_with(false, "[policy]\nsecurity_questions = true\n").await;
+    let cookie = signed_in(&h1, "alice", "Alice-demo-2026!").await;
+    let (s, _) = status_json(
+        post_as(
+            &h1.app,
+            &cookie,
+            "/api/security-info/questions",
+            &json!({ "answers": answers }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let flow = start(&h1, "alice").await;
+    assert!(
+        flow["step"]["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["kind"] != "security_questions")
+    );
+}

@@ -328,10 +328,21 @@ async fn removing_a_method_needs_a_password_proof_within_ten_minutes() {
     let h = harness(false).await;
     let c = signed_in(&h, ALICE.0, ALICE.1).await;
     let v = info(&h, &c).await;
-    assert_eq!(kinds(&v), ["email", "authenticator"]);
+    let mut got = kinds(&v);
+    got.sort();
+    assert_eq!(got, ["authenticator", "email"]);
     assert_eq!(v["interrupt"], Value::Null);
-    let email_id = v["methods"][0]["id"].clone();
-    assert_eq!(v["methods"][0]["is_default"], true);
+    let email = v["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "email")
+        .unwrap();
+    let email_id = email["id"].clone();
+    assert_eq!(
+        email["is_default"], true,
+        "the first registered is the default"
+    );
 
     h.clock.advance(11 * 60);
     let v = info(&h, &c).await;
@@ -654,4 +665,121 @@ async fn changing_the_password_checks_the_current_one_and_ends_other_sessions() 
             .unwrap()
             .contains("Your password was changed")
     }));
+}
+
+const QUESTIONS_ON: &str = "[policy]\nsecurity_questions = true\nmethods_required = 2\n";
+
+fn three_answers(view: &Value) -> Value {
+    let q = view["questions"].as_array().unwrap();
+    json!([
+        { "question": q[0], "answer": "Rex" },
+        { "question": q[1], "answer": "New  York" },
+        { "question": q[4], "answer": "Elm Street" },
+    ])
+}
+
+#[tokio::test]
+async fn security_questions_are_hashed_never_alone_and_never_for_administrators() {
+    let h = harness_with(false, QUESTIONS_ON).await;
+    let c = signed_in(&h, DAVE.0, DAVE.1).await;
+    let v = info(&h, &c).await;
+    assert_eq!(v["questions"].as_array().unwrap().len(), 10);
+    assert!(
+        v["can_add"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("security_questions"))
+    );
+
+    let answers = three_answers(&v);
+    let (s, err) = call(
+        &h,
+        &c,
+        "/api/security-info/questions",
+        json!({ "answers": answers.as_array().unwrap()[..2] }),
+    )
+    .await;
+    assert_eq!(
+        (s, err["error"]["id"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("security_info.answers_invalid")
+        )
+    );
+    let mut dup = answers.clone();
+    dup[2]["answer"] = json!(" rex ");
+    let (s, err) = call(
+        &h,
+        &c,
+        "/api/security-info/questions",
+        json!({ "answers": dup }),
+    )
+    .await;
+    assert_eq!(
+        (s, err["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("answers[2]"))
+    );
+
+    let (s, v) = call(
+        &h,
+        &c,
+        "/api/security-info/questions",
+        json!({ "answers": answers }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(kinds(&v), ["security_questions"]);
+    assert_eq!(
+        v["interrupt"],
+        json!({ "reason": "register", "needed": 2 }),
+        "questions alone count for nothing"
+    );
+    let stored: Vec<String> = sqlx::query_scalar("SELECT answer_hash FROM security_answers")
+        .fetch_all(h.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored
+            .iter()
+            .all(|s| s.starts_with("$argon2id$") && !s.to_lowercase().contains("rex"))
+    );
+
+    // With an authenticator as well, two kinds: enough.
+    let (_, e) = call(
+        &h,
+        &c,
+        "/api/security-info/methods",
+        json!({ "kind": "authenticator" }),
+    )
+    .await;
+    let code = totp_at(e["secret"].as_str().unwrap(), h.clock.now(), 0);
+    let (s, v) = call(
+        &h,
+        &c,
+        "/api/security-info/methods/confirm",
+        json!({ "enrollment": e["enrollment"], "code": code }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["interrupt"], Value::Null);
+
+    // An administrator is never offered them.
+    let carol = signed_in(&h, "carol", "Carol-admin-2026!").await;
+    let v = info(&h, &carol).await;
+    assert_eq!(v["questions"], json!([]));
+    assert!(
+        !v["can_add"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("security_questions"))
+    );
+    let (s, _) = call(
+        &h,
+        &carol,
+        "/api/security-info/questions",
+        json!({ "answers": answers }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }

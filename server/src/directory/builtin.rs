@@ -37,7 +37,10 @@ pub fn argon2() -> Argon2<'static> {
 }
 
 /// Hashes off the async executor: argon2 is deliberately slow.
-async fn hash_password(password: &Secret, entropy: &dyn Entropy) -> Result<String, DirectoryError> {
+pub async fn hash_password(
+    password: &Secret,
+    entropy: &dyn Entropy,
+) -> Result<String, DirectoryError> {
     let mut salt = [0u8; 16];
     entropy.fill(&mut salt);
     let password = password.clone();

@@ -51,6 +51,10 @@ enum Stage {
         method: String,
         sent_at: Option<UnixTime>,
     },
+    Questions {
+        method: String,
+        questions: Vec<String>,
+    },
     NewPassword,
     Done {
         outcome: Outcome,
@@ -85,11 +89,12 @@ fn hash_flow_id(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
-const KIND_ORDER: [MethodKind; 4] = [
+const KIND_ORDER: [MethodKind; 5] = [
     MethodKind::Email,
     MethodKind::Sms,
     MethodKind::Authenticator,
     MethodKind::RecoveryCode,
+    MethodKind::SecurityQuestions,
 ];
 
 /// Whether this account may reset at all under the policy.
@@ -146,7 +151,9 @@ fn real_options(state: &AppState, stored: &[StoredMethod], user: &DirUser) -> Ve
                     out.push((k, masked, Some(m.id.clone())));
                 }
             }
-            MethodKind::Authenticator | MethodKind::RecoveryCode => {
+            MethodKind::Authenticator
+            | MethodKind::RecoveryCode
+            | MethodKind::SecurityQuestions => {
                 if of_kind.count() > 0 {
                     out.push((k, String::new(), None));
                 }
@@ -180,7 +187,9 @@ fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate
         .iter()
         .copied()
         .filter(|k| {
-            (wanted.contains(k) || (*k == MethodKind::RecoveryCode && seed[2].is_multiple_of(4)))
+            (wanted.contains(k)
+                || (*k == MethodKind::RecoveryCode && seed[2].is_multiple_of(4))
+                || (*k == MethodKind::SecurityQuestions && gates >= 2 && seed[3].is_multiple_of(3)))
                 && available(state, *k)
         })
         .collect();
@@ -188,7 +197,7 @@ fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate
         if kinds.len() >= usize::from(gates) {
             break;
         }
-        if available(state, k) && !kinds.contains(&k) {
+        if available(state, k) && !kinds.contains(&k) && k != MethodKind::SecurityQuestions {
             kinds.push(k);
         }
     }
@@ -204,7 +213,9 @@ fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate
                     state.config.reset.decoy_email_domain
                 )),
                 MethodKind::Sms => format!("+*** *** **{:02}", seed[1] % 100),
-                MethodKind::Authenticator | MethodKind::RecoveryCode => String::new(),
+                MethodKind::Authenticator
+                | MethodKind::RecoveryCode
+                | MethodKind::SecurityQuestions => String::new(),
             };
             (k, masked, None)
         })
@@ -260,6 +271,11 @@ fn view(state: &AppState, flow: &Flow, unlock_available: bool) -> FlowView {
                     .map(|t| u32::try_from((t + RESEND_COOLDOWN - now).max(0)).unwrap_or(0)),
             }
         }
+        Stage::Questions { questions, .. } => ResetStep::AnswerQuestions {
+            gate,
+            gates: flow.st.gates,
+            questions: questions.clone(),
+        },
         Stage::NewPassword => ResetStep::NewPassword { unlock_available },
         Stage::Done { outcome } => ResetStep::Done { outcome: *outcome },
         Stage::Blocked => ResetStep::Blocked,
@@ -366,7 +382,9 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
     let mut real = None;
     if let Some(user) = found {
         let gates = if user.is_admin { 2 } else { policy_gates };
-        let options = real_options(state, &stored, &user);
+        let mut options = real_options(state, &stored, &user);
+        // Security questions never stand alone and never serve administrators.
+        options.retain(|o| o.0 != MethodKind::SecurityQuestions || (gates >= 2 && !user.is_admin));
         if enabled_for(state, &user).await? && kinds_in(&options) >= usize::from(gates) {
             real = Some((user, gates, options));
         }
@@ -455,7 +473,10 @@ pub async fn current(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
 /// Picks an offered method for the current gate; sends its code where it has one.
 pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView, ApiError> {
     let mut flow = load(state, id).await?;
-    if !matches!(flow.st.stage, Stage::Choose | Stage::Code { .. }) {
+    if !matches!(
+        flow.st.stage,
+        Stage::Choose | Stage::Code { .. } | Stage::Questions { .. }
+    ) {
         return Err(ApiError::WrongStep);
     }
     let passed_kinds: Vec<MethodKind> = flow
@@ -475,16 +496,22 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
             field: "method".into(),
             reason: "not offered in this flow".into(),
         })?;
-    let sent_at = match offered.kind {
-        MethodKind::Authenticator | MethodKind::RecoveryCode => None,
+    flow.st.stage = match offered.kind {
+        MethodKind::SecurityQuestions => Stage::Questions {
+            method: offered.id.clone(),
+            questions: questions_for(state, &flow).await?,
+        },
+        MethodKind::Authenticator | MethodKind::RecoveryCode => Stage::Code {
+            method: offered.id.clone(),
+            sent_at: None,
+        },
         MethodKind::Email | MethodKind::Sms => {
             send_code(state, &flow, &offered).await?;
-            Some(state.clock.now())
+            Stage::Code {
+                method: offered.id.clone(),
+                sent_at: Some(state.clock.now()),
+            }
         }
-    };
-    flow.st.stage = Stage::Code {
-        method: offered.id.clone(),
-        sent_at,
     };
     save(state, &mut flow).await?;
     audit::record(
@@ -497,6 +524,23 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
     )
     .await;
     respond(state, &flow).await
+}
+
+/// The user's questions, or for a decoy three stable picks from the list.
+async fn questions_for(state: &AppState, flow: &Flow) -> Result<Vec<String>, ApiError> {
+    if let Some(user_id) = &flow.user_id {
+        return crate::security_info::questions_of(state, user_id).await;
+    }
+    let seed = state.keys.decoy_seed(&flow.st.actor);
+    let mut pool = state.config.policy.questions.clone();
+    let mut picked = Vec::new();
+    for b in seed.iter().take(sspr_proto::security_info::QUESTIONS) {
+        if pool.is_empty() {
+            break;
+        }
+        picked.push(pool.remove(usize::from(*b) % pool.len()));
+    }
+    Ok(picked)
 }
 
 /// A new code for the method being verified, after the cooldown.
@@ -534,7 +578,7 @@ pub async fn resend(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
 /// Back from entering a code to choosing a method.
 pub async fn back(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     let mut flow = load(state, id).await?;
-    if matches!(flow.st.stage, Stage::Code { .. }) {
+    if matches!(flow.st.stage, Stage::Code { .. } | Stage::Questions { .. }) {
         flow.st.stage = Stage::Choose;
         save(state, &mut flow).await?;
     }
@@ -622,22 +666,11 @@ pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, 
     let Stage::Code { method, .. } = flow.st.stage.clone() else {
         return Err(ApiError::WrongStep);
     };
-    let offered = flow
-        .st
-        .offered
-        .iter()
-        .find(|o| o.id == method)
-        .cloned()
-        .ok_or(ApiError::WrongStep)?;
-    let kind = methods::kind_str(offered.kind);
-
+    let offered = offered(&flow, &method)?;
     // A blocked account learns it here, at the first proof it attempts.
     if throttle::is_blocked(state, &flow.subject).await? {
-        flow.st.stage = Stage::Blocked;
-        save(state, &mut flow).await?;
-        return respond(state, &flow).await;
+        return block(state, &mut flow).await;
     }
-
     let code: String = code
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
@@ -651,21 +684,68 @@ pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, 
             }
             None => false,
         },
+        MethodKind::SecurityQuestions => false,
     };
+    conclude(state, flow, &offered, ok).await
+}
+
+/// Checks the answers to the security questions being asked.
+pub async fn answer(state: &AppState, id: &str, answers: &[String]) -> Result<FlowView, ApiError> {
+    let mut flow = load(state, id).await?;
+    let Stage::Questions { method, questions } = flow.st.stage.clone() else {
+        return Err(ApiError::WrongStep);
+    };
+    if answers.len() != questions.len() || answers.iter().any(|a| a.chars().count() > 256) {
+        return Err(ApiError::InvalidField {
+            field: "answers".into(),
+            reason: format!("must be {} answers", questions.len()),
+        });
+    }
+    let offered = offered(&flow, &method)?;
+    if throttle::is_blocked(state, &flow.subject).await? {
+        return block(state, &mut flow).await;
+    }
+    let ok = crate::security_info::verify_answers(state, flow.user_id.as_deref(), answers).await?;
+    conclude(state, flow, &offered, ok).await
+}
+
+fn offered(flow: &Flow, method: &str) -> Result<Offered, ApiError> {
+    flow.st
+        .offered
+        .iter()
+        .find(|o| o.id == method)
+        .cloned()
+        .ok_or(ApiError::WrongStep)
+}
+
+async fn block(state: &AppState, flow: &mut Flow) -> Result<FlowView, ApiError> {
+    flow.st.stage = Stage::Blocked;
+    save(state, flow).await?;
+    respond(state, flow).await
+}
+
+/// After a proof: a failure counts towards the account's block; a success
+/// passes the gate. Either way the step is audited.
+async fn conclude(
+    state: &AppState,
+    mut flow: Flow,
+    offered: &Offered,
+    ok: bool,
+) -> Result<FlowView, ApiError> {
+    let kind = methods::kind_str(offered.kind);
     if !ok {
         let blocked = throttle::fail(state, &flow.subject).await?;
         audit::record(
             state,
             Event {
                 method: Some(kind),
-                detail: Some("wrong code"),
+                detail: Some("wrong proof"),
                 ..audit_event(&flow, audit::FLOW_PROGRESS, false)
             },
         )
         .await;
         if blocked {
-            flow.st.stage = Stage::Blocked;
-            save(state, &mut flow).await?;
+            let view = block(state, &mut flow).await?;
             audit::record(
                 state,
                 Event {
@@ -674,11 +754,11 @@ pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, 
                 },
             )
             .await;
-            return respond(state, &flow).await;
+            return Ok(view);
         }
         return Err(ApiError::CodeInvalid);
     }
-    flow.st.passed.push(method);
+    flow.st.passed.push(offered.id.clone());
     flow.st.stage = if flow.st.passed.len() >= usize::from(flow.st.gates) {
         Stage::NewPassword
     } else {

@@ -10,6 +10,7 @@ pub fn describe(m: &MethodOption) -> String {
         MethodKind::Sms => format!("Text {}", m.masked),
         MethodKind::Authenticator => "Enter a code from my authenticator app".into(),
         MethodKind::RecoveryCode => "Use one of my recovery codes".into(),
+        MethodKind::SecurityQuestions => "Answer my security questions".into(),
     }
 }
 

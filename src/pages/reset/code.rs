@@ -33,7 +33,7 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
             "Open your authenticator app".to_string(),
             "Enter the 6-digit code it shows for this account.".into(),
         ),
-        MethodKind::RecoveryCode => (
+        MethodKind::RecoveryCode | MethodKind::SecurityQuestions => (
             "Enter a recovery code".to_string(),
             "Use one of the codes you saved when you set up recovery codes. Each works once."
                 .into(),

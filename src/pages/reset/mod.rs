@@ -7,6 +7,7 @@ mod code;
 mod done;
 mod identify;
 mod new_password;
+mod questions;
 
 use leptos::prelude::*;
 use sspr_proto::ErrorId;
@@ -91,7 +92,9 @@ fn Progress() -> impl IntoView {
     let position = move || match wizard.view.get().map(|v| v.step) {
         None => (0, String::from("Verify")),
         Some(
-            ResetStep::ChooseMethod { gate, gates, .. } | ResetStep::EnterCode { gate, gates, .. },
+            ResetStep::ChooseMethod { gate, gates, .. }
+            | ResetStep::EnterCode { gate, gates, .. }
+            | ResetStep::AnswerQuestions { gate, gates, .. },
         ) => (
             1,
             if gates > 1 {
@@ -130,7 +133,9 @@ fn depth(v: Option<&FlowView>) -> u32 {
     match v.map(|v| &v.step) {
         None => 0,
         Some(ResetStep::ChooseMethod { gate, .. }) => 2 * u32::from(*gate) - 1,
-        Some(ResetStep::EnterCode { gate, .. }) => 2 * u32::from(*gate),
+        Some(ResetStep::EnterCode { gate, .. } | ResetStep::AnswerQuestions { gate, .. }) => {
+            2 * u32::from(*gate)
+        }
         Some(ResetStep::NewPassword { .. }) => 100,
         Some(ResetStep::Done { .. } | ResetStep::Blocked) => 101,
     }
@@ -152,7 +157,7 @@ fn browser_back(wizard: Wizard) {
     });
     let handle = window_event_listener(leptos::ev::popstate, move |_| {
         match wizard.view.get_untracked().map(|v| v.step) {
-            Some(ResetStep::EnterCode { .. }) => {
+            Some(ResetStep::EnterCode { .. } | ResetStep::AnswerQuestions { .. }) => {
                 let flow = wizard.flow();
                 leptos::task::spawn_local(
                     async move { wizard.apply(api::reset::back(&flow).await) },
@@ -197,6 +202,9 @@ pub fn Reset() -> impl IntoView {
             ResetStep::EnterCode {
                 method, resend_in, ..
             } => view! { <code::EnterCode method=method resend_in=resend_in /> }.into_any(),
+            ResetStep::AnswerQuestions { questions, .. } => {
+                view! { <questions::Questions questions=questions /> }.into_any()
+            }
             ResetStep::NewPassword { unlock_available } => {
                 view! { <new_password::NewPassword unlock_available=unlock_available /> }.into_any()
             }

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use sspr_proto::reset::MethodKind;
-use sspr_proto::security_info::{AddMethodRequest, Enrollment, SecurityInfoView, e164};
+use sspr_proto::security_info::{
+    AddMethodRequest, Enrollment, QUESTIONS, QuestionAnswer, SecurityInfoView, check_answers, e164,
+};
 
 use super::enroll::{AuthenticatorSetup, ConfirmCode};
 use super::{FocusHeading, kind_name, use_info};
@@ -10,6 +12,7 @@ use crate::api;
 enum Step {
     Pick,
     Address(MethodKind),
+    Questions,
     Enrolling(Enrollment, Option<AddMethodRequest>),
 }
 
@@ -18,6 +21,7 @@ enum Step {
 #[component]
 pub fn AddMethod(
     can_add: Vec<MethodKind>,
+    questions: Vec<String>,
     on_done: Callback<SecurityInfoView>,
     on_cancel: Option<Callback<()>>,
 ) -> impl IntoView {
@@ -61,6 +65,7 @@ pub fn AddMethod(
         MethodKind::RecoveryCode => {
             codes.dispatch(());
         }
+        MethodKind::SecurityQuestions => step.set(Step::Questions),
         kind => step.set(Step::Address(kind)),
     };
     let cancel = move || {
@@ -106,6 +111,10 @@ pub fn AddMethod(
         }
         Step::Address(kind) => view! {
             <AddressForm kind=kind busy=busy submit=Callback::new(move |r| { begin.dispatch(r); }) cancel=Callback::new(move |_| step.set(Step::Pick)) />
+        }
+        .into_any(),
+        Step::Questions => view! {
+            <QuestionsForm offered=questions.clone() on_done=on_done cancel=Callback::new(move |_| step.set(Step::Pick)) />
         }
         .into_any(),
         Step::Enrolling(e @ Enrollment::Authenticator { .. }, _) => view! {
@@ -199,6 +208,124 @@ fn AddressForm(
             <p id="address-error" class="field-error" aria-live="polite">{problem}</p>
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || busy.get()>"Send code"</button>
+                <button type="button" class="secondary" on:click=move |_| cancel.run(())>"Back"</button>
+            </div>
+        </form>
+    }
+}
+
+/// Three different questions from the organisation's list, each with an
+/// answer of 3 to 40 characters; checked here as on the server.
+#[component]
+fn QuestionsForm(
+    offered: Vec<String>,
+    on_done: Callback<SecurityInfoView>,
+    cancel: Callback<()>,
+) -> impl IntoView {
+    let info = use_info();
+    let rows: Vec<(RwSignal<String>, RwSignal<String>)> = (0..QUESTIONS)
+        .map(|i| {
+            (
+                RwSignal::new(offered.get(i).cloned().unwrap_or_default()),
+                RwSignal::new(String::new()),
+            )
+        })
+        .collect();
+    let (tried, set_tried) = signal(false);
+    let chosen = {
+        let rows = rows.clone();
+        move || {
+            rows.iter()
+                .map(|(q, a)| QuestionAnswer {
+                    question: q.get(),
+                    answer: a.get(),
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let offered_check = offered.clone();
+    let problem = {
+        let chosen = chosen.clone();
+        Memo::new(move |_| {
+            if !tried.get() {
+                return None;
+            }
+            check_answers(&offered_check, &chosen()).err()
+        })
+    };
+    let save = Action::new_local(move |answers: &Vec<QuestionAnswer>| {
+        let answers = answers.clone();
+        async move {
+            match api::security_info::questions(answers).await {
+                Ok(v) => {
+                    info.error.set(None);
+                    on_done.run(v);
+                }
+                Err(e) => info.error.set(Some(e)),
+            }
+        }
+    });
+    view! {
+        <FocusHeading>"Set up security questions"</FocusHeading>
+        <p>"Pick three questions whose answers only you know and won't forget. They're only ever used together with another method."</p>
+        <form
+            class="stack"
+            novalidate
+            on:submit=move |ev| {
+                ev.prevent_default();
+                set_tried.set(true);
+                if problem.get_untracked().is_none() {
+                    save.dispatch(chosen());
+                }
+            }
+        >
+            {rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, (q, a))| {
+                    let options = offered.clone();
+                    let bad = move || problem.get().is_some_and(|(at, _)| at == i);
+                    view! {
+                        <fieldset class="question">
+                            <legend>{format!("Question {}", i + 1)}</legend>
+                            <label for=format!("question-{i}")>"Question"</label>
+                            <select
+                                id=format!("question-{i}")
+                                on:change=move |ev| q.set(event_target_value(&ev))
+                            >
+                                {options
+                                    .into_iter()
+                                    .map(|text| {
+                                        let (mine, value) = (text.clone(), text.clone());
+                                        view! {
+                                            <option value=value prop:selected=move || q.get() == mine>
+                                                {text}
+                                            </option>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </select>
+                            <label for=format!("answer-{i}")>"Answer"</label>
+                            <input
+                                id=format!("answer-{i}")
+                                type="text"
+                                autocomplete="off"
+                                maxlength="40"
+                                aria-invalid=move || bad().to_string()
+                                aria-describedby=format!("answer-{i}-error")
+                                required
+                                prop:value=move || a.get()
+                                on:input=move |ev| a.set(event_target_value(&ev))
+                            />
+                            <p id=format!("answer-{i}-error") class="field-error" aria-live="polite">
+                                {move || problem.get().filter(|(at, _)| *at == i).map(|(_, why)| why)}
+                            </p>
+                        </fieldset>
+                    }
+                })
+                .collect_view()}
+            <div class="actions">
+                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
                 <button type="button" class="secondary" on:click=move |_| cancel.run(())>"Back"</button>
             </div>
         </form>

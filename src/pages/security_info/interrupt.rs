@@ -28,6 +28,7 @@ pub fn Interrupt(
                     )}</p>
                     <AddMethod
                         can_add=view.can_add.clone()
+                        questions=view.questions.clone()
                         on_done=Callback::new(move |v: SecurityInfoView| {
                             let done = v.interrupt.is_none();
                             info.latest.set(Some(v));

@@ -68,6 +68,7 @@ pub fn kind_name(kind: MethodKind) -> &'static str {
         MethodKind::Sms => "Phone",
         MethodKind::Email => "Email",
         MethodKind::RecoveryCode => "Recovery codes",
+        MethodKind::SecurityQuestions => "Security questions",
     }
 }
 
@@ -76,6 +77,7 @@ pub fn detail(m: &RegisteredMethod) -> String {
     match (m.kind, m.remaining) {
         (MethodKind::RecoveryCode, Some(n)) => format!("{n} of 10 left"),
         (MethodKind::Authenticator, _) => "Codes from an app on your phone".into(),
+        (MethodKind::SecurityQuestions, _) => "3 questions, used only with another method".into(),
         _ => m.target.clone(),
     }
 }
@@ -170,6 +172,7 @@ fn Overview(view: SecurityInfoView) -> impl IntoView {
     let pass = view.signed_in_with == SignedInWith::TemporaryAccessPass;
     let required = view.required;
     let can_add = view.can_add.clone();
+    let questions = view.questions.clone();
     let any_to_add = !can_add.is_empty();
     view! {
         {pass.then(|| view! {
@@ -187,6 +190,7 @@ fn Overview(view: SecurityInfoView) -> impl IntoView {
                 view! {
                     <add_method::AddMethod
                         can_add=can_add.clone()
+                        questions=questions.clone()
                         on_done=Callback::new(move |v: SecurityInfoView| {
                             info.latest.set(Some(v));
                             set_adding.set(false);
