@@ -260,7 +260,8 @@ pub mod security_info {
         }
     }
 
-    pub async fn view() -> Result<SecurityInfoView, ApiError> {
+    /// The signed-in user's security info; `None` when nobody is signed in.
+    pub async fn view() -> Result<Option<SecurityInfoView>, ApiError> {
         get("/api/security-info").await
     }
 

@@ -342,12 +342,18 @@ pub async fn session_reauth(
     security_info::view(&state, &s).await.map(Json)
 }
 
+/// The signed-in user's security info, or `null` when nobody is signed in
+/// (like `GET /api/session`, a question rather than a refusal).
 pub async fn security_info(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<SecurityInfoView>, ApiError> {
-    let s = session::require(&state, &headers).await?;
-    security_info::view(&state, &s).await.map(Json)
+) -> Result<Json<Option<SecurityInfoView>>, ApiError> {
+    let s = match session::require(&state, &headers).await {
+        Ok(s) => s,
+        Err(ApiError::SessionRequired) => return Ok(Json(None)),
+        Err(e) => return Err(e),
+    };
+    security_info::view(&state, &s).await.map(|v| Json(Some(v)))
 }
 
 pub async fn security_info_review(

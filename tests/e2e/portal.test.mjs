@@ -59,6 +59,7 @@ for (const vp of VIEWPORTS) {
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     await page.goto(server.url + '/security-info');
     await page.getByRole('heading', { level: 1, name: 'Security info' }).waitFor();
+    await page.getByRole('link', { name: 'Sign in to see your security info' }).waitFor();
     await page.goto(server.url + '/no/such/page');
     await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
 

@@ -126,7 +126,7 @@ for (const vp of VIEWPORTS) {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Security info' }).waitFor();
     await page.getByText(/^Signed in as .+ \(/).waitFor();
-    assert.match(await page.locator('.signed-in').textContent(), new RegExp(`\\(${user.name}\\)$`));
+    assert.match(await page.locator('.signed-in p').textContent(), new RegExp(`\\(${user.name}\\)$`));
     const cookies = await context.cookies();
     const session = cookies.find((c) => c.name === '__Host-sspr_session');
     assert.ok(session && session.httpOnly && session.secure && session.sameSite === 'Strict', JSON.stringify(cookies));

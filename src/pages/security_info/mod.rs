@@ -11,7 +11,6 @@ mod recovery_codes;
 
 use leptos::prelude::*;
 use leptos_router::components::A;
-use sspr_proto::ErrorId;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith};
 
@@ -109,7 +108,7 @@ pub fn SecurityInfo() -> impl IntoView {
     let current = move || {
         info.latest
             .get()
-            .or_else(|| loaded.get().and_then(Result::ok))
+            .or_else(|| loaded.get().and_then(Result::ok).flatten())
     };
     let (managing, set_managing) = signal(false);
     let (signed_out, set_signed_out) = signal(false);
@@ -128,7 +127,7 @@ pub fn SecurityInfo() -> impl IntoView {
         }
         let Some(v) = current() else {
             return match loaded.get() {
-                Some(Err(e)) if e.id() == ErrorId::SessionRequired => view! {
+                Some(Ok(None)) => view! {
                     <p><A href="/signin">"Sign in to see your security info"</A></p>
                 }
                 .into_any(),
