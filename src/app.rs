@@ -1,5 +1,7 @@
 //! The app shell: theme and policy loaded once (in parallel), the layout, and
-//! the router with every flow's route.
+//! the router. The portal is two wasm apps sharing this shell: the reset app
+//! (`/`, `/reset`) and the account app (`/signin`, `/security-info`), so the
+//! reset page never downloads security-info code, and the other way round.
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -7,11 +9,9 @@ use leptos_router::path;
 use sspr_proto::{PublicConfig, Theme};
 
 use crate::api::{self, ApiError};
+use crate::components::app_link::OwnPaths;
 use crate::components::layout::Layout;
-use crate::pages::{
-    change_password::ChangePassword, home::Home, not_found::NotFound, reset::Reset,
-    security_info::SecurityInfo, signin::SignIn,
-};
+use crate::pages::not_found::NotFound;
 
 /// The theme, as loaded from `/theme.json`. `None` while loading.
 #[derive(Clone, Copy)]
@@ -41,17 +41,46 @@ pub fn use_page_title(title: &'static str) {
     });
 }
 
-#[component]
-pub fn App() -> impl IntoView {
-    // Both fetches start at once: no waterfall on first paint.
+/// Paths the reset app renders.
+pub const RESET_PATHS: OwnPaths = OwnPaths(&["/", "/reset"]);
+/// Paths the account app renders (the server serves `account.html` for them).
+pub const ACCOUNT_PATHS: OwnPaths = OwnPaths(&["/signin", "/security-info"]);
+
+/// Contexts both apps share. Both fetches start at once: no waterfall on first paint.
+fn provide_shell(own: OwnPaths) {
     provide_context(ThemeCtx(LocalResource::new(crate::theme::load)));
     provide_context(PolicyCtx(LocalResource::new(api::config)));
+    provide_context(own);
+}
+
+/// `/` and the reset wizard.
+#[component]
+pub fn ResetApp() -> impl IntoView {
+    use crate::pages::{home::Home, reset::Reset};
+    provide_shell(RESET_PATHS);
     view! {
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=Home />
                     <Route path=path!("/reset") view=Reset />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}
+
+/// Sign-in, security info and change of password.
+#[component]
+pub fn AccountApp() -> impl IntoView {
+    use crate::pages::{
+        change_password::ChangePassword, security_info::SecurityInfo, signin::SignIn,
+    };
+    provide_shell(ACCOUNT_PATHS);
+    view! {
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
                     <Route path=path!("/signin") view=SignIn />
                     <Route path=path!("/security-info") view=SecurityInfo />
                     <Route path=path!("/security-info/password") view=ChangePassword />

@@ -8,4 +8,4 @@ pub mod pages;
 pub mod pow;
 pub mod theme;
 
-pub use app::App;
+pub use app::{AccountApp, ResetApp};

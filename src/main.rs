@@ -1,4 +1,5 @@
+//! The reset app: `/` and `/reset` (index.html).
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(sspr_web::App);
+    leptos::mount::mount_to_body(sspr_web::ResetApp);
 }

@@ -112,7 +112,10 @@ fn not_found_text() -> Response {
         .into_response()
 }
 
-/// A built file if one matches; otherwise index.html for client-side routes
+/// Client-side routes of the account app (served `account.html`).
+const ACCOUNT_ROUTES: &[&str] = &["signin", "security-info"];
+
+/// A built file if one matches; otherwise index.html (or account.html) for client-side routes
 /// (paths whose last segment has no extension); otherwise a plain 404.
 pub async fn static_or_spa(
     State(state): State<AppState>,
@@ -138,7 +141,19 @@ pub async fn static_or_spa(
     }
     let last = path.rsplit('/').next().unwrap_or(path);
     if !last.contains('.') {
-        if let Some(r) = assets::serve(&state.assets, "index.html", &method, &headers) {
+        // Sign-in and security info are their own app (account.html), so the
+        // reset page never loads their code.
+        let account = ACCOUNT_ROUTES
+            .iter()
+            .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')));
+        let page = if account {
+            "account.html"
+        } else {
+            "index.html"
+        };
+        if let Some(r) = assets::serve(&state.assets, page, &method, &headers)
+            .or_else(|| assets::serve(&state.assets, "index.html", &method, &headers))
+        {
             return r;
         }
         return (

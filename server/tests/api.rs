@@ -88,9 +88,19 @@ async fn security_headers_on_every_kind_of_response() {
 }
 
 #[tokio::test]
-async fn spa_routes_fall_back_to_index_but_files_do_not() {
+async fn spa_routes_fall_back_to_their_app_but_files_do_not() {
     let h = harness(false).await;
-    for uri in ["/", "/reset", "/signin", "/security-info", "/reset/step/2"] {
+    let account = b"<!DOCTYPE html><title>account</title>".as_slice();
+    let reset = b"<!DOCTYPE html><title>spa</title>".as_slice();
+    for (uri, page) in [
+        ("/", reset),
+        ("/reset", reset),
+        ("/reset/step/2", reset),
+        ("/signin", account),
+        ("/security-info", account),
+        ("/security-info/password", account),
+        ("/signinx", reset),
+    ] {
         let r = get(&h.app, uri).await;
         assert_eq!(r.status(), StatusCode::OK, "{uri}");
         assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
@@ -100,7 +110,7 @@ async fn spa_routes_fall_back_to_index_but_files_do_not() {
                 .unwrap()
                 .starts_with("text/html")
         );
-        assert_eq!(body_bytes(r).await, b"<!DOCTYPE html><title>spa</title>");
+        assert_eq!(body_bytes(r).await, page, "{uri}");
     }
     for uri in ["/missing.js", "/../Cargo.toml", "/.env", "/favicon.ico"] {
         let r = get(&h.app, uri).await;

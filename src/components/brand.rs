@@ -1,5 +1,5 @@
+use super::app_link::AppLink;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::app::use_theme;
 
@@ -10,11 +10,11 @@ pub fn Brand() -> impl IntoView {
     move || {
         match theme.get() {
         Some(Ok(t)) => view! {
-            <A href="/" attr:class="brand">
+            <AppLink href="/" class="brand">
                 // The name is beside the logo, so the image is decorative.
                 {t.logo.map(|src| view! { <img class="brand-logo" src=src alt="" width="40" height="40" /> })}
                 <span class="brand-name">{t.organisation}</span>
-            </A>
+            </AppLink>
         }
         .into_any(),
         Some(Err(_)) => view! { <span class="brand-name">"Password self-service"</span> }.into_any(),

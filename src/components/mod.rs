@@ -1,3 +1,4 @@
+pub mod app_link;
 pub mod brand;
 pub mod error_box;
 pub mod footer;

@@ -1,5 +1,5 @@
+use crate::components::app_link::AppLink;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::app::{use_page_title, use_theme};
 
@@ -14,11 +14,11 @@ pub fn Home() -> impl IntoView {
         <p class="lead">{intro}</p>
         <ul class="cards" role="list">
             <li class="card">
-                <h2><A href="/reset">"Reset my password"</A></h2>
+                <h2><AppLink href="/reset">"Reset my password"</AppLink></h2>
                 <p>"Forgot your password or locked out? Prove it's you with the methods you registered."</p>
             </li>
             <li class="card">
-                <h2><A href="/signin">"Manage my security info"</A></h2>
+                <h2><AppLink href="/signin">"Manage my security info"</AppLink></h2>
                 <p>"Sign in to add or change your authenticator app, phone or email."</p>
             </li>
         </ul>

@@ -1,5 +1,5 @@
+use crate::components::app_link::AppLink;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
 use crate::api::{self, ApiError};
@@ -38,7 +38,7 @@ pub fn SignIn() -> impl IntoView {
                         <div class="error-summary" role="alert">
                             <p>{e.message()}</p>
                             <p>
-                                <A href="/reset">"Forgot my password"</A>
+                                <AppLink href="/reset">"Forgot my password"</AppLink>
                                 " · "
                                 {theme.get().and_then(Result::ok).map(|t| view! { <HelpdeskLink theme=t /> })}
                             </p>
@@ -68,6 +68,6 @@ pub fn SignIn() -> impl IntoView {
                 "Sign in"
             </button>
         </form>
-        <p><A href="/reset">"Forgot my password"</A></p>
+        <p><AppLink href="/reset">"Forgot my password"</AppLink></p>
     }
 }

@@ -16,6 +16,8 @@ export const VIEWPORTS = [
   { name: 'phone', width: 375, height: 667 },
 ];
 
+const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
+
 function freePort() {
   return new Promise((ok, fail) => {
     const s = createServer();
@@ -50,12 +52,13 @@ export async function startSspr({ themeFixture, config = '', smtpPort }) {
   );
   let log = '';
   const run = async (offset) => {
-    const [cmd, args] = offset
-      ? ['faketime', ['-f', offset, bin, '--config', configFile]]
-      : [bin, ['--config', configFile]];
+    // libfaketime (Debian's faketime) is preloaded straight into sspr, not run
+    // through the `faketime` wrapper, so stopping the child stops the server.
     // Only wall-clock time moves; tokio's timers keep the real monotonic clock.
-    const env = { ...process.env, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const env = offset
+      ? { ...process.env, LD_PRELOAD: FAKETIME_LIB, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' }
+      : process.env;
+    const child = spawn(bin, ['--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env });
     child.stderr.on('data', (d) => (log += d));
     await new Promise((ok, fail) => {
       child.once('exit', (code) => fail(new Error(`sspr exited with ${code}:\n${log}`)));

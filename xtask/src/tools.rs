@@ -186,7 +186,7 @@ pub fn ensure_test_packages(root: &Path) -> Result {
         missing.push("zbar-tools");
     }
     // faketime moves the server's clock for the reconfirmation test.
-    if !Path::new("/usr/bin/faketime").exists() {
+    if !Path::new("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1").exists() {
         missing.push("faketime");
     }
     if output(Command::new("python3").arg("--version")).is_none() {

@@ -46,6 +46,11 @@ fn fake_dist(root: &Path) -> PathBuf {
     let dist = root.join("dist");
     std::fs::create_dir_all(dist.join("branding")).unwrap();
     std::fs::write(dist.join("index.html"), "<!DOCTYPE html><title>spa</title>").unwrap();
+    std::fs::write(
+        dist.join("account.html"),
+        "<!DOCTYPE html><title>account</title>",
+    )
+    .unwrap();
     std::fs::write(dist.join(HASHED_JS), "console.log('identity')").unwrap();
     std::fs::write(dist.join(format!("{HASHED_JS}.br")), "BROTLI-BYTES").unwrap();
     std::fs::write(dist.join(format!("{HASHED_JS}.gz")), "GZIP-BYTES").unwrap();

@@ -1,5 +1,5 @@
+use crate::components::app_link::AppLink;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use sspr_proto::reset::Outcome;
 
 use super::{StepHeading, use_wizard};
@@ -22,6 +22,6 @@ pub fn Done(outcome: Outcome) -> impl IntoView {
     view! {
         <StepHeading>{heading}</StepHeading>
         <p>{body}</p>
-        <p><A href="/signin">"Go to sign-in"</A></p>
+        <p><AppLink href="/signin">"Go to sign-in"</AppLink></p>
     }
 }
