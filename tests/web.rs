@@ -114,3 +114,67 @@ fn typed_error_bodies_become_the_error_enum() {
         ErrorId::Unknown
     );
 }
+
+#[wasm_bindgen_test]
+fn app_ownership_is_by_whole_path_segments() {
+    use sspr_web::app::{ACCOUNT_PATHS, RESET_PATHS};
+    assert!(ACCOUNT_PATHS.owns("/security-info"));
+    assert!(ACCOUNT_PATHS.owns("/security-info/password"));
+    assert!(ACCOUNT_PATHS.owns("/signin?next=1"));
+    assert!(!ACCOUNT_PATHS.owns("/security-infox"));
+    assert!(!ACCOUNT_PATHS.owns("/reset"));
+    assert!(!ACCOUNT_PATHS.owns("/"));
+    assert!(RESET_PATHS.owns("/"));
+    assert!(RESET_PATHS.owns("/reset"));
+    assert!(!RESET_PATHS.owns("/signin"));
+}
+
+#[wasm_bindgen_test]
+fn a_link_into_the_other_app_is_a_full_page_load() {
+    use sspr_web::components::app_link::AppLink;
+    let host = mount(|| {
+        provide_context(sspr_web::app::ACCOUNT_PATHS);
+        view! {
+            <AppLink href="/security-info/password">"in app"</AppLink>
+            <AppLink href="/reset">"other app"</AppLink>
+        }
+    });
+    let rel = |href: &str| {
+        host.query_selector(&format!("a[href='{href}']"))
+            .unwrap()
+            .expect("the link")
+            .get_attribute("rel")
+    };
+    assert_eq!(rel("/security-info/password"), None);
+    assert_eq!(rel("/reset").as_deref(), Some("external"));
+}
+
+#[wasm_bindgen_test]
+fn the_qr_code_is_inline_svg_with_a_text_alternative() {
+    use sspr_web::components::qr::QrCode;
+    let uri = "otpauth://totp/Org:alice?secret=JBSWY3DPEHPK3PXP&issuer=Org";
+    let host = mount(move || view! { <QrCode text=uri.to_string() label="QR code" /> });
+    let wrapper = host
+        .query_selector("[role=img]")
+        .unwrap()
+        .expect("an image");
+    assert_eq!(
+        wrapper.get_attribute("aria-label").as_deref(),
+        Some("QR code")
+    );
+    let svg = wrapper.query_selector("svg").unwrap().expect("inline svg");
+    assert!(svg.get_attribute("viewBox").is_some());
+    // Dark modules are drawn as one path: a real code has many of them.
+    let d = svg
+        .query_selector("path")
+        .unwrap()
+        .unwrap()
+        .get_attribute("d")
+        .unwrap();
+    assert!(
+        d.matches('M').count() > 100,
+        "{} modules",
+        d.matches('M').count()
+    );
+    assert!(!wrapper.inner_html().contains("<?xml"));
+}

@@ -30,22 +30,3 @@ pub fn AppLink(
         </a>
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::OwnPaths;
-
-    #[test]
-    fn ownership_is_by_whole_path_segments() {
-        let account = OwnPaths(&["/signin", "/security-info"]);
-        assert!(account.owns("/security-info"));
-        assert!(account.owns("/security-info/password"));
-        assert!(account.owns("/signin?next=1"));
-        assert!(!account.owns("/security-infox"));
-        assert!(!account.owns("/reset"));
-        assert!(!account.owns("/"));
-        let reset = OwnPaths(&["/", "/reset"]);
-        assert!(reset.owns("/"));
-        assert!(!reset.owns("/signin"));
-    }
-}
