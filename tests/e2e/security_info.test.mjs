@@ -249,3 +249,53 @@ test('reconfirmation is asked once 180 days pass on the server clock', async () 
     await server.stop();
   }
 });
+
+test('removing a method asks for the password again after 10 minutes; the password can be changed', async () => {
+  const server = await startSspr({ themeFixture: 'northwind', smtpPort: smtp.port });
+  const { page, context, problems } = await watchedPage(browser, DESKTOP);
+  try {
+    await signIn(page, server.url, 'alice', 'Alice-demo-2026!');
+    await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+
+    // Eleven minutes later (same session), removal needs the password again.
+    await server.restart('+11m');
+    await page.reload();
+    await page.getByRole('button', { name: 'Remove Email' }).click();
+    const confirm = page.getByRole('group', { name: 'Remove Email' });
+    await confirm.getByText('Remove Email?').waitFor();
+    await confirm.getByRole('button', { name: 'Remove' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Enter your password to continue' }).waitFor();
+    await page.getByLabel('Password').fill('Alice-demo-2026!');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('status').getByText('Method removed.').waitFor();
+    assert.equal(await page.locator('.methods').getByText('alice@example.com').count(), 0);
+    await page.locator('.methods').getByText('Authenticator app').waitFor();
+
+    // Change of password: the current one is checked, the new one gets the live checklist.
+    await page.getByRole('link', { name: 'Change password' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Change password' }).waitFor();
+    await page.getByLabel('Current password').fill('not-it');
+    const fresh = page.getByLabel('New password');
+    await fresh.fill('short');
+    assert.doesNotMatch(await page.getByText('At least 8 characters').getAttribute('class'), /\bok\b/);
+    await fresh.fill('Saffron-Glacier-Tuba-9');
+    assert.match(await page.getByText('At least 8 characters').getAttribute('class'), /\bok\b/);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText("That isn't your current password.").waitFor();
+    assert.equal(await page.getByLabel('Current password').getAttribute('aria-invalid'), 'true');
+    await page.getByLabel('Current password').fill('Alice-demo-2026!');
+    const sent = smtp.mails().length;
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('status').getByText('Your password was changed.', { exact: false }).waitFor();
+    await smtp.waitFor((m) => m.to.includes('alice@example.com') && /Your password was changed/.test(m.body), sent);
+    await page.getByRole('link', { name: 'Back to security info' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, server.url, 'alice', 'Saffron-Glacier-Tuba-9');
+    // The wrong current password (422) and the stale proof (401) were refused on purpose.
+    assert.deepEqual(problems.filter((p) => !/\b(401|422)\b/.test(p)), []);
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+});
