@@ -57,6 +57,57 @@ pub fn contains_user_name(password: &str, names: &[&str]) -> bool {
         .any(|n| p.contains(&n))
 }
 
+/// Who the password is for: their names must not appear in it, and zxcvbn
+/// treats them as guessable.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub email: Option<&'a str>,
+}
+
+impl Owner<'_> {
+    /// User name, each part of the display name, and the email's local part.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names = vec![self.username];
+        names.extend(self.display_name.split_whitespace());
+        names.extend(self.email.and_then(|e| e.split('@').next()));
+        names
+    }
+}
+
+/// zxcvbn's cost grows steeply with length; past this many code points every
+/// password that reached scoring is strong, and only the prefix is scored.
+pub const SCORED_PREFIX: usize = 100;
+
+/// The zxcvbn score (0 to 4) of a normalised password, with the owner's
+/// names and address as user inputs.
+#[cfg(feature = "strength")]
+pub fn score(normalised: &str, owner: &Owner<'_>) -> u8 {
+    let mut inputs = owner.names();
+    inputs.push(owner.display_name);
+    inputs.extend(owner.email);
+    let scored: String = normalised.chars().take(SCORED_PREFIX).collect();
+    zxcvbn::zxcvbn(&scored, &inputs).score() as u8
+}
+
+/// The verdict both sides agree on: the first rule the password breaks.
+/// Length (code points after NFKC), the owner's names, then zxcvbn.
+#[cfg(feature = "strength")]
+pub fn verdict(password: &str, rules: &PasswordRules, owner: &Owner<'_>) -> Result<(), ErrorId> {
+    if let Some(id) = length_violation(password, rules) {
+        return Err(id);
+    }
+    let normalised = normalise(password);
+    if contains_user_name(&normalised, &owner.names()) {
+        return Err(ErrorId::PasswordContainsName);
+    }
+    if score(&normalised, owner) < rules.min_score {
+        return Err(ErrorId::PasswordTooWeak);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +130,24 @@ mod tests {
             "\"al\" is under 4 characters"
         );
         assert!(!contains_user_name("correct horse battery staple", &names));
+    }
+
+    #[test]
+    #[cfg(feature = "strength")]
+    fn the_verdict_checks_length_names_then_strength() {
+        let owner = Owner {
+            username: "alice",
+            display_name: "Alice Andersen",
+            email: Some("alice@example.com"),
+        };
+        let v = |pw: &str| verdict(pw, &RULES, &owner);
+        assert_eq!(v("short1!"), Err(ErrorId::PasswordTooShort));
+        assert_eq!(v(&"x".repeat(257)), Err(ErrorId::PasswordTooLong));
+        assert_eq!(v("password123"), Err(ErrorId::PasswordTooWeak));
+        assert_eq!(v("AliceAndersen1"), Err(ErrorId::PasswordContainsName));
+        assert_eq!(v("Tr0ub4dor-andersen"), Err(ErrorId::PasswordContainsName));
+        assert_eq!(v("correct horse battery staple"), Ok(()));
+        assert_eq!(v("Tangerine-Vortex-Quill-88"), Ok(()));
     }
 
     #[test]
