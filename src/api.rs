@@ -85,26 +85,23 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     decode(resp).await
 }
 
-pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    let resp = Request::post(path)
+async fn send_post<B: Serialize>(path: &str, body: &B) -> Result<Response, ApiError> {
+    Request::post(path)
         .header("Accept", "application/json")
         .json(body)
         .map_err(|e| ApiError::Decode(e.to_string()))?
         .send()
         .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    decode(resp).await
+        .map_err(|e| ApiError::Network(e.to_string()))
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
+    decode(send_post(path, body).await?).await
 }
 
 /// A POST whose success has no body (204).
 pub async fn post_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
-    let resp = Request::post(path)
-        .header("Accept", "application/json")
-        .json(body)
-        .map_err(|e| ApiError::Decode(e.to_string()))?
-        .send()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
+    let resp = send_post(path, body).await?;
     if resp.ok() {
         return Ok(());
     }

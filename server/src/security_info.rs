@@ -619,6 +619,44 @@ pub async fn set_default(
     view(state, s).await
 }
 
+/// Opens a transaction that drops `existing` (their codes or answers go with
+/// them, `ON DELETE CASCADE`) and stores a new method row of `kind` in their
+/// place; the caller adds the new set and commits, so nothing is ever half
+/// replaced.
+async fn replace_method<'t>(
+    state: &'t AppState,
+    user: &DirUser,
+    existing: &[&StoredMethod],
+    method_id: &str,
+    kind: MethodKind,
+) -> Result<sqlx::Transaction<'t, sqlx::Any>, ApiError> {
+    let mut tx = state
+        .store
+        .pool()
+        .begin()
+        .await
+        .map_err(ApiError::internal)?;
+    for m in existing {
+        sqlx::query("DELETE FROM auth_methods WHERE id = $1")
+            .bind(&m.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+    }
+    sqlx::query(
+        "INSERT INTO auth_methods (id, user_id, kind, is_default, created_at, confirmed_at) \
+         VALUES ($1, $2, $3, 0, $4, $4)",
+    )
+    .bind(method_id)
+    .bind(&user.id)
+    .bind(methods::kind_str(kind))
+    .bind(state.clock.now())
+    .execute(&mut *tx)
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(tx)
+}
+
 const CODE_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
 /// Canonical form of a typed recovery code: lowercase, separators dropped,
@@ -686,35 +724,14 @@ pub async fn new_recovery_codes(
     let before = usable_kinds(state, &s.user, &stored);
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code(state)).collect();
     let method_id = state.entropy.hex_id(16);
-    let now = state.clock.now();
-    let mut tx = state
-        .store
-        .pool()
-        .begin()
-        .await
-        .map_err(ApiError::internal)?;
-    for m in &existing {
-        sqlx::query("DELETE FROM recovery_codes WHERE method_id = $1")
-            .bind(&m.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
-        sqlx::query("DELETE FROM auth_methods WHERE id = $1")
-            .bind(&m.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
-    }
-    sqlx::query(
-        "INSERT INTO auth_methods (id, user_id, kind, is_default, created_at, confirmed_at) \
-         VALUES ($1, $2, 'recovery_code', 0, $3, $3)",
+    let mut tx = replace_method(
+        state,
+        &s.user,
+        &existing,
+        &method_id,
+        MethodKind::RecoveryCode,
     )
-    .bind(&method_id)
-    .bind(&s.user.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     for c in &codes {
         sqlx::query("INSERT INTO recovery_codes (method_id, code_hash) VALUES ($1, $2)")
             .bind(&method_id)
@@ -835,35 +852,14 @@ pub async fn set_questions(
     }
     let before = usable_kinds(state, &s.user, &stored);
     let method_id = state.entropy.hex_id(16);
-    let now = state.clock.now();
-    let mut tx = state
-        .store
-        .pool()
-        .begin()
-        .await
-        .map_err(ApiError::internal)?;
-    for m in &existing {
-        sqlx::query("DELETE FROM security_answers WHERE method_id = $1")
-            .bind(&m.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
-        sqlx::query("DELETE FROM auth_methods WHERE id = $1")
-            .bind(&m.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
-    }
-    sqlx::query(
-        "INSERT INTO auth_methods (id, user_id, kind, is_default, created_at, confirmed_at) \
-         VALUES ($1, $2, 'security_questions', 0, $3, $3)",
+    let mut tx = replace_method(
+        state,
+        &s.user,
+        &existing,
+        &method_id,
+        MethodKind::SecurityQuestions,
     )
-    .bind(&method_id)
-    .bind(&s.user.id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     for (i, (a, h)) in answers.iter().zip(&hashes).enumerate() {
         sqlx::query(
             "INSERT INTO security_answers (method_id, position, question, answer_hash) VALUES ($1, $2, $3, $4)",

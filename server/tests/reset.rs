@@ -20,14 +20,19 @@ async fn solved_pow(h: &Harness) -> Value {
     json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) })
 }
 
-async fn start(h: &Harness, identifier: &str) -> Value {
+/// Identify with a fresh proof of work: the raw answer.
+async fn start_response(h: &Harness, identifier: &str) -> axum::response::Response {
     let pow = solved_pow(h).await;
-    let r = post(
+    post(
         &h.app,
         "/api/reset/start",
         &json!({ "identifier": identifier, "pow": pow }),
     )
-    .await;
+    .await
+}
+
+async fn start(h: &Harness, identifier: &str) -> Value {
+    let r = start_response(h, identifier).await;
     assert_eq!(r.status(), StatusCode::OK, "start {identifier}");
     json(r).await
 }
@@ -279,35 +284,24 @@ async fn identify_answers_alike_for_known_unknown_and_blocked_accounts() {
     // answers exactly what a real account answers, so no answer can give a
     // real account away.
     let real = redact(alice.clone());
+    let header_names = |r: &axum::response::Response| {
+        r.headers()
+            .keys()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+    };
     let mut twin = None;
     for n in 0..300 {
         let ident = format!("a{n}");
-        let r = post(&h.app, "/api/reset/challenge", &json!({})).await;
-        let ch: PowChallenge = serde_json::from_value(json(r).await).unwrap();
-        let pow = json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) });
-        let r = post(
-            &h.app,
-            "/api/reset/start",
-            &json!({ "identifier": ident, "pow": pow }),
-        )
-        .await;
-        let headers: Vec<String> = r.headers().keys().map(|k| k.to_string()).collect();
+        let r = start_response(&h, &ident).await;
+        let headers = header_names(&r);
         if redact(json(r).await) == real {
             twin = Some((ident, headers));
             break;
         }
     }
     let (ident, headers) = twin.expect("an unknown identifier that answers like alice");
-    let r = post(&h.app, "/api/reset/challenge", &json!({})).await;
-    let ch: PowChallenge = serde_json::from_value(json(r).await).unwrap();
-    let pow = json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) });
-    let r = post(
-        &h.app,
-        "/api/reset/start",
-        &json!({ "identifier": "alice", "pow": pow }),
-    )
-    .await;
-    let alice_headers: Vec<String> = r.headers().keys().map(|k| k.to_string()).collect();
+    let alice_headers = header_names(&start_response(&h, "alice").await);
     assert_eq!(alice_headers, headers, "{ident}: same headers");
 
     // Decoys are consistent: the same identifier shows the same methods.

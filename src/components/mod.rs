@@ -1,6 +1,7 @@
 pub mod app_link;
 pub mod brand;
 pub mod error_box;
+pub mod focus_heading;
 pub mod footer;
 pub mod helpdesk_link;
 pub mod layout;

@@ -73,6 +73,17 @@ struct FlowState {
     stage: Stage,
 }
 
+impl FlowState {
+    /// Kinds already proven: a second gate must be a different kind.
+    fn passed_kinds(&self) -> Vec<MethodKind> {
+        self.offered
+            .iter()
+            .filter(|o| self.passed.contains(&o.id))
+            .map(|o| o.kind)
+            .collect()
+    }
+}
+
 #[derive(Debug)]
 struct Flow {
     id: String,
@@ -224,13 +235,7 @@ fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate
 
 fn view(state: &AppState, flow: &Flow, unlock_available: bool) -> FlowView {
     let now = state.clock.now();
-    let passed_kinds: Vec<MethodKind> = flow
-        .st
-        .offered
-        .iter()
-        .filter(|o| flow.st.passed.contains(&o.id))
-        .map(|o| o.kind)
-        .collect();
+    let passed_kinds = flow.st.passed_kinds();
     let gate = u8::try_from(flow.st.passed.len() + 1)
         .unwrap_or(u8::MAX)
         .min(flow.st.gates);
@@ -479,13 +484,7 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
     ) {
         return Err(ApiError::WrongStep);
     }
-    let passed_kinds: Vec<MethodKind> = flow
-        .st
-        .offered
-        .iter()
-        .filter(|o| flow.st.passed.contains(&o.id))
-        .map(|o| o.kind)
-        .collect();
+    let passed_kinds = flow.st.passed_kinds();
     let offered = flow
         .st
         .offered

@@ -16,6 +16,7 @@ use sspr_proto::reset::{FlowView, ResetStep};
 use crate::api::{self, ApiError};
 use crate::app::{use_page_title, use_theme};
 use crate::components::error_box::ErrorBox;
+pub use crate::components::focus_heading::FocusHeading as StepHeading;
 
 const STORAGE_KEY: &str = "sspr.reset.flow";
 
@@ -71,18 +72,6 @@ impl Wizard {
 
 pub fn use_wizard() -> Wizard {
     expect_context::<Wizard>()
-}
-
-/// A step's heading; focus moves to it when the step appears.
-#[component]
-pub fn StepHeading(children: Children) -> impl IntoView {
-    let h: NodeRef<leptos::html::H2> = NodeRef::new();
-    Effect::new(move |_| {
-        if let Some(el) = h.get() {
-            let _ = el.focus();
-        }
-    });
-    view! { <h2 class="step-heading" tabindex="-1" node_ref=h>{children()}</h2> }
 }
 
 /// Where the user is: identify, verify (gate n of N), new password, done.

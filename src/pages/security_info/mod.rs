@@ -17,6 +17,7 @@ use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith
 use crate::api::{self, ApiError};
 use crate::app::use_page_title;
 use crate::components::error_box::ErrorBox;
+pub use crate::components::focus_heading::FocusHeading;
 
 /// What needs a fresh password proof before it can run again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,18 +80,6 @@ pub fn detail(m: &RegisteredMethod) -> String {
         (MethodKind::SecurityQuestions, _) => "3 questions, used only with another method".into(),
         _ => m.target.clone(),
     }
-}
-
-/// A heading that takes focus when it appears, so screen readers follow.
-#[component]
-pub fn FocusHeading(children: Children) -> impl IntoView {
-    let h: NodeRef<leptos::html::H2> = NodeRef::new();
-    Effect::new(move |_| {
-        if let Some(el) = h.get() {
-            let _ = el.focus();
-        }
-    });
-    view! { <h2 class="step-heading" tabindex="-1" node_ref=h>{children()}</h2> }
 }
 
 #[component]
