@@ -195,6 +195,27 @@ fn audit_for<'a>(s: &'a Session, ip: &'a str, activity: &'a str) -> Event<'a> {
     }
 }
 
+/// Audits a change to a method and mails the user about it.
+async fn changed(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    activity: &str,
+    kind: MethodKind,
+    what: &str,
+    also: Option<&str>,
+) {
+    audit::record(
+        state,
+        Event {
+            method: Some(methods::kind_str(kind)),
+            ..audit_for(s, ip, activity)
+        },
+    )
+    .await;
+    notify_change(state, &s.user, what, also);
+}
+
 /// "Your security info was changed", with what to do if it wasn't them.
 fn notify_change(state: &AppState, user: &DirUser, what: &str, also: Option<&str>) {
     let org = state.organisation();
@@ -486,14 +507,8 @@ async fn registered(
     kinds_before: usize,
     new_address: Option<&str>,
 ) -> Result<(), ApiError> {
-    audit::record(
-        state,
-        Event {
-            method: Some(methods::kind_str(kind)),
-            ..audit_for(s, ip, REGISTERED)
-        },
-    )
-    .await;
+    let also = (kind == MethodKind::Email).then_some(new_address).flatten();
+    changed(state, s, ip, REGISTERED, kind, describe(kind), also).await;
     let required = usize::from(required(state, &s.user));
     let after = usable_kinds(
         state,
@@ -504,8 +519,6 @@ async fn registered(
         mark_reviewed(state, &s.user.id).await?;
         audit::record(state, audit_for(s, ip, REGISTERED_ALL)).await;
     }
-    let also = (kind == MethodKind::Email).then_some(new_address).flatten();
-    notify_change(state, &s.user, describe(kind), also);
     Ok(())
 }
 
@@ -553,14 +566,6 @@ pub async fn remove(
         .await
         .map_err(ApiError::internal)?;
     }
-    audit::record(
-        state,
-        Event {
-            method: Some(methods::kind_str(m.kind)),
-            ..audit_for(s, ip, DELETED)
-        },
-    )
-    .await;
     let what = match m.kind {
         MethodKind::Authenticator => "An authenticator app was removed",
         MethodKind::Email => "An email address was removed",
@@ -568,7 +573,7 @@ pub async fn remove(
         MethodKind::RecoveryCode => "Your recovery codes were removed",
         MethodKind::SecurityQuestions => "Your security questions were removed",
     };
-    notify_change(state, &s.user, what, None);
+    changed(state, s, ip, DELETED, m.kind, what, None).await;
     view(state, s).await
 }
 
@@ -602,20 +607,16 @@ pub async fn set_default(
     .execute(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
-    audit::record(
+    changed(
         state,
-        Event {
-            method: Some(methods::kind_str(m.kind)),
-            ..audit_for(s, ip, CHANGED_DEFAULT)
-        },
-    )
-    .await;
-    notify_change(
-        state,
-        &s.user,
+        s,
+        ip,
+        CHANGED_DEFAULT,
+        m.kind,
         "Your default sign-in method was changed",
         None,
-    );
+    )
+    .await;
     view(state, s).await
 }
 

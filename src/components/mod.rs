@@ -6,5 +6,6 @@ pub mod footer;
 pub mod helpdesk_link;
 pub mod layout;
 pub mod new_password_field;
+pub mod password_field;
 pub mod qr;
 pub mod username_field;

@@ -6,6 +6,7 @@ use crate::api::{self, ApiError};
 use crate::app::use_page_title;
 use crate::components::error_box::ErrorBox;
 use crate::components::new_password_field::NewPasswordField;
+use crate::components::password_field::PasswordField;
 
 /// Change the password while signed in: the current one, then a new one with
 /// the same live checklist as the reset wizard.
@@ -58,19 +59,8 @@ pub fn ChangePassword() -> impl IntoView {
                     ev.prevent_default();
                     save.dispatch((current.get_untracked(), new.get_untracked()));
                 }>
-                    <label for="current-password">"Current password"</label>
-                    <input
-                        id="current-password"
-                        name="current-password"
-                        type="password"
-                        autocomplete="current-password"
-                        aria-describedby="current-error"
-                        aria-invalid=move || wrong_current().to_string()
-                        required
-                        prop:value=move || current.get()
-                        on:input=move |ev| set_current.set(event_target_value(&ev))
-                    />
-                    <p id="current-error" class="field-error" role="alert">
+                    <PasswordField id="current-password" label="Current password" value=current set_value=set_current invalid=Signal::derive(wrong_current) />
+                    <p id="current-password-error" class="field-error" role="alert">
                         {move || wrong_current().then_some("That isn't your current password.")}
                     </p>
                     <NewPasswordField value=new set_value=set_new />

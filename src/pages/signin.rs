@@ -5,6 +5,7 @@ use leptos_router::hooks::use_navigate;
 use crate::api::{self, ApiError};
 use crate::app::{use_page_title, use_theme};
 use crate::components::helpdesk_link::HelpdeskLink;
+use crate::components::password_field::PasswordField;
 use crate::components::username_field::UsernameField;
 
 /// Sign in to manage security info, with the way out for those who forgot.
@@ -54,16 +55,7 @@ pub fn SignIn() -> impl IntoView {
             }
         >
             <UsernameField id="username" value=username set_value=set_username />
-            <label for="password">"Password"</label>
-            <input
-                id="password"
-                name="password"
-                type="password"
-                autocomplete="current-password"
-                required
-                prop:value=move || password.get()
-                on:input=move |ev| set_password.set(event_target_value(&ev))
-            />
+            <PasswordField id="password" label="Password" value=password set_value=set_password />
             <button type="submit" class="primary" disabled=move || busy.get()>
                 "Sign in"
             </button>

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use super::methods_list::{new_codes, remove};
 use super::{AfterReauth, FocusHeading, use_info};
 use crate::api;
+use crate::components::password_field::PasswordField;
 
 /// "Enter your password again": sensitive changes need a recent proof. On
 /// success the change that asked for it runs again.
@@ -28,16 +29,7 @@ pub fn Reauth() -> impl IntoView {
             <FocusHeading>"Enter your password to continue"</FocusHeading>
             <p>"For your security, changes like this need your password from the last 10 minutes."</p>
             <form class="stack" on:submit=move |ev| { ev.prevent_default(); submit.dispatch(password.get_untracked()); }>
-                <label for="reauth-password">"Password"</label>
-                <input
-                    id="reauth-password"
-                    name="password"
-                    type="password"
-                    autocomplete="current-password"
-                    required
-                    prop:value=move || password.get()
-                    on:input=move |ev| set_password.set(event_target_value(&ev))
-                />
+                <PasswordField id="reauth-password" label="Password" value=password set_value=set_password />
                 <div class="actions">
                     <button type="submit" class="primary" disabled=move || submit.pending().get()>"Continue"</button>
                     <button type="button" class="secondary" on:click=move |_| { info.error.set(None); info.reauth.set(None); }>"Cancel"</button>
