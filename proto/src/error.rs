@@ -43,6 +43,8 @@ pub enum ErrorId {
     PasswordTooWeak,
     #[serde(rename = "password.contains_name")]
     PasswordContainsName,
+    #[serde(rename = "password.banned")]
+    PasswordBanned,
     #[serde(rename = "password.rejected_by_directory")]
     PasswordRejectedByDirectory,
     #[serde(rename = "session.invalid_credentials")]
@@ -94,6 +96,7 @@ impl ErrorId {
         ErrorId::PasswordTooLong,
         ErrorId::PasswordTooWeak,
         ErrorId::PasswordContainsName,
+        ErrorId::PasswordBanned,
         ErrorId::PasswordRejectedByDirectory,
         ErrorId::InvalidCredentials,
         ErrorId::SignInLocked,
@@ -132,6 +135,9 @@ impl ErrorId {
             ErrorId::PasswordTooWeak => "The password is too easy to guess. Try a longer phrase.",
             ErrorId::PasswordContainsName => {
                 "The password must not contain your name or user name."
+            }
+            ErrorId::PasswordBanned => {
+                "That password is built on a common or banned word, or your organisation's name. Add more words of your own."
             }
             ErrorId::PasswordRejectedByDirectory => {
                 "Your organisation's directory didn't accept that password."
@@ -209,6 +215,7 @@ mod tests {
                 "\"password.too_long\"",
                 "\"password.too_weak\"",
                 "\"password.contains_name\"",
+                "\"password.banned\"",
                 "\"password.rejected_by_directory\"",
                 "\"session.invalid_credentials\"",
                 "\"session.locked\"",

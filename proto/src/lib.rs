@@ -3,6 +3,7 @@
 //! This crate depends on serde and pure-Rust text crates only, so it compiles to
 //! wasm32 without pulling any server crate into the SPA.
 
+pub mod banned;
 pub mod config;
 pub mod error;
 pub mod password;

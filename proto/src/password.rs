@@ -91,16 +91,43 @@ pub fn score(normalised: &str, owner: &Owner<'_>) -> u8 {
     zxcvbn::zxcvbn(&scored, &inputs).score() as u8
 }
 
+/// The banned-password rule as enforced: the folded terms (global plus
+/// custom) and the organisation's name.
+#[derive(Debug, Clone, Copy)]
+pub struct Banned<'a> {
+    pub terms: &'a [String],
+    pub organisation: &'a str,
+}
+
+impl Banned<'_> {
+    /// Entra's evaluation of `normalised` for this owner.
+    pub fn evaluate(&self, normalised: &str, owner: &Owner<'_>) -> crate::banned::Evaluation {
+        let mut names = owner.names();
+        names.push(self.organisation);
+        names.extend(self.organisation.split_whitespace());
+        crate::banned::evaluate(normalised, self.terms, &names)
+    }
+}
+
 /// The verdict both sides agree on: the first rule the password breaks.
-/// Length (code points after NFKC), the owner's names, then zxcvbn.
+/// Length (code points after NFKC), the owner's names, banned terms (when
+/// enforced), then zxcvbn.
 #[cfg(feature = "strength")]
-pub fn verdict(password: &str, rules: &PasswordRules, owner: &Owner<'_>) -> Result<(), ErrorId> {
+pub fn verdict(
+    password: &str,
+    rules: &PasswordRules,
+    owner: &Owner<'_>,
+    banned: Option<&Banned<'_>>,
+) -> Result<(), ErrorId> {
     if let Some(id) = length_violation(password, rules) {
         return Err(id);
     }
     let normalised = normalise(password);
     if contains_user_name(&normalised, &owner.names()) {
         return Err(ErrorId::PasswordContainsName);
+    }
+    if banned.is_some_and(|b| !b.evaluate(&normalised, owner).passes()) {
+        return Err(ErrorId::PasswordBanned);
     }
     if score(&normalised, owner) < rules.min_score {
         return Err(ErrorId::PasswordTooWeak);
@@ -134,16 +161,29 @@ mod tests {
 
     #[test]
     #[cfg(feature = "strength")]
-    fn the_verdict_checks_length_names_then_strength() {
+    fn the_verdict_checks_length_names_banned_terms_then_strength() {
         let owner = Owner {
             username: "alice",
             display_name: "Alice Andersen",
             email: Some("alice@example.com"),
         };
-        let v = |pw: &str| verdict(pw, &RULES, &owner);
+        let terms = crate::banned::global_terms();
+        let banned = Banned {
+            terms: &terms,
+            organisation: "Northgate Traders",
+        };
+        let v = |pw: &str| verdict(pw, &RULES, &owner, Some(&banned));
+        assert_eq!(v("Northgate2026!"), Err(ErrorId::PasswordBanned));
+        assert_eq!(v("Traders-P@ssw0rd"), Err(ErrorId::PasswordBanned));
         assert_eq!(v("short1!"), Err(ErrorId::PasswordTooShort));
         assert_eq!(v(&"x".repeat(257)), Err(ErrorId::PasswordTooLong));
-        assert_eq!(v("password123"), Err(ErrorId::PasswordTooWeak));
+        assert_eq!(v("password123"), Err(ErrorId::PasswordBanned));
+        assert_eq!(v("zzzzzzzzzzzz"), Err(ErrorId::PasswordTooWeak));
+        // Without the banned rule (audit mode) only zxcvbn stands in the way.
+        assert_eq!(
+            verdict("password123", &RULES, &owner, None),
+            Err(ErrorId::PasswordTooWeak)
+        );
         assert_eq!(v("AliceAndersen1"), Err(ErrorId::PasswordContainsName));
         assert_eq!(v("Tr0ub4dor-andersen"), Err(ErrorId::PasswordContainsName));
         assert_eq!(v("correct horse battery staple"), Ok(()));

@@ -234,6 +234,38 @@ pub struct PasswordConfig {
     /// Minimum zxcvbn score, 0 to 4.
     #[serde(default = "default_min_score")]
     pub min_score: u8,
+    /// The organisation's own banned terms (up to 1,000, 4 to 64 characters),
+    /// on top of the global list.
+    #[serde(default)]
+    pub banned_custom: Vec<String>,
+    /// `enforce` refuses banned passwords; `audit` only records would-be
+    /// refusals (see `sspr policy report`).
+    #[serde(default)]
+    pub banned_mode: BannedMode,
+    /// The folded global and custom terms, built once.
+    #[serde(skip)]
+    banned_terms: std::sync::OnceLock<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BannedMode {
+    #[default]
+    Enforce,
+    Audit,
+}
+
+impl PasswordConfig {
+    /// The global list plus the custom terms, folded, sorted, deduplicated.
+    pub fn banned_terms(&self) -> &[String] {
+        self.banned_terms.get_or_init(|| {
+            sspr_proto::banned::terms_from(
+                sspr_proto::banned::GLOBAL_LIST
+                    .lines()
+                    .chain(self.banned_custom.iter().map(String::as_str)),
+            )
+        })
+    }
 }
 
 fn default_pow_difficulty() -> u8 {
@@ -669,6 +701,26 @@ impl Config {
             return err(
                 "password.min_score",
                 format!("must be 0 to 4, not {}", pw.min_score),
+            );
+        }
+        if pw.banned_custom.len() > sspr_proto::banned::MAX_CUSTOM_TERMS {
+            return err(
+                "password.banned_custom",
+                format!(
+                    "at most {} terms, not {}",
+                    sspr_proto::banned::MAX_CUSTOM_TERMS,
+                    pw.banned_custom.len()
+                ),
+            );
+        }
+        if let Some(t) = pw
+            .banned_custom
+            .iter()
+            .find(|t| !(sspr_proto::banned::MIN_TERM..=64).contains(&t.trim().chars().count()))
+        {
+            return err(
+                "password.banned_custom",
+                format!("each term needs 4 to 64 characters: {t:?}"),
             );
         }
         Ok(())

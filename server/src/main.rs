@@ -38,11 +38,23 @@ enum Command {
     Serve,
     /// Validate the configuration and theme, then exit.
     CheckConfig,
+    /// The password policy's audit-mode findings.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Temporary Access Passes for users who must register methods.
     Tap {
         #[command(subcommand)]
         command: TapCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// How many resets and changes the banned list would have refused while
+    /// it ran in audit mode.
+    Report,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +128,9 @@ fn main() -> ExitCode {
             };
             block_on(tap_issue(config, theme, &user, lifetime, one_time, length))
         }
+        Command::Policy {
+            command: PolicyCommand::Report,
+        } => block_on(policy_report(config)),
         Command::Serve => block_on(serve(config, theme)),
     }
 }
@@ -157,6 +172,28 @@ async fn tap_issue(
     eprintln!(
         "Temporary Access Pass for {user}: valid until {until}{}. It lets them sign in and add security info only.",
         if one_time { ", for one sign-in" } else { "" }
+    );
+    Ok(())
+}
+
+async fn policy_report(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.store.url, 1).await?;
+    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT detail, COUNT(*) FROM audit_events WHERE activity = $1 GROUP BY detail ORDER BY detail",
+    )
+    .bind(sspr_server::password::WOULD_REJECT)
+    .fetch_all(store.pool())
+    .await?;
+    let count = |what: &str| {
+        rows.iter()
+            .find(|(d, _)| d.as_deref() == Some(what))
+            .map_or(0, |r| r.1)
+    };
+    println!(
+        "banned password list, mode {:?}: {} password resets and {} password changes would have been refused",
+        config.password.banned_mode,
+        count("reset"),
+        count("change"),
     );
     Ok(())
 }

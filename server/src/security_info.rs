@@ -802,7 +802,7 @@ pub async fn change_password(
             reason: "not your current password".into(),
         });
     }
-    crate::password::check(&state.config.password, new, &s.user)?;
+    crate::password::enforce(state, new, &s.user, ip, "change").await?;
     state
         .directory
         .set_password(&s.user, new)

@@ -156,7 +156,8 @@ async fn alice_resets_with_an_emailed_code_and_signs_in_with_the_new_password() 
     // The policy speaks before the directory is touched.
     for (pw, id) in [
         ("short", "password.too_short"),
-        ("password123", "password.too_weak"),
+        ("P@ssw0rd-2026", "password.banned"),
+        ("zzzzzzzzzzzz", "password.too_weak"),
         ("AliceRocks-2026!", "password.contains_name"),
     ] {
         let (s, e) = step(

@@ -785,3 +785,58 @@ async fn security_questions_are_hashed_never_alone_and_never_for_administrators(
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn banned_passwords_are_refused_or_in_audit_mode_counted_by_the_report() {
+    let h = harness_with(false, "[password]\nbanned_custom = [\"kayak\"]\n").await;
+    let c = signed_in(&h, ALICE.0, ALICE.1).await;
+    let change = json!({ "current": ALICE.1, "new": "KayakSummer2025!" });
+    let (s, err) = call(&h, &c, "/api/security-info/password", change.clone()).await;
+    assert_eq!(
+        (s, err["error"]["id"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("password.banned"))
+    );
+
+    let h = harness_with(
+        false,
+        "[password]\nbanned_custom = [\"kayak\"]\nbanned_mode = \"audit\"\n",
+    )
+    .await;
+    let c = signed_in(&h, ALICE.0, ALICE.1).await;
+    let (s, _) = call(&h, &c, "/api/security-info/password", change).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "audit mode lets it through");
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_events WHERE activity = $1")
+        .bind(sspr_server::password::WOULD_REJECT)
+        .fetch_one(h.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(detail, "change");
+
+    // `sspr policy report` reads the same store.
+    let config = h.dir.path().join("report.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"sqlite://{}?mode=rwc\"\n[password]\nbanned_mode = \"audit\"\n",
+            h.dir.path().join("t.db").display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sspr"))
+        .arg("--config")
+        .arg(&config)
+        .args(["policy", "report"])
+        .env_remove("SSPR_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("0 password resets and 1 password changes would have been refused"),
+        "{stdout}"
+    );
+}

@@ -54,7 +54,9 @@ pub fn NewPasswordField(
             <li class=move || check(short_enough())>
                 {move || format!("At most {} characters", limits().1)}
             </li>
-            <li class="check">"Not your name or user name, and hard to guess"</li>
+            <li class="check">"Not your name or user name"</li>
+            <li class="check">"Not built on a common password or your organisation's name"</li>
+            <li class="check">"Hard to guess: a few unrelated words work well"</li>
         </ul>
     }
 }

@@ -829,7 +829,7 @@ pub async fn set_password(
         return Err(ApiError::WrongStep);
     }
     let user = user_of(state, &flow).await?.ok_or(ApiError::WrongStep)?;
-    crate::password::check(&state.config.password, password, &user)?;
+    crate::password::enforce(state, password, &user, &flow.ip, "reset").await?;
     // Claim the flow before touching the directory: of concurrent submissions
     // exactly one gets past this version-checked save.
     finish(state, &mut flow, Outcome::PasswordReset).await?;
