@@ -45,6 +45,8 @@ pub enum ErrorId {
     PasswordContainsName,
     #[serde(rename = "password.banned")]
     PasswordBanned,
+    #[serde(rename = "password.breached")]
+    PasswordBreached,
     #[serde(rename = "password.rejected_by_directory")]
     PasswordRejectedByDirectory,
     #[serde(rename = "session.invalid_credentials")]
@@ -97,6 +99,7 @@ impl ErrorId {
         ErrorId::PasswordTooWeak,
         ErrorId::PasswordContainsName,
         ErrorId::PasswordBanned,
+        ErrorId::PasswordBreached,
         ErrorId::PasswordRejectedByDirectory,
         ErrorId::InvalidCredentials,
         ErrorId::SignInLocked,
@@ -138,6 +141,9 @@ impl ErrorId {
             }
             ErrorId::PasswordBanned => {
                 "That password is built on a common or banned word, or your organisation's name. Add more words of your own."
+            }
+            ErrorId::PasswordBreached => {
+                "That password has appeared in a data breach elsewhere, so attackers try it. Please choose another."
             }
             ErrorId::PasswordRejectedByDirectory => {
                 "Your organisation's directory didn't accept that password."
@@ -216,6 +222,7 @@ mod tests {
                 "\"password.too_weak\"",
                 "\"password.contains_name\"",
                 "\"password.banned\"",
+                "\"password.breached\"",
                 "\"password.rejected_by_directory\"",
                 "\"session.invalid_credentials\"",
                 "\"session.locked\"",

@@ -242,6 +242,14 @@ pub struct PasswordConfig {
     /// refusals (see `sspr policy report`).
     #[serde(default)]
     pub banned_mode: BannedMode,
+    /// A directory of Pwned Passwords range files (`<PREFIX>` or
+    /// `<PREFIX>.txt`, lines `SUFFIX:COUNT`) to check new passwords against.
+    #[serde(default)]
+    pub breached_range_dir: Option<PathBuf>,
+    /// Or a range API, e.g. `https://api.pwnedpasswords.com/range/`; only the
+    /// 5-character SHA-1 prefix is sent.
+    #[serde(default)]
+    pub breached_range_url: Option<String>,
     /// The folded global and custom terms, built once.
     #[serde(skip)]
     banned_terms: std::sync::OnceLock<Vec<String>>,
@@ -537,6 +545,9 @@ impl Config {
         }
         fix(&mut self.secrets.key_file);
         fix(&mut self.delivery.outbox_dir);
+        if let Some(p) = self.password.breached_range_dir.as_mut() {
+            fix(p);
+        }
         if let Some(rest) = self.store.url.strip_prefix("sqlite://") {
             let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
             if !file.is_empty() && !file.starts_with(':') && Path::new(file).is_relative() {
@@ -702,6 +713,16 @@ impl Config {
                 "password.min_score",
                 format!("must be 0 to 4, not {}", pw.min_score),
             );
+        }
+        if let Some(u) = &pw.breached_range_url {
+            let ok = url::Url::parse(u)
+                .is_ok_and(|p| (p.scheme() == "https" || is_loopback_host(&p)) && u.ends_with('/'));
+            if !ok {
+                return err(
+                    "password.breached_range_url",
+                    format!("must be an https URL ending in / (the prefix is appended), not {u:?}"),
+                );
+            }
         }
         if pw.banned_custom.len() > sspr_proto::banned::MAX_CUSTOM_TERMS {
             return err(

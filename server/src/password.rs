@@ -58,6 +58,21 @@ pub async fn enforce(
     let cfg = &state.config.password;
     let org = state.organisation();
     check(cfg, password, user, &org)?;
+    if let Some(source) = crate::breach::Source::from_config(cfg) {
+        // The password as the directory will get it.
+        let sent = Secret::new(normalise(password.expose()));
+        match crate::breach::count(&source, &sent).await {
+            Ok(0) => {}
+            Ok(_) => {
+                return Err(ApiError::PasswordPolicy(
+                    sspr_proto::ErrorId::PasswordBreached,
+                ));
+            }
+            // A breach source that is down must not stop every reset: the
+            // other rules still hold, and the outage is logged.
+            Err(e) => tracing::warn!(error = %e, "breached-password check skipped"),
+        }
+    }
     if cfg.banned_mode == BannedMode::Audit {
         let banned = Banned {
             terms: cfg.banned_terms(),

@@ -840,3 +840,67 @@ async fn banned_passwords_are_refused_or_in_audit_mode_counted_by_the_report() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn breached_passwords_are_refused_and_only_the_hash_prefix_leaves() {
+    use std::sync::{Arc, Mutex};
+    // A real HTTP range endpoint on loopback, in the Pwned Passwords format.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    let range = axum::Router::new().route(
+        "/range/{prefix}",
+        axum::routing::get(
+            move |axum::extract::Path(prefix): axum::extract::Path<String>| {
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push(prefix.clone());
+                    // SHA-1("Saffron-Glacier-Tuba-9") is listed as seen 3 times.
+                    let (p, s) = sspr_server::breach::split_hash(
+                        &sspr_server::secret::Secret::new("Saffron-Glacier-Tuba-9"),
+                    );
+                    if prefix == p {
+                        format!("{s}:3\r\n")
+                    } else {
+                        String::new()
+                    }
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, range).await.unwrap() });
+
+    let h = harness_with(
+        false,
+        &format!("[password]\nbreached_range_url = \"http://127.0.0.1:{port}/range/\"\n"),
+    )
+    .await;
+    let c = signed_in(&h, ALICE.0, ALICE.1).await;
+    let (s, err) = call(
+        &h,
+        &c,
+        "/api/security-info/password",
+        json!({ "current": ALICE.1, "new": "Saffron-Glacier-Tuba-9" }),
+    )
+    .await;
+    assert_eq!(
+        (s, err["error"]["id"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("password.breached"))
+    );
+    let (s, _) = call(
+        &h,
+        &c,
+        "/api/security-info/password",
+        json!({ "current": ALICE.1, "new": "Quartz-Heron-Pickle-42" }),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter()
+            .all(|p| p.len() == 5 && p.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{seen:?}"
+    );
+}
