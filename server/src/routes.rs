@@ -189,6 +189,32 @@ fn step_limit(state: &AppState, ip: &ClientIp) -> Result<(), ApiError> {
     state.limits.hit(&ip.0, budget, state.clock.now())
 }
 
+/// A signed-in caller of a state-changing security-info call: the per-IP
+/// budget is charged, then the session is required.
+pub struct SignedIn {
+    pub session: session::Session,
+    pub ip: String,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Ok(ip) = ClientIp::from_request_parts(parts, state).await;
+        step_limit(state, &ip)?;
+        let session = session::require(state, &parts.headers).await?;
+        Ok(SignedIn { session, ip: ip.0 })
+    }
+}
+
 pub async fn reset_challenge(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -346,15 +372,12 @@ pub async fn session_sign_out(
 
 pub async fn session_reauth(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
+    SignedIn { mut session, .. }: SignedIn,
     ApiJson(req): ApiJson<ReauthRequest>,
 ) -> Result<Json<SecurityInfoView>, ApiError> {
-    step_limit(&state, &ip)?;
-    let mut s = session::require(&state, &headers).await?;
-    session::reauthenticate(&state, &s, &Secret::new(req.password)).await?;
-    s.auth_at = state.clock.now();
-    security_info::view(&state, &s).await.map(Json)
+    session::reauthenticate(&state, &session, &Secret::new(req.password)).await?;
+    session.auth_at = state.clock.now();
+    security_info::view(&state, &session).await.map(Json)
 }
 
 /// The signed-in user's security info, or `null` when nobody is signed in
@@ -373,72 +396,59 @@ pub async fn security_info(
 
 pub async fn security_info_review(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
+    me: SignedIn,
 ) -> Result<Json<SecurityInfoView>, ApiError> {
-    step_limit(&state, &ip)?;
-    let s = session::require(&state, &headers).await?;
-    security_info::review(&state, &s, &ip.0).await.map(Json)
+    security_info::review(&state, &me.session, &me.ip)
+        .await
+        .map(Json)
 }
 
 pub async fn method_start(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
+    me: SignedIn,
     ApiJson(req): ApiJson<AddMethodRequest>,
 ) -> Result<Json<Enrollment>, ApiError> {
-    step_limit(&state, &ip)?;
-    let s = session::require(&state, &headers).await?;
-    security_info::start(&state, &s, req).await.map(Json)
+    security_info::start(&state, &me.session, req)
+        .await
+        .map(Json)
 }
 
 pub async fn method_confirm(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
+    me: SignedIn,
     ApiJson(req): ApiJson<ConfirmRequest>,
 ) -> Result<Json<SecurityInfoView>, ApiError> {
-    step_limit(&state, &ip)?;
-    let s = session::require(&state, &headers).await?;
-    security_info::confirm(&state, &s, &ip.0, &req.enrollment, &req.code)
+    security_info::confirm(&state, &me.session, &me.ip, &req.enrollment, &req.code)
         .await
         .map(Json)
 }
 
 pub async fn method_remove(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
+    me: SignedIn,
     ApiJson(req): ApiJson<MethodRequest>,
 ) -> Result<Json<SecurityInfoView>, ApiError> {
-    step_limit(&state, &ip)?;
-    let s = session::require(&state, &headers).await?;
-    security_info::remove(&state, &s, &ip.0, &req.method)
+    security_info::remove(&state, &me.session, &me.ip, &req.method)
         .await
         .map(Json)
 }
 
 pub async fn method_default(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
+    me: SignedIn,
     ApiJson(req): ApiJson<MethodRequest>,
 ) -> Result<Json<SecurityInfoView>, ApiError> {
-    step_limit(&state, &ip)?;
-    let s = session::require(&state, &headers).await?;
-    security_info::set_default(&state, &s, &ip.0, &req.method)
+    security_info::set_default(&state, &me.session, &me.ip, &req.method)
         .await
         .map(Json)
 }
 
 pub async fn recovery_codes(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
+    me: SignedIn,
 ) -> Result<Response, ApiError> {
-    step_limit(&state, &ip)?;
-    let s = session::require(&state, &headers).await?;
-    let codes: RecoveryCodes = security_info::new_recovery_codes(&state, &s, &ip.0).await?;
+    let codes: RecoveryCodes =
+        security_info::new_recovery_codes(&state, &me.session, &me.ip).await?;
     let mut r = Json(codes).into_response();
     // Shown once: never cached anywhere.
     r.headers_mut()
@@ -448,16 +458,13 @@ pub async fn recovery_codes(
 
 pub async fn change_password(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
+    me: SignedIn,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    step_limit(&state, &ip)?;
-    let s = session::require(&state, &headers).await?;
     security_info::change_password(
         &state,
-        &s,
-        &ip.0,
+        &me.session,
+        &me.ip,
         &Secret::new(req.current),
         &Secret::new(req.new),
     )
@@ -467,13 +474,10 @@ pub async fn change_password(
 
 pub async fn security_questions(
     State(state): State<AppState>,
-    ip: ClientIp,
-    headers: HeaderMap,
+    me: SignedIn,
     ApiJson(req): ApiJson<QuestionsRequest>,
 ) -> Result<Json<SecurityInfoView>, ApiError> {
-    step_limit(&state, &ip)?;
-    let s = session::require(&state, &headers).await?;
-    security_info::set_questions(&state, &s, &ip.0, &req.answers)
+    security_info::set_questions(&state, &me.session, &me.ip, &req.answers)
         .await
         .map(Json)
 }
