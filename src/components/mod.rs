@@ -1,5 +1,6 @@
 pub mod app_link;
 pub mod brand;
+pub mod code_input;
 pub mod error_box;
 pub mod focus_heading;
 pub mod footer;

@@ -3,6 +3,7 @@ use sspr_proto::reset::{MethodKind, MethodOption};
 
 use super::{StepHeading, use_wizard};
 use crate::api;
+use crate::components::code_input::CodeInput;
 
 fn now_ms() -> f64 {
     js_sys::Date::now()
@@ -77,30 +78,7 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
                 verify.dispatch(code.get_untracked());
             }
         >
-            <label for="code">"Code"</label>
-            <input
-                id="code"
-                name="code"
-                class="code-input"
-                type="text"
-                inputmode=if recovery { "text" } else { "numeric" }
-                autocomplete=if recovery { "off" } else { "one-time-code" }
-                pattern=(!recovery).then_some("[0-9]*")
-                autocapitalize="off"
-                spellcheck="false"
-                maxlength=(digits + 4).to_string()
-                required
-                prop:value=move || code.get()
-                on:input=move |ev| {
-                    let typed = event_target_value(&ev);
-                    let v: String = if recovery {
-                        typed.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
-                    } else {
-                        typed.chars().filter(char::is_ascii_digit).collect()
-                    };
-                    set_code.set(v);
-                }
-            />
+            <CodeInput id="code" digits=digits value=code set_value=set_code recovery=recovery />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || busy.get()>
                     "Verify"

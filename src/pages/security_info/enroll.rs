@@ -3,6 +3,7 @@ use sspr_proto::security_info::{Enrollment, SecurityInfoView};
 
 use super::{FocusHeading, use_info};
 use crate::api;
+use crate::components::code_input::CodeInput;
 use crate::components::qr::QrCode;
 
 /// The secret in groups of four, as people copy it by hand.
@@ -55,22 +56,7 @@ fn CodeForm(
                 confirm.dispatch(code.get_untracked());
             }
         >
-            <label for="enroll-code">"Code"</label>
-            <input
-                id="enroll-code"
-                name="code"
-                class="code-input"
-                type="text"
-                inputmode="numeric"
-                autocomplete="one-time-code"
-                pattern="[0-9]*"
-                maxlength=(digits + 4).to_string()
-                required
-                prop:value=move || code.get()
-                on:input=move |ev| {
-                    set_code.set(event_target_value(&ev).chars().filter(char::is_ascii_digit).collect());
-                }
-            />
+            <CodeInput id="enroll-code" digits=digits value=code set_value=set_code />
             {children.map(|c| c())}
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || confirm.pending().get()>{submit_label}</button>
