@@ -24,7 +24,8 @@ pub fn Interrupt(
                 <section class="interrupt">
                     <FocusHeading>"Keep your account secure"</FocusHeading>
                     <p>{format!(
-                        "Your organisation needs you to set up {ways} to prove who you are. You'll use it to reset your password yourself if you ever forget it."
+                        "Your organisation needs you to set up {ways} to prove who you are. You'll use {} to reset your password yourself if you ever forget it.",
+                        if needed == 1 { "it" } else { "them" }
                     )}</p>
                     <AddMethod
                         can_add=view.can_add.clone()
