@@ -62,6 +62,25 @@ pub fn kind_available(state: &AppState, k: MethodKind) -> bool {
     }
 }
 
+/// How many different kinds are among `kinds`: two emails are still one way
+/// to prove who you are.
+pub fn distinct_kinds(kinds: impl IntoIterator<Item = MethodKind>) -> usize {
+    let mut seen: Vec<MethodKind> = Vec::new();
+    for k in kinds {
+        if !seen.contains(&k) {
+            seen.push(k);
+        }
+    }
+    seen.len()
+}
+
+/// A code as people type or paste it: spaces and dashes dropped.
+pub fn typed_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect()
+}
+
 /// The user's methods, oldest first. With `user_id = None` the same query runs
 /// against an id that cannot exist, so decoys cost what real look-ups cost.
 pub async fn for_user(

@@ -75,17 +75,16 @@ fn allowed(state: &AppState, user: &DirUser, k: MethodKind) -> bool {
 /// gate. Security questions never count alone: without another kind they
 /// add nothing.
 fn usable_kinds(state: &AppState, user: &DirUser, stored: &[StoredMethod]) -> usize {
-    let mut kinds: Vec<MethodKind> = stored
-        .iter()
-        .map(|m| m.kind)
-        .filter(|k| allowed(state, user, *k))
-        .collect();
-    kinds.sort_by_key(|k| methods::kind_str(*k));
-    kinds.dedup();
-    if kinds.iter().all(|k| *k == MethodKind::SecurityQuestions) {
+    let usable = || {
+        stored
+            .iter()
+            .map(|m| m.kind)
+            .filter(|k| allowed(state, user, *k))
+    };
+    if usable().all(|k| k == MethodKind::SecurityQuestions) {
         return 0;
     }
-    kinds.len()
+    methods::distinct_kinds(usable())
 }
 
 pub async fn mark_reviewed(state: &AppState, user_id: &str) -> Result<(), ApiError> {
@@ -420,10 +419,7 @@ pub async fn confirm(
     .map_err(ApiError::internal)?
     .ok_or(ApiError::EnrollmentExpired)?;
     let kind = methods::parse_kind(&p.kind).ok_or(ApiError::EnrollmentExpired)?;
-    let code: String = code
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
+    let code = methods::typed_code(code);
     let mut used_step = None;
     let mut secret = None;
     let ok = match kind {
@@ -620,6 +616,22 @@ pub async fn set_default(
     view(state, s).await
 }
 
+/// The user's set of `kind` (recovery codes, questions) that a new set would
+/// replace. A first set needs no more than the session; replacing one needs a
+/// recent password proof.
+fn replaceable<'m>(
+    state: &AppState,
+    s: &Session,
+    stored: &'m [StoredMethod],
+    kind: MethodKind,
+) -> Result<Vec<&'m StoredMethod>, ApiError> {
+    let existing: Vec<&StoredMethod> = stored.iter().filter(|m| m.kind == kind).collect();
+    if !existing.is_empty() {
+        s.require_recent(state.clock.now())?;
+    }
+    Ok(existing)
+}
+
 /// Opens a transaction that drops `existing` (their codes or answers go with
 /// them, `ON DELETE CASCADE`) and stores a new method row of `kind` in their
 /// place; the caller adds the new set and commits, so nothing is ever half
@@ -715,13 +727,7 @@ pub async fn new_recovery_codes(
         });
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    let existing: Vec<&StoredMethod> = stored
-        .iter()
-        .filter(|m| m.kind == MethodKind::RecoveryCode)
-        .collect();
-    if !existing.is_empty() {
-        s.require_recent(state.clock.now())?;
-    }
+    let existing = replaceable(state, s, &stored, MethodKind::RecoveryCode)?;
     let before = usable_kinds(state, &s.user, &stored);
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code(state)).collect();
     let method_id = state.entropy.hex_id(16);
@@ -789,14 +795,7 @@ pub async fn change_password(
     new: &Secret,
 ) -> Result<(), ApiError> {
     s.require_password()?;
-    session::locked(state, &s.user.id).await?;
-    if !state
-        .directory
-        .verify_password(&s.user, current)
-        .await
-        .map_err(unavailable)?
-    {
-        session::record_failure(state, &s.user.id).await?;
+    if !session::check_password(state, &s.user, current).await? {
         return Err(ApiError::InvalidField {
             field: "current".into(),
             reason: "not your current password".into(),
@@ -835,13 +834,7 @@ pub async fn set_questions(
         return Err(ApiError::AnswersInvalid { index: i });
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    let existing: Vec<&StoredMethod> = stored
-        .iter()
-        .filter(|m| m.kind == MethodKind::SecurityQuestions)
-        .collect();
-    if !existing.is_empty() {
-        s.require_recent(state.clock.now())?;
-    }
+    let existing = replaceable(state, s, &stored, MethodKind::SecurityQuestions)?;
     let mut hashes = Vec::with_capacity(answers.len());
     for a in answers {
         let folded = Secret::new(fold_answer(&a.answer));

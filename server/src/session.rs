@@ -128,7 +128,7 @@ async fn locked_until(state: &AppState, user_id: &str) -> Result<Option<i64>, Ap
     Ok(until.flatten().filter(|t| *t > state.clock.now()))
 }
 
-pub async fn record_failure(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+async fn record_failure(state: &AppState, user_id: &str) -> Result<(), ApiError> {
     let now = state.clock.now();
     // One atomic statement: concurrent failures each see their own count.
     let failures: i64 = sqlx::query_scalar(
@@ -176,11 +176,7 @@ pub async fn sign_in(
         burn_argon2(password).await;
         return Err(ApiError::InvalidCredentials);
     };
-    if let Some(until) = locked_until(state, &user.id).await? {
-        return Err(ApiError::SignInLocked {
-            retry_after: (until - state.clock.now()).max(1) as u64,
-        });
-    }
+    locked(state, &user.id).await?;
     let via = if !user.enabled {
         None
     } else if state
@@ -280,21 +276,29 @@ pub async fn reauthenticate(
     password: &Secret,
 ) -> Result<(), ApiError> {
     session.require_password()?;
-    if let Some(until) = locked_until(state, &session.user.id).await? {
-        return Err(ApiError::SignInLocked {
-            retry_after: (until - state.clock.now()).max(1) as u64,
-        });
-    }
-    if !state
-        .directory
-        .verify_password(&session.user, password)
-        .await
-        .map_err(unavailable)?
-    {
-        record_failure(state, &session.user.id).await?;
+    if !check_password(state, &session.user, password).await? {
         return Err(ApiError::InvalidCredentials);
     }
     mark_authenticated(state, &session.hash).await
+}
+
+/// Checks a signed-in user's password (re-entry, change of password) under
+/// the sign-in lockout: refused while locked, and a wrong one counts.
+pub async fn check_password(
+    state: &AppState,
+    user: &DirUser,
+    password: &Secret,
+) -> Result<bool, ApiError> {
+    locked(state, &user.id).await?;
+    let ok = state
+        .directory
+        .verify_password(user, password)
+        .await
+        .map_err(unavailable)?;
+    if !ok {
+        record_failure(state, &user.id).await?;
+    }
+    Ok(ok)
 }
 
 pub async fn mark_authenticated(state: &AppState, session_hash: &str) -> Result<(), ApiError> {

@@ -137,10 +137,6 @@ fn dir_err(e: DirectoryError) -> ApiError {
     }
 }
 
-fn available(state: &AppState, k: MethodKind) -> bool {
-    methods::kind_available(state, k)
-}
-
 /// An option before it gets its per-flow id.
 type Candidate = (MethodKind, String, Option<String>);
 
@@ -148,7 +144,10 @@ type Candidate = (MethodKind, String, Option<String>);
 /// authenticator apps and one for recovery codes, where the policy allows.
 fn real_options(state: &AppState, stored: &[StoredMethod], user: &DirUser) -> Vec<Candidate> {
     let mut out = Vec::new();
-    for k in KIND_ORDER.into_iter().filter(|k| available(state, *k)) {
+    for k in KIND_ORDER
+        .into_iter()
+        .filter(|k| methods::kind_available(state, *k))
+    {
         let of_kind = stored.iter().filter(|m| m.kind == k);
         match k {
             MethodKind::Email | MethodKind::Sms => {
@@ -174,14 +173,6 @@ fn real_options(state: &AppState, stored: &[StoredMethod], user: &DirUser) -> Ve
     out
 }
 
-/// Distinct kinds among options: two gates need two different kinds.
-fn kinds_in(options: &[Candidate]) -> usize {
-    let mut kinds: Vec<&'static str> = options.iter().map(|o| methods::kind_str(o.0)).collect();
-    kinds.sort_unstable();
-    kinds.dedup();
-    kinds.len()
-}
-
 /// Decoy options, stable for an identifier: what a plausible account would show.
 fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate> {
     let seed = state.keys.decoy_seed(identifier);
@@ -201,14 +192,17 @@ fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate
             (wanted.contains(k)
                 || (*k == MethodKind::RecoveryCode && seed[2].is_multiple_of(4))
                 || (*k == MethodKind::SecurityQuestions && gates >= 2 && seed[3].is_multiple_of(3)))
-                && available(state, *k)
+                && methods::kind_available(state, *k)
         })
         .collect();
     for k in KIND_ORDER {
         if kinds.len() >= usize::from(gates) {
             break;
         }
-        if available(state, k) && !kinds.contains(&k) && k != MethodKind::SecurityQuestions {
+        if methods::kind_available(state, k)
+            && !kinds.contains(&k)
+            && k != MethodKind::SecurityQuestions
+        {
             kinds.push(k);
         }
     }
@@ -390,7 +384,9 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         let mut options = real_options(state, &stored, &user);
         // Security questions never stand alone and never serve administrators.
         options.retain(|o| o.0 != MethodKind::SecurityQuestions || (gates >= 2 && !user.is_admin));
-        if enabled_for(state, &user).await? && kinds_in(&options) >= usize::from(gates) {
+        if enabled_for(state, &user).await?
+            && methods::distinct_kinds(options.iter().map(|o| o.0)) >= usize::from(gates)
+        {
             real = Some((user, gates, options));
         }
     }
@@ -670,10 +666,7 @@ pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, 
     if throttle::is_blocked(state, &flow.subject).await? {
         return block(state, &mut flow).await;
     }
-    let code: String = code
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
+    let code = methods::typed_code(code);
     let ok = match offered.kind {
         MethodKind::Email | MethodKind::Sms => redeem_code(state, &flow, &method, &code).await?,
         MethodKind::Authenticator => verify_totp(state, &flow, &code).await?,
