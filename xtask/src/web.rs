@@ -81,6 +81,7 @@ pub fn build(root: &Path) -> Result<Sizes> {
             .env("TRUNK_OFFLINE", "true")
             .env("NO_COLOR", "true"))
     };
+    same_shell(root)?;
     trunk("index.html", &dist)?;
     // Trunk empties its dist on every build, so the second app is built
     // aside and merged in (their hashed names never collide).
@@ -107,6 +108,17 @@ pub fn build(root: &Path) -> Result<Sizes> {
     compress_all(&dist)?;
     std::fs::write(dist.join(STAMP), hash).map_err(|e| e.to_string())?;
     report(&dist)
+}
+
+/// The two pages must stay one shell: account.html is index.html with the
+/// account binary. A head edit made to one only is caught here.
+fn same_shell(root: &Path) -> Result {
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("{p}: {e}"));
+    let expected = read("index.html")?.replace("data-bin=\"sspr-web\"", "data-bin=\"account\"");
+    if read("account.html")? != expected {
+        return Err("account.html must equal index.html with data-bin=\"account\"".into());
+    }
+    Ok(())
 }
 
 /// Trunk writes `<script type="module">import init ...</script>` into each page.

@@ -3,13 +3,12 @@ use sspr_proto::ErrorId;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith};
 
-use super::{AfterReauth, detail, kind_name, use_info};
-use crate::api::{self, ApiError};
+use super::{AfterReauth, Info, detail, kind_name, use_info};
+use crate::api;
 
 /// Removes a method, or asks for the password first when the last proof is
 /// older than the server allows.
-pub async fn remove(id: String) {
-    let info = use_info_untracked();
+pub async fn remove(info: Info, id: String) {
     match api::security_info::remove(&id).await {
         Err(e) if e.id() == ErrorId::ReauthRequired => {
             info.error.set(None);
@@ -24,8 +23,7 @@ pub async fn remove(id: String) {
 }
 
 /// New recovery codes, replacing the old set.
-pub async fn new_codes() {
-    let info = use_info_untracked();
+pub async fn new_codes(info: Info) {
     match api::security_info::recovery_codes().await {
         Err(e) if e.id() == ErrorId::ReauthRequired => {
             info.error.set(None);
@@ -38,19 +36,6 @@ pub async fn new_codes() {
             info.latest.set(Some(r.view));
         }
     }
-}
-
-fn use_info_untracked() -> super::Info {
-    use_context::<super::Info>().unwrap_or_else(|| {
-        // Only reachable if called outside the page; fall back to inert signals.
-        super::Info {
-            latest: RwSignal::new(None),
-            error: RwSignal::new(Some(ApiError::Decode("no page".into()))),
-            notice: RwSignal::new(None),
-            codes: RwSignal::new(None),
-            reauth: RwSignal::new(None),
-        }
-    })
 }
 
 /// Distinct kinds: two emails are still one way to reset.
@@ -71,9 +56,9 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
     let all = view.methods.clone();
     let do_remove = Action::new_local(move |id: &String| {
         set_confirming.set(None);
-        remove(id.clone())
+        remove(info, id.clone())
     });
-    let regenerate = Action::new_local(move |_: &()| new_codes());
+    let regenerate = Action::new_local(move |_: &()| new_codes(info));
     let make_default = Action::new_local(move |id: &String| {
         let id = id.clone();
         async move {

@@ -16,8 +16,8 @@ pub fn Reauth() -> impl IntoView {
         async move {
             if info.apply(api::security_info::reauth(pw).await) {
                 match info.reauth.get_untracked() {
-                    Some(AfterReauth::Remove(id)) => remove(id).await,
-                    Some(AfterReauth::NewRecoveryCodes) => new_codes().await,
+                    Some(AfterReauth::Remove(id)) => remove(info, id).await,
+                    Some(AfterReauth::NewRecoveryCodes) => new_codes(info).await,
                     None => {}
                 }
                 info.reauth.set(None);
