@@ -74,8 +74,8 @@ impl Evaluation {
 /// (the user's names and the organisation's; exact substrings).
 pub fn evaluate(password: &str, terms: &[String], names: &[&str]) -> Evaluation {
     let p: Vec<char> = fold(password).chars().collect();
-    // Candidate matches: (fuzzy, start, length, what).
-    let mut candidates: Vec<(bool, usize, usize, String)> = Vec::new();
+    // Candidate matches: (start, length, what).
+    let mut candidates: Vec<(usize, usize, String)> = Vec::new();
     for t in terms {
         let t: Vec<char> = t.chars().collect();
         let lens = [t.len().saturating_sub(1), t.len(), t.len() + 1];
@@ -87,7 +87,7 @@ pub fn evaluate(password: &str, terms: &[String], names: &[&str]) -> Evaluation 
             for start in 0..=p.len() - len {
                 let window = &p[start..start + len];
                 if within_one(window, &t) {
-                    candidates.push((window != t.as_slice(), start, len, t.iter().collect()));
+                    candidates.push((start, len, t.iter().collect()));
                 }
             }
         }
@@ -99,27 +99,41 @@ pub fn evaluate(password: &str, terms: &[String], names: &[&str]) -> Evaluation 
         }
         for start in 0..=p.len() - n.len() {
             if p[start..start + n.len()] == n[..] {
-                candidates.push((false, start, n.len(), n.iter().collect()));
+                candidates.push((start, n.len(), n.iter().collect()));
             }
         }
     }
-    // Exact matches before fuzzy ones, then longest, then leftmost; each
-    // character counts once.
-    candidates.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)).then(a.1.cmp(&b.1)));
-    let mut used = vec![false; p.len()];
-    let mut found: Vec<(usize, String)> = Vec::new();
-    for (_, start, len, what) in candidates {
-        if used[start..start + len].iter().any(|u| *u) {
-            continue;
+    // The fewest points any reading of the password gives, as an attacker
+    // would read it: each character is a point on its own, or part of a
+    // found term worth one point. A fuzzy match by insertion still leaves
+    // its extra character as a point (Entra scores "Blank1" as blank + 1).
+    // A greedy pass would be order-dependent: an exact "pass" would hide a
+    // near-"password".
+    let mut best: Vec<(usize, Option<usize>)> = vec![(0, None); p.len() + 1];
+    for end in 1..=p.len() {
+        best[end] = (best[end - 1].0 + 1, None);
+        for (i, (start, len, term)) in candidates.iter().enumerate() {
+            let cost = 1 + len.saturating_sub(term.chars().count());
+            if start + len == end && best[*start].0 + cost < best[end].0 {
+                best[end] = (best[*start].0 + cost, Some(i));
+            }
         }
-        used[start..start + len].iter_mut().for_each(|u| *u = true);
-        found.push((start, what));
     }
-    found.sort();
-    let remaining = used.iter().filter(|u| !**u).count();
+    let mut found = Vec::new();
+    let mut at = p.len();
+    while at > 0 {
+        match best[at].1 {
+            Some(i) => {
+                found.push(candidates[i].2.clone());
+                at = candidates[i].0;
+            }
+            None => at -= 1,
+        }
+    }
+    found.reverse();
     Evaluation {
-        points: found.len() + remaining,
-        found: found.into_iter().map(|(_, w)| w).collect(),
+        points: best[p.len()].0,
+        found,
     }
 }
 
@@ -153,6 +167,14 @@ mod tests {
         let e = evaluate("ContoS0Bl@nkf9!", &list, &[]);
         assert_eq!(e.points, 5, "contoso + blank + f, 9, !");
         assert!(e.passes());
+    }
+
+    #[test]
+    fn a_short_exact_term_never_hides_a_longer_fuzzy_one() {
+        let list = terms(&["pass", "password"]);
+        let e = evaluate("Passwerd26", &list, &[]);
+        assert_eq!(e.found, ["password"]);
+        assert_eq!(e.points, 3, "password (fuzzy) + '2' + '6'");
     }
 
     #[test]
