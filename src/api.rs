@@ -241,6 +241,7 @@ pub mod session {
 /// Security info for the signed-in user: the view, enrollment, removal,
 /// recovery codes and change of password.
 pub mod security_info {
+    use sspr_proto::config::PasswordContext;
     use sspr_proto::security_info::{
         AddMethodRequest, ChangePasswordRequest, ConfirmRequest, Enrollment, MethodRequest,
         QuestionAnswer, QuestionsRequest, ReauthRequest, RecoveryCodes, SecurityInfoView,
@@ -300,6 +301,11 @@ pub mod security_info {
 
     pub async fn reauth(password: String) -> Result<SecurityInfoView, ApiError> {
         post("/api/session/reauth", &ReauthRequest { password }).await
+    }
+
+    /// The live checklist's context for the signed-in user.
+    pub async fn password_context() -> Result<PasswordContext, ApiError> {
+        get("/api/security-info/password").await
     }
 
     pub async fn change_password(current: String, new: String) -> Result<(), ApiError> {

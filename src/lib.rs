@@ -6,6 +6,7 @@ pub mod app;
 pub mod components;
 pub mod pages;
 pub mod pow;
+pub mod strength;
 pub mod theme;
 
 pub use app::{AccountApp, ResetApp};

@@ -38,4 +38,40 @@ pub struct PasswordRules {
     pub max_length: u16,
     /// Minimum zxcvbn score, 0 to 4.
     pub min_score: u8,
+    /// Active Directory's complexity rule: three of capitals, small letters,
+    /// digits, symbols and other letters. Set by the config or the directory.
+    #[serde(default)]
+    pub complexity: bool,
+}
+
+/// What the live checklist needs for one user, sent only after they have
+/// proved who they are (the reset's new-password step, or a signed-in
+/// session). The global banned list ships inside the strength worker.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordContext {
+    pub rules: PasswordRules,
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    /// Present when the banned list is enforced; absent in audit mode,
+    /// where the server lets banned passwords through.
+    pub banned: Option<BannedContext>,
+}
+
+/// The organisation's part of the banned-password rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BannedContext {
+    pub organisation: String,
+    /// The configured custom terms, as written (the worker folds them).
+    pub custom: Vec<String>,
+}
+
+impl std::fmt::Debug for PasswordContext {
+    // Names and addresses are personal data: kept out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordContext")
+            .field("rules", &self.rules)
+            .field("banned", &self.banned.is_some())
+            .finish_non_exhaustive()
+    }
 }

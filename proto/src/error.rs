@@ -45,6 +45,8 @@ pub enum ErrorId {
     PasswordContainsName,
     #[serde(rename = "password.banned")]
     PasswordBanned,
+    #[serde(rename = "password.not_complex")]
+    PasswordNotComplex,
     #[serde(rename = "password.breached")]
     PasswordBreached,
     #[serde(rename = "password.rejected_by_directory")]
@@ -99,6 +101,7 @@ impl ErrorId {
         ErrorId::PasswordTooWeak,
         ErrorId::PasswordContainsName,
         ErrorId::PasswordBanned,
+        ErrorId::PasswordNotComplex,
         ErrorId::PasswordBreached,
         ErrorId::PasswordRejectedByDirectory,
         ErrorId::InvalidCredentials,
@@ -141,6 +144,9 @@ impl ErrorId {
             }
             ErrorId::PasswordBanned => {
                 "That password is built on a common or banned word, or your organisation's name. Add more words of your own."
+            }
+            ErrorId::PasswordNotComplex => {
+                "The directory needs three kinds of character: capitals, small letters, digits or symbols."
             }
             ErrorId::PasswordBreached => {
                 "That password has appeared in a data breach elsewhere, so attackers try it. Please choose another."
@@ -222,6 +228,7 @@ mod tests {
                 "\"password.too_weak\"",
                 "\"password.contains_name\"",
                 "\"password.banned\"",
+                "\"password.not_complex\"",
                 "\"password.breached\"",
                 "\"password.rejected_by_directory\"",
                 "\"session.invalid_credentials\"",

@@ -10,6 +10,7 @@ pub mod password;
 pub mod reset;
 pub mod security_info;
 pub mod session;
+pub mod strength;
 pub mod theme;
 
 pub use config::{Health, PublicConfig, SsprAvailability};

@@ -2,8 +2,10 @@
 //! enforcement. Length is counted in Unicode code points after NFKC
 //! normalisation (NIST SP 800-63B), with no truncation.
 
+use serde::{Deserialize, Serialize};
+
 use crate::ErrorId;
-use crate::config::PasswordRules;
+use crate::config::{PasswordContext, PasswordRules};
 
 /// The password as the directory will receive it: NFKC-normalised.
 #[cfg(feature = "nfkc")]
@@ -80,15 +82,25 @@ impl Owner<'_> {
 /// password that reached scoring is strong, and only the prefix is scored.
 pub const SCORED_PREFIX: usize = 100;
 
-/// The zxcvbn score (0 to 4) of a normalised password, with the owner's
-/// names and address as user inputs.
+/// zxcvbn's assessment of a normalised password, with the owner's names
+/// and address as user inputs.
 #[cfg(feature = "strength")]
-pub fn score(normalised: &str, owner: &Owner<'_>) -> u8 {
+pub fn strength(normalised: &str, owner: &Owner<'_>) -> crate::strength::Strength {
     let mut inputs = owner.names();
     inputs.push(owner.display_name);
     inputs.extend(owner.email);
     let scored: String = normalised.chars().take(SCORED_PREFIX).collect();
-    zxcvbn::zxcvbn(&scored, &inputs).score() as u8
+    crate::strength::Strength::from(&zxcvbn::zxcvbn(&scored, &inputs))
+}
+
+impl PasswordContext {
+    pub fn owner(&self) -> Owner<'_> {
+        Owner {
+            username: &self.username,
+            display_name: &self.display_name,
+            email: self.email.as_deref(),
+        }
+    }
 }
 
 /// The banned-password rule as enforced: the folded terms (global plus
@@ -109,9 +121,135 @@ impl Banned<'_> {
     }
 }
 
-/// The verdict both sides agree on: the first rule the password breaks.
-/// Length (code points after NFKC), the owner's names, banned terms (when
-/// enforced), then zxcvbn.
+/// One line of the checklist, by stable id, in the order the verdict
+/// applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    MinLength,
+    MaxLength,
+    NoNames,
+    Complexity,
+    NotBanned,
+    Strength,
+}
+
+impl Rule {
+    /// The error the server answers when this rule is the first one broken.
+    pub fn error(self) -> ErrorId {
+        match self {
+            Rule::MinLength => ErrorId::PasswordTooShort,
+            Rule::MaxLength => ErrorId::PasswordTooLong,
+            Rule::NoNames => ErrorId::PasswordContainsName,
+            Rule::Complexity => ErrorId::PasswordNotComplex,
+            Rule::NotBanned => ErrorId::PasswordBanned,
+            Rule::Strength => ErrorId::PasswordTooWeak,
+        }
+    }
+}
+
+/// A checklist line and whether the password meets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub rule: Rule,
+    pub passed: bool,
+}
+
+/// Every rule's outcome for one password, plus zxcvbn's assessment. The
+/// SPA's worker draws the checklist from it; the server enforces
+/// [`Report::verdict`]. Both call [`report`], so they cannot disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    /// Absent for an empty password.
+    pub strength: Option<crate::strength::Strength>,
+}
+
+impl Report {
+    /// The first rule broken, as the server's error.
+    pub fn verdict(&self) -> Result<(), ErrorId> {
+        match self.checks.iter().find(|c| !c.passed) {
+            Some(c) => Err(c.rule.error()),
+            None => Ok(()),
+        }
+    }
+
+    pub fn passed(&self, rule: Rule) -> Option<bool> {
+        self.checks
+            .iter()
+            .find(|c| c.rule == rule)
+            .map(|c| c.passed)
+    }
+}
+
+/// Active Directory's complexity: at least three of capitals, small
+/// letters, digits, symbols, and letters without case.
+pub fn is_complex(password: &str) -> bool {
+    let mut kinds = [false; 5];
+    for c in password.chars() {
+        let kind = if c.is_uppercase() {
+            0
+        } else if c.is_lowercase() {
+            1
+        } else if c.is_ascii_digit() {
+            2
+        } else if c.is_alphabetic() {
+            4
+        } else {
+            3
+        };
+        kinds[kind] = true;
+    }
+    kinds.iter().filter(|k| **k).count() >= 3
+}
+
+/// Every rule's outcome for `password`: length (code points after NFKC),
+/// the owner's names, complexity (when the rules ask for it), banned terms
+/// (when enforced), then zxcvbn's score.
+#[cfg(feature = "strength")]
+pub fn report(
+    password: &str,
+    rules: &PasswordRules,
+    owner: &Owner<'_>,
+    banned: Option<&Banned<'_>>,
+) -> Report {
+    let normalised = normalise(password);
+    let n = normalised.chars().count();
+    let mut checks = vec![
+        Check {
+            rule: Rule::MinLength,
+            passed: n >= usize::from(rules.min_length),
+        },
+        Check {
+            rule: Rule::MaxLength,
+            passed: n <= usize::from(rules.max_length),
+        },
+        Check {
+            rule: Rule::NoNames,
+            passed: !contains_user_name(&normalised, &owner.names()),
+        },
+    ];
+    if rules.complexity {
+        checks.push(Check {
+            rule: Rule::Complexity,
+            passed: is_complex(&normalised),
+        });
+    }
+    if let Some(b) = banned {
+        checks.push(Check {
+            rule: Rule::NotBanned,
+            passed: b.evaluate(&normalised, owner).passes(),
+        });
+    }
+    let strength = (n > 0).then(|| strength(&normalised, owner));
+    checks.push(Check {
+        rule: Rule::Strength,
+        passed: strength.as_ref().map_or(0, |s| s.score) >= rules.min_score,
+    });
+    Report { checks, strength }
+}
+
+/// The verdict both sides agree on: the first rule [`report`] finds broken.
 #[cfg(feature = "strength")]
 pub fn verdict(
     password: &str,
@@ -119,20 +257,7 @@ pub fn verdict(
     owner: &Owner<'_>,
     banned: Option<&Banned<'_>>,
 ) -> Result<(), ErrorId> {
-    if let Some(id) = length_violation(password, rules) {
-        return Err(id);
-    }
-    let normalised = normalise(password);
-    if contains_user_name(&normalised, &owner.names()) {
-        return Err(ErrorId::PasswordContainsName);
-    }
-    if banned.is_some_and(|b| !b.evaluate(&normalised, owner).passes()) {
-        return Err(ErrorId::PasswordBanned);
-    }
-    if score(&normalised, owner) < rules.min_score {
-        return Err(ErrorId::PasswordTooWeak);
-    }
-    Ok(())
+    report(password, rules, owner, banned).verdict()
 }
 
 #[cfg(test)]
@@ -143,6 +268,7 @@ mod tests {
         min_length: 8,
         max_length: 256,
         min_score: 3,
+        complexity: false,
     };
 
     #[test]

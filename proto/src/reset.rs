@@ -161,6 +161,9 @@ pub enum ResetStep {
     /// Verified: choose a new password (or unlock, where the account is locked).
     NewPassword {
         unlock_available: bool,
+        /// What the live checklist needs; sent only once the user has
+        /// proved who they are.
+        password: crate::config::PasswordContext,
     },
     Done {
         outcome: Outcome,
@@ -201,10 +204,22 @@ mod tests {
     fn steps_are_tagged_for_the_spa() {
         let s = ResetStep::NewPassword {
             unlock_available: true,
+            password: crate::config::PasswordContext {
+                rules: crate::config::PasswordRules {
+                    min_length: 8,
+                    max_length: 256,
+                    min_score: 3,
+                    complexity: false,
+                },
+                username: "alice".into(),
+                display_name: "Alice".into(),
+                email: None,
+                banned: None,
+            },
         };
         assert_eq!(
             serde_json::to_string(&s).unwrap(),
-            r#"{"step":"new_password","unlock_available":true}"#
+            r#"{"step":"new_password","unlock_available":true,"password":{"rules":{"min_length":8,"max_length":256,"min_score":3,"complexity":false},"username":"alice","display_name":"Alice","email":null,"banned":null}}"#
         );
     }
 

@@ -234,6 +234,11 @@ pub struct PasswordConfig {
     /// Minimum zxcvbn score, 0 to 4.
     #[serde(default = "default_min_score")]
     pub min_score: u8,
+    /// Active Directory's complexity rule (three kinds of character). An AD
+    /// connector turns it on from the domain policy; set it here to require
+    /// it of any directory.
+    #[serde(default)]
+    pub complexity: bool,
     /// The organisation's own banned terms (up to 1,000, 4 to 64 characters),
     /// on top of the global list.
     #[serde(default)]
@@ -264,6 +269,16 @@ pub enum BannedMode {
 }
 
 impl PasswordConfig {
+    /// The configured rules, before the directory adds its own.
+    pub fn rules(&self) -> PasswordRules {
+        PasswordRules {
+            min_length: self.min_length,
+            max_length: self.max_length,
+            min_score: self.min_score,
+            complexity: self.complexity,
+        }
+    }
+
     /// The global list plus the custom terms, folded, sorted, deduplicated.
     pub fn banned_terms(&self) -> &[String] {
         self.banned_terms.get_or_init(|| {
@@ -769,11 +784,7 @@ impl Config {
                 .iter()
                 .map(|m| m.as_str().to_string())
                 .collect(),
-            password: PasswordRules {
-                min_length: self.password.min_length,
-                max_length: self.password.max_length,
-                min_score: self.password.min_score,
-            },
+            password: self.password.rules(),
             reconfirm_days: self.policy.reconfirm_days,
         }
     }

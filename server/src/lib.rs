@@ -105,7 +105,10 @@ pub fn app(state: AppState) -> Router {
             "/security-info/recovery-codes",
             post(routes::recovery_codes),
         )
-        .route("/security-info/password", post(routes::change_password))
+        .route(
+            "/security-info/password",
+            get(routes::password_context).post(routes::change_password),
+        )
         .route("/security-info/questions", post(routes::security_questions))
         .route("/reset/challenge", post(routes::reset_challenge))
         .route("/reset/start", post(routes::reset_start))

@@ -3,12 +3,12 @@
 //! can never disagree. The full policy engine (banned lists, breach check)
 //! plugs in there.
 
-use sspr_proto::config::PasswordRules;
+use sspr_proto::config::{BannedContext, PasswordContext};
 use sspr_proto::password::{Banned, Owner, normalise, verdict};
 
 use crate::AppState;
 use crate::audit::{self, Event};
-use crate::config::{BannedMode, PasswordConfig};
+use crate::config::BannedMode;
 use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::secret::Secret;
@@ -25,25 +25,38 @@ pub fn owner(user: &DirUser) -> Owner<'_> {
 pub const WOULD_REJECT: &str =
     "Password would be rejected by the banned password list (audit mode)";
 
-/// The verdict for `user`'s new password under `cfg`, with the organisation's
-/// name among the banned substrings.
-pub fn check(
-    cfg: &PasswordConfig,
-    password: &Secret,
-    user: &DirUser,
-    organisation: &str,
-) -> Result<(), ApiError> {
-    let rules = PasswordRules {
-        min_length: cfg.min_length,
-        max_length: cfg.max_length,
-        min_score: cfg.min_score,
-    };
-    let banned = Banned {
-        terms: cfg.banned_terms(),
-        organisation,
-    };
-    let enforced = (cfg.banned_mode == BannedMode::Enforce).then_some(&banned);
-    verdict(password.expose(), &rules, &owner(user), enforced).map_err(ApiError::PasswordPolicy)
+/// What the live checklist needs for `user`: the portal's rules joined by
+/// the directory's, the user's names, and the banned-list context when it
+/// is enforced.
+pub async fn context(state: &AppState, user: &DirUser) -> Result<PasswordContext, ApiError> {
+    let cfg = &state.config.password;
+    let rules = state
+        .directory
+        .password_rules(user)
+        .await
+        .map_err(|e| ApiError::internal(format!("directory password rules: {e}")))?
+        .apply(cfg.rules());
+    Ok(PasswordContext {
+        rules,
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        email: user.email.clone(),
+        banned: (cfg.banned_mode == BannedMode::Enforce).then(|| BannedContext {
+            organisation: state.organisation(),
+            custom: cfg.banned_custom.clone(),
+        }),
+    })
+}
+
+/// The verdict on a new password in `ctx`. `terms` are the folded global and
+/// custom terms, which the SPA's worker builds the same way.
+pub fn check(ctx: &PasswordContext, terms: &[String], password: &Secret) -> Result<(), ApiError> {
+    let banned = ctx.banned.as_ref().map(|b| Banned {
+        terms,
+        organisation: &b.organisation,
+    });
+    verdict(password.expose(), &ctx.rules, &ctx.owner(), banned.as_ref())
+        .map_err(ApiError::PasswordPolicy)
 }
 
 /// [`check`] for a request: in audit mode a password the banned list would
@@ -56,8 +69,8 @@ pub async fn enforce(
     during: &'static str,
 ) -> Result<(), ApiError> {
     let cfg = &state.config.password;
-    let org = state.organisation();
-    check(cfg, password, user, &org)?;
+    let ctx = context(state, user).await?;
+    check(&ctx, cfg.banned_terms(), password)?;
     if let Some(source) = crate::breach::Source::from_config(cfg) {
         // The password as the directory will get it.
         let sent = Secret::new(normalise(password.expose()));
@@ -74,6 +87,7 @@ pub async fn enforce(
         }
     }
     if cfg.banned_mode == BannedMode::Audit {
+        let org = state.organisation();
         let banned = Banned {
             terms: cfg.banned_terms(),
             organisation: &org,
@@ -102,32 +116,32 @@ pub async fn enforce(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::PasswordConfig;
+    use crate::directory::DirectoryRules;
     use sspr_proto::ErrorId;
 
-    fn user() -> DirUser {
-        DirUser {
-            id: "1".into(),
+    fn ctx(cfg: &PasswordConfig) -> PasswordContext {
+        PasswordContext {
+            rules: cfg.rules(),
             username: "alice".into(),
             display_name: "Alice Andersen".into(),
             email: Some("alice@example.com".into()),
-            mobile: None,
-            is_admin: false,
-            enabled: true,
-            locked_until: None,
+            banned: (cfg.banned_mode == BannedMode::Enforce).then(|| BannedContext {
+                organisation: "Northgate".into(),
+                custom: cfg.banned_custom.clone(),
+            }),
         }
     }
 
-    fn cfg() -> PasswordConfig {
-        toml::from_str("").unwrap()
-    }
-
-    fn verdict(pw: &str) -> Result<(), ErrorId> {
-        check(&cfg(), &Secret::new(pw), &user(), "Northgate").map_err(|e| e.body().error.id)
+    fn verdict_under(cfg: &PasswordConfig, pw: &str) -> Result<(), ErrorId> {
+        check(&ctx(cfg), cfg.banned_terms(), &Secret::new(pw)).map_err(|e| e.body().error.id)
     }
 
     #[test]
     fn the_configured_rules_and_the_users_names_reach_the_verdict() {
         // The rules themselves are tested in proto; this checks the wiring.
+        let cfg: PasswordConfig = toml::from_str("").unwrap();
+        let verdict = |pw| verdict_under(&cfg, pw);
         assert_eq!(verdict("short1!"), Err(ErrorId::PasswordTooShort));
         assert_eq!(
             verdict("AliceAndersen1"),
@@ -135,6 +149,12 @@ mod tests {
         );
         assert_eq!(verdict("Tangerine-Vortex-Quill-88"), Ok(()));
         assert_eq!(verdict("Northgate2026!"), Err(ErrorId::PasswordBanned));
+        assert_eq!(verdict("tangerine vortex quill"), Ok(()));
+        let complex: PasswordConfig = toml::from_str("complexity = true").unwrap();
+        assert_eq!(
+            verdict_under(&complex, "tangerine vortex quill"),
+            Err(ErrorId::PasswordNotComplex)
+        );
     }
 
     #[test]
@@ -143,15 +163,35 @@ mod tests {
             toml::from_str("banned_custom = [\"kayak\"]\nbanned_mode = \"audit\"").unwrap();
         assert!(cfg.banned_terms().contains(&"kayak".to_string()));
         assert!(cfg.banned_terms().contains(&"password".to_string()));
-        let weak_but_long = Secret::new("KayakSummer2025!");
-        assert_eq!(
-            check(&cfg, &weak_but_long, &user(), "Northgate").map_err(|e| e.body().error.id),
-            Ok(())
-        );
+        assert_eq!(ctx(&cfg).banned, None, "audit mode sends no banned context");
+        assert_eq!(verdict_under(&cfg, "KayakSummer2025!"), Ok(()));
         let enforced: PasswordConfig = toml::from_str("banned_custom = [\"kayak\"]").unwrap();
         assert_eq!(
-            check(&enforced, &weak_but_long, &user(), "Northgate").map_err(|e| e.body().error.id),
+            verdict_under(&enforced, "KayakSummer2025!"),
             Err(ErrorId::PasswordBanned)
         );
+    }
+
+    #[test]
+    fn directory_rules_only_ever_tighten_the_portals() {
+        let cfg: PasswordConfig = toml::from_str("min_length = 10").unwrap();
+        let strict = DirectoryRules {
+            min_length: Some(14),
+            complexity: true,
+        }
+        .apply(cfg.rules());
+        assert_eq!((strict.min_length, strict.complexity), (14, true));
+        let lax = DirectoryRules {
+            min_length: Some(7),
+            complexity: false,
+        }
+        .apply(cfg.rules());
+        assert_eq!((lax.min_length, lax.complexity), (10, false));
+        let absurd = DirectoryRules {
+            min_length: Some(300),
+            complexity: false,
+        }
+        .apply(cfg.rules());
+        assert!(absurd.max_length >= absurd.min_length);
     }
 }

@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use sspr_proto::config::PasswordContext;
 use sspr_proto::reset::{
     AnswersRequest, ChooseRequest, FlowRequest, FlowView, PasswordRequest, PowChallenge,
     StartRequest, VerifyRequest,
@@ -454,6 +455,16 @@ pub async fn recovery_codes(
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
+}
+
+/// The live checklist's context for the signed-in user's new password.
+pub async fn password_context(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> Result<Json<PasswordContext>, ApiError> {
+    crate::password::context(&state, &me.session.user)
+        .await
+        .map(Json)
 }
 
 pub async fn change_password(

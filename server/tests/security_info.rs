@@ -613,6 +613,21 @@ async fn changing_the_password_checks_the_current_one_and_ends_other_sessions() 
     let c = signed_in(&h, ALICE.0, ALICE.1).await;
     let elsewhere = signed_in(&h, ALICE.0, ALICE.1).await;
 
+    // The checklist's context is for the signed-in user only.
+    let (s, err) = status_json(get(&h.app, "/api/security-info/password").await).await;
+    assert_eq!(
+        (s, err["error"]["id"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("session.required"))
+    );
+    let (s, ctx) = status_json(get_as(&h.app, &c, "/api/security-info/password").await).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (ctx["username"].as_str(), ctx["display_name"].as_str()),
+        (Some("alice"), Some("Alice Andersen"))
+    );
+    assert_eq!(ctx["rules"]["min_length"], 8);
+    assert!(ctx["banned"]["organisation"].is_string());
+
     let (s, err) = call(
         &h,
         &c,

@@ -9,4 +9,5 @@ pub mod layout;
 pub mod new_password_field;
 pub mod password_field;
 pub mod qr;
+pub mod strength_meter;
 pub mod username_field;

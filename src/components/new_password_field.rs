@@ -1,29 +1,114 @@
+use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
-use sspr_proto::password::normalise;
+use sspr_proto::config::PasswordContext;
+use sspr_proto::password::{Check, Rule};
 
-use crate::app::use_policy;
+use crate::components::strength_meter::{StrengthMeter, score_text};
+use crate::strength::{self, Checked};
 
-/// The new-password input with show/hide and the live checklist. The
-/// checklist runs locally on every keystroke; nothing leaves the page until
-/// the form is submitted.
+/// How long typing must pause before screen readers hear the summary.
+const ANNOUNCE_AFTER_MS: u32 = 1200;
+
+/// One checklist line in words, by the rule's stable id.
+pub fn rule_text(rule: Rule, ctx: &PasswordContext) -> String {
+    match rule {
+        Rule::MinLength => format!("At least {} characters", ctx.rules.min_length),
+        Rule::MaxLength => format!("At most {} characters", ctx.rules.max_length),
+        Rule::NoNames => "Not your name or user name".into(),
+        Rule::Complexity => {
+            "Three kinds of character: capitals, small letters, digits or symbols".into()
+        }
+        Rule::NotBanned => match &ctx.banned {
+            Some(b) if !b.organisation.is_empty() => format!(
+                "Not built on a common password or on \u{201c}{}\u{201d}",
+                b.organisation
+            ),
+            _ => "Not built on a common password".into(),
+        },
+        Rule::Strength => format!(
+            "Hard to guess: at least \u{201c}{}\u{201d}",
+            score_text(ctx.rules.min_score)
+        ),
+    }
+}
+
+/// The lines the context promises, before the first report arrives.
+fn expected_rules(ctx: &PasswordContext) -> Vec<Rule> {
+    let mut rules = vec![Rule::MinLength, Rule::MaxLength, Rule::NoNames];
+    if ctx.rules.complexity {
+        rules.push(Rule::Complexity);
+    }
+    if ctx.banned.is_some() {
+        rules.push(Rule::NotBanned);
+    }
+    rules.push(Rule::Strength);
+    rules
+}
+
+/// The new-password input with show/hide, the live checklist (one line per
+/// rule, from the strength worker) and the strength bar. The password goes
+/// to the worker on this page, never to the network, until submit.
 #[component]
 pub fn NewPasswordField(
     value: ReadSignal<String>,
     set_value: WriteSignal<String>,
+    /// The user's rules and names; `None` until known.
+    context: Signal<Option<PasswordContext>>,
 ) -> impl IntoView {
-    let policy = use_policy();
     let (shown, set_shown) = signal(false);
-    let limits = move || {
-        policy
-            .get()
-            .and_then(Result::ok)
-            .map(|p| (p.password.min_length, p.password.max_length))
-            .unwrap_or((8, 256))
-    };
-    let length = Memo::new(move |_| normalise(&value.get()).chars().count());
-    let long_enough = move || length.get() >= usize::from(limits().0);
-    let short_enough = move || length.get() <= usize::from(limits().1);
-    let check = |ok: bool| if ok { "check ok" } else { "check" };
+    let checked = strength::watch(context, value.into());
+    let typed = move || value.with(|v| !v.is_empty());
+    // (rule, Some(passed)) per line; None while not yet evaluated.
+    let lines = Memo::new(move |_| {
+        let ctx = context.get()?;
+        let evaluated: Option<Vec<Check>> = match checked.get() {
+            Checked::Report { report, .. } if typed() => Some(report.checks),
+            _ => None,
+        };
+        let lines: Vec<(String, Option<bool>)> = match evaluated {
+            Some(checks) => checks
+                .into_iter()
+                .map(|c| (rule_text(c.rule, &ctx), Some(c.passed)))
+                .collect(),
+            None => expected_rules(&ctx)
+                .into_iter()
+                .map(|r| (rule_text(r, &ctx), None))
+                .collect(),
+        };
+        Some(lines)
+    });
+    let strength_now = Signal::derive(move || match checked.get() {
+        Checked::Report { report, .. } if typed() => report.strength,
+        _ => None,
+    });
+    let stale = move || matches!(checked.get(), Checked::Report { current: false, .. });
+
+    // A polite summary once typing pauses, not on every keystroke.
+    let (announcement, set_announcement) = signal(String::new());
+    let timer = StoredValue::new_local(None::<Timeout>);
+    Effect::new(move |_| {
+        let summary = lines.with(|l| {
+            l.as_ref().and_then(|l| {
+                let judged: Vec<bool> = l.iter().filter_map(|(_, p)| *p).collect();
+                (!judged.is_empty()).then(|| {
+                    let met = judged.iter().filter(|p| **p).count();
+                    format!("{met} of {} password rules met.", judged.len())
+                })
+            })
+        });
+        let strength = strength_now.with(|s| {
+            s.as_ref()
+                .map(|s| format!(" Strength: {}.", score_text(s.score)))
+        });
+        timer.update_value(|t| drop(t.take()));
+        if let Some(summary) = summary {
+            let text = summary + &strength.unwrap_or_default();
+            let t = Timeout::new(ANNOUNCE_AFTER_MS, move || set_announcement.set(text));
+            timer.set_value(Some(t));
+        }
+    });
+    on_cleanup(move || timer.update_value(|t| drop(t.take())));
+
     view! {
         <label for="new-password">"New password"</label>
         <div class="password-field">
@@ -32,7 +117,7 @@ pub fn NewPasswordField(
                 name="new-password"
                 type=move || if shown.get() { "text" } else { "password" }
                 autocomplete="new-password"
-                aria-describedby="password-rules"
+                aria-describedby="password-rules password-strength"
                 required
                 prop:value=move || value.get()
                 on:input=move |ev| set_value.set(event_target_value(&ev))
@@ -47,16 +132,40 @@ pub fn NewPasswordField(
                 {move || if shown.get() { "Hide" } else { "Show" }}
             </button>
         </div>
-        <ul id="password-rules" class="checklist">
-            <li class=move || check(long_enough())>
-                {move || format!("At least {} characters", limits().0)}
-            </li>
-            <li class=move || check(short_enough())>
-                {move || format!("At most {} characters", limits().1)}
-            </li>
-            <li class="check">"Not your name or user name"</li>
-            <li class="check">"Not built on a common password or your organisation's name"</li>
-            <li class="check">"Hard to guess: a few unrelated words work well"</li>
+        <ul id="password-rules" class="checklist" aria-label="Password rules" aria-busy=move || stale().to_string()>
+            {move || {
+                lines
+                    .get()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(text, passed)| {
+                        let (class, state) = match passed {
+                            Some(true) => ("check ok", "Met: "),
+                            Some(false) => ("check bad", "Not met: "),
+                            None => ("check", ""),
+                        };
+                        view! {
+                            <li class=class>
+                                <span class="visually-hidden">{state}</span>
+                                {text}
+                            </li>
+                        }
+                    })
+                    .collect_view()
+            }}
         </ul>
+        <div id="password-strength">
+            <StrengthMeter strength=strength_now />
+        </div>
+        {move || {
+            matches!(checked.get(), Checked::Unavailable).then(|| {
+                view! {
+                    <p class="field-hint">
+                        "Live checks could not load. The rules above are still checked when you submit."
+                    </p>
+                }
+            })
+        }}
+        <p class="visually-hidden" aria-live="polite">{move || announcement.get()}</p>
     }
 }

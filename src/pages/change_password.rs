@@ -17,6 +17,8 @@ pub fn ChangePassword() -> impl IntoView {
     let (new, set_new) = signal(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let (done, set_done) = signal(false);
+    let context = LocalResource::new(api::security_info::password_context);
+    let context = Signal::derive(move || context.get().and_then(Result::ok));
     let save = Action::new_local(move |(c, n): &(String, String)| {
         let (c, n) = (c.clone(), n.clone());
         async move {
@@ -63,7 +65,7 @@ pub fn ChangePassword() -> impl IntoView {
                     <p id="current-password-error" class="field-error" role="alert">
                         {move || wrong_current().then_some("That isn't your current password.")}
                     </p>
-                    <NewPasswordField value=new set_value=set_new />
+                    <NewPasswordField value=new set_value=set_new context=context />
                     <button type="submit" class="primary" disabled=move || save.pending().get()>"Change password"</button>
                 </form>
                 <p><A href="/security-info">"Cancel"</A></p>

@@ -84,24 +84,38 @@ for (const vp of VIEWPORTS) {
     await page.getByLabel('Code').fill(oathtool(user.totp));
     await page.getByRole('button', { name: 'Verify' }).click();
 
-    // The new password: show/hide, the live checklist, then the server's verdict.
+    // The new password: show/hide, the live checklist from the strength
+    // worker, then the server's verdict.
     await page.getByRole('heading', { level: 2, name: 'Choose a new password' }).waitFor();
     const pw = page.getByLabel('New password');
     assert.equal(await pw.getAttribute('autocomplete'), 'new-password');
+    const rules = page.getByRole('list', { name: 'Password rules' });
+    const line = (text) => rules.getByRole('listitem').filter({ hasText: text });
     await pw.fill('short');
-    assert.doesNotMatch(await page.getByText('At least 8 characters').getAttribute('class'), /\bok\b/);
+    await line('Not met: At least 8 characters').waitFor();
+    await page.getByText(/^Strength: (Very weak|Weak)\. Guessing it would take /).waitFor();
     await page.getByRole('button', { name: 'Show' }).click();
     assert.equal(await pw.getAttribute('type'), 'text');
     await page.getByRole('button', { name: 'Hide' }).click();
     assert.equal(await pw.getAttribute('type'), 'password');
+    // The user's own name fails its line, live.
+    await pw.fill(`${user.name}-Harbour-1`);
+    await line('Not met: Not your name or user name').waitFor();
+    // A banned password: long enough, but built on "password" and a year.
     await pw.fill('Password2026');
-    assert.match(await page.getByText('At least 8 characters').getAttribute('class'), /\bok\b/);
+    await line('Met: At least 8 characters').waitFor();
+    await line('Not met: Not built on a common password').waitFor();
+    // Screen readers hear a summary once typing pauses.
+    await page.locator('[aria-live="polite"]').filter({ hasText: /^3 of 5 password rules met\. Strength: / }).waitFor({ state: "attached" });
+    // The page never gates the submit on its own checks: the server decides.
     await page.getByRole('button', { name: 'Reset password' }).click();
     await page.getByRole('alert').getByText("That password is built on a common or banned word, or your organisation's name.", { exact: false }).waitFor();
     await shot('password');
     const before = smtp.mails().length;
     const newPassword = `Tangerine-Vortex-Quill-${vp.width}`;
     await pw.fill(newPassword);
+    await line('Met: Hard to guess').waitFor();
+    assert.equal(await rules.getByRole('listitem').filter({ hasText: 'Not met:' }).count(), 0);
     await page.getByRole('button', { name: 'Reset password' }).click();
     await page.getByRole('heading', { level: 2, name: 'Your password has been reset' }).waitFor();
     assert.equal(await page.locator('.progress [aria-current="step"]').textContent(), 'Done');

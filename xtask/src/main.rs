@@ -129,6 +129,8 @@ fn test(root: &Path) -> Result {
         "clippy",
         "-p",
         "sspr-web",
+        "-p",
+        "sspr-strength",
         "--target",
         "wasm32-unknown-unknown",
         "--all-targets",
@@ -145,12 +147,14 @@ fn test(root: &Path) -> Result {
         .env("SSPR_REQUIRE_PG", "1"))?;
     drop(pg);
 
-    step("wasm-bindgen tests in headless Chromium");
+    step("wasm-bindgen tests in headless Chromium (components, policy parity)");
     run(cargo(root)
         .args([
             "test",
             "-p",
             "sspr-web",
+            "-p",
+            "sspr-strength",
             "--target",
             "wasm32-unknown-unknown",
         ])

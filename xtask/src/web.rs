@@ -24,6 +24,7 @@ const INPUTS: &[&str] = &[
     "style",
     "public",
     "proto",
+    "strength",
     "index.html",
     "account.html",
     "Trunk.toml",
@@ -102,8 +103,10 @@ pub fn build(root: &Path) -> Result<Sizes> {
         }
         std::fs::copy(&f, &to).map_err(|e| format!("{}: {e}", f.display()))?;
     }
+    let worker = hash_worker(&dist)?;
     for page in PAGES {
         externalise_loader(&dist, page)?;
+        announce_worker(&dist, page, &worker)?;
     }
     compress_all(&dist)?;
     std::fs::write(dist.join(STAMP), hash).map_err(|e| e.to_string())?;
@@ -111,14 +114,63 @@ pub fn build(root: &Path) -> Result<Sizes> {
 }
 
 /// The two pages must stay one shell: account.html is index.html with the
-/// account binary. A head edit made to one only is caught here.
+/// account binary, and without the strength worker (built once, with the
+/// reset app, and shared). A head edit made to one only is caught here.
 fn same_shell(root: &Path) -> Result {
     let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("{p}: {e}"));
-    let expected = read("index.html")?.replace("data-bin=\"sspr-web\"", "data-bin=\"account\"");
+    let expected: String = read("index.html")?
+        .replace("data-bin=\"sspr-web\"", "data-bin=\"account\"")
+        .lines()
+        .filter(|l| !l.contains("data-type=\"worker\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
     if read("account.html")? != expected {
         return Err("account.html must equal index.html with data-bin=\"account\"".into());
     }
     Ok(())
+}
+
+/// Trunk names worker files without a content hash. Rename them to
+/// `sspr-strength-<hash>{.js,_bg.wasm,_loader.js}` so they are served
+/// `immutable` like everything else, and return the loader's name.
+fn hash_worker(dist: &Path) -> Result<String> {
+    let read = |n: &str| std::fs::read(dist.join(n)).map_err(|e| format!("dist/{n}: {e}"));
+    let (js, wasm) = (read("sspr-strength.js")?, read("sspr-strength_bg.wasm")?);
+    let mut h = sha2::Sha256::new();
+    h.update(&js);
+    h.update(&wasm);
+    let base = format!("sspr-strength-{}", &format!("{:x}", h.finalize())[..16]);
+    let write = |n: &str, bytes: &[u8]| {
+        std::fs::write(dist.join(n), bytes).map_err(|e| format!("dist/{n}: {e}"))
+    };
+    write(&format!("{base}.js"), &js)?;
+    write(&format!("{base}_bg.wasm"), &wasm)?;
+    let loader = format!("{base}_loader.js");
+    write(
+        &loader,
+        format!("importScripts(\"./{base}.js\");wasm_bindgen(\"./{base}_bg.wasm\");").as_bytes(),
+    )?;
+    for old in [
+        "sspr-strength.js",
+        "sspr-strength_bg.wasm",
+        "sspr-strength_loader.js",
+    ] {
+        std::fs::remove_file(dist.join(old)).map_err(|e| format!("dist/{old}: {e}"))?;
+    }
+    Ok(loader)
+}
+
+/// Trunk leaves workers for the app to start; the app finds the hashed
+/// loader in `<meta name="sspr-strength">`.
+fn announce_worker(dist: &Path, page: &str, loader: &str) -> Result {
+    let path = dist.join(page);
+    let html = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let meta = format!("<meta name=\"sspr-strength\" content=\"/{loader}\">");
+    let html = html.replacen("</head>", &format!("{meta}</head>"), 1);
+    if !html.contains(&meta) {
+        return Err(format!("no </head> in dist/{page}"));
+    }
+    std::fs::write(&path, html).map_err(|e| e.to_string())
 }
 
 /// Trunk writes `<script type="module">import init ...</script>` into each page.
@@ -206,6 +258,10 @@ fn report(dist: &Path) -> Result<Sizes> {
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| n.ends_with(".js") || n.ends_with(".wasm") || n.ends_with(".css"))
         .collect();
+    // The strength worker loads lazily, off the first load.
+    let (worker, names): (Vec<String>, Vec<String>) = names
+        .into_iter()
+        .partition(|n| n.starts_with("sspr-strength-"));
     let size = |n: &str| {
         let raw = std::fs::metadata(dist.join(n))
             .map(|m| m.len() as usize)
@@ -247,6 +303,16 @@ fn report(dist: &Path) -> Result<Sizes> {
         );
         first.get_or_insert(sizes);
     }
+    let mut worker = worker;
+    worker.sort();
+    eprintln!("\nstrength engine (a Web Worker, loaded during verification):");
+    let mut total = (0, 0);
+    for n in &worker {
+        let (raw, br) = size(n);
+        total = (total.0 + raw, total.1 + br);
+        eprintln!("  {n:<48} {raw:>9} raw {br:>8} brotli");
+    }
+    eprintln!("  {:<48} {:>9} raw {:>8} brotli", "TOTAL", total.0, total.1);
     first.ok_or_else(|| "no pages".into())
 }
 

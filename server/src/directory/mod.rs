@@ -77,4 +77,33 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
 
     /// Clears a lockout.
     async fn unlock(&self, user: &DirUser) -> Result<(), DirectoryError>;
+
+    /// The password rules the directory itself enforces for this user (an
+    /// AD domain or fine-grained policy), so the checklist shows them before
+    /// the user submits. The built-in directory adds none.
+    async fn password_rules(&self, _user: &DirUser) -> Result<DirectoryRules, DirectoryError> {
+        Ok(DirectoryRules::default())
+    }
+}
+
+/// Rules a directory enforces on top of the portal's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirectoryRules {
+    pub min_length: Option<u16>,
+    pub complexity: bool,
+}
+
+impl DirectoryRules {
+    /// The stricter of the portal's rules and the directory's.
+    pub fn apply(
+        self,
+        mut rules: sspr_proto::config::PasswordRules,
+    ) -> sspr_proto::config::PasswordRules {
+        if let Some(n) = self.min_length {
+            rules.min_length = rules.min_length.max(n);
+            rules.max_length = rules.max_length.max(rules.min_length);
+        }
+        rules.complexity |= self.complexity;
+        rules
+    }
 }

@@ -12,6 +12,7 @@ pub mod throttle;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use sspr_proto::config::PasswordContext;
 use sspr_proto::reset::{FlowView, MethodKind, MethodOption, Outcome, ResetStep};
 
 use crate::audit::{self, Event};
@@ -227,7 +228,11 @@ fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate
         .collect()
 }
 
-fn view(state: &AppState, flow: &Flow, unlock_available: bool) -> FlowView {
+/// What the new-password step adds to the view: whether the account can be
+/// unlocked instead, and the checklist's context.
+type NewPasswordExtra = (bool, PasswordContext);
+
+fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowView {
     let now = state.clock.now();
     let passed_kinds = flow.st.passed_kinds();
     let gate = u8::try_from(flow.st.passed.len() + 1)
@@ -275,7 +280,14 @@ fn view(state: &AppState, flow: &Flow, unlock_available: bool) -> FlowView {
             gates: flow.st.gates,
             questions: questions.clone(),
         },
-        Stage::NewPassword => ResetStep::NewPassword { unlock_available },
+        Stage::NewPassword => match extra {
+            Some((unlock_available, password)) => ResetStep::NewPassword {
+                unlock_available,
+                password,
+            },
+            // A flow reaches this stage only with a user (see `respond`).
+            None => ResetStep::Blocked,
+        },
         Stage::Done { outcome } => ResetStep::Done { outcome: *outcome },
         Stage::Blocked => ResetStep::Blocked,
     };
@@ -337,17 +349,22 @@ async fn user_of(state: &AppState, flow: &Flow) -> Result<Option<DirUser>, ApiEr
     }
 }
 
-async fn unlock_available(state: &AppState, flow: &Flow) -> Result<bool, ApiError> {
+async fn new_password_extra(
+    state: &AppState,
+    flow: &Flow,
+) -> Result<Option<NewPasswordExtra>, ApiError> {
     if !matches!(flow.st.stage, Stage::NewPassword) {
-        return Ok(false);
+        return Ok(None);
     }
-    Ok(user_of(state, flow)
-        .await?
-        .is_some_and(|u| u.is_locked(state.clock.now())))
+    let Some(user) = user_of(state, flow).await? else {
+        return Err(ApiError::FlowExpired);
+    };
+    let context = crate::password::context(state, &user).await?;
+    Ok(Some((user.is_locked(state.clock.now()), context)))
 }
 
 async fn respond(state: &AppState, flow: &Flow) -> Result<FlowView, ApiError> {
-    Ok(view(state, flow, unlock_available(state, flow).await?))
+    Ok(view(state, flow, new_password_extra(state, flow).await?))
 }
 
 fn audit_event<'a>(flow: &'a Flow, activity: &'a str, success: bool) -> Event<'a> {
@@ -463,7 +480,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         },
     )
     .await;
-    Ok(view(state, &flow, false))
+    Ok(view(state, &flow, None))
 }
 
 pub async fn current(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
@@ -862,10 +879,13 @@ pub async fn set_password(
 /// Unlocks instead of resetting, where the account is locked.
 pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     let mut flow = load(state, id).await?;
-    if !unlock_available(state, &flow).await? {
+    if !matches!(flow.st.stage, Stage::NewPassword) {
         return Err(ApiError::WrongStep);
     }
-    let user = user_of(state, &flow).await?.ok_or(ApiError::WrongStep)?;
+    let user = user_of(state, &flow)
+        .await?
+        .filter(|u| u.is_locked(state.clock.now()))
+        .ok_or(ApiError::WrongStep)?;
     finish(state, &mut flow, Outcome::Unlocked).await?;
     if let Err(e) = state.directory.unlock(&user).await {
         return Err(reopen(state, &mut flow, e).await);

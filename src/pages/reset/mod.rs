@@ -180,6 +180,23 @@ pub fn Reset() -> impl IntoView {
         });
     }
 
+    // While the user proves who they are, the strength engine loads in the
+    // background, ready for the new-password step.
+    Effect::new(move |_| {
+        let verifying = wizard.view.with(|v| {
+            v.as_ref().is_some_and(|v| {
+                matches!(
+                    v.step,
+                    ResetStep::ChooseMethod { .. }
+                        | ResetStep::EnterCode { .. }
+                        | ResetStep::AnswerQuestions { .. }
+                )
+            })
+        });
+        if verifying {
+            crate::strength::preload();
+        }
+    });
     let step = move || match wizard.view.get() {
         None => view! { <identify::Identify /> }.into_any(),
         Some(v) => match v.step {
@@ -194,9 +211,13 @@ pub fn Reset() -> impl IntoView {
             ResetStep::AnswerQuestions { questions, .. } => {
                 view! { <questions::Questions questions=questions /> }.into_any()
             }
-            ResetStep::NewPassword { unlock_available } => {
-                view! { <new_password::NewPassword unlock_available=unlock_available /> }.into_any()
+            ResetStep::NewPassword {
+                unlock_available,
+                password,
+            } => view! {
+                <new_password::NewPassword unlock_available=unlock_available context=password />
             }
+            .into_any(),
             ResetStep::Done { outcome } => view! { <done::Done outcome=outcome /> }.into_any(),
             ResetStep::Blocked => view! { <blocked::Blocked /> }.into_any(),
         },

@@ -1,14 +1,15 @@
 use leptos::prelude::*;
+use sspr_proto::config::PasswordContext;
 
 use super::{StepHeading, use_wizard};
 use crate::api;
 use crate::components::new_password_field::NewPasswordField;
 
 /// Choose the new password (or unlock instead, where the account is locked).
-/// The checklist runs locally on every keystroke; the password leaves the page
-/// only on submit. The full strength engine arrives with the policy issue.
+/// The checklist runs in the strength worker on every keystroke; the password
+/// leaves the page only on submit, where the server gives the same verdict.
 #[component]
-pub fn NewPassword(unlock_available: bool) -> impl IntoView {
+pub fn NewPassword(unlock_available: bool, context: PasswordContext) -> impl IntoView {
     let wizard = use_wizard();
     let (password, set_password) = signal(String::new());
     let save = Action::new_local(move |pw: &String| {
@@ -30,7 +31,11 @@ pub fn NewPassword(unlock_available: bool) -> impl IntoView {
                 save.dispatch(password.get_untracked());
             }
         >
-            <NewPasswordField value=password set_value=set_password />
+            <NewPasswordField
+                value=password
+                set_value=set_password
+                context=Signal::derive(move || Some(context.clone()))
+            />
             <button type="submit" class="primary" disabled=move || busy.get()>
                 "Reset password"
             </button>
