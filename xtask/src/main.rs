@@ -3,6 +3,7 @@
 //! - `demo [--port N]`  install missing tools, build the SPA, run sspr on the embedded default
 //! - `test`             install what the tests need, then fmt, clippy, native, wasm and e2e tests
 //! - `build-web`        build the SPA into dist/ (release, precompressed) and print its size
+//! - `bench-web`        build the SPA, then print page and engine sizes and the strength-call latency in Chromium beside JS zxcvbn
 //! - `tools`            only install the toolchain (wasm target, trunk, wasm-bindgen-cli, npm packages)
 
 mod tools;
@@ -22,9 +23,12 @@ fn main() -> ExitCode {
         Some("build-web") => tools::ensure_build_tools(&root)
             .and_then(|()| web::build(&root))
             .map(|_| ()),
+        Some("bench-web") => bench_web(&root),
         Some("tools") => tools::ensure_build_tools(&root),
         _ => {
-            eprintln!("usage: cargo xtask <demo [--port N] | test | build-web | tools>");
+            eprintln!(
+                "usage: cargo xtask <demo [--port N] | test | build-web | bench-web | tools>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -80,6 +84,18 @@ pub fn cargo(root: &Path) -> Command {
         }
     }
     c
+}
+
+/// Figures, not assertions: the benchmark prints each budget beside what it
+/// measured and never fails on a miss, so a slow machine cannot turn it red.
+fn bench_web(root: &Path) -> Result {
+    tools::ensure_build_tools(root)?;
+    tools::ensure_browser()?;
+    web::build(root)?;
+    run(Command::new("node")
+        .arg(root.join("bench/strength.mjs"))
+        .current_dir(root)
+        .env("SSPR_DIST", root.join("dist")))
 }
 
 fn demo(root: &Path, args: &[String]) -> Result {

@@ -166,6 +166,14 @@ pub fn postgres_bin() -> Option<PathBuf> {
     dirs.pop()
 }
 
+/// Debian's Chromium, for the benchmarks' browser runs.
+pub fn ensure_browser() -> Result {
+    if Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    apt_install(&["chromium"])
+}
+
 /// The real servers and tools the tests drive.
 pub fn ensure_test_packages(root: &Path) -> Result {
     let mut missing = Vec::new();

@@ -31,10 +31,12 @@ const INPUTS: &[&str] = &[
     "Cargo.toml",
     "Cargo.lock",
     "package-lock.json",
+    // This file post-processes dist/ (hashed worker, loader, CSP-safe shells).
+    "xtask/src/web.rs",
 ];
 const STAMP: &str = ".sspr-build-stamp";
 
-/// A hash of every SPA input (paths and contents), plus the xtask build itself.
+/// A hash of every SPA input (paths and contents), this post-processing included.
 fn inputs_hash(root: &Path) -> String {
     let mut files = Vec::new();
     for i in INPUTS {
@@ -134,11 +136,16 @@ fn same_shell(root: &Path) -> Result {
 /// `sspr-strength-<hash>{.js,_bg.wasm,_loader.js}` so they are served
 /// `immutable` like everything else, and return the loader's name.
 fn hash_worker(dist: &Path) -> Result<String> {
+    // `{base}` stands for the hashed name; the template joins the hash so a
+    // new loader never hides behind an old, cached name.
+    const LOADER: &str =
+        "importScripts(\"./{base}.js\");wasm_bindgen({module_or_path:\"./{base}_bg.wasm\"});";
     let read = |n: &str| std::fs::read(dist.join(n)).map_err(|e| format!("dist/{n}: {e}"));
     let (js, wasm) = (read("sspr-strength.js")?, read("sspr-strength_bg.wasm")?);
     let mut h = sha2::Sha256::new();
     h.update(&js);
     h.update(&wasm);
+    h.update(LOADER);
     let base = format!("sspr-strength-{}", &format!("{:x}", h.finalize())[..16]);
     let write = |n: &str, bytes: &[u8]| {
         std::fs::write(dist.join(n), bytes).map_err(|e| format!("dist/{n}: {e}"))
@@ -146,10 +153,7 @@ fn hash_worker(dist: &Path) -> Result<String> {
     write(&format!("{base}.js"), &js)?;
     write(&format!("{base}_bg.wasm"), &wasm)?;
     let loader = format!("{base}_loader.js");
-    write(
-        &loader,
-        format!("importScripts(\"./{base}.js\");wasm_bindgen(\"./{base}_bg.wasm\");").as_bytes(),
-    )?;
+    write(&loader, LOADER.replace("{base}", &base).as_bytes())?;
     for old in [
         "sspr-strength.js",
         "sspr-strength_bg.wasm",
