@@ -4,7 +4,8 @@
 //   - the strength call in Chromium at 8 to 100 characters, median round trip
 //     to the worker, beside JS zxcvbn 4.4.2 (npm) in a worker of its own on
 //     the same passwords in the same browser run, and the ratio.
-// Run: `cargo xtask bench-web` (builds dist/ first).
+// Run: `cargo xtask bench-web` (builds dist/ first). BENCH_N sets the passwords
+// per length (default 41); BENCH_VERBOSE=1 echoes the page console.
 import { createServer } from 'node:http';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve, extname } from 'node:path';
