@@ -107,14 +107,16 @@ const results = await page.evaluate(async ({ loader, passwords, lengths }) => {
   for (const len of lengths) {
     const r = [], j = [];
     let agree = 0;
+    const differ = [];
     for (const pw of passwords[len]) {
       const a = await rustCall(pw, id++);
       const b = await jsCall(pw, id++);
       r.push(a.ms); j.push(b.ms);
       if (a.score === b.score) agree++;
+      else differ.push(`${pw} (sspr ${a.score}, JS ${b.score})`);
     }
     console.log(`length ${len} done`);
-    out.push({ len, rust: median(r), js: median(j), agree, n: passwords[len].length });
+    out.push({ len, rust: median(r), js: median(j), agree, n: passwords[len].length, differ });
   }
   return out;
 }, { loader, passwords, lengths: LENGTHS });
@@ -127,6 +129,9 @@ console.log('\nsspr strength benchmark (Chromium %s, median round trip to a Web 
 console.log('length   sspr worker (ms)   JS zxcvbn 4.4.2 (ms)   JS / sspr   same score');
 for (const r of results) {
   console.log(`${String(r.len).padStart(6)}   ${r.rust.toFixed(2).padStart(16)}   ${r.js.toFixed(2).padStart(20)}   ${(r.js / r.rust).toFixed(1).padStart(9)}x   ${r.agree}/${r.n}`);
+}
+for (const r of results.filter((r) => r.differ.length)) {
+  console.log(`  scores differ at ${r.len}: ${r.differ.slice(0, 3).join('; ')}${r.differ.length > 3 ? '; ...' : ''}`);
 }
 const at64 = results.find((r) => r.len === 64);
 console.log('\nbudgets');

@@ -83,12 +83,21 @@ impl Owner<'_> {
 pub const SCORED_PREFIX: usize = 100;
 
 /// zxcvbn's assessment of a normalised password, with the owner's names
-/// and address as user inputs.
+/// and address, and the organisation's name, as user inputs: an attacker
+/// tries those first.
 #[cfg(feature = "strength")]
-pub fn strength(normalised: &str, owner: &Owner<'_>) -> crate::strength::Strength {
+pub fn strength(
+    normalised: &str,
+    owner: &Owner<'_>,
+    organisation: Option<&str>,
+) -> crate::strength::Strength {
     let mut inputs = owner.names();
     inputs.push(owner.display_name);
     inputs.extend(owner.email);
+    if let Some(org) = organisation.filter(|o| !o.trim().is_empty()) {
+        inputs.push(org);
+        inputs.extend(org.split_whitespace());
+    }
     let scored: String = normalised.chars().take(SCORED_PREFIX).collect();
     crate::strength::Strength::from(&zxcvbn::zxcvbn(&scored, &inputs))
 }
@@ -241,7 +250,8 @@ pub fn report(
             passed: b.evaluate(&normalised, owner).passes(),
         });
     }
-    let strength = (n > 0).then(|| strength(&normalised, owner));
+    let organisation = banned.map(|b| b.organisation);
+    let strength = (n > 0).then(|| strength(&normalised, owner, organisation));
     checks.push(Check {
         rule: Rule::Strength,
         passed: strength.as_ref().map_or(0, |s| s.score) >= rules.min_score,
@@ -314,6 +324,24 @@ mod tests {
         assert_eq!(v("Tr0ub4dor-andersen"), Err(ErrorId::PasswordContainsName));
         assert_eq!(v("correct horse battery staple"), Ok(()));
         assert_eq!(v("Tangerine-Vortex-Quill-88"), Ok(()));
+    }
+
+    #[test]
+    #[cfg(feature = "strength")]
+    fn zxcvbn_guesses_the_organisation_name_first() {
+        let owner = Owner {
+            username: "alice",
+            display_name: "Alice Andersen",
+            email: None,
+        };
+        let with = strength("Northgate-staple", &owner, Some("Northgate Traders"));
+        let without = strength("Northgate-staple", &owner, None);
+        assert!(
+            with.score < without.score,
+            "{} is not below {}",
+            with.score,
+            without.score
+        );
     }
 
     #[test]

@@ -101,7 +101,13 @@ fn main() {
             &inputs,
         );
         let zx = median(
-            |p| drop(black_box(strength(&normalise(p), &owner))),
+            |p| {
+                drop(black_box(strength(
+                    &normalise(p),
+                    &owner,
+                    Some("Northgate"),
+                )))
+            },
             &inputs,
         );
         println!(
