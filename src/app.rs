@@ -53,20 +53,41 @@ fn provide_shell(own: OwnPaths) {
     provide_context(own);
 }
 
+/// The reset app's own navigation between its two paths. A router would be
+/// a sixth of the page's wasm (`cargo xtask build-web`: 201.8 KB with
+/// leptos_router, 167 KB without): [`AppLink`](crate::components::app_link::AppLink)
+/// pushes history and sets this; back and forward set it from the location.
+#[derive(Debug, Clone, Copy)]
+pub struct InAppNav(pub RwSignal<String>);
+
+fn location_path() -> String {
+    window().location().pathname().unwrap_or_default()
+}
+
 /// `/` and the reset wizard.
 #[component]
 pub fn ResetApp() -> impl IntoView {
     use crate::pages::{home::Home, reset::Reset};
     provide_shell(RESET_PATHS);
+    let path = RwSignal::new(location_path());
+    provide_context(InAppNav(path));
+    // The wizard pushes its steps under `/reset` too: re-render only when
+    // the path itself changes, or every Back would restart the wizard.
+    let on_pop = window_event_listener(leptos::ev::popstate, move |_| {
+        let now = location_path();
+        if path.with_untracked(|p| *p != now) {
+            path.set(now);
+        }
+    });
+    on_cleanup(move || on_pop.remove());
     view! {
-        <Router>
-            <Layout>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/") view=Home />
-                    <Route path=path!("/reset") view=Reset />
-                </Routes>
-            </Layout>
-        </Router>
+        <Layout>
+            {move || match path.get().as_str() {
+                "/" => Home().into_any(),
+                "/reset" => Reset().into_any(),
+                _ => NotFound().into_any(),
+            }}
+        </Layout>
     }
 }
 

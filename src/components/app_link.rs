@@ -1,4 +1,8 @@
+use leptos::ev::MouseEvent;
 use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+use crate::app::InAppNav;
 
 /// The paths the running app renders itself. The portal ships as two wasm
 /// apps (reset, and sign-in with security info) so neither page loads the
@@ -15,8 +19,9 @@ impl OwnPaths {
     }
 }
 
-/// A link that the router follows in-app when this app owns the target, and
-/// otherwise loads the other app (`rel="external"`).
+/// A link followed in-app when this app owns the target (by the account
+/// app's router, or the reset app's [`InAppNav`]), and otherwise a load of
+/// the other app (`rel="external"`).
 #[component]
 pub fn AppLink(
     href: &'static str,
@@ -24,8 +29,27 @@ pub fn AppLink(
     children: Children,
 ) -> impl IntoView {
     let own = use_context::<OwnPaths>().is_none_or(|p| p.owns(href));
+    let nav = use_context::<InAppNav>().filter(|_| own);
+    let follow = move |ev: MouseEvent| {
+        let Some(InAppNav(path)) = nav else { return };
+        // New tabs, windows and downloads stay the browser's.
+        if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
+            return;
+        }
+        ev.prevent_default();
+        let pushed = window()
+            .history()
+            .and_then(|h| h.push_state_with_url(&JsValue::NULL, "", Some(href)));
+        if pushed.is_err() {
+            // No history API: an ordinary page load still gets there.
+            let _ = window().location().set_href(href);
+            return;
+        }
+        path.set(href.split(['?', '#']).next().unwrap_or(href).to_string());
+        window().scroll_to_with_x_and_y(0.0, 0.0);
+    };
     view! {
-        <a href=href class=class rel=(!own).then_some("external")>
+        <a href=href class=class rel=(!own).then_some("external") on:click=follow>
             {children()}
         </a>
     }

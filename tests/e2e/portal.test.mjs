@@ -43,12 +43,20 @@ for (const vp of VIEWPORTS) {
     assert.ok(box.height >= 44, `helpdesk link is a ${box.height}px touch target`);
 
     // Client-side navigation to the reset entry, which reads the live policy.
+    await page.evaluate(() => { window.sameDocument = true; });
     await page.getByRole('link', { name: 'Reset my password' }).click();
     await page.getByRole('heading', { level: 1, name: 'Reset your password' }).waitFor();
     assert.equal(new URL(page.url()).pathname, '/reset');
+    assert.equal(await page.evaluate(() => window.sameDocument), true, 'followed in-app, not by a page load');
     await page.getByRole('heading', { level: 2, name: 'Who are you?' }).waitFor();
     await page.getByText("Next, you'll prove it's you with 2 of your registered methods.").waitFor();
     await page.screenshot({ path: join(SCREENS, `reset-${vp.name}.png`), fullPage: true });
+    // Back and forward stay in the app too.
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: 'Password self-service' }).waitFor();
+    await page.goForward();
+    await page.getByRole('heading', { level: 2, name: 'Who are you?' }).waitFor();
+    assert.equal(await page.evaluate(() => window.sameDocument), true, 'history moves in-app');
 
     // Deep links are served by the SPA fallback.
     await page.goto(server.url + '/signin');
