@@ -51,6 +51,12 @@ pub enum ErrorId {
     PasswordBreached,
     #[serde(rename = "password.rejected_by_directory")]
     PasswordRejectedByDirectory,
+    #[serde(rename = "password.in_history")]
+    PasswordInHistory,
+    #[serde(rename = "password.too_young")]
+    PasswordTooYoung,
+    #[serde(rename = "directory.unavailable")]
+    DirectoryUnavailable,
     #[serde(rename = "session.invalid_credentials")]
     InvalidCredentials,
     #[serde(rename = "session.locked")]
@@ -104,6 +110,9 @@ impl ErrorId {
         ErrorId::PasswordNotComplex,
         ErrorId::PasswordBreached,
         ErrorId::PasswordRejectedByDirectory,
+        ErrorId::PasswordInHistory,
+        ErrorId::PasswordTooYoung,
+        ErrorId::DirectoryUnavailable,
         ErrorId::InvalidCredentials,
         ErrorId::SignInLocked,
         ErrorId::SessionRequired,
@@ -153,6 +162,15 @@ impl ErrorId {
             }
             ErrorId::PasswordRejectedByDirectory => {
                 "Your organisation's directory didn't accept that password."
+            }
+            ErrorId::PasswordInHistory => {
+                "You have used that password before. Choose one you haven't used here."
+            }
+            ErrorId::PasswordTooYoung => {
+                "Your password was changed too recently to change again. Try later, or reset it instead."
+            }
+            ErrorId::DirectoryUnavailable => {
+                "Your organisation's directory can't be reached right now. Nothing was changed; try again in a minute."
             }
             ErrorId::InvalidCredentials => "That user name or password is not right.",
             ErrorId::SignInLocked => {
@@ -231,6 +249,9 @@ mod tests {
                 "\"password.not_complex\"",
                 "\"password.breached\"",
                 "\"password.rejected_by_directory\"",
+                "\"password.in_history\"",
+                "\"password.too_young\"",
+                "\"directory.unavailable\"",
                 "\"session.invalid_credentials\"",
                 "\"session.locked\"",
                 "\"session.required\"",

@@ -152,6 +152,9 @@ pub struct DirectoryConfig {
     /// Create the documented demo users at start-up (built-in directory only).
     #[serde(default)]
     pub demo_users: bool,
+    /// The connection, when `kind` is `ldap` or `active_directory`.
+    #[serde(default)]
+    pub ldap: Option<LdapConfig>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -159,6 +162,57 @@ pub struct DirectoryConfig {
 pub enum DirectoryKind {
     #[default]
     Builtin,
+    /// OpenLDAP (or another RFC 3062 server), with the ppolicy overlay if present.
+    Ldap,
+    /// Active Directory or a Samba AD domain controller, over LDAPS only.
+    ActiveDirectory,
+}
+
+/// `[directory.ldap]`: how the portal reaches an LDAP directory or AD.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapConfig {
+    /// `ldaps://host:636`, or `ldap://host:389` with `starttls = true`.
+    pub url: String,
+    #[serde(default)]
+    pub starttls: bool,
+    /// PEM file of the CA(s) that sign the directory's certificate. Unset: the system's roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// The portal's service account, allowed to read users and reset passwords.
+    pub bind_dn: String,
+    pub bind_password: crate::secret::Secret,
+    /// Where users live, searched with subtree scope.
+    pub user_base: String,
+    /// Narrows the user search, e.g. `(objectClass=inetOrgPerson)`. Default per directory kind.
+    #[serde(default)]
+    pub user_filter: Option<String>,
+    /// Attributes a user may type to identify themselves. Default: `uid`, `mail`
+    /// (LDAP); `sAMAccountName`, `userPrincipalName`, `mail` (AD).
+    #[serde(default)]
+    pub login_attributes: Option<Vec<String>>,
+    /// Where groups live (default: the directory's naming context, from `user_base`).
+    #[serde(default)]
+    pub group_base: Option<String>,
+    /// DN of the group whose members (nested included) are administrators.
+    #[serde(default)]
+    pub admin_group: Option<String>,
+    /// OpenLDAP: the default ppolicy entry, for users without `pwdPolicySubentry`.
+    #[serde(default)]
+    pub password_policy_dn: Option<String>,
+    /// Per-operation and connect timeout, 1 to 10 seconds.
+    #[serde(default = "default_ldap_timeout")]
+    pub timeout_secs: u64,
+    /// Pooled service connections.
+    #[serde(default = "default_ldap_pool")]
+    pub pool_size: usize,
+}
+
+fn default_ldap_timeout() -> u64 {
+    10
+}
+fn default_ldap_pool() -> usize {
+    4
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -563,6 +617,14 @@ impl Config {
         if let Some(p) = self.password.breached_range_dir.as_mut() {
             fix(p);
         }
+        if let Some(p) = self
+            .directory
+            .ldap
+            .as_mut()
+            .and_then(|l| l.ca_file.as_mut())
+        {
+            fix(p);
+        }
         if let Some(rest) = self.store.url.strip_prefix("sqlite://") {
             let (file, query) = rest.split_once('?').unwrap_or((rest, ""));
             if !file.is_empty() && !file.starts_with(':') && Path::new(file).is_relative() {
@@ -575,6 +637,85 @@ impl Config {
                 self.store.url = format!("sqlite://{}{q}", abs.display());
             }
         }
+    }
+
+    /// The directory connection: never cleartext, AD over LDAPS only, and a
+    /// timeout short enough that a dead directory fails a request clearly.
+    fn check_directory(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, r: String| Err((f.to_string(), r));
+        let d = &self.directory;
+        let Some(l) = &d.ldap else {
+            if d.kind != DirectoryKind::Builtin {
+                return err(
+                    "directory.ldap",
+                    "is required when directory.kind is ldap or active_directory".into(),
+                );
+            }
+            return Ok(());
+        };
+        if d.kind == DirectoryKind::Builtin {
+            return err(
+                "directory.ldap",
+                "is only read when directory.kind is ldap or active_directory".into(),
+            );
+        }
+        let scheme = url::Url::parse(&l.url)
+            .ok()
+            .filter(|u| u.host().is_some())
+            .map(|u| u.scheme().to_string());
+        match (scheme.as_deref(), l.starttls, d.kind) {
+            (Some("ldaps"), false, _) => {}
+            (Some("ldap"), true, DirectoryKind::Ldap) => {}
+            (Some("ldaps"), true, _) => {
+                return err(
+                    "directory.ldap.starttls",
+                    "cannot be combined with an ldaps:// URL".into(),
+                );
+            }
+            (Some("ldap"), _, DirectoryKind::ActiveDirectory) => {
+                return err(
+                    "directory.ldap.url",
+                    format!("must be ldaps:// for Active Directory, not {:?}", l.url),
+                );
+            }
+            (Some("ldap"), false, _) => {
+                return err(
+                    "directory.ldap.url",
+                    format!(
+                        "sends passwords in clear: use ldaps:// or set starttls = true, not {:?}",
+                        l.url
+                    ),
+                );
+            }
+            _ => {
+                return err(
+                    "directory.ldap.url",
+                    format!(
+                        "must be an ldaps:// or ldap:// URL with a host, not {:?}",
+                        l.url
+                    ),
+                );
+            }
+        }
+        if !(1..=10).contains(&l.timeout_secs) {
+            return err(
+                "directory.ldap.timeout_secs",
+                format!("must be 1 to 10, not {}", l.timeout_secs),
+            );
+        }
+        if !(1..=64).contains(&l.pool_size) {
+            return err(
+                "directory.ldap.pool_size",
+                format!("must be 1 to 64, not {}", l.pool_size),
+            );
+        }
+        if d.demo_users {
+            return err(
+                "directory.demo_users",
+                "only applies to the built-in directory".into(),
+            );
+        }
+        Ok(())
     }
 
     /// Rules serde cannot express. Returns `(field, reason)`.
@@ -707,6 +848,7 @@ impl Config {
                 format!("is not a mailbox: {:?}", self.delivery.from),
             );
         }
+        self.check_directory()?;
         let pw = &self.password;
         if pw.min_length < 8 {
             return err(

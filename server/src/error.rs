@@ -35,9 +35,9 @@ pub enum ApiError {
     ResendTooSoon { retry_after: u64 },
     #[error("password breaks {0:?}")]
     PasswordPolicy(ErrorId),
-    /// The directory's own reason, safe to show.
-    #[error("directory rejected the password: {0}")]
-    PasswordRejected(String),
+    /// The directory refused the password; the id names its reason.
+    #[error("directory rejected the password: {0:?}")]
+    PasswordRejected(ErrorId),
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("sign-in locked")]
@@ -60,8 +60,25 @@ pub enum ApiError {
     AnswersInvalid { index: usize },
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The directory could not be reached; the cause is logged only.
+    #[error("directory unavailable: {0}")]
+    DirectoryUnavailable(String),
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<crate::directory::DirectoryError> for ApiError {
+    fn from(e: crate::directory::DirectoryError) -> Self {
+        use crate::directory::DirectoryError as D;
+        match e {
+            D::PasswordRejected(r) => ApiError::PasswordRejected(r.message_id()),
+            D::WrongPassword => ApiError::InvalidField {
+                field: "current".into(),
+                reason: "not your current password".into(),
+            },
+            other => ApiError::DirectoryUnavailable(other.to_string()),
+        }
+    }
 }
 
 impl ApiError {
@@ -94,10 +111,7 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorId::ResendTooSoon)
             }
             ApiError::PasswordPolicy(id) => (StatusCode::UNPROCESSABLE_ENTITY, *id),
-            ApiError::PasswordRejected(_) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorId::PasswordRejectedByDirectory,
-            ),
+            ApiError::PasswordRejected(id) => (StatusCode::UNPROCESSABLE_ENTITY, *id),
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, ErrorId::InvalidCredentials),
             ApiError::SignInLocked { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorId::SignInLocked),
             ApiError::SessionRequired => (StatusCode::UNAUTHORIZED, ErrorId::SessionRequired),
@@ -111,6 +125,10 @@ impl ApiError {
                 (StatusCode::UNPROCESSABLE_ENTITY, ErrorId::AnswersInvalid)
             }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, ErrorId::Unavailable),
+            ApiError::DirectoryUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorId::DirectoryUnavailable,
+            ),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorId::Internal),
         }
     }
@@ -132,11 +150,7 @@ impl ApiError {
             ApiError::AnswersInvalid { index } => (Some(format!("answers[{index}]")), None),
             _ => (None, None),
         };
-        let message = match self {
-            // The directory's reason is written for people and carries no internals.
-            ApiError::PasswordRejected(reason) => format!("{} {reason}", id.default_message()),
-            _ => id.default_message().to_string(),
-        };
+        let message = id.default_message().to_string();
         ApiErrorBody {
             error: ErrorDetail {
                 id,
@@ -152,7 +166,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.parts();
         match &self {
-            ApiError::Internal(cause) | ApiError::Unavailable(cause) => {
+            ApiError::Internal(cause)
+            | ApiError::Unavailable(cause)
+            | ApiError::DirectoryUnavailable(cause) => {
                 tracing::error!(%cause, status = status.as_u16(), "request failed");
             }
             other => tracing::debug!(error = %other, "request refused"),

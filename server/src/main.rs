@@ -7,9 +7,12 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use sspr_server::assets::Assets;
 use sspr_server::clock::{OsEntropy, SystemClock};
+use sspr_server::config::DirectoryKind;
 use sspr_server::config::{Config, MailKind, SmsKind};
 use sspr_server::delivery::{DevOutbox, HttpSms, Outbox, Smtp, Transport};
+use sspr_server::directory::Directory;
 use sspr_server::directory::builtin::Builtin;
+use sspr_server::directory::ldap::LdapDirectory;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
 use sspr_server::store::Store;
@@ -244,17 +247,35 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         ),
     };
     let outbox = Outbox::start(mail, sms);
-    let builtin = Builtin::new(store.clone(), clock.clone(), entropy.clone());
     let demo = config.directory.demo_users;
-    if demo {
-        let made = builtin.seed_demo().await?;
-        if made > 0 {
-            tracing::warn!(
-                users = made,
-                "created demo users: never enable directory.demo_users in production"
-            );
+    let directory: Arc<dyn Directory> = match (config.directory.kind, &config.directory.ldap) {
+        (DirectoryKind::Builtin, _) | (_, None) => {
+            let builtin = Builtin::new(store.clone(), clock.clone(), entropy.clone());
+            if demo {
+                let made = builtin.seed_demo().await?;
+                if made > 0 {
+                    tracing::warn!(
+                        users = made,
+                        "created demo users: never enable directory.demo_users in production"
+                    );
+                }
+            }
+            Arc::new(builtin)
         }
-    }
+        (kind, Some(ldap)) => {
+            let url = ldap.url.clone();
+            let dir = LdapDirectory::new(kind, ldap.clone(), store.clone(), clock.clone())
+                .map_err(|e| anyhow::anyhow!("directory.ldap: {e}"))?;
+            // A wrong URL, certificate or service password shows now, not at the first reset.
+            match dir.check().await {
+                Ok(()) => tracing::info!(%url, ?kind, "directory reachable"),
+                Err(e) => {
+                    tracing::error!(%url, error = %e, "directory not reachable yet; requests will retry")
+                }
+            }
+            Arc::new(dir)
+        }
+    };
     let assets = match &config.server.assets_dir {
         Some(dir) => Assets::Dir(dir.clone()),
         None => Assets::Embedded,
@@ -268,7 +289,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         public_origin: config.public_origin(),
         config: Arc::new(config),
         store,
-        directory: Arc::new(builtin),
+        directory,
         clock,
         entropy,
         assets: Arc::new(assets),

@@ -13,7 +13,7 @@ use sspr_proto::security_info::{
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::delivery::Outgoing;
-use crate::directory::{DirUser, DirectoryError};
+use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::methods::{self, NewMethod, StoredMethod};
 use crate::reset::{self, throttle};
@@ -42,13 +42,6 @@ fn limit(kind: MethodKind) -> usize {
         MethodKind::Authenticator => 5,
         MethodKind::Email | MethodKind::Sms => 3,
         MethodKind::RecoveryCode | MethodKind::SecurityQuestions => 1,
-    }
-}
-
-fn unavailable(e: DirectoryError) -> ApiError {
-    match e {
-        DirectoryError::PasswordRejected(reason) => ApiError::PasswordRejected(reason),
-        other => ApiError::Unavailable(other.to_string()),
     }
 }
 
@@ -804,9 +797,8 @@ pub async fn change_password(
     crate::password::enforce(state, new, &s.user, ip, "change").await?;
     state
         .directory
-        .set_password(&s.user, new)
-        .await
-        .map_err(unavailable)?;
+        .change_password(&s.user, current, new)
+        .await?;
     session::mark_authenticated(state, &s.hash).await?;
     session::revoke_others(state, &s.user.id, &s.hash).await?;
     audit::record(state, audit_for(s, ip, PASSWORD_CHANGED)).await;
@@ -841,7 +833,7 @@ pub async fn set_questions(
         hashes.push(
             crate::directory::builtin::hash_password(&folded, state.entropy.as_ref())
                 .await
-                .map_err(unavailable)?,
+                .map_err(ApiError::internal)?,
         );
     }
     let before = usable_kinds(state, &s.user, &stored);
@@ -905,7 +897,7 @@ pub async fn verify_answers(
         let ok = match hashes.get(i) {
             Some(h) => crate::directory::builtin::verify_hash(h.clone(), &folded)
                 .await
-                .map_err(unavailable)?,
+                .map_err(ApiError::internal)?,
             None => {
                 session::burn_argon2(&folded).await;
                 false

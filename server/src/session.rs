@@ -12,7 +12,7 @@ use sspr_proto::security_info::SignedInWith;
 use sspr_proto::session::SessionView;
 
 use crate::AppState;
-use crate::directory::{DirUser, DirectoryError};
+use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::secret::Secret;
 
@@ -69,10 +69,6 @@ impl Session {
 
 pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn unavailable(e: DirectoryError) -> ApiError {
-    ApiError::Unavailable(e.to_string())
 }
 
 /// The session token in the request's cookies, if any.
@@ -171,7 +167,7 @@ pub async fn sign_in(
         .directory
         .find_user(username)
         .await
-        .map_err(unavailable)?
+        .map_err(ApiError::from)?
     else {
         burn_argon2(password).await;
         return Err(ApiError::InvalidCredentials);
@@ -183,7 +179,7 @@ pub async fn sign_in(
         .directory
         .verify_password(&user, password)
         .await
-        .map_err(unavailable)?
+        .map_err(ApiError::from)?
     {
         Some(SignedInWith::Password)
     } else if crate::tap::redeem(state, &user, password, ip).await? {
@@ -252,7 +248,7 @@ pub async fn require(state: &AppState, headers: &HeaderMap) -> Result<Session, A
         .directory
         .user_by_id(&user_id)
         .await
-        .map_err(unavailable)?
+        .map_err(ApiError::from)?
         .filter(|u| u.enabled)
         .ok_or(ApiError::SessionRequired)?;
     let via = if via == "tap" {
@@ -294,7 +290,7 @@ pub async fn check_password(
         .directory
         .verify_password(user, password)
         .await
-        .map_err(unavailable)?;
+        .map_err(ApiError::from)?;
     if !ok {
         record_failure(state, &user.id).await?;
     }

@@ -891,7 +891,7 @@ impl Directory for RefusesOnce {
     ) -> Result<(), sspr_server::directory::DirectoryError> {
         if !self.refused.swap(true, std::sync::atomic::Ordering::SeqCst) {
             return Err(sspr_server::directory::DirectoryError::PasswordRejected(
-                "It was used too recently.".into(),
+                sspr_server::directory::Rejection::InHistory,
             ));
         }
         self.inner.set_password(u, p).await
@@ -935,10 +935,11 @@ async fn a_directory_refusal_keeps_the_flow_on_its_step_with_the_reason() {
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(e["error"]["id"], "password.rejected_by_directory");
+    assert_eq!(e["error"]["id"], "password.in_history");
+    assert_eq!(e["error"]["field"], "password");
     assert_eq!(
         e["error"]["message"],
-        "Your organisation's directory didn't accept that password. It was used too recently."
+        "You have used that password before. Choose one you haven't used here."
     );
     let (_, v) = step(&h, "/api/reset/state", json!({ "flow": flow["flow"] })).await;
     assert_eq!(v["step"]["step"], "new_password", "still on this step");

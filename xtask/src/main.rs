@@ -155,12 +155,13 @@ fn test(root: &Path) -> Result {
         "warnings",
     ]))?;
 
-    step("native tests (SQLite and PostgreSQL)");
+    step("native tests (SQLite, PostgreSQL, OpenLDAP)");
     let pg = tools::Postgres::start(root)?;
     run(cargo(root)
         .args(["test", "--workspace", "--exclude", "sspr-web"])
         .env("SSPR_TEST_PG_URL", pg.url())
-        .env("SSPR_REQUIRE_PG", "1"))?;
+        .env("SSPR_REQUIRE_PG", "1")
+        .env("SSPR_REQUIRE_SLAPD", "1"))?;
     drop(pg);
 
     step("wasm-bindgen tests in headless Chromium (components, policy parity)");

@@ -197,6 +197,17 @@ pub fn ensure_test_packages(root: &Path) -> Result {
     if !Path::new("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1").exists() {
         missing.push("faketime");
     }
+    // OpenLDAP for the writeback tests: slapd with its ppolicy module, the
+    // ldap-utils clients they check binds with, and openssl for the certificates.
+    if !Path::new("/usr/sbin/slapd").exists() {
+        missing.push("slapd");
+    }
+    if !Path::new("/usr/bin/ldapwhoami").exists() {
+        missing.push("ldap-utils");
+    }
+    if !Path::new("/usr/bin/openssl").exists() {
+        missing.push("openssl");
+    }
     if output(Command::new("python3").arg("--version")).is_none() {
         missing.extend(["python3", "python3-pip"]);
     }

@@ -1,7 +1,9 @@
 //! The `Directory` trait: where users, groups and passwords live. The built-in
-//! directory implements it now; LDAP and Active Directory connectors plug in here.
+//! directory keeps them in the store; the LDAP connector writes them back to
+//! OpenLDAP or Active Directory.
 
 pub mod builtin;
+pub mod ldap;
 
 use async_trait::async_trait;
 
@@ -28,13 +30,42 @@ impl DirUser {
     }
 }
 
+/// Why a directory refused a new password, in terms the user can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    TooShort,
+    NotComplex,
+    InHistory,
+    TooYoung,
+    /// Refused for a reason the directory did not name.
+    Other,
+}
+
+impl Rejection {
+    /// The stable message id the SPA shows.
+    pub fn message_id(self) -> sspr_proto::ErrorId {
+        use sspr_proto::ErrorId;
+        match self {
+            Rejection::TooShort => ErrorId::PasswordTooShort,
+            Rejection::NotComplex => ErrorId::PasswordNotComplex,
+            Rejection::InHistory => ErrorId::PasswordInHistory,
+            Rejection::TooYoung => ErrorId::PasswordTooYoung,
+            Rejection::Other => ErrorId::PasswordRejectedByDirectory,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
-    /// The directory refused the new password; the reason is safe to show the user.
-    #[error("password rejected: {0}")]
-    PasswordRejected(String),
+    /// The directory refused the new password for this reason.
+    #[error("password rejected: {0:?}")]
+    PasswordRejected(Rejection),
+    /// A change as the user: the old password was wrong.
+    #[error("wrong current password")]
+    WrongPassword,
     #[error("no such user")]
     NoSuchUser,
+    /// Down, unreachable, timed out or misconfigured. The cause is logged, never shown.
     #[error("directory unavailable: {0}")]
     Unavailable(String),
 }
@@ -71,6 +102,20 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
 
     /// Sets a password as an administrator would (reset).
     async fn set_password(&self, user: &DirUser, password: &Secret) -> Result<(), DirectoryError>;
+
+    /// Changes a password as the user would, proving the old one, so the
+    /// directory applies its user-change rules (minimum age, history).
+    async fn change_password(
+        &self,
+        user: &DirUser,
+        old: &Secret,
+        new: &Secret,
+    ) -> Result<(), DirectoryError> {
+        if !self.verify_password(user, old).await? {
+            return Err(DirectoryError::WrongPassword);
+        }
+        self.set_password(user, new).await
+    }
 
     /// Names of every group the user belongs to, nested groups resolved.
     async fn groups_of(&self, user: &DirUser) -> Result<Vec<String>, DirectoryError>;

@@ -124,18 +124,11 @@ async fn enabled_for(state: &AppState, user: &DirUser) -> Result<bool, ApiError>
                 .directory
                 .groups_of(user)
                 .await
-                .map_err(dir_err)?
+                .map_err(ApiError::from)?
                 .iter()
                 .any(|g| g == want)
         }
     })
-}
-
-fn dir_err(e: DirectoryError) -> ApiError {
-    match e {
-        DirectoryError::PasswordRejected(reason) => ApiError::PasswordRejected(reason),
-        other => ApiError::Unavailable(other.to_string()),
-    }
 }
 
 /// An option before it gets its per-flow id.
@@ -344,7 +337,7 @@ async fn save(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
 async fn user_of(state: &AppState, flow: &Flow) -> Result<Option<DirUser>, ApiError> {
     match &flow.user_id {
         // The flow stores the directory id; the built-in directory also finds by it.
-        Some(id) => state.directory.user_by_id(id).await.map_err(dir_err),
+        Some(id) => state.directory.user_by_id(id).await.map_err(ApiError::from),
         None => Ok(None),
     }
 }
@@ -391,7 +384,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         .directory
         .find_user(identifier)
         .await
-        .map_err(dir_err)?;
+        .map_err(ApiError::from)?;
     let stored = methods::for_user(state, found.as_ref().map(|u| u.id.as_str())).await?;
     let policy_gates = state.config.policy.methods_required;
 
@@ -907,7 +900,7 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
 async fn reopen(state: &AppState, flow: &mut Flow, e: DirectoryError) -> ApiError {
     flow.st.stage = Stage::NewPassword;
     match save(state, flow).await {
-        Ok(()) => dir_err(e),
+        Ok(()) => ApiError::from(e),
         Err(save_err) => save_err,
     }
 }
@@ -936,7 +929,12 @@ async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> 
         });
     }
     if user.is_admin {
-        for admin in state.directory.administrators().await.map_err(dir_err)? {
+        for admin in state
+            .directory
+            .administrators()
+            .await
+            .map_err(ApiError::from)?
+        {
             if admin.id == user.id {
                 continue;
             }

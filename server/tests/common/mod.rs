@@ -209,3 +209,4 @@ pub async fn status_json(r: Response) -> (axum::http::StatusCode, Value) {
     let b = body_bytes(r).await;
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
+pub mod slapd;

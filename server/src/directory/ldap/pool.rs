@@ -1,0 +1,242 @@
+//! Verified TLS and a small pool of bound service connections.
+//!
+//! Every connection is TLS (LDAPS or StartTLS) with the server certificate
+//! checked against the configured CA file or the system roots. The pool keeps
+//! up to `pool_size` service connections; a connection that saw an I/O error
+//! or timed out is dropped, never handed out again.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
+use rustls::ClientConfig;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::LdapConfig;
+use crate::directory::DirectoryError;
+use crate::secret::Secret;
+
+/// Where and how to connect, shared by the pool and user binds.
+#[derive(Clone)]
+pub struct Endpoint {
+    url: String,
+    starttls: bool,
+    tls: Arc<ClientConfig>,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .field("starttls", &self.starttls)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+pub fn unavailable(what: &str, e: impl std::fmt::Display) -> DirectoryError {
+    DirectoryError::Unavailable(format!("{what}: {e}"))
+}
+
+impl Endpoint {
+    pub fn new(cfg: &LdapConfig) -> Result<Self, DirectoryError> {
+        let mut roots = rustls::RootCertStore::empty();
+        match &cfg.ca_file {
+            Some(path) => {
+                let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                    .and_then(|it| it.collect())
+                    .map_err(|e| unavailable(&format!("reading {}", path.display()), e))?;
+                if certs.is_empty() {
+                    return Err(unavailable(
+                        &format!("reading {}", path.display()),
+                        "no PEM certificates in the file",
+                    ));
+                }
+                for c in certs {
+                    roots
+                        .add(c)
+                        .map_err(|e| unavailable("a CA certificate", e))?;
+                }
+            }
+            None => {
+                for c in rustls_native_certs::load_native_certs().certs {
+                    let _ = roots.add(c);
+                }
+            }
+        }
+        let tls =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| unavailable("TLS", e))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        Ok(Endpoint {
+            url: cfg.url.clone(),
+            starttls: cfg.starttls,
+            tls: Arc::new(tls),
+            timeout: Duration::from_secs(cfg.timeout_secs),
+        })
+    }
+
+    /// A fresh TLS connection, not yet bound.
+    pub async fn connect(&self) -> Result<Ldap, DirectoryError> {
+        let settings = LdapConnSettings::new()
+            .set_conn_timeout(self.timeout)
+            .set_starttls(self.starttls)
+            .set_config(self.tls.clone());
+        let (conn, ldap) = tokio::time::timeout(
+            self.timeout,
+            LdapConnAsync::with_settings(settings, &self.url),
+        )
+        .await
+        .map_err(|_| unavailable("connecting", "timed out"))?
+        .map_err(|e| unavailable("connecting", e))?;
+        ldap3::drive!(conn);
+        Ok(ldap)
+    }
+
+    /// Connects and binds; `Ok(false)` when the directory says the credentials are wrong.
+    pub async fn bind(&self, dn: &str, password: &Secret) -> Result<(bool, Ldap), DirectoryError> {
+        // An empty password would be an unauthenticated bind, which "succeeds".
+        if password.expose().is_empty() || dn.is_empty() {
+            let ldap = self.connect().await?;
+            return Ok((false, ldap));
+        }
+        let mut ldap = self.connect().await?;
+        let res = ldap
+            .with_timeout(self.timeout)
+            .simple_bind(dn, password.expose())
+            .await
+            .map_err(|e| unavailable("binding", e))?;
+        match res.rc {
+            0 => Ok((true, ldap)),
+            49 => Ok((false, ldap)),
+            rc => Err(unavailable(
+                "binding",
+                format!("result code {rc}: {}", res.text),
+            )),
+        }
+    }
+}
+
+/// Bound service connections.
+#[derive(Debug)]
+pub struct Pool {
+    endpoint: Endpoint,
+    bind_dn: String,
+    bind_password: Secret,
+    idle: Mutex<Vec<Ldap>>,
+    permits: Arc<Semaphore>,
+}
+
+/// A service connection on loan; returned to the pool on drop unless broken.
+pub struct Pooled<'a> {
+    pool: &'a Pool,
+    ldap: Option<Ldap>,
+    broken: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Pool {
+    pub fn new(endpoint: Endpoint, cfg: &LdapConfig) -> Self {
+        Pool {
+            endpoint,
+            bind_dn: cfg.bind_dn.clone(),
+            bind_password: cfg.bind_password.clone(),
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(cfg.pool_size)),
+        }
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    pub async fn get(&self) -> Result<Pooled<'_>, DirectoryError> {
+        let permit =
+            tokio::time::timeout(self.endpoint.timeout, self.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| unavailable("waiting for a pooled connection", "timed out"))?
+                .map_err(|e| unavailable("pool", e))?;
+        let reused = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            let mut found = None;
+            while let Some(mut l) = idle.pop() {
+                if !l.is_closed() {
+                    found = Some(l);
+                    break;
+                }
+            }
+            found
+        };
+        let ldap = match reused {
+            Some(l) => l,
+            None => {
+                let (ok, ldap) = self
+                    .endpoint
+                    .bind(&self.bind_dn, &self.bind_password)
+                    .await?;
+                if !ok {
+                    return Err(unavailable(
+                        "binding the service account",
+                        "the directory refused bind_dn and bind_password",
+                    ));
+                }
+                ldap
+            }
+        };
+        Ok(Pooled {
+            pool: self,
+            ldap: Some(ldap),
+            broken: false,
+            _permit: permit,
+        })
+    }
+
+    /// Drops every idle connection (after the directory went away, say).
+    pub fn clear(&self) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+impl std::fmt::Debug for Pooled<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pooled")
+            .field("broken", &self.broken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pooled<'_> {
+    /// The connection, with the per-operation timeout armed.
+    pub fn op(&mut self) -> &mut Ldap {
+        let timeout = self.pool.endpoint.timeout;
+        let ldap = self.ldap.as_mut().expect("present until drop");
+        ldap.with_timeout(timeout)
+    }
+
+    /// Marks the connection unusable after a transport error or timeout.
+    pub fn fail(&mut self, what: &str, e: impl std::fmt::Display) -> DirectoryError {
+        self.broken = true;
+        self.pool.clear();
+        unavailable(what, e)
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(mut l) = self.ldap.take()
+            && !self.broken
+            && !l.is_closed()
+        {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(l);
+        }
+    }
+}
