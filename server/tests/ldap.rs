@@ -10,15 +10,13 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use common::slapd::*;
 use common::*;
-use serde_json::{Value, json};
-use sspr_proto::reset::PowChallenge;
+use serde_json::json;
 use sspr_server::clock::Clock;
 use sspr_server::config::Config;
 use sspr_server::directory::ldap::LdapDirectory;
 use sspr_server::directory::{Directory, DirectoryError, Rejection};
 use sspr_server::secret::Secret;
 use sspr_server::store::Store;
-use sspr_server::totp;
 
 async fn connector(
     slapd: &Slapd,
@@ -266,12 +264,6 @@ async fn the_certificate_is_verified_and_starttls_works() {
     assert!(e.to_string().contains("sends passwords in clear"), "{e}");
 }
 
-async fn solved_pow(app: &axum::Router) -> Value {
-    let r = post(app, "/api/reset/challenge", &json!({})).await;
-    let ch: PowChallenge = serde_json::from_value(json(r).await).unwrap();
-    json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) })
-}
-
 #[tokio::test]
 async fn a_directory_outage_mid_reset_is_clear_and_a_retry_succeeds() {
     if !slapd_available() {
@@ -286,57 +278,8 @@ async fn a_directory_outage_mid_reset_is_clear_and_a_retry_succeeds() {
     sspr_server::methods::seed_demo(&state).await.unwrap();
     h.app = sspr_server::app(state.clone());
 
-    let pow = solved_pow(&h.app).await;
-    let (s, flow) = status_json(
-        post(
-            &h.app,
-            "/api/reset/start",
-            &json!({ "identifier": "alice@example.org", "pow": pow }),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{flow}");
-    let method = flow["step"]["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "authenticator")
-        .expect("alice's authenticator")["id"]
-        .clone();
-    let (s, _) = status_json(
-        post(
-            &h.app,
-            "/api/reset/choose",
-            &json!({ "flow": flow["flow"], "method": method }),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
-    let secret = base32::decode(
-        base32::Alphabet::Rfc4648 { padding: false },
-        sspr_server::methods::DEMO_TOTP[0].1,
-    )
-    .unwrap();
-    let code = format!(
-        "{:06}",
-        totp::hotp(&secret, totp::step_at(h.clock.now()) as u64)
-    );
-    let (s, v) = status_json(
-        post(
-            &h.app,
-            "/api/reset/verify",
-            &json!({ "flow": flow["flow"], "code": code }),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(
-        (s, v["step"]["step"].as_str()),
-        (StatusCode::OK, Some("new_password")),
-        "{v}"
-    );
+    let flow = reset_to_new_password(&h, "alice@example.org").await;
+    let v = flow.clone();
     assert_eq!(
         v["step"]["password"]["rules"]["min_length"], PPOLICY_MIN,
         "the directory's minimum joins the checklist: {v}"

@@ -117,7 +117,7 @@ fn ensure_npm(root: &Path) -> Result {
     std::fs::write(&stamp, want).map_err(|e| e.to_string())
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0")
 }
 
@@ -207,6 +207,10 @@ pub fn ensure_test_packages(root: &Path) -> Result {
     }
     if !Path::new("/usr/bin/openssl").exists() {
         missing.push("openssl");
+    }
+    // A Samba AD domain controller for the Active Directory tests.
+    if !Path::new("/usr/sbin/samba").exists() || !Path::new("/usr/bin/samba-tool").exists() {
+        missing.extend(["samba-ad-dc", "samba-ad-provision"]);
     }
     if output(Command::new("python3").arg("--version")).is_none() {
         missing.extend(["python3", "python3-pip"]);

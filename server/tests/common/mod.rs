@@ -209,4 +209,51 @@ pub async fn status_json(r: Response) -> (axum::http::StatusCode, Value) {
     let b = body_bytes(r).await;
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
+
+/// Runs a reset for `identifier` (a user with alice's demo authenticator
+/// secret) up to the new-password step: the flow's view at that step.
+pub async fn reset_to_new_password(h: &Harness, identifier: &str) -> Value {
+    use sspr_server::clock::Clock;
+    let r = post(&h.app, "/api/reset/challenge", &serde_json::json!({})).await;
+    let ch: sspr_proto::reset::PowChallenge = serde_json::from_value(json(r).await).unwrap();
+    let pow = serde_json::json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) });
+    let (s, flow) = status_json(
+        post(
+            &h.app,
+            "/api/reset/start",
+            &serde_json::json!({ "identifier": identifier, "pow": pow }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, axum::http::StatusCode::OK, "{flow}");
+    let method = flow["step"]["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "authenticator")
+        .expect("an authenticator")["id"]
+        .clone();
+    let body = serde_json::json!({ "flow": flow["flow"], "method": method });
+    let (s, v) = status_json(post(&h.app, "/api/reset/choose", &body).await).await;
+    assert_eq!(s, axum::http::StatusCode::OK, "{v}");
+    let secret = base32::decode(
+        base32::Alphabet::Rfc4648 { padding: false },
+        sspr_server::methods::DEMO_TOTP[0].1,
+    )
+    .unwrap();
+    let step = sspr_server::totp::step_at(h.clock.now()) as u64;
+    let code = format!("{:06}", sspr_server::totp::hotp(&secret, step));
+    let body = serde_json::json!({ "flow": flow["flow"], "code": code });
+    let (s, mut v) = status_json(post(&h.app, "/api/reset/verify", &body).await).await;
+    assert_eq!(
+        (s, v["step"]["step"].as_str()),
+        (axum::http::StatusCode::OK, Some("new_password")),
+        "{v}"
+    );
+    v["flow"] = flow["flow"].clone();
+    v
+}
+
+pub mod samba;
 pub mod slapd;

@@ -9,6 +9,8 @@ use crate::directory::Rejection;
 pub const PPOLICY_OID: &str = "1.3.6.1.4.1.42.2.27.8.5.1";
 /// AD's LDAP_SERVER_POLICY_HINTS_OID: an admin reset honours history and age.
 pub const AD_POLICY_HINTS_OID: &str = "1.2.840.113556.1.4.2239";
+/// The same control before Windows Server 2012 R2 named it.
+pub const AD_POLICY_HINTS_DEPRECATED_OID: &str = "1.2.840.113556.1.4.2066";
 /// Its value: `SEQUENCE { flags INTEGER 1 }`.
 pub const AD_POLICY_HINTS_ON: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x01];
 /// LDAP_MATCHING_RULE_IN_CHAIN: AD resolves nested membership in one search.
@@ -77,7 +79,7 @@ pub fn ad_rejection(text: &str, policy: &Policy, password_len: usize) -> Rejecti
         Rejection::TooShort
     } else if t.contains("complexity") {
         Rejection::NotComplex
-    } else if t.contains("history") {
+    } else if t.contains("history") || t.contains("already used") {
         Rejection::InHistory
     } else if t.contains("too young") {
         Rejection::TooYoung
@@ -251,6 +253,8 @@ mod tests {
         let samba = "0000052D: Constraint violation - check_password_restrictions: the password was already used (in history)!";
         assert_eq!(ad_code(samba), Some(0x52D));
         assert!(ad_is_password_restriction(0x52D));
+        assert_eq!(ad_rejection(samba, &p, 12), Rejection::InHistory);
+        let samba = "0000052D: Constraint violation - check_password_restrictions: the password was already used (previous password)!";
         assert_eq!(ad_rejection(samba, &p, 12), Rejection::InHistory);
         let samba = "0000052D: Constraint violation - check_password_restrictions: the password does not meet the complexity criteria!";
         assert_eq!(ad_rejection(samba, &p, 12), Rejection::NotComplex);

@@ -98,6 +98,8 @@ pub struct LdapDirectory {
     clock: Arc<dyn Clock>,
     /// Policy entry DN (or "" for the AD domain) -> (read at, policy).
     policies: Mutex<HashMap<String, (UnixTime, Policy)>>,
+    /// AD: which policy-hints control the DC announces (None: not asked yet).
+    hints: tokio::sync::OnceCell<Option<&'static str>>,
 }
 
 /// A user entry with what the portal needs beyond [`DirUser`].
@@ -161,6 +163,7 @@ impl LdapDirectory {
             store,
             clock,
             policies: Mutex::new(HashMap::new()),
+            hints: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -543,6 +546,8 @@ impl LdapDirectory {
         user: &DirUser,
         password: &Secret,
     ) -> DirectoryError {
+        // The directory's own words stay in the log for the administrator.
+        tracing::info!(rc = res.rc, text = %res.text, "{what}: the directory refused");
         match self.flavor {
             Flavor::OpenLdap => {
                 let code = res
@@ -592,12 +597,45 @@ impl LdapDirectory {
         }
     }
 
-    fn policy_hints_control() -> RawControl {
-        RawControl {
-            ctype: codes::AD_POLICY_HINTS_OID.to_string(),
-            crit: false,
-            val: Some(codes::AD_POLICY_HINTS_ON.to_vec()),
-        }
+    /// The policy-hints control this DC supports, from its root DSE. Without
+    /// one (Samba before 4.21, say) an admin reset skips password history and
+    /// minimum age: logged once as a warning.
+    async fn policy_hints(&self) -> Result<Option<&'static str>, DirectoryError> {
+        self.hints
+            .get_or_try_init(|| async {
+                let (entries, _) = self
+                    .search("", Scope::Base, "(objectClass=*)", &["supportedControl"], 1)
+                    .await?;
+                let supported: Vec<&str> = entries
+                    .iter()
+                    .flat_map(|e| e.attrs.iter())
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("supportedControl"))
+                    .flat_map(|(_, v)| v.iter().map(String::as_str))
+                    .collect();
+                let oid = [
+                    codes::AD_POLICY_HINTS_OID,
+                    codes::AD_POLICY_HINTS_DEPRECATED_OID,
+                ]
+                .into_iter()
+                .find(|o| supported.contains(o));
+                if oid.is_none() {
+                    tracing::warn!(
+                        "the domain controller supports no password policy-hints control: \
+                         a self-service reset will not be checked against password history"
+                    );
+                }
+                Ok(oid)
+            })
+            .await
+            .copied()
+    }
+
+    /// Whether an admin reset on this directory honours history and minimum age.
+    pub async fn reset_honours_history(&self) -> Result<bool, DirectoryError> {
+        Ok(match self.flavor {
+            Flavor::OpenLdap => true,
+            Flavor::ActiveDirectory => self.policy_hints().await?.is_some(),
+        })
     }
 }
 
@@ -686,6 +724,10 @@ impl Directory for LdapDirectory {
 
     async fn set_password(&self, user: &DirUser, password: &Secret) -> Result<(), DirectoryError> {
         let dn = self.dn_of(user).await?;
+        let hints = match self.flavor {
+            Flavor::ActiveDirectory => self.policy_hints().await?,
+            Flavor::OpenLdap => None,
+        };
         let mut conn = self.pool.get().await?;
         let res = match self.flavor {
             Flavor::OpenLdap => conn
@@ -700,8 +742,16 @@ impl Directory for LdapDirectory {
                 .map(|r| r.1),
             Flavor::ActiveDirectory => {
                 let value = codes::unicode_pwd(password.expose());
+                let controls: Vec<RawControl> = hints
+                    .map(|oid| RawControl {
+                        ctype: oid.to_string(),
+                        crit: true,
+                        val: Some(codes::AD_POLICY_HINTS_ON.to_vec()),
+                    })
+                    .into_iter()
+                    .collect();
                 conn.op()
-                    .with_controls(Self::policy_hints_control())
+                    .with_controls(controls)
                     .modify(
                         &dn,
                         vec![Mod::Replace(b"unicodePwd".to_vec(), HashSet::from([value]))],
