@@ -51,6 +51,21 @@ enum Command {
         #[command(subcommand)]
         command: TapCommand,
     },
+    /// The directory connection.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DirectoryCommand {
+    /// Connect over TLS, bind the service account and print what the portal
+    /// sees; with --user, also that user's entry, groups, lockout and policy.
+    Check {
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,8 +149,66 @@ fn main() -> ExitCode {
         Command::Policy {
             command: PolicyCommand::Report,
         } => block_on(policy_report(config)),
+        Command::Directory {
+            command: DirectoryCommand::Check { user },
+        } => block_on(directory_check(config, user)),
         Command::Serve => block_on(serve(config, theme)),
     }
+}
+
+async fn directory_check(config: Config, user: Option<String>) -> anyhow::Result<()> {
+    let Some(ldap) = config.directory.ldap.clone() else {
+        println!("directory: built-in (users and passwords in the store)");
+        return Ok(());
+    };
+    let store = Store::open(&config.store.url, 1).await?;
+    let kind = config.directory.kind;
+    let dir = LdapDirectory::new(kind, ldap.clone(), store, Arc::new(SystemClock))
+        .map_err(|e| anyhow::anyhow!("directory.ldap: {e}"))?;
+    dir.check()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", ldap.url))?;
+    println!(
+        "directory: {kind:?} at {} (TLS verified), bound as {}",
+        ldap.url, ldap.bind_dn
+    );
+    println!(
+        "a reset honours password history: {}",
+        if dir.reset_honours_history().await? {
+            "yes"
+        } else {
+            "no (the DC has no policy-hints control)"
+        }
+    );
+    let Some(login) = user else {
+        return Ok(());
+    };
+    let u = dir
+        .find_user(&login)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no single user matches {login:?}"))?;
+    let groups = dir.groups_of(&u).await?;
+    let rules = dir.password_rules(&u).await?;
+    let now = sspr_server::clock::Clock::now(&SystemClock);
+    println!("user: {} ({}), id {}", u.username, u.display_name, u.id);
+    println!(
+        "  email {}, mobile {}",
+        u.email.as_deref().unwrap_or("-"),
+        u.mobile.as_deref().unwrap_or("-")
+    );
+    println!(
+        "  enabled {}, locked {}, administrator {}",
+        u.enabled,
+        u.is_locked(now),
+        u.is_admin
+    );
+    println!("  groups (nested included): {}", groups.join(", "));
+    println!(
+        "  directory password rules: minimum length {}, complexity {}",
+        rules.min_length.map_or("-".to_string(), |n| n.to_string()),
+        rules.complexity
+    );
+    Ok(())
 }
 
 /// Runs a command's future on a fresh runtime: exit 0, or 1 with the error.

@@ -347,3 +347,66 @@ async fn a_directory_outage_mid_reset_is_clear_and_a_retry_succeeds() {
     assert!(slapd.whoami(ALICE_DN, new));
     assert!(!slapd.whoami(ALICE_DN, ALICE_PW));
 }
+
+#[tokio::test]
+async fn sspr_directory_check_reports_the_connection_and_a_user() {
+    if !slapd_available() {
+        return;
+    }
+    let mut slapd = Slapd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sspr.toml");
+    let db = dir.path().join("s.db");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nurl = \"sqlite://{}?mode=rwc\"\n{}",
+            db.display(),
+            slapd.config(true)
+        ),
+    )
+    .unwrap();
+    let check = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sspr"))
+            .arg("--config")
+            .arg(&config)
+            .args(["directory", "check"])
+            .args(args)
+            .env("SSPR_LOG", "error")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = check(&["--user", "carol"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains("(TLS verified), bound as cn=sspr,ou=services"),
+        "{out}"
+    );
+    assert!(out.contains("user: carol (Carol Chen)"), "{out}");
+    assert!(out.contains("administrator true"), "{out}");
+    assert!(
+        out.contains("groups (nested included): tier2, helpdesk-admins"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("minimum length {PPOLICY_MIN}")),
+        "{out}"
+    );
+
+    let (code, _, err) = check(&["--user", "nobody"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no single user matches \"nobody\""), "{err}");
+
+    slapd.stop();
+    let (code, _, err) = check(&[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(&slapd.ldap_url()) && err.contains("connecting"),
+        "{err}"
+    );
+}

@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
+use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, StdStream};
 use rustls::ClientConfig;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -22,6 +22,8 @@ use crate::secret::Secret;
 #[derive(Clone)]
 pub struct Endpoint {
     url: String,
+    host: String,
+    port: u16,
     starttls: bool,
     tls: Arc<ClientConfig>,
     pub timeout: Duration,
@@ -73,8 +75,18 @@ impl Endpoint {
                 .map_err(|e| unavailable("TLS", e))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
+        let parsed = url::Url::parse(&cfg.url).map_err(|e| unavailable("directory.ldap.url", e))?;
+        let host = parsed
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
+            .ok_or_else(|| unavailable("directory.ldap.url", "no host"))?;
+        let port = parsed
+            .port()
+            .unwrap_or(if parsed.scheme() == "ldaps" { 636 } else { 389 });
         Ok(Endpoint {
             url: cfg.url.clone(),
+            host,
+            port,
             starttls: cfg.starttls,
             tls: Arc::new(tls),
             timeout: Duration::from_secs(cfg.timeout_secs),
@@ -87,13 +99,21 @@ impl Endpoint {
             .set_conn_timeout(self.timeout)
             .set_starttls(self.starttls)
             .set_config(self.tls.clone());
-        let (conn, ldap) = tokio::time::timeout(
-            self.timeout,
-            LdapConnAsync::with_settings(settings, &self.url),
-        )
+        let (conn, ldap) = tokio::time::timeout(self.timeout, async {
+            // Our own socket, with Nagle off: LDAP's small request/response
+            // exchanges otherwise meet delayed ACKs and wait 40 ms each.
+            let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+                .await
+                .map_err(|e| unavailable("connecting", e))?;
+            tcp.set_nodelay(true)
+                .map_err(|e| unavailable("connecting", e))?;
+            let std = tcp.into_std().map_err(|e| unavailable("connecting", e))?;
+            LdapConnAsync::with_settings(settings.set_std_stream(StdStream::Tcp(std)), &self.url)
+                .await
+                .map_err(|e| unavailable("connecting", e))
+        })
         .await
-        .map_err(|_| unavailable("connecting", "timed out"))?
-        .map_err(|e| unavailable("connecting", e))?;
+        .map_err(|_| unavailable("connecting", "timed out"))??;
         ldap3::drive!(conn);
         Ok(ldap)
     }
