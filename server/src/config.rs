@@ -181,7 +181,9 @@ pub struct LdapConfig {
     pub ca_file: Option<PathBuf>,
     /// The portal's service account, allowed to read users and reset passwords.
     pub bind_dn: String,
-    pub bind_password: crate::secret::Secret,
+    /// Required; best given as `SSPR__DIRECTORY__LDAP__BIND_PASSWORD`.
+    #[serde(default)]
+    pub bind_password: Option<crate::secret::Secret>,
     /// Where users live, searched with subtree scope.
     pub user_base: String,
     /// Narrows the user search, e.g. `(objectClass=inetOrgPerson)`. Default per directory kind.
@@ -697,6 +699,15 @@ impl Config {
                 );
             }
         }
+        if l.bind_password
+            .as_ref()
+            .is_none_or(|p| p.expose().is_empty())
+        {
+            return err(
+                "directory.ldap.bind_password",
+                "is required (in the file or as SSPR__DIRECTORY__LDAP__BIND_PASSWORD)".into(),
+            );
+        }
         if !(1..=10).contains(&l.timeout_secs) {
             return err(
                 "directory.ldap.timeout_secs",
@@ -1030,6 +1041,116 @@ mod tests {
         Config::load(&path, []).unwrap();
         let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
         Config::load(&demo, []).unwrap();
+    }
+
+    #[test]
+    fn directory_connections_are_checked_before_any_is_tried() {
+        let ldap = |kind: &str, url: &str, extra: &str| {
+            format!(
+                "[directory]\nkind = \"{kind}\"\n[directory.ldap]\nurl = \"{url}\"\n\
+                 bind_dn = \"cn=s\"\nbind_password = \"p\"\nuser_base = \"dc=x\"\n{extra}"
+            )
+        };
+        let field = |text: &str| load(text, &[]).unwrap_err().field;
+        load(&ldap("ldap", "ldaps://dir.example.org", ""), &[]).unwrap();
+        load(
+            &ldap("ldap", "ldap://dir.example.org", "starttls = true\n"),
+            &[],
+        )
+        .unwrap();
+        load(
+            &ldap("active_directory", "ldaps://dc1.corp.example:636", ""),
+            &[],
+        )
+        .unwrap();
+        let cases = [
+            (
+                ldap("ldap", "ldap://dir.example.org", ""),
+                "directory.ldap.url",
+            ),
+            (
+                ldap("active_directory", "ldap://dc1", "starttls = true\n"),
+                "directory.ldap.url",
+            ),
+            (
+                ldap("ldap", "ldaps://dir", "starttls = true\n"),
+                "directory.ldap.starttls",
+            ),
+            (ldap("ldap", "https://dir", ""), "directory.ldap.url"),
+            (
+                ldap("ldap", "ldaps://dir", "timeout_secs = 30\n"),
+                "directory.ldap.timeout_secs",
+            ),
+            (
+                ldap("ldap", "ldaps://dir", "pool_size = 0\n"),
+                "directory.ldap.pool_size",
+            ),
+            (
+                ldap("ldap", "ldaps://dir", "").replace("bind_password = \"p\"\n", ""),
+                "directory.ldap.bind_password",
+            ),
+            (ldap("builtin", "ldaps://dir", ""), "directory.ldap"),
+            (
+                "[directory]\nkind = \"ldap\"\n".to_string(),
+                "directory.ldap",
+            ),
+            (
+                ldap("ldap", "ldaps://dir", "")
+                    .replace("[directory]\n", "[directory]\ndemo_users = true\n"),
+                "directory.demo_users",
+            ),
+        ];
+        for (text, f) in cases {
+            assert_eq!(field(&text).as_deref(), Some(f), "{text}");
+        }
+        // The service password can come from the environment, and never prints.
+        let c = load(
+            &ldap("ldap", "ldaps://dir", "").replace("bind_password = \"p\"\n", ""),
+            &[("SSPR__DIRECTORY__LDAP__BIND_PASSWORD", "from-env-Secret")],
+        )
+        .unwrap();
+        let l = c.directory.ldap.unwrap();
+        assert_eq!(
+            l.bind_password.as_ref().unwrap().expose(),
+            "from-env-Secret"
+        );
+        assert!(!format!("{l:?}").contains("from-env-Secret"));
+    }
+
+    #[test]
+    fn the_example_directory_section_loads_when_uncommented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sspr.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut in_ldap = false;
+        let uncommented: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("# [directory.ldap]") {
+                    in_ldap = true;
+                    return "[directory.ldap]".to_string();
+                }
+                if l.starts_with('[') {
+                    in_ldap = false;
+                }
+                match l.strip_prefix("# ") {
+                    Some(kv)
+                        if in_ldap
+                            && kv.split_once(" = ").is_some_and(|(k, _)| {
+                                k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                            }) =>
+                    {
+                        kv.to_string()
+                    }
+                    _ => l.to_string(),
+                }
+            })
+            .map(|l| l.replace("kind = \"builtin\"", "kind = \"ldap\""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let c = load(&uncommented, &[]).unwrap();
+        let l = c.directory.ldap.unwrap();
+        assert_eq!((l.timeout_secs, l.pool_size), (10, 4));
+        assert_eq!(l.login_attributes.unwrap(), ["uid", "mail"]);
     }
 
     #[test]

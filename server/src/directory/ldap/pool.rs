@@ -165,7 +165,7 @@ impl Pool {
         Pool {
             endpoint,
             bind_dn: cfg.bind_dn.clone(),
-            bind_password: cfg.bind_password.clone(),
+            bind_password: cfg.bind_password.clone().unwrap_or_else(|| Secret::new("")),
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(cfg.pool_size)),
         }
