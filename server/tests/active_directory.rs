@@ -90,6 +90,26 @@ async fn samba_ad_reset_change_unlock_policy_and_plain_reasons() {
         (rules.min_length, rules.complexity),
         (Some(DOMAIN_MIN as u16), true)
     );
+    // carol's fine-grained policy (msDS-ResultantPSO) is unreadable until
+    // granted: the domain's rules stand in, never none.
+    let rules = dir.password_rules(&carol).await.unwrap();
+    assert_eq!(
+        (rules.min_length, rules.complexity),
+        (Some(DOMAIN_MIN as u16), true)
+    );
+    dc.grant_pso_read();
+    let fresh = LdapDirectory::new(
+        config.directory.kind,
+        config.directory.ldap.clone().unwrap(),
+        h.state.store.clone(),
+        h.state.clock.clone(),
+    )
+    .unwrap();
+    let rules = fresh.password_rules(&carol).await.unwrap();
+    assert_eq!(
+        (rules.min_length, rules.complexity),
+        (Some(PSO_MIN as u16), true)
+    );
 
     // An admin reset: quoted UTF-16LE unicodePwd; refusals in plain words.
     let cases = [

@@ -23,10 +23,13 @@ pub const CAROL_PW: &str = "Carol-Initial-Pass-7";
 pub const ADMINS_DN: &str = "CN=Helpdesk Admins,CN=Users,DC=sspr,DC=test";
 /// The domain's minimum length (the portal's own is 8).
 pub const DOMAIN_MIN: usize = 10;
+/// carol's fine-grained policy's minimum length.
+pub const PSO_MIN: usize = 14;
 
 pub struct SambaDc {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
+    grant_pso_read: [String; 2],
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -158,6 +161,30 @@ impl SambaDc {
             "--account-lockout-duration=0",
             "--reset-account-lockout-after=30",
         ]);
+        // A fine-grained policy for carol, stricter than the domain's.
+        tool(&[
+            "domain",
+            "passwordsettings",
+            "pso",
+            "create",
+            "Strict Admins",
+            "1",
+            &format!("--min-pwd-length={PSO_MIN}"),
+            "--complexity=on",
+            "--history-length=5",
+            "--min-pwd-age=0",
+            "--account-lockout-threshold=3",
+            "--account-lockout-duration=0",
+            "--reset-account-lockout-after=30",
+        ]);
+        tool(&[
+            "domain",
+            "passwordsettings",
+            "pso",
+            "apply",
+            "Strict Admins",
+            "carol",
+        ]);
         let sid = tool(&["user", "show", "sspr-svc"])
             .lines()
             .find_map(|l| l.strip_prefix("objectSid: ").map(str::to_string))
@@ -177,7 +204,17 @@ impl SambaDc {
                 &format!("--sddl={ace}"),
             ]);
         }
-        let mut dc = SambaDc { dir, child: None };
+        // Until granted, fine-grained policies are unreadable and the connector
+        // falls back to the domain's rules (the test checks both).
+        let grant_pso_read = [
+            format!("--objectdn=CN=Password Settings Container,CN=System,{BASE}"),
+            format!("--sddl=(A;CI;RPLCLORC;;;{sid})"),
+        ];
+        let mut dc = SambaDc {
+            dir,
+            child: None,
+            grant_pso_read,
+        };
         dc.resume();
         dc
     }
@@ -204,6 +241,22 @@ impl SambaDc {
             let _ = Command::new("kill").arg(c.id().to_string()).status();
             let _ = c.wait();
         }
+    }
+
+    /// Lets the service account read fine-grained password policies.
+    pub fn grant_pso_read(&self) {
+        let d = self.dir.path();
+        run(Command::new("samba-tool")
+            .args([
+                "dsacl",
+                "set",
+                &self.grant_pso_read[0],
+                &self.grant_pso_read[1],
+            ])
+            .arg("-s")
+            .arg(d.join("etc/smb.conf"))
+            .arg("-H")
+            .arg(d.join("private/sam.ldb")));
     }
 
     pub fn ca_file(&self) -> PathBuf {

@@ -468,7 +468,14 @@ impl LdapDirectory {
                     ],
                 )
                 .await?
-                else {
+                .filter(|e| attr(e, "msDS-MinimumPasswordLength").is_some()) else {
+                    // Readable by administrators only, unless granted: say so and
+                    // show the domain's rules rather than none.
+                    tracing::warn!(
+                        pso = key,
+                        "cannot read this fine-grained password policy: grant the service \
+                         account read access to the Password Settings Container"
+                    );
                     return Box::pin(self.read_policy("")).await;
                 };
                 Ok(Policy {
