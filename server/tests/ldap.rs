@@ -185,6 +185,37 @@ async fn a_reset_reaches_the_directory_and_ppolicy_reasons_come_back() {
 }
 
 #[tokio::test]
+async fn a_users_own_policy_applies_and_a_second_change_is_too_young() {
+    if !slapd_available() {
+        return;
+    }
+    let slapd = Slapd::start();
+    let (dir, _t) = fresh(&slapd).await;
+    let dave = dir.find_user("dave").await.unwrap().unwrap();
+    let rules = dir.password_rules(&dave).await.unwrap();
+    assert_eq!(
+        rules.min_length,
+        Some(STRICT_MIN as u16),
+        "pwdPolicySubentry wins"
+    );
+    let first = "Saffron-Glacier-Otter-17";
+    dir.change_password(&dave, &pw(DAVE_PW), &pw(first))
+        .await
+        .unwrap();
+    match dir
+        .change_password(&dave, &pw(first), &pw("Copper-Meadow-Lynx-29"))
+        .await
+    {
+        Err(DirectoryError::PasswordRejected(Rejection::TooYoung)) => {}
+        other => panic!("a second change within pwdMinAge: {other:?}"),
+    }
+    assert!(
+        slapd.whoami(DAVE_DN, first),
+        "the refused change changed nothing"
+    );
+}
+
+#[tokio::test]
 async fn a_lockout_is_read_and_cleared() {
     if !slapd_available() {
         return;

@@ -15,6 +15,11 @@ pub const SERVICE_PW: &str = "service-Secret-4471";
 pub const ALICE_DN: &str = "uid=alice,ou=people,dc=example,dc=org";
 pub const ALICE_PW: &str = "Correct-Horse-Battery-1";
 pub const POLICY_DN: &str = "cn=default,ou=policies,dc=example,dc=org";
+/// dave's own policy (`pwdPolicySubentry`): longer, and a minimum age.
+pub const STRICT_DN: &str = "cn=strict,ou=policies,dc=example,dc=org";
+pub const STRICT_MIN: usize = 12;
+pub const DAVE_DN: &str = "uid=dave,ou=people,dc=example,dc=org";
+pub const DAVE_PW: &str = "Dave-Strong-Pass-3141";
 pub const ADMINS_DN: &str = "cn=helpdesk-admins,ou=groups,dc=example,dc=org";
 /// The default policy's minimum length (the portal's own is 8).
 pub const PPOLICY_MIN: usize = 10;
@@ -256,6 +261,32 @@ impl Slapd {
                     "objectClass: groupOfNames",
                     "cn: everyone",
                     &format!("member: cn=staff,ou=groups,{SUFFIX}"),
+                ],
+            ),
+            entry(
+                STRICT_DN,
+                &[
+                    "objectClass: person",
+                    "objectClass: pwdPolicy",
+                    "cn: strict",
+                    "sn: policy",
+                    "pwdAttribute: userPassword",
+                    &format!("pwdMinLength: {STRICT_MIN}"),
+                    "pwdCheckQuality: 2",
+                    "pwdInHistory: 3",
+                    "pwdMinAge: 3600",
+                    "pwdAllowUserChange: TRUE",
+                ],
+            ),
+            entry(
+                DAVE_DN,
+                &[
+                    "objectClass: inetOrgPerson",
+                    "uid: dave",
+                    "cn: Dave Dunn",
+                    "sn: Dunn",
+                    &format!("userPassword: {DAVE_PW}"),
+                    &format!("pwdPolicySubentry: {STRICT_DN}"),
                 ],
             ),
             // carol is an admin through a nested group.
