@@ -10,7 +10,6 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use common::samba::*;
 use common::*;
-use serde_json::json;
 use sspr_server::config::Config;
 use sspr_server::directory::ldap::LdapDirectory;
 use sspr_server::directory::{Directory, DirectoryError, Rejection};
@@ -190,29 +189,13 @@ async fn samba_ad_reset_change_unlock_policy_and_plain_reasons() {
         (Some(DOMAIN_MIN as u64), Some(true)),
         "{v}"
     );
-    let (s, e) = status_json(
-        post(
-            &h.app,
-            "/api/reset/password",
-            &json!({ "flow": v["flow"], "password": "Qz7#mLp2v" }),
-        )
-        .await,
-    )
-    .await;
+    let (s, e) = submit_password(&h, &v["flow"], "Qz7#mLp2v").await;
     assert_eq!(
         (s, e["error"]["id"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("password.too_short"))
     );
     // The domain's complexity rule is enforced before the DC is asked.
-    let (s, e) = status_json(
-        post(
-            &h.app,
-            "/api/reset/password",
-            &json!({ "flow": v["flow"], "password": "tangerinevortexquillmarmalade" }),
-        )
-        .await,
-    )
-    .await;
+    let (s, e) = submit_password(&h, &v["flow"], "tangerinevortexquillmarmalade").await;
     assert_eq!(
         (s, e["error"]["id"].as_str()),
         (
@@ -222,15 +205,7 @@ async fn samba_ad_reset_change_unlock_policy_and_plain_reasons() {
         "{e}"
     );
     let last = "Quartz-Lantern-Meadow-63";
-    let (s, v) = status_json(
-        post(
-            &h.app,
-            "/api/reset/password",
-            &json!({ "flow": v["flow"], "password": last }),
-        )
-        .await,
-    )
-    .await;
+    let (s, v) = submit_password(&h, &v["flow"], last).await;
     assert_eq!(
         (s, v["step"]["step"].as_str()),
         (StatusCode::OK, Some("done")),

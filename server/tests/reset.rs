@@ -943,12 +943,7 @@ async fn a_directory_refusal_keeps_the_flow_on_its_step_with_the_reason() {
     );
     let (_, v) = step(&h, "/api/reset/state", json!({ "flow": flow["flow"] })).await;
     assert_eq!(v["step"]["step"], "new_password", "still on this step");
-    let done: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE activity = 'Reset password (self-service)'",
-    )
-    .fetch_one(h.state.store.pool())
-    .await
-    .unwrap();
+    let done = completed_resets(&h).await;
     assert_eq!(done, 0, "nothing recorded as completed");
 
     // A retry goes through.

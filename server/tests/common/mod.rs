@@ -255,5 +255,25 @@ pub async fn reset_to_new_password(h: &Harness, identifier: &str) -> Value {
     v
 }
 
+/// Submits the new password at the flow's last step.
+pub async fn submit_password(
+    h: &Harness,
+    flow: &Value,
+    password: &str,
+) -> (axum::http::StatusCode, Value) {
+    let body = serde_json::json!({ "flow": flow, "password": password });
+    status_json(post(&h.app, "/api/reset/password", &body).await).await
+}
+
+/// How many resets the audit trail records as completed.
+pub async fn completed_resets(h: &Harness) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE activity = 'Reset password (self-service)'",
+    )
+    .fetch_one(h.state.store.pool())
+    .await
+    .unwrap()
+}
+
 pub mod samba;
 pub mod slapd;
