@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::slapd::run;
+
 pub const BASE: &str = "DC=sspr,DC=test";
 pub const PEOPLE: &str = "OU=People,DC=sspr,DC=test";
 pub const SERVICE_UPN: &str = "sspr-svc@sspr.test";
@@ -30,17 +32,6 @@ pub struct SambaDc {
     pub dir: tempfile::TempDir,
     child: Option<Child>,
     grant_pso_read: [String; 2],
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// False (with a note) when a Samba DC cannot run here and the run does not

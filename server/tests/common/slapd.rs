@@ -39,7 +39,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn run(cmd: &mut Command) {
+/// Runs a setup command that must succeed: its standard output.
+pub fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
         out.status.success(),
@@ -47,9 +48,10 @@ fn run(cmd: &mut Command) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// `None` (with a note) when slapd is not installed and the run does not
+/// False (with a note) when slapd is not installed and the run does not
 /// demand it; `cargo xtask test` sets SSPR_REQUIRE_SLAPD=1 and installs it.
 pub fn slapd_available() -> bool {
     let found = Path::new("/usr/sbin/slapd").exists() && Path::new("/usr/bin/ldapwhoami").exists();
