@@ -81,7 +81,16 @@ async fn samba_ad_reset_change_unlock_policy_and_plain_reasons() {
         .into_iter()
         .map(|u| u.username)
         .collect();
-    assert_eq!(admins, ["carol"]);
+    assert_eq!(
+        admins,
+        ["erin", "carol"],
+        "protected accounts, then the admin group"
+    );
+    let erin = dir.find_user("erin").await.unwrap().unwrap();
+    assert!(
+        erin.is_admin,
+        "a Domain Admin needs two gates without any config"
+    );
 
     // The domain policy feeds the checklist before the user submits.
     let rules = dir.password_rules(&alice).await.unwrap();

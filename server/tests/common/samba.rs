@@ -132,6 +132,17 @@ impl SambaDc {
             "--userou=OU=People",
         ]);
         tool(&["user", "create", "sspr-svc", SERVICE_PW]);
+        // A domain admin among the people: AD marks them adminCount=1.
+        tool(&[
+            "user",
+            "create",
+            "erin",
+            "Erin-Initial-Pass-5",
+            "--given-name=Erin",
+            "--surname=Evans",
+            "--userou=OU=People",
+        ]);
+        tool(&["group", "addmembers", "Domain Admins", "erin"]);
         tool(&["group", "add", "Staff"]);
         tool(&["group", "add", "All Staff"]);
         tool(&["group", "addmembers", "Staff", "alice"]);

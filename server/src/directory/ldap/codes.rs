@@ -210,6 +210,68 @@ pub fn guid_filter_value(text: &str) -> Option<String> {
     Some(order.iter().map(|&i| format!("\\{:02x}", raw[i])).collect())
 }
 
+/// Whether a group's binary `objectSid` is one of AD's protected groups:
+/// Domain, Schema and Enterprise Admins (RIDs 512, 518, 519) or the built-in
+/// Administrators, Account, Server, Print and Backup Operators (S-1-5-32-544,
+/// 548 to 551). Their members reset with two gates whatever the config says.
+pub fn sid_is_protected(sid: &[u8]) -> bool {
+    let Some(&count) = sid.get(1) else {
+        return false;
+    };
+    let count = count as usize;
+    if sid.first() != Some(&1) || sid.len() != 8 + 4 * count || count == 0 {
+        return false;
+    }
+    // The identifier authority, 6 bytes big-endian: 5 is NT AUTHORITY.
+    if sid[2..8] != [0, 0, 0, 0, 0, 5] {
+        return false;
+    }
+    let sub = |i: usize| {
+        u32::from_le_bytes([
+            sid[8 + 4 * i],
+            sid[9 + 4 * i],
+            sid[10 + 4 * i],
+            sid[11 + 4 * i],
+        ])
+    };
+    let rid = sub(count - 1);
+    match sub(0) {
+        32 => count == 2 && matches!(rid, 544 | 548..=551),
+        21 => count == 5 && matches!(rid, 512 | 518 | 519),
+        _ => false,
+    }
+}
+
+/// The protected groups' SIDs for a domain SID, escaped for a search filter.
+pub fn protected_sid_filter(domain_sid: &[u8]) -> Option<String> {
+    let count = *domain_sid.get(1)? as usize;
+    if domain_sid.len() != 8 + 4 * count || count != 4 {
+        return None;
+    }
+    let with_rid = |rid: u32| {
+        let mut v = domain_sid.to_vec();
+        v[1] += 1;
+        v.extend(rid.to_le_bytes());
+        v
+    };
+    let builtin = |rid: u32| {
+        let mut v = vec![1, 2, 0, 0, 0, 0, 0, 5];
+        v.extend(32u32.to_le_bytes());
+        v.extend(rid.to_le_bytes());
+        v
+    };
+    let sids = [512, 518, 519]
+        .map(with_rid)
+        .into_iter()
+        .chain([544, 548, 549, 550, 551].map(builtin));
+    let esc = |b: Vec<u8>| b.iter().map(|x| format!("\\{x:02x}")).collect::<String>();
+    Some(format!(
+        "(|{})",
+        sids.map(|s| format!("(objectSid={})", esc(s)))
+            .collect::<String>()
+    ))
+}
+
 /// A password as AD's `unicodePwd` wants it: quoted, UTF-16LE.
 pub fn unicode_pwd(password: &str) -> Vec<u8> {
     format!("\"{password}\"")
@@ -266,6 +328,46 @@ mod tests {
         assert_eq!(ad_rejection(windows, &p, 12), Rejection::Other);
         assert_eq!(ad_code("not a code"), None);
         assert_eq!(ad_code_meaning(0x775), "the account is locked out");
+    }
+
+    #[test]
+    fn protected_groups_are_known_by_sid() {
+        fn sid(subs: &[u32]) -> Vec<u8> {
+            let mut v = vec![1, subs.len() as u8, 0, 0, 0, 0, 0, 5];
+            for s in subs {
+                v.extend(s.to_le_bytes());
+            }
+            v
+        }
+        let domain = [21, 2_911_997_472, 1_633_228_137, 95_409_103];
+        let with = |rid: u32| sid(&[domain.as_slice(), &[rid]].concat());
+        assert!(sid_is_protected(&with(512)), "Domain Admins");
+        assert!(sid_is_protected(&with(519)), "Enterprise Admins");
+        assert!(!sid_is_protected(&with(513)), "Domain Users");
+        assert!(!sid_is_protected(&with(1103)), "an ordinary group");
+        assert!(
+            sid_is_protected(&sid(&[32, 544])),
+            "BUILTIN\\Administrators"
+        );
+        assert!(sid_is_protected(&sid(&[32, 548])), "Account Operators");
+        assert!(!sid_is_protected(&sid(&[32, 545])), "BUILTIN\\Users");
+        assert!(
+            !sid_is_protected(&sid(&[21, 512])),
+            "too few sub-authorities"
+        );
+        assert!(!sid_is_protected(&[1, 5, 0]), "truncated");
+        assert!(!sid_is_protected(&[]));
+        let f = protected_sid_filter(&sid(&domain)).unwrap();
+        assert_eq!(f.matches("(objectSid=").count(), 8, "{f}");
+        assert!(
+            f.contains("(objectSid=\\01\\05\\00\\00\\00\\00\\00\\05\\15\\00"),
+            "{f}"
+        );
+        assert!(
+            f.contains("\\00\\02\\00\\00)"),
+            "RID 512 little-endian: {f}"
+        );
+        assert_eq!(protected_sid_filter(&sid(&[21, 1])), None);
     }
 
     #[test]

@@ -76,9 +76,12 @@ impl Flavor {
         ];
         match self {
             Flavor::OpenLdap => a.extend(["pwdAccountLockedTime", "pwdPolicySubentry"]),
-            Flavor::ActiveDirectory => {
-                a.extend(["userAccountControl", "lockoutTime", "msDS-ResultantPSO"])
-            }
+            Flavor::ActiveDirectory => a.extend([
+                "userAccountControl",
+                "lockoutTime",
+                "msDS-ResultantPSO",
+                "adminCount",
+            ]),
         }
         a
     }
@@ -156,6 +159,16 @@ impl LdapDirectory {
             _ => Flavor::OpenLdap,
         };
         let endpoint = Endpoint::new(&cfg)?;
+        if cfg.admin_group.is_none() {
+            tracing::warn!(
+                "directory.ldap.admin_group is unset: {}",
+                match flavor {
+                    Flavor::ActiveDirectory =>
+                        "only protected accounts (adminCount=1) get the administrators' two-gate reset",
+                    Flavor::OpenLdap => "no user is treated as an administrator",
+                }
+            );
+        }
         Ok(LdapDirectory {
             flavor,
             pool: Pool::new(endpoint, &cfg),
@@ -282,12 +295,17 @@ impl LdapDirectory {
                 (uac & 0x2 == 0, locked)
             }
         };
-        let groups = self.group_dns(&e.dn).await?;
-        let is_admin = self
-            .cfg
-            .admin_group
-            .as_deref()
-            .is_some_and(|admin| groups.iter().any(|(dn, _)| same_dn(dn, admin)));
+        let (groups, in_protected_group) = self.memberships(&e.dn).await?;
+        // Members of AD's protected groups (Domain Admins, Account Operators...),
+        // and accounts AD has marked adminCount=1, need two gates whatever the config.
+        let protected = in_protected_group
+            || (self.flavor == Flavor::ActiveDirectory && attr(&e, "adminCount") == Some("1"));
+        let is_admin = protected
+            || self
+                .cfg
+                .admin_group
+                .as_deref()
+                .is_some_and(|admin| groups.iter().any(|(dn, _)| same_dn(dn, admin)));
         let user = DirUser {
             id: format!("{}{id}", self.flavor.id_prefix()),
             username,
@@ -345,19 +363,37 @@ impl LdapDirectory {
 
     /// Every group the entry belongs to, nested ones included: (DN, cn).
     async fn group_dns(&self, dn: &str) -> Result<Vec<(String, String)>, DirectoryError> {
+        Ok(self.memberships(dn).await?.0)
+    }
+
+    /// Every group the entry belongs to (nested included) as (DN, cn), and
+    /// on AD whether one of them is a protected group (found by SID over the
+    /// whole domain, wherever `group_base` points).
+    async fn memberships(&self, dn: &str) -> Result<(Vec<(String, String)>, bool), DirectoryError> {
         let base = self.group_base();
         if self.flavor == Flavor::ActiveDirectory {
             let filter = format!("(member:{}:={})", codes::AD_IN_CHAIN, ldap_escape(dn));
+            let domain = naming_context(&self.cfg.user_base);
             let (entries, _) = self
-                .search(&base, Scope::Subtree, &filter, &["cn"], 1000)
+                .search(&domain, Scope::Subtree, &filter, &["cn", "objectSid"], 1000)
                 .await?;
-            return Ok(entries
+            let protected = entries
+                .iter()
+                .any(|g| bin_attr(g, "objectSid").is_some_and(|s| codes::sid_is_protected(&s)));
+            let base_lc = base.to_ascii_lowercase().replace(", ", ",");
+            let groups = entries
                 .into_iter()
+                .filter(|g| {
+                    g.dn.to_ascii_lowercase()
+                        .replace(", ", ",")
+                        .ends_with(&base_lc)
+                })
                 .map(|g| {
                     let cn = attr(&g, "cn").unwrap_or_default().to_string();
                     (g.dn, cn)
                 })
-                .collect());
+                .collect();
+            return Ok((groups, protected));
         }
         let mut seen: HashSet<String> = HashSet::new();
         let mut out = Vec::new();
@@ -379,7 +415,7 @@ impl LdapDirectory {
                 }
             }
         }
-        Ok(out)
+        Ok((out, false))
     }
 
     /// The password policy that governs this entry, cached for [`POLICY_TTL`].
@@ -668,10 +704,42 @@ impl Directory for LdapDirectory {
     }
 
     async fn administrators(&self) -> Result<Vec<DirUser>, DirectoryError> {
-        let Some(group) = self.cfg.admin_group.clone() else {
-            return Ok(Vec::new());
-        };
         let mut users = Vec::new();
+        if self.flavor == Flavor::ActiveDirectory {
+            // Marked accounts, and (nested) members of the protected groups.
+            let domain = naming_context(&self.cfg.user_base);
+            let (root, _) = self
+                .search(&domain, Scope::Base, "(objectClass=*)", &["objectSid"], 1)
+                .await?;
+            let sid_filter = root
+                .first()
+                .and_then(|e| bin_attr(e, "objectSid"))
+                .and_then(|sid| codes::protected_sid_filter(&sid))
+                .ok_or_else(|| unavailable("reading the domain", "no domain objectSid"))?;
+            let (groups, _) = self
+                .search(&domain, Scope::Subtree, &sid_filter, &["cn"], 16)
+                .await?;
+            let members: String = groups
+                .iter()
+                .map(|g| format!("(memberOf:{}:={})", codes::AD_IN_CHAIN, ldap_escape(&g.dn)))
+                .collect();
+            let filter = format!("(&{}(|(adminCount=1){members}))", self.user_filter());
+            let (entries, _) = self
+                .search(
+                    &self.cfg.user_base,
+                    Scope::Subtree,
+                    &filter,
+                    &self.flavor.user_attrs(),
+                    1000,
+                )
+                .await?;
+            for e in entries {
+                users.push(self.to_user(e).await?.user);
+            }
+        }
+        let Some(group) = self.cfg.admin_group.clone() else {
+            return Ok(users);
+        };
         let mut seen = HashSet::new();
         let mut queue = VecDeque::from([(group, 0usize)]);
         while let Some((dn, depth)) = queue.pop_front() {
@@ -706,7 +774,12 @@ impl Directory for LdapDirectory {
                     .search(&m, Scope::Base, &filter, &self.flavor.user_attrs(), 1)
                     .await?;
                 match found.pop() {
-                    Some(e) => users.push(self.to_user(e).await?.user),
+                    Some(e) => {
+                        let u = self.to_user(e).await?.user;
+                        if !users.iter().any(|x| x.id == u.id) {
+                            users.push(u);
+                        }
+                    }
                     None => queue.push_back((m, depth + 1)),
                 }
             }
