@@ -105,12 +105,6 @@ pub struct LdapDirectory {
     hints: tokio::sync::OnceCell<Option<&'static str>>,
 }
 
-/// A user entry with what the portal needs beyond [`DirUser`].
-struct Found {
-    user: DirUser,
-    dn: String,
-}
-
 fn attr<'a>(e: &'a SearchEntry, name: &str) -> Option<&'a str> {
     e.attrs
         .iter()
@@ -237,7 +231,7 @@ impl LdapDirectory {
         ))
     }
 
-    async fn one_user(&self, filter: String) -> Result<Option<Found>, DirectoryError> {
+    async fn one_user(&self, filter: String) -> Result<Option<DirUser>, DirectoryError> {
         let filter = format!("(&{}{filter})", self.user_filter());
         let (mut entries, truncated) = self
             .search(
@@ -258,7 +252,7 @@ impl LdapDirectory {
         }
     }
 
-    async fn to_user(&self, e: SearchEntry) -> Result<Found, DirectoryError> {
+    async fn to_user(&self, e: SearchEntry) -> Result<DirUser, DirectoryError> {
         let id = match self.flavor {
             Flavor::OpenLdap => attr(&e, "entryUUID").map(str::to_string),
             Flavor::ActiveDirectory => {
@@ -320,7 +314,7 @@ impl LdapDirectory {
             locked_until: locked_until.filter(|t| *t > now),
         };
         self.anchor(&user).await?;
-        Ok(Found { user, dn: e.dn })
+        Ok(user)
     }
 
     /// Flows, sessions and methods refer to users by id; a directory user
@@ -339,31 +333,33 @@ impl LdapDirectory {
         Ok(())
     }
 
-    /// The user's entry again, by the stable id a flow or session stored.
-    async fn find_by_id(&self, id: &str) -> Result<Option<Found>, DirectoryError> {
-        let Some(raw) = id.strip_prefix(self.flavor.id_prefix()) else {
-            return Ok(None);
-        };
-        let filter = match self.flavor {
+    /// The search filter for one of our user ids, if it is one of ours.
+    fn id_filter(&self, id: &str) -> Option<String> {
+        let raw = id.strip_prefix(self.flavor.id_prefix())?;
+        Some(match self.flavor {
             Flavor::OpenLdap => format!("(entryUUID={})", ldap_escape(raw)),
-            Flavor::ActiveDirectory => match codes::guid_filter_value(raw) {
-                Some(v) => format!("(objectGUID={v})"),
-                None => return Ok(None),
-            },
-        };
-        self.one_user(filter).await
+            Flavor::ActiveDirectory => format!("(objectGUID={})", codes::guid_filter_value(raw)?),
+        })
+    }
+
+    /// Just the user's entry with `attrs`: no groups, policy or store write,
+    /// for the operations that only need the DN or one attribute.
+    async fn entry_of(
+        &self,
+        user: &DirUser,
+        attrs: &[&str],
+    ) -> Result<SearchEntry, DirectoryError> {
+        let filter = self.id_filter(&user.id).ok_or(DirectoryError::NoSuchUser)?;
+        let filter = format!("(&{}{filter})", self.user_filter());
+        let (mut entries, _) = self
+            .search(&self.cfg.user_base, Scope::Subtree, &filter, attrs, 1)
+            .await?;
+        entries.pop().ok_or(DirectoryError::NoSuchUser)
     }
 
     async fn dn_of(&self, user: &DirUser) -> Result<String, DirectoryError> {
-        self.find_by_id(&user.id)
-            .await?
-            .map(|f| f.dn)
-            .ok_or(DirectoryError::NoSuchUser)
-    }
-
-    /// Every group the entry belongs to, nested ones included: (DN, cn).
-    async fn group_dns(&self, dn: &str) -> Result<Vec<(String, String)>, DirectoryError> {
-        Ok(self.memberships(dn).await?.0)
+        // "1.1": no attributes (RFC 4511).
+        Ok(self.entry_of(user, &["1.1"]).await?.dn)
     }
 
     /// Every group the entry belongs to (nested included) as (DN, cn), and
@@ -560,25 +556,10 @@ impl LdapDirectory {
     }
 
     async fn policy_of(&self, user: &DirUser) -> Result<Policy, DirectoryError> {
-        let Some(raw) = user.id.strip_prefix(self.flavor.id_prefix()) else {
-            return Ok(Policy::default());
-        };
-        let filter = match self.flavor {
-            Flavor::OpenLdap => format!("(entryUUID={})", ldap_escape(raw)),
-            Flavor::ActiveDirectory => match codes::guid_filter_value(raw) {
-                Some(v) => format!("(objectGUID={v})"),
-                None => return Ok(Policy::default()),
-            },
-        };
-        let filter = format!("(&{}{filter})", self.user_filter());
-        let attrs = ["pwdPolicySubentry", "msDS-ResultantPSO"];
-        let (mut entries, _) = self
-            .search(&self.cfg.user_base, Scope::Subtree, &filter, &attrs, 1)
+        let e = self
+            .entry_of(user, &["pwdPolicySubentry", "msDS-ResultantPSO"])
             .await?;
-        match entries.pop() {
-            Some(e) => self.policy_for(&e).await,
-            None => Err(DirectoryError::NoSuchUser),
-        }
+        self.policy_for(&e).await
     }
 
     /// Turns a refused password write into its reason; anything else is an outage.
@@ -696,11 +677,15 @@ impl Directory for LdapDirectory {
             .clone()
             .unwrap_or_else(|| self.flavor.default_logins());
         let any: String = attrs.iter().map(|a| format!("({a}={v})")).collect();
-        Ok(self.one_user(format!("(|{any})")).await?.map(|f| f.user))
+        self.one_user(format!("(|{any})")).await
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<DirUser>, DirectoryError> {
-        Ok(self.find_by_id(id).await?.map(|f| f.user))
+        // The user's entry again, by the stable id a flow or session stored.
+        match self.id_filter(id) {
+            Some(filter) => self.one_user(filter).await,
+            None => Ok(None),
+        }
     }
 
     async fn administrators(&self) -> Result<Vec<DirUser>, DirectoryError> {
@@ -734,7 +719,7 @@ impl Directory for LdapDirectory {
                 )
                 .await?;
             for e in entries {
-                users.push(self.to_user(e).await?.user);
+                users.push(self.to_user(e).await?);
             }
         }
         let Some(group) = self.cfg.admin_group.clone() else {
@@ -775,7 +760,7 @@ impl Directory for LdapDirectory {
                     .await?;
                 match found.pop() {
                     Some(e) => {
-                        let u = self.to_user(e).await?.user;
+                        let u = self.to_user(e).await?;
                         if !users.iter().any(|x| x.id == u.id) {
                             users.push(u);
                         }
@@ -903,8 +888,9 @@ impl Directory for LdapDirectory {
     async fn groups_of(&self, user: &DirUser) -> Result<Vec<String>, DirectoryError> {
         let dn = self.dn_of(user).await?;
         Ok(self
-            .group_dns(&dn)
+            .memberships(&dn)
             .await?
+            .0
             .into_iter()
             .map(|(_, cn)| cn)
             .filter(|cn| !cn.is_empty())
