@@ -782,9 +782,13 @@ impl Directory for LdapDirectory {
             Err(DirectoryError::NoSuchUser) => return Ok(false),
             Err(e) => return Err(e),
         };
-        let (ok, mut ldap) = self.pool.endpoint().bind(&dn, password).await?;
-        let _ = ldap.unbind().await;
-        Ok(ok)
+        match self.pool.endpoint().bind(&dn, password).await? {
+            Some(mut ldap) => {
+                let _ = ldap.unbind().await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn set_password(&self, user: &DirUser, password: &Secret) -> Result<(), DirectoryError> {
@@ -842,10 +846,9 @@ impl Directory for LdapDirectory {
         new: &Secret,
     ) -> Result<(), DirectoryError> {
         let dn = self.dn_of(user).await?;
-        let (ok, mut ldap) = self.pool.endpoint().bind(&dn, old).await?;
-        if !ok {
+        let Some(mut ldap) = self.pool.endpoint().bind(&dn, old).await? else {
             return Err(DirectoryError::WrongPassword);
-        }
+        };
         let timeout = self.pool.endpoint().timeout;
         let res = match self.flavor {
             Flavor::OpenLdap => ldap

@@ -118,12 +118,12 @@ impl Endpoint {
         Ok(ldap)
     }
 
-    /// Connects and binds; `Ok(false)` when the directory says the credentials are wrong.
-    pub async fn bind(&self, dn: &str, password: &Secret) -> Result<(bool, Ldap), DirectoryError> {
+    /// Connects and binds: the bound connection, or `None` when the directory
+    /// says the credentials are wrong.
+    pub async fn bind(&self, dn: &str, password: &Secret) -> Result<Option<Ldap>, DirectoryError> {
         // An empty password would be an unauthenticated bind, which "succeeds".
         if password.expose().is_empty() || dn.is_empty() {
-            let ldap = self.connect().await?;
-            return Ok((false, ldap));
+            return Ok(None);
         }
         let mut ldap = self.connect().await?;
         let res = ldap
@@ -132,8 +132,8 @@ impl Endpoint {
             .await
             .map_err(|e| unavailable("binding", e))?;
         match res.rc {
-            0 => Ok((true, ldap)),
-            49 => Ok((false, ldap)),
+            0 => Ok(Some(ldap)),
+            49 => Ok(None),
             rc => Err(unavailable(
                 "binding",
                 format!("result code {rc}: {}", res.text),
@@ -194,19 +194,16 @@ impl Pool {
         };
         let ldap = match reused {
             Some(l) => l,
-            None => {
-                let (ok, ldap) = self
-                    .endpoint
-                    .bind(&self.bind_dn, &self.bind_password)
-                    .await?;
-                if !ok {
-                    return Err(unavailable(
+            None => self
+                .endpoint
+                .bind(&self.bind_dn, &self.bind_password)
+                .await?
+                .ok_or_else(|| {
+                    unavailable(
                         "binding the service account",
                         "the directory refused bind_dn and bind_password",
-                    ));
-                }
-                ldap
-            }
+                    )
+                })?,
         };
         Ok(Pooled {
             pool: self,
