@@ -123,14 +123,13 @@ pub fn ad_code_meaning(code: u32) -> &'static str {
     }
 }
 
-/// The domain's password rules, as read from the domain object or a
-/// fine-grained policy. Intervals are in seconds.
+/// What the portal uses of a directory's password policy (ppolicy entry,
+/// AD domain or fine-grained policy). History and minimum age the directory
+/// enforces itself; its refusals come back as reasons.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Policy {
     pub min_length: u16,
     pub complexity: bool,
-    pub history: u16,
-    pub min_age_secs: i64,
     /// 0 means locked until an administrator unlocks.
     pub lockout_secs: i64,
 }

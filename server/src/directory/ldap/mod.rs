@@ -174,10 +174,6 @@ impl LdapDirectory {
         })
     }
 
-    pub fn flavor(&self) -> Flavor {
-        self.flavor
-    }
-
     /// Connects and binds the service account once: start-up fails loudly on a typo.
     pub async fn check(&self) -> Result<(), DirectoryError> {
         self.pool.get().await.map(drop)
@@ -460,13 +456,7 @@ impl LdapDirectory {
             Flavor::OpenLdap => {
                 let Some(e) = read(
                     key.to_string(),
-                    &[
-                        "pwdMinLength",
-                        "pwdInHistory",
-                        "pwdMinAge",
-                        "pwdLockoutDuration",
-                        "pwdCheckQuality",
-                    ],
+                    &["pwdMinLength", "pwdLockoutDuration", "pwdCheckQuality"],
                 )
                 .await?
                 else {
@@ -482,8 +472,6 @@ impl LdapDirectory {
                         0
                     },
                     complexity: false,
-                    history: clamp(num(&e, "pwdInHistory")),
-                    min_age_secs: num(&e, "pwdMinAge").unwrap_or(0),
                     lockout_secs: num(&e, "pwdLockoutDuration").unwrap_or(0),
                 })
             }
@@ -494,8 +482,6 @@ impl LdapDirectory {
                     &[
                         "msDS-MinimumPasswordLength",
                         "msDS-PasswordComplexityEnabled",
-                        "msDS-PasswordHistoryLength",
-                        "msDS-MinimumPasswordAge",
                         "msDS-LockoutDuration",
                     ],
                 )
@@ -514,10 +500,6 @@ impl LdapDirectory {
                     min_length: clamp(num(&e, "msDS-MinimumPasswordLength")),
                     complexity: attr(&e, "msDS-PasswordComplexityEnabled")
                         .is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
-                    history: clamp(num(&e, "msDS-PasswordHistoryLength")),
-                    min_age_secs: attr(&e, "msDS-MinimumPasswordAge")
-                        .and_then(codes::ad_interval_secs)
-                        .unwrap_or(0),
                     lockout_secs: attr(&e, "msDS-LockoutDuration")
                         .and_then(codes::ad_interval_secs)
                         .unwrap_or(0),
@@ -527,13 +509,7 @@ impl LdapDirectory {
                 let domain = naming_context(&self.cfg.user_base);
                 let Some(e) = read(
                     domain,
-                    &[
-                        "minPwdLength",
-                        "pwdProperties",
-                        "pwdHistoryLength",
-                        "minPwdAge",
-                        "lockoutDuration",
-                    ],
+                    &["minPwdLength", "pwdProperties", "lockoutDuration"],
                 )
                 .await?
                 else {
@@ -543,10 +519,6 @@ impl LdapDirectory {
                     min_length: clamp(num(&e, "minPwdLength")),
                     // DOMAIN_PASSWORD_COMPLEX
                     complexity: num(&e, "pwdProperties").unwrap_or(0) & 1 == 1,
-                    history: clamp(num(&e, "pwdHistoryLength")),
-                    min_age_secs: attr(&e, "minPwdAge")
-                        .and_then(codes::ad_interval_secs)
-                        .unwrap_or(0),
                     lockout_secs: attr(&e, "lockoutDuration")
                         .and_then(codes::ad_interval_secs)
                         .unwrap_or(0),
