@@ -163,24 +163,14 @@ pub async fn sign_in(
             .await
             .map_err(ApiError::internal)?;
     }
-    let Some(user) = state
-        .directory
-        .find_user(username)
-        .await
-        .map_err(ApiError::from)?
-    else {
+    let Some(user) = state.directory.find_user(username).await? else {
         burn_argon2(password).await;
         return Err(ApiError::InvalidCredentials);
     };
     locked(state, &user.id).await?;
     let via = if !user.enabled {
         None
-    } else if state
-        .directory
-        .verify_password(&user, password)
-        .await
-        .map_err(ApiError::from)?
-    {
+    } else if state.directory.verify_password(&user, password).await? {
         Some(SignedInWith::Password)
     } else if crate::tap::redeem(state, &user, password, ip).await? {
         Some(SignedInWith::TemporaryAccessPass)
@@ -247,8 +237,7 @@ pub async fn require(state: &AppState, headers: &HeaderMap) -> Result<Session, A
     let user = state
         .directory
         .user_by_id(&user_id)
-        .await
-        .map_err(ApiError::from)?
+        .await?
         .filter(|u| u.enabled)
         .ok_or(ApiError::SessionRequired)?;
     let via = if via == "tap" {
@@ -286,11 +275,7 @@ pub async fn check_password(
     password: &Secret,
 ) -> Result<bool, ApiError> {
     locked(state, &user.id).await?;
-    let ok = state
-        .directory
-        .verify_password(user, password)
-        .await
-        .map_err(ApiError::from)?;
+    let ok = state.directory.verify_password(user, password).await?;
     if !ok {
         record_failure(state, &user.id).await?;
     }

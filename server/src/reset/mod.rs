@@ -123,8 +123,7 @@ async fn enabled_for(state: &AppState, user: &DirUser) -> Result<bool, ApiError>
             state
                 .directory
                 .groups_of(user)
-                .await
-                .map_err(ApiError::from)?
+                .await?
                 .iter()
                 .any(|g| g == want)
         }
@@ -380,11 +379,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
             reason: "must be 1 to 256 characters".into(),
         });
     }
-    let found = state
-        .directory
-        .find_user(identifier)
-        .await
-        .map_err(ApiError::from)?;
+    let found = state.directory.find_user(identifier).await?;
     let stored = methods::for_user(state, found.as_ref().map(|u| u.id.as_str())).await?;
     let policy_gates = state.config.policy.methods_required;
 
@@ -929,12 +924,7 @@ async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> 
         });
     }
     if user.is_admin {
-        for admin in state
-            .directory
-            .administrators()
-            .await
-            .map_err(ApiError::from)?
-        {
+        for admin in state.directory.administrators().await? {
             if admin.id == user.id {
                 continue;
             }
