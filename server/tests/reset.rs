@@ -8,63 +8,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
 use serde_json::{Value, json};
-use sspr_proto::reset::PowChallenge;
 use sspr_server::directory::Directory;
 use sspr_server::secret::Secret;
 use sspr_server::totp;
-
-async fn solved_pow(h: &Harness) -> Value {
-    let r = post(&h.app, "/api/reset/challenge", &json!({})).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let ch: PowChallenge = serde_json::from_value(json(r).await).unwrap();
-    json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) })
-}
-
-/// Identify with a fresh proof of work: the raw answer.
-async fn start_response(h: &Harness, identifier: &str) -> axum::response::Response {
-    let pow = solved_pow(h).await;
-    post(
-        &h.app,
-        "/api/reset/start",
-        &json!({ "identifier": identifier, "pow": pow }),
-    )
-    .await
-}
-
-async fn start(h: &Harness, identifier: &str) -> Value {
-    let r = start_response(h, identifier).await;
-    assert_eq!(r.status(), StatusCode::OK, "start {identifier}");
-    json(r).await
-}
-
-fn method_id(view: &Value, kind: &str) -> String {
-    view["step"]["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == kind)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-async fn step(h: &Harness, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = post(&h.app, path, &body).await;
-    let s = r.status();
-    (s, json(r).await)
-}
-
-async fn choose(h: &Harness, flow: &Value, kind: &str) -> Value {
-    let (s, v) = step(
-        h,
-        "/api/reset/choose",
-        json!({ "flow": flow["flow"], "method": method_id(flow, kind) }),
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v
-}
 
 /// The newest code sent to `to` by mail.
 async fn mailed_code(h: &Harness, to: &str, nth: usize) -> String {
@@ -77,23 +23,6 @@ async fn mailed_code(h: &Harness, to: &str, nth: usize) -> String {
         .find(|w| w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()))
         .unwrap()
         .to_string()
-}
-
-fn totp_now(h: &Harness, b32: &str) -> String {
-    let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, b32).unwrap();
-    format!(
-        "{:06}",
-        totp::hotp(&secret, totp::step_at(h.clock_now()) as u64)
-    )
-}
-
-trait ClockNow {
-    fn clock_now(&self) -> i64;
-}
-impl ClockNow for Harness {
-    fn clock_now(&self) -> i64 {
-        sspr_server::clock::Clock::now(&self.clock)
-    }
 }
 
 const ALICE_TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";

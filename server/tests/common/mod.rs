@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, header};
+use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
-use serde_json::Value;
+use serde_json::{Value, json};
+use sspr_proto::reset::PowChallenge;
 use sspr_server::assets::Assets;
 use sspr_server::clock::{ManualClock, OsEntropy};
 use sspr_server::config::Config;
@@ -204,51 +205,92 @@ pub async fn get_as(app: &Router, cookie: &str, uri: &str) -> Response {
 }
 
 /// Status and JSON body.
-pub async fn status_json(r: Response) -> (axum::http::StatusCode, Value) {
+pub async fn status_json(r: Response) -> (StatusCode, Value) {
     let s = r.status();
     let b = body_bytes(r).await;
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
 
-/// Runs a reset for `identifier` (a user with alice's demo authenticator
-/// secret) up to the new-password step: the flow's view at that step.
-pub async fn reset_to_new_password(h: &Harness, identifier: &str) -> Value {
-    use sspr_server::clock::Clock;
-    let r = post(&h.app, "/api/reset/challenge", &serde_json::json!({})).await;
-    let ch: sspr_proto::reset::PowChallenge = serde_json::from_value(json(r).await).unwrap();
-    let pow = serde_json::json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) });
-    let (s, flow) = status_json(
-        post(
-            &h.app,
-            "/api/reset/start",
-            &serde_json::json!({ "identifier": identifier, "pow": pow }),
-        )
-        .await,
+// The reset flow, a step at a time.
+
+pub async fn solved_pow(h: &Harness) -> Value {
+    let r = post(&h.app, "/api/reset/challenge", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let ch: PowChallenge = serde_json::from_value(json(r).await).unwrap();
+    json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) })
+}
+
+/// Identify with a fresh proof of work: the raw answer.
+pub async fn start_response(h: &Harness, identifier: &str) -> Response {
+    let pow = solved_pow(h).await;
+    post(
+        &h.app,
+        "/api/reset/start",
+        &json!({ "identifier": identifier, "pow": pow }),
     )
-    .await;
-    assert_eq!(s, axum::http::StatusCode::OK, "{flow}");
-    let method = flow["step"]["methods"]
+    .await
+}
+
+pub async fn start(h: &Harness, identifier: &str) -> Value {
+    let r = start_response(h, identifier).await;
+    assert_eq!(r.status(), StatusCode::OK, "start {identifier}");
+    json(r).await
+}
+
+pub fn method_id(view: &Value, kind: &str) -> String {
+    view["step"]["methods"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["kind"] == "authenticator")
-        .expect("an authenticator")["id"]
-        .clone();
-    let body = serde_json::json!({ "flow": flow["flow"], "method": method });
-    let (s, v) = status_json(post(&h.app, "/api/reset/choose", &body).await).await;
-    assert_eq!(s, axum::http::StatusCode::OK, "{v}");
-    let secret = base32::decode(
-        base32::Alphabet::Rfc4648 { padding: false },
-        sspr_server::methods::DEMO_TOTP[0].1,
+        .find(|m| m["kind"] == kind)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub async fn step(h: &Harness, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = post(&h.app, path, &body).await;
+    let s = r.status();
+    (s, json(r).await)
+}
+
+pub async fn choose(h: &Harness, flow: &Value, kind: &str) -> Value {
+    let (s, v) = step(
+        h,
+        "/api/reset/choose",
+        json!({ "flow": flow["flow"], "method": method_id(flow, kind) }),
     )
-    .unwrap();
-    let step = sspr_server::totp::step_at(h.clock.now()) as u64;
-    let code = format!("{:06}", sspr_server::totp::hotp(&secret, step));
-    let body = serde_json::json!({ "flow": flow["flow"], "code": code });
-    let (s, mut v) = status_json(post(&h.app, "/api/reset/verify", &body).await).await;
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+/// The authenticator code for a base32 secret at the harness's clock.
+pub fn totp_now(h: &Harness, b32: &str) -> String {
+    let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, b32).unwrap();
+    let now = sspr_server::clock::Clock::now(&h.clock);
+    format!(
+        "{:06}",
+        sspr_server::totp::hotp(&secret, sspr_server::totp::step_at(now) as u64)
+    )
+}
+
+/// Runs a reset for `identifier` (a user with alice's demo authenticator
+/// secret) up to the new-password step: the flow's view at that step.
+pub async fn reset_to_new_password(h: &Harness, identifier: &str) -> Value {
+    let flow = start(h, identifier).await;
+    choose(h, &flow, "authenticator").await;
+    let code = totp_now(h, sspr_server::methods::DEMO_TOTP[0].1);
+    let (s, mut v) = step(
+        h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": code }),
+    )
+    .await;
     assert_eq!(
         (s, v["step"]["step"].as_str()),
-        (axum::http::StatusCode::OK, Some("new_password")),
+        (StatusCode::OK, Some("new_password")),
         "{v}"
     );
     v["flow"] = flow["flow"].clone();
@@ -256,13 +298,13 @@ pub async fn reset_to_new_password(h: &Harness, identifier: &str) -> Value {
 }
 
 /// Submits the new password at the flow's last step.
-pub async fn submit_password(
-    h: &Harness,
-    flow: &Value,
-    password: &str,
-) -> (axum::http::StatusCode, Value) {
-    let body = serde_json::json!({ "flow": flow, "password": password });
-    status_json(post(&h.app, "/api/reset/password", &body).await).await
+pub async fn submit_password(h: &Harness, flow: &Value, password: &str) -> (StatusCode, Value) {
+    step(
+        h,
+        "/api/reset/password",
+        json!({ "flow": flow, "password": password }),
+    )
+    .await
 }
 
 /// How many resets the audit trail records as completed.
