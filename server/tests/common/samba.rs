@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::slapd::run;
+use super::slapd::{can_run, run, stop_child};
 
 pub const BASE: &str = "DC=sspr,DC=test";
 pub const PEOPLE: &str = "OU=People,DC=sspr,DC=test";
@@ -41,20 +41,13 @@ pub fn samba_available() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    let found = root
-        && Path::new("/usr/sbin/samba").exists()
-        && Path::new("/usr/bin/samba-tool").exists()
-        && Path::new("/usr/bin/ldapsearch").exists();
-    if !found {
-        assert!(
-            std::env::var_os("SSPR_REQUIRE_SAMBA").is_none(),
-            "SSPR_REQUIRE_SAMBA is set but samba-ad-dc/ldap-utils are missing or not root"
-        );
-        eprintln!(
-            "skipped: a Samba AD DC needs root and samba-ad-dc (cargo xtask test installs it)"
-        );
-    }
-    found
+    can_run(
+        root && Path::new("/usr/sbin/samba").exists()
+            && Path::new("/usr/bin/samba-tool").exists()
+            && Path::new("/usr/bin/ldapsearch").exists(),
+        "SSPR_REQUIRE_SAMBA",
+        "a Samba AD DC needs root and samba-ad-dc/ldap-utils",
+    )
 }
 
 impl SambaDc {
@@ -239,10 +232,7 @@ impl SambaDc {
     }
 
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg(c.id().to_string()).status();
-            let _ = c.wait();
-        }
+        stop_child(&mut self.child);
     }
 
     /// Lets the service account read fine-grained password policies.

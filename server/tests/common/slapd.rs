@@ -51,18 +51,34 @@ pub fn run(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// False (with a note) when slapd is not installed and the run does not
-/// demand it; `cargo xtask test` sets SSPR_REQUIRE_SLAPD=1 and installs it.
-pub fn slapd_available() -> bool {
-    let found = Path::new("/usr/sbin/slapd").exists() && Path::new("/usr/bin/ldapwhoami").exists();
+/// Whether a server a test needs can run here. When it cannot, a run that
+/// sets `require` (as `cargo xtask test` does) fails; any other says why it
+/// skipped.
+pub fn can_run(found: bool, require: &str, why: &str) -> bool {
     if !found {
         assert!(
-            std::env::var_os("SSPR_REQUIRE_SLAPD").is_none(),
-            "SSPR_REQUIRE_SLAPD is set but slapd/ldap-utils are not installed"
+            std::env::var_os(require).is_none(),
+            "{require} is set but {why}"
         );
-        eprintln!("skipped: slapd not installed (cargo xtask test installs it)");
+        eprintln!("skipped: {why} (cargo xtask test installs it)");
     }
     found
+}
+
+/// Stops a server the tests started (SIGTERM, then reaps it).
+pub fn stop_child(child: &mut Option<Child>) {
+    if let Some(mut c) = child.take() {
+        let _ = Command::new("kill").arg(c.id().to_string()).status();
+        let _ = c.wait();
+    }
+}
+
+pub fn slapd_available() -> bool {
+    can_run(
+        Path::new("/usr/sbin/slapd").exists() && Path::new("/usr/bin/ldapwhoami").exists(),
+        "SSPR_REQUIRE_SLAPD",
+        "slapd/ldap-utils are not installed",
+    )
 }
 
 /// A CA and a server certificate for 127.0.0.1 in `dir`.
@@ -368,10 +384,7 @@ impl Slapd {
 
     /// Stops the server, as an outage would.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill").arg(c.id().to_string()).status();
-            let _ = c.wait();
-        }
+        stop_child(&mut self.child);
     }
 
     pub fn log(&self) -> String {
