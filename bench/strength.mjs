@@ -77,7 +77,7 @@ const results = await page.evaluate(async ({ loader, passwords, lengths }) => {
   const context = {
     rules: { min_length: 8, max_length: 256, min_score: 3, complexity: false },
     username: 'alice', display_name: 'Alice Andersen', email: 'alice@example.com',
-    banned: { organisation: 'Northgate', custom: [] },
+    banned: { organisation: 'Northgate', custom: [] }, year: 2026,
   };
   const inputs = ['alice', 'Alice', 'Andersen', 'Alice Andersen', 'alice@example.com', 'Northgate'];
   const start = (url, ready) => new Promise((res) => {

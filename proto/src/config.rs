@@ -56,6 +56,9 @@ pub struct PasswordContext {
     /// Present when the banned list is enforced; absent in audit mode,
     /// where the server lets banned passwords through.
     pub banned: Option<BannedContext>,
+    /// The current year by the server's clock. zxcvbn measures recent years
+    /// and dates from it, so the worker and the server must use the same.
+    pub year: i32,
 }
 
 /// The organisation's part of the banned-password rule.

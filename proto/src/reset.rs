@@ -215,11 +215,12 @@ mod tests {
                 display_name: "Alice".into(),
                 email: None,
                 banned: None,
+                year: 2026,
             },
         };
         assert_eq!(
             serde_json::to_string(&s).unwrap(),
-            r#"{"step":"new_password","unlock_available":true,"password":{"rules":{"min_length":8,"max_length":256,"min_score":3,"complexity":false},"username":"alice","display_name":"Alice","email":null,"banned":null}}"#
+            r#"{"step":"new_password","unlock_available":true,"password":{"rules":{"min_length":8,"max_length":256,"min_score":3,"complexity":false},"username":"alice","display_name":"Alice","email":null,"banned":null,"year":2026}}"#
         );
     }
 

@@ -141,25 +141,25 @@ pub enum WorkerReply {
 #[cfg(feature = "strength")]
 mod engine {
     use super::*;
-    use zxcvbn::feedback::{Suggestion as S, Warning as W};
+    use sspr_guesses::{Suggestion as S, Warning as W};
 
     impl From<W> for Warning {
         fn from(w: W) -> Self {
             match w {
-                W::StraightRowsOfKeysAreEasyToGuess => Warning::StraightRow,
-                W::ShortKeyboardPatternsAreEasyToGuess => Warning::ShortKeyboardPattern,
-                W::RepeatsLikeAaaAreEasyToGuess => Warning::Repeats,
-                W::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess => Warning::RepeatedGroups,
-                W::ThisIsATop10Password => Warning::Top10,
-                W::ThisIsATop100Password => Warning::Top100,
-                W::ThisIsACommonPassword => Warning::Common,
-                W::ThisIsSimilarToACommonlyUsedPassword => Warning::SimilarToCommon,
-                W::SequencesLikeAbcAreEasyToGuess => Warning::Sequence,
-                W::RecentYearsAreEasyToGuess => Warning::RecentYear,
-                W::AWordByItselfIsEasyToGuess => Warning::SingleWord,
-                W::DatesAreOftenEasyToGuess => Warning::Date,
-                W::NamesAndSurnamesByThemselvesAreEasyToGuess => Warning::NameAlone,
-                W::CommonNamesAndSurnamesAreEasyToGuess => Warning::CommonName,
+                W::StraightRow => Warning::StraightRow,
+                W::ShortKeyboardPattern => Warning::ShortKeyboardPattern,
+                W::Repeats => Warning::Repeats,
+                W::RepeatedGroups => Warning::RepeatedGroups,
+                W::Top10 => Warning::Top10,
+                W::Top100 => Warning::Top100,
+                W::Common => Warning::Common,
+                W::SimilarToCommon => Warning::SimilarToCommon,
+                W::Sequence => Warning::Sequence,
+                W::RecentYear => Warning::RecentYear,
+                W::SingleWord => Warning::SingleWord,
+                W::Date => Warning::Date,
+                W::NameAlone => Warning::NameAlone,
+                W::CommonName => Warning::CommonName,
             }
         }
     }
@@ -167,41 +167,37 @@ mod engine {
     impl From<S> for Suggestion {
         fn from(s: S) -> Self {
             match s {
-                S::UseAFewWordsAvoidCommonPhrases => Suggestion::FewWords,
-                S::NoNeedForSymbolsDigitsOrUppercaseLetters => Suggestion::NoNeedForSymbols,
-                S::AddAnotherWordOrTwo => Suggestion::AddWord,
-                S::CapitalizationDoesntHelpVeryMuch => Suggestion::Capitalisation,
-                S::AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase => Suggestion::AllUppercase,
-                S::ReversedWordsArentMuchHarderToGuess => Suggestion::Reversed,
-                S::PredictableSubstitutionsDontHelpVeryMuch => Suggestion::Substitutions,
-                S::UseALongerKeyboardPatternWithMoreTurns => Suggestion::LongerKeyboardPattern,
-                S::AvoidRepeatedWordsAndCharacters => Suggestion::AvoidRepeats,
+                S::FewWords => Suggestion::FewWords,
+                S::NoNeedForSymbols => Suggestion::NoNeedForSymbols,
+                S::AddWord => Suggestion::AddWord,
+                S::Capitalisation => Suggestion::Capitalisation,
+                S::AllUppercase => Suggestion::AllUppercase,
+                S::Reversed => Suggestion::Reversed,
+                S::Substitutions => Suggestion::Substitutions,
+                S::LongerKeyboardPattern => Suggestion::LongerKeyboardPattern,
+                S::AvoidRepeats => Suggestion::AvoidRepeats,
                 S::AvoidSequences => Suggestion::AvoidSequences,
                 S::AvoidRecentYears => Suggestion::AvoidRecentYears,
-                S::AvoidYearsThatAreAssociatedWithYou => Suggestion::AvoidPersonalYears,
-                S::AvoidDatesAndYearsThatAreAssociatedWithYou => Suggestion::AvoidPersonalDates,
+                S::AvoidPersonalYears => Suggestion::AvoidPersonalYears,
+                S::AvoidPersonalDates => Suggestion::AvoidPersonalDates,
             }
         }
     }
 
-    impl From<&zxcvbn::Entropy> for Strength {
-        fn from(e: &zxcvbn::Entropy) -> Self {
-            let feedback = e.feedback();
-            let seconds =
-                std::time::Duration::from(e.crack_times().offline_slow_hashing_1e4_per_second());
+    impl From<&sspr_guesses::Estimate> for Strength {
+        fn from(e: &sspr_guesses::Estimate) -> Self {
             Strength {
-                score: e.score() as u8,
-                warning: feedback.and_then(|f| f.warning()).map(Warning::from),
-                suggestions: feedback
-                    .map(|f| {
-                        f.suggestions()
-                            .iter()
-                            .copied()
-                            .map(Suggestion::from)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                crack_time: CrackTime::from_seconds(seconds.as_secs()),
+                score: e.score,
+                warning: e.feedback.warning.map(Warning::from),
+                suggestions: e
+                    .feedback
+                    .suggestions
+                    .iter()
+                    .copied()
+                    .map(Suggestion::from)
+                    .collect(),
+                // Saturates: beyond u64 seconds is centuries all the same.
+                crack_time: CrackTime::from_seconds(e.offline_slow_hash_seconds() as u64),
             }
         }
     }

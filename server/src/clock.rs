@@ -22,6 +22,11 @@ impl Clock for SystemClock {
     }
 }
 
+/// The (UTC) year at `t`.
+pub fn year_of(t: UnixTime) -> i32 {
+    time::OffsetDateTime::from_unix_timestamp(t).map_or(1970, |d| d.year())
+}
+
 /// A clock tests move by hand.
 #[derive(Debug, Clone)]
 pub struct ManualClock(Arc<AtomicI64>);

@@ -45,6 +45,7 @@ pub async fn context(state: &AppState, user: &DirUser) -> Result<PasswordContext
             organisation: state.organisation(),
             custom: cfg.banned_custom.clone(),
         }),
+        year: crate::clock::year_of(state.clock.now()),
     })
 }
 
@@ -55,8 +56,14 @@ pub fn check(ctx: &PasswordContext, terms: &[String], password: &Secret) -> Resu
         terms,
         organisation: &b.organisation,
     });
-    verdict(password.expose(), &ctx.rules, &ctx.owner(), banned.as_ref())
-        .map_err(ApiError::PasswordPolicy)
+    verdict(
+        password.expose(),
+        &ctx.rules,
+        &ctx.owner(),
+        banned.as_ref(),
+        ctx.year,
+    )
+    .map_err(ApiError::PasswordPolicy)
 }
 
 /// [`check`] for a request: in audit mode a password the banned list would
@@ -130,6 +137,7 @@ mod tests {
                 organisation: "Northgate".into(),
                 custom: cfg.banned_custom.clone(),
             }),
+            year: 2026,
         }
     }
 

@@ -93,7 +93,7 @@ fn main() {
         let inputs = passwords(len, &mut seed);
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let whole = median(
-            |p| drop(black_box(report(p, &rules, &owner, Some(&banned)))),
+            |p| drop(black_box(report(p, &rules, &owner, Some(&banned), 2026))),
             &inputs,
         );
         let ban = median(
@@ -106,6 +106,7 @@ fn main() {
                     &normalise(p),
                     &owner,
                     Some("Northgate"),
+                    2026,
                 )))
             },
             &inputs,

@@ -47,7 +47,13 @@ impl Checker {
             terms,
             organisation: &b.organisation,
         });
-        Some(report(password, &ctx.rules, &ctx.owner(), banned.as_ref()))
+        Some(report(
+            password,
+            &ctx.rules,
+            &ctx.owner(),
+            banned.as_ref(),
+            ctx.year,
+        ))
     }
 
     /// One JSON message in, one JSON message out (if any).

@@ -40,6 +40,7 @@ fn context(policy: Policy) -> PasswordContext {
             organisation: "Northgate".into(),
             custom: vec!["Kayak".into()],
         }),
+        year: 2026,
     }
 }
 
@@ -159,7 +160,7 @@ fn the_servers_verdict_matches_the_table() {
                 terms: &terms,
                 organisation: &b.organisation,
             });
-            verdict(password, &ctx.rules, &ctx.owner(), banned.as_ref())
+            verdict(password, &ctx.rules, &ctx.owner(), banned.as_ref(), 2026)
         })
         .collect();
     assert_table(&got);

@@ -162,7 +162,9 @@ fn test(root: &Path) -> Result {
         .args(["test", "--workspace", "--exclude", "sspr-web"])
         .env("SSPR_TEST_PG_URL", pg.url())
         .env("SSPR_REQUIRE_PG", "1")
-        .env("SSPR_REQUIRE_SLAPD", "1");
+        .env("SSPR_REQUIRE_SLAPD", "1")
+        // The estimator's parity test runs JS zxcvbn (npm) as its oracle.
+        .env("SSPR_REQUIRE_NODE", "1");
     // A Samba DC needs root; elsewhere its test says it was skipped.
     if tools::is_root() {
         native.env("SSPR_REQUIRE_SAMBA", "1");

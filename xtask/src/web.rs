@@ -24,6 +24,7 @@ const INPUTS: &[&str] = &[
     "style",
     "public",
     "proto",
+    "guesses",
     "strength",
     "index.html",
     "account.html",
