@@ -88,7 +88,9 @@ async fn alice_resets_with_an_emailed_code_and_signs_in_with_the_new_password() 
                 "username": "alice",
                 "display_name": "Alice Andersen",
                 "email": "alice@example.com",
-                "banned": { "organisation": "Built In", "custom": [] }
+                "banned": { "organisation": "Built In", "custom": [] },
+                // The year of the server's clock, for zxcvbn's dates.
+                "year": 2027
             }
         })
     );
