@@ -1,15 +1,40 @@
-//! The runtime theme: fetched from `/theme.json`, applied as CSS custom
-//! properties (through the CSSOM, which the strict CSP allows).
+//! The runtime theme: fetched from `/theme.json`, localised, and applied as
+//! CSS custom properties and `FontFace`s (through the CSSOM and the font
+//! loading API, which the strict CSP allows).
 
 use sspr_proto::Theme;
 
 use crate::api::{self, ApiError};
 
+/// The theme with the overrides for the reader's language.
 pub async fn load() -> Result<Theme, ApiError> {
-    api::get("/theme.json").await
+    let theme: Theme = api::get("/theme.json").await?;
+    Ok(theme.localised(&preferred_language()))
 }
 
-/// Sets `--color-*` on `<html>`, the document title and the favicon.
+/// `?lng=xx` when given (as Entra's portals take it), else the browser's
+/// first preferred language.
+pub fn preferred_language() -> String {
+    let Some(window) = web_sys::window() else {
+        return "en".into();
+    };
+    let from_query = window
+        .location()
+        .search()
+        .ok()
+        .and_then(|q| {
+            q.trim_start_matches('?')
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("lng=").map(str::to_string))
+        })
+        .filter(|l| !l.is_empty() && l.len() <= 35);
+    from_query
+        .or_else(|| window.navigator().language())
+        .unwrap_or_else(|| "en".into())
+}
+
+/// Sets both palettes (`--light-*`, `--dark-*`; the stylesheet chooses by
+/// `prefers-color-scheme`), the fonts, the document title and the favicon.
 pub fn apply(theme: &Theme, page_title: &str) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
@@ -18,8 +43,27 @@ pub fn apply(theme: &Theme, page_title: &str) {
         && let Ok(el) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(root)
     {
         let style = el.style();
-        for (name, value) in theme.colors.css_properties() {
-            let _ = style.set_property(name, value);
+        for (scheme, colors) in [("light", &theme.colors), ("dark", &theme.colors_dark)] {
+            for (role, value) in colors.roles() {
+                let _ = style.set_property(&format!("--{scheme}-{role}"), value);
+            }
+        }
+        if let Some(family) = &theme.font_family {
+            let _ = style.set_property("--font-theme", &format!("\"{family}\""));
+        }
+    }
+    let fonts = doc.fonts();
+    for f in &theme.fonts {
+        let desc = web_sys::FontFaceDescriptors::new();
+        desc.set_weight(&f.weight);
+        desc.set_style(&f.style);
+        desc.set_display("swap");
+        if let Ok(face) = web_sys::FontFace::new_with_str_and_descriptors(
+            &f.family,
+            &format!("url({})", f.src),
+            &desc,
+        ) {
+            let _ = fonts.add(&face);
         }
     }
     doc.set_title(&format!("{page_title} | {}", theme.organisation));

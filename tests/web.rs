@@ -22,6 +22,10 @@ fn theme(helpdesk: &str, label: Option<&str>) -> Theme {
         signin_intro: None,
         reset_intro: None,
         colors: ThemeColors::default(),
+        colors_dark: ThemeColors::dark(),
+        fonts: vec![],
+        font_family: None,
+        locales: Default::default(),
     }
 }
 
@@ -73,16 +77,19 @@ fn an_unusable_helpdesk_value_renders_no_link() {
 }
 
 #[wasm_bindgen_test]
-fn theme_colours_become_css_custom_properties() {
+fn theme_palettes_become_css_custom_properties() {
     let mut t = theme("it@example.com", None);
     t.colors.primary = "#123456".into();
+    t.colors_dark.primary = "#abcdef".into();
     sspr_web::theme::apply(&t, "Page");
     let doc = web_sys::window().unwrap().document().unwrap();
     let root: web_sys::HtmlElement = doc.document_element().unwrap().unchecked_into();
-    assert_eq!(
-        root.style().get_property_value("--color-primary").unwrap(),
-        "#123456"
-    );
+    let prop = |name: &str| root.style().get_property_value(name).unwrap();
+    assert_eq!(prop("--light-primary"), "#123456");
+    assert_eq!(prop("--dark-primary"), "#abcdef");
+    assert_eq!(prop("--dark-surface"), ThemeColors::dark().surface);
+    // The stylesheet is not loaded here, so the palette in use is the
+    // scheme's set, which the e2e theme test checks in a real page.
     assert_eq!(doc.title(), "Page | Test Org");
 }
 

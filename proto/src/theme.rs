@@ -3,6 +3,8 @@
 //! The server validates it; the SPA only reads it. Unknown fields are refused
 //! so a typo is reported, not silently ignored.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,8 +30,62 @@ pub struct Theme {
     pub signin_intro: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reset_intro: Option<String>,
+    /// The palette for light mode.
     #[serde(default)]
     pub colors: ThemeColors,
+    /// The palette when the browser prefers a dark colour scheme.
+    #[serde(default = "ThemeColors::dark")]
+    pub colors_dark: ThemeColors,
+    /// Font files served by the portal itself (beside the theme file, under
+    /// `/branding/`); no third-party origins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fonts: Vec<ThemeFont>,
+    /// The CSS font family for all text: one of `fonts`' families or a
+    /// generic family. Unset: the system's UI font.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub font_family: Option<String>,
+    /// Per-locale overrides of the theme's texts, keyed by language tag
+    /// (`fr`, `pt-BR`); a tag's base language is tried after the full tag.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub locales: BTreeMap<String, ThemeTexts>,
+}
+
+/// One `@font-face`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeFont {
+    pub family: String,
+    /// A path on this portal, e.g. `/branding/inter.woff2`.
+    pub src: String,
+    /// A CSS weight (`400`) or range (`100 900`).
+    #[serde(default = "ThemeFont::normal_weight")]
+    pub weight: String,
+    /// `normal` or `italic`.
+    #[serde(default = "ThemeFont::normal_style")]
+    pub style: String,
+}
+
+impl ThemeFont {
+    fn normal_weight() -> String {
+        "400".into()
+    }
+    fn normal_style() -> String {
+        "normal".into()
+    }
+}
+
+/// The texts a locale may override; unset ones fall back to the theme's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeTexts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helpdesk_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signin_intro: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_intro: Option<String>,
 }
 
 /// CSS colours as `#rrggbb`. Each becomes a `--color-*` custom property.
@@ -60,16 +116,31 @@ impl Default for ThemeColors {
 }
 
 impl ThemeColors {
-    /// `(css custom property, value)` pairs, in a fixed order.
-    pub fn css_properties(&self) -> [(&'static str, &str); 7] {
+    /// The built-in dark palette (every pair above WCAG AA).
+    pub fn dark() -> Self {
+        ThemeColors {
+            primary: "#8ab4f8".into(),
+            on_primary: "#0b1a2e".into(),
+            background: "#121417".into(),
+            surface: "#1c1f24".into(),
+            text: "#e8eaed".into(),
+            muted: "#b0b7c1".into(),
+            error: "#f2b8b5".into(),
+        }
+    }
+
+    /// `(role, value)` pairs, in a fixed order. The SPA sets each as
+    /// `--light-<role>` or `--dark-<role>`; the stylesheet picks one set by
+    /// `prefers-color-scheme` into `--color-<role>`.
+    pub fn roles(&self) -> [(&'static str, &str); 7] {
         [
-            ("--color-primary", &self.primary),
-            ("--color-on-primary", &self.on_primary),
-            ("--color-background", &self.background),
-            ("--color-surface", &self.surface),
-            ("--color-text", &self.text),
-            ("--color-muted", &self.muted),
-            ("--color-error", &self.error),
+            ("primary", &self.primary),
+            ("on-primary", &self.on_primary),
+            ("background", &self.background),
+            ("surface", &self.surface),
+            ("text", &self.text),
+            ("muted", &self.muted),
+            ("error", &self.error),
         ]
     }
 }
@@ -146,6 +217,34 @@ impl HelpdeskLink {
 }
 
 impl Theme {
+    /// The theme with `lang`'s overrides applied: the full tag first
+    /// (`pt-BR`), then its base language (`pt`), matched without case.
+    pub fn localised(mut self, lang: &str) -> Theme {
+        let lang = lang.to_ascii_lowercase();
+        let base = lang.split('-').next().unwrap_or_default().to_string();
+        for tag in [base, lang] {
+            let found = self
+                .locales
+                .iter()
+                .find(|(k, _)| k.to_ascii_lowercase() == tag)
+                .map(|(_, t)| t.clone());
+            if let Some(t) = found {
+                let set = |slot: &mut Option<String>, v: Option<String>| {
+                    if v.is_some() {
+                        *slot = v;
+                    }
+                };
+                if let Some(o) = t.organisation {
+                    self.organisation = o;
+                }
+                set(&mut self.helpdesk_label, t.helpdesk_label);
+                set(&mut self.signin_intro, t.signin_intro);
+                set(&mut self.reset_intro, t.reset_intro);
+            }
+        }
+        self
+    }
+
     pub fn helpdesk_link(&self) -> Option<HelpdeskLink> {
         HelpdeskLink::parse(&self.helpdesk).ok()
     }
@@ -184,6 +283,26 @@ mod tests {
             let got = HelpdeskLink::parse(input).map(|l| l.href()).map_err(|_| ());
             assert_eq!(got.as_deref().map_err(|_| ()), want, "{input}");
         }
+    }
+
+    #[test]
+    fn locale_overrides_apply_by_full_tag_then_base_language() {
+        let theme: Theme = serde_json::from_str(
+            r#"{"organisation":"Harbour","helpdesk":"a@b.co","reset_intro":"Reset here.",
+                "helpdesk_label":"Help",
+                "locales":{"pt":{"reset_intro":"Redefina aqui.","helpdesk_label":"Ajuda"},
+                           "pt-BR":{"helpdesk_label":"Suporte"},"fr":{"organisation":"Port"}}}"#,
+        )
+        .unwrap();
+        let br = theme.clone().localised("pt-br");
+        assert_eq!(br.helpdesk_label.as_deref(), Some("Suporte"));
+        assert_eq!(br.reset_intro.as_deref(), Some("Redefina aqui."));
+        let pt = theme.clone().localised("pt-PT");
+        assert_eq!(pt.helpdesk_label.as_deref(), Some("Ajuda"));
+        assert_eq!(theme.clone().localised("fr-CA").organisation, "Port");
+        assert_eq!(theme.clone().localised("de"), theme);
+        // Absent dark palette: the built-in one.
+        assert_eq!(theme.colors_dark, ThemeColors::dark());
     }
 
     #[test]

@@ -56,6 +56,18 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// The theme file.
+    Theme {
+        #[command(subcommand)]
+        command: ThemeCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ThemeCommand {
+    /// Validate a theme file as the portal does on load, and print every
+    /// contrast ratio and the files it refers to. Needs no configuration.
+    Check { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,6 +115,21 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Theme {
+        command: ThemeCommand::Check { file },
+    }) = &cli.command
+    {
+        return match sspr_server::theme::check_report(file) {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("sspr: theme error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match Config::load(&cli.config, std::env::vars()) {
         Ok(c) => c,
         Err(e) => {
@@ -152,6 +179,8 @@ fn main() -> ExitCode {
         Command::Directory {
             command: DirectoryCommand::Check { user },
         } => block_on(directory_check(config, user)),
+        // Handled before the configuration is read.
+        Command::Theme { .. } => ExitCode::SUCCESS,
         Command::Serve => block_on(serve(config, theme)),
     }
 }

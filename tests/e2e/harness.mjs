@@ -29,14 +29,16 @@ function freePort() {
   });
 }
 
-/** Starts sspr with `config` (TOML, without [server]) and a copy of a fixture theme dir.
+/** Starts sspr with `config` (TOML, without [server]) and a copy of one of the
+ *  example themes in `themes/`, plus `themeFiles` ({name: source path}) beside it.
  *  With `smtpPort`, mail goes over real SMTP to that port. `restart(offset)`
  *  runs the same server (same store and port) again with its clock moved by
  *  faketime's `offset` (e.g. '+181d'). */
-export async function startSspr({ themeFixture, config = '', smtpPort }) {
+export async function startSspr({ theme, themeFiles = {}, config = '', smtpPort }) {
   const dir = mkdtempSync(join(tmpdir(), 'sspr-e2e-'));
   const themeDir = join(dir, 'theme');
-  cpSync(join(import.meta.dirname, 'fixtures', themeFixture), themeDir, { recursive: true });
+  cpSync(join(ROOT, 'themes', theme), themeDir, { recursive: true });
+  for (const [name, source] of Object.entries(themeFiles)) cpSync(source, join(themeDir, name));
   const port = await freePort();
   const bin = process.env.SSPR_BIN ?? join(ROOT, 'target/debug/sspr');
   const configFile = join(dir, 'sspr.toml');
@@ -108,10 +110,12 @@ export async function launchChromium() {
  * A page that records console errors, page errors and CSP violations, so a
  * test can assert that none happened.
  */
-export async function watchedPage(browser, viewport, { phone = false } = {}) {
+export async function watchedPage(browser, viewport, { phone = false, colorScheme = 'light', locale = 'en-GB' } = {}) {
   // `phone` emulates a touch phone (coarse pointer, mobile viewport rules).
   const context = await browser.newContext({
     viewport: { width: viewport.width, height: viewport.height },
+    colorScheme,
+    locale,
     ...(phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
   });
   const page = await context.newPage();

@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startSspr({ themeFixture: 'northwind', config: '[policy]\nmethods_required = 2\n' });
+  server = await startSspr({ theme: 'northwind', config: '[policy]\nmethods_required = 2\n' });
   browser = await launchChromium();
 });
 

@@ -18,7 +18,7 @@ let browser;
 
 before(async () => {
   smtp = await startSmtpSink();
-  server = await startSspr({ themeFixture: 'northwind', smtpPort: smtp.port, config: '[policy]\nmethods_required = 2\n' });
+  server = await startSspr({ theme: 'northwind', smtpPort: smtp.port, config: '[policy]\nmethods_required = 2\n' });
   browser = await launchChromium();
 });
 

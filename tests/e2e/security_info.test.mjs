@@ -95,7 +95,7 @@ async function resetWith(page, url, name, gates, newPassword) {
 }
 
 test('desktop: dave is interrupted at sign-in, registers an authenticator and a phone, adds an email, then resets with them', async () => {
-  const server = await startSspr({ themeFixture: 'northwind', smtpPort: smtp.port, config: '[policy]\nmethods_required = 2\n' });
+  const server = await startSspr({ theme: 'northwind', smtpPort: smtp.port, config: '[policy]\nmethods_required = 2\n' });
   const { page, context, problems } = await watchedPage(browser, DESKTOP);
   try {
     await signIn(page, server.url, DAVE.name, DAVE.password);
@@ -159,7 +159,7 @@ test('desktop: dave is interrupted at sign-in, registers an authenticator and a 
 });
 
 test('phone: a Temporary Access Pass lets dave register; the app link replaces scanning; recovery codes reset', async () => {
-  const server = await startSspr({ themeFixture: 'northwind', smtpPort: smtp.port, config: '[policy]\nmethods_required = 2\n' });
+  const server = await startSspr({ theme: 'northwind', smtpPort: smtp.port, config: '[policy]\nmethods_required = 2\n' });
   const { page, context, problems } = await watchedPage(browser, PHONE, { phone: true });
   try {
     const pass = server.cli(['tap', 'issue', '--user', 'dave', '--one-time']);
@@ -229,7 +229,7 @@ test('phone: a Temporary Access Pass lets dave register; the app link replaces s
 });
 
 test('reconfirmation is asked once 180 days pass on the server clock', async () => {
-  const server = await startSspr({ themeFixture: 'northwind' });
+  const server = await startSspr({ theme: 'northwind' });
   const { page, context } = await watchedPage(browser, DESKTOP);
   try {
     await signIn(page, server.url, 'alice', 'Alice-demo-2026!');
@@ -251,7 +251,7 @@ test('reconfirmation is asked once 180 days pass on the server clock', async () 
 });
 
 test('removing a method asks for the password again after 10 minutes; the password can be changed', async () => {
-  const server = await startSspr({ themeFixture: 'northwind', smtpPort: smtp.port });
+  const server = await startSspr({ theme: 'northwind', smtpPort: smtp.port });
   const { page, context, problems } = await watchedPage(browser, DESKTOP);
   try {
     await signIn(page, server.url, 'alice', 'Alice-demo-2026!');

@@ -183,6 +183,10 @@ pub fn ensure_test_packages(root: &Path) -> Result {
     if !Path::new("/usr/bin/chromedriver").exists() {
         missing.push("chromium-driver");
     }
+    // A font file the theme test serves as a theme font (DejaVu, free licence).
+    if !Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").exists() {
+        missing.push("fonts-dejavu-core");
+    }
     if postgres_bin().is_none() {
         missing.push("postgresql");
     }
