@@ -44,7 +44,7 @@ pub fn use_page_title(title: &'static str) {
 /// Paths the reset app renders.
 pub const RESET_PATHS: OwnPaths = OwnPaths(&["/", "/reset"]);
 /// Paths the account app renders (the server serves `account.html` for them).
-pub const ACCOUNT_PATHS: OwnPaths = OwnPaths(&["/signin", "/security-info"]);
+pub const ACCOUNT_PATHS: OwnPaths = OwnPaths(&["/signin", "/security-info", "/theme-preview"]);
 
 /// Contexts both apps share. Both fetches start at once: no waterfall on first paint.
 fn provide_shell(own: OwnPaths) {
@@ -96,6 +96,7 @@ pub fn ResetApp() -> impl IntoView {
 pub fn AccountApp() -> impl IntoView {
     use crate::pages::{
         change_password::ChangePassword, security_info::SecurityInfo, signin::SignIn,
+        theme_preview::ThemePreview,
     };
     provide_shell(ACCOUNT_PATHS);
     view! {
@@ -105,6 +106,7 @@ pub fn AccountApp() -> impl IntoView {
                     <Route path=path!("/signin") view=SignIn />
                     <Route path=path!("/security-info") view=SecurityInfo />
                     <Route path=path!("/security-info/password") view=ChangePassword />
+                    <Route path=path!("/theme-preview") view=ThemePreview />
                 </Routes>
             </Layout>
         </Router>

@@ -114,7 +114,7 @@ fn not_found_text() -> Response {
 }
 
 /// Client-side routes of the account app (served `account.html`).
-const ACCOUNT_ROUTES: &[&str] = &["signin", "security-info"];
+const ACCOUNT_ROUTES: &[&str] = &["signin", "security-info", "theme-preview"];
 
 /// A built file if one matches; otherwise index.html (or account.html) for client-side routes
 /// (paths whose last segment has no extension); otherwise a plain 404.

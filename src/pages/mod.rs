@@ -4,3 +4,4 @@ pub mod not_found;
 pub mod reset;
 pub mod security_info;
 pub mod signin;
+pub mod theme_preview;

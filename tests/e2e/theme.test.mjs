@@ -71,3 +71,37 @@ test('texts follow the browser language, and ?lng= overrides it', async () => {
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('the theme preview shows every component in both palettes', async () => {
+  const { page, context, problems } = await watchedPage(browser, VIEWPORTS[0]);
+  await page.goto(server.url + '/theme-preview');
+  await page.getByRole('heading', { level: 1, name: 'Theme preview' }).waitFor();
+  // The palettes arrive with the theme file.
+  await page.waitForFunction(() => document.documentElement.style.getPropertyValue('--dark-primary') !== '');
+  const want = { 'Light palette': ['#123c69', 'rgb(238, 243, 248)'], 'Dark palette': ['#9ccbf5', 'rgb(11, 20, 32)'] };
+  for (const [name, [primary, background]] of Object.entries(want)) {
+    const panel = page.getByRole('region', { name });
+    await panel.getByRole('heading', { level: 2, name }).waitFor();
+    const [p, bg] = await panel.evaluate((el) => {
+      const s = getComputedStyle(el);
+      return [s.getPropertyValue('--color-primary').trim(), s.backgroundColor];
+    });
+    assert.deepEqual([p, bg], [primary, background], name);
+    // Each state: the steps, a choice, a field with its error, the error
+    // summary with the helpdesk, all five strength levels, a QR code, buttons.
+    await panel.getByRole('list', { name: /^Progress/ }).waitFor();
+    assert.equal(await panel.getByRole('radio').count(), 2);
+    assert.equal(await panel.getByRole('textbox', { name: 'A field with an error' }).getAttribute('aria-invalid'), 'true');
+    await panel.getByRole('alert').getByText("That code didn't work. Check it and try again.").waitFor();
+    for (const level of ['Very weak', 'Weak', 'Fair', 'Strong', 'Very strong']) {
+      await panel.getByText(`Strength: ${level}.`, { exact: false }).waitFor();
+    }
+    await panel.getByRole('img', { name: 'A sample QR code' }).waitFor();
+    assert.equal(await panel.getByRole('button', { name: 'Disabled' }).isDisabled(), true);
+    // The helpdesk link on its own and in the error summary.
+    assert.equal(await panel.getByRole('link', { name: 'Phone the council IT desk' }).count(), 2);
+  }
+  await page.screenshot({ path: join(SCREENS, 'theme-preview.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
