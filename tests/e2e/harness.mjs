@@ -6,6 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+import assert from 'node:assert/strict';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const SCREENS = join(ROOT, 'target/e2e');
@@ -181,3 +183,13 @@ export async function eventually(fn, what, timeoutMs = 10000) {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Runs axe (WCAG 2.2 A and AA, and best practices) and fails with what it found. */
+export async function assertAccessible(page, where) {
+  const { violations } = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'])
+    .analyze();
+  const found = violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(found, [], `axe at ${where}`);
+}
+

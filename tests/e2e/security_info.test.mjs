@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  startSspr, startSmtpSink, launchChromium, watchedPage, oathtool, zbarimg, eventually, VIEWPORTS, SCREENS,
+  startSspr, startSmtpSink, launchChromium, watchedPage, oathtool, zbarimg, eventually, assertAccessible, VIEWPORTS, SCREENS,
 } from './harness.mjs';
 
 const [DESKTOP, PHONE] = VIEWPORTS;
@@ -42,6 +42,7 @@ async function enrollAuthenticator(page, shotName, { appLink }) {
   await page.getByRole('radio', { name: 'Authenticator app' }).check();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('heading', { level: 2, name: 'Set up your authenticator app' }).waitFor();
+  await assertAccessible(page, 'Set up your authenticator app');
   // A phone cannot scan its own screen: only there is the app link shown.
   assert.equal(await page.getByRole('link', { name: 'Open in authenticator app' }).isVisible(), appLink);
   const qr = page.getByRole('img', { name: 'QR code for your authenticator app' });
@@ -61,6 +62,7 @@ async function enrollPhone(page, server) {
   await page.getByRole('radio', { name: 'Phone' }).check();
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('heading', { level: 2, name: 'Add a phone' }).waitFor();
+  await assertAccessible(page, 'Add a phone');
   const number = page.getByLabel('Phone number');
   await number.fill('07700 900123');
   await page.getByRole('button', { name: 'Send code' }).click();
@@ -70,6 +72,7 @@ async function enrollPhone(page, server) {
   const before = server.texts().length;
   await page.getByRole('button', { name: 'Send code' }).click();
   await page.getByRole('heading', { level: 2, name: 'Check your phone' }).waitFor();
+  await assertAccessible(page, 'Check your phone');
   await page.getByText('We texted a code to +447700900123.').waitFor();
   const text = await eventually(() => server.texts().slice(before).find((t) => t.to === '+447700900123'), 'the text');
   await page.getByRole('textbox', { name: 'Code' }).fill(codeIn(text.body));
@@ -100,6 +103,7 @@ test('desktop: dave is interrupted at sign-in, registers an authenticator and a 
   try {
     await signIn(page, server.url, DAVE.name, DAVE.password);
     await page.getByRole('heading', { level: 2, name: 'Keep your account secure' }).waitFor();
+    await assertAccessible(page, 'Keep your account secure');
     await page.getByText(/set up 2 more ways to prove who you are/).waitFor();
     await page.screenshot({ path: join(SCREENS, 'security-interrupt-desktop.png'), fullPage: true });
 
@@ -110,6 +114,7 @@ test('desktop: dave is interrupted at sign-in, registers an authenticator and a 
     await enrollPhone(page, server);
     await page.getByRole('status').getByText("You're all set: your security info is complete.").waitFor();
     await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+    await assertAccessible(page, 'Your methods');
     const list = page.locator('.methods');
     await list.getByText('Authenticator app').waitFor();
     await list.getByText('+447700900123').waitFor();
@@ -166,6 +171,7 @@ test('phone: a Temporary Access Pass lets dave register; the app link replaces s
     assert.match(pass, /^[A-Za-z0-9]{8}$/);
     await signIn(page, server.url, DAVE.name, pass);
     await page.getByRole('heading', { level: 2, name: 'Keep your account secure' }).waitFor();
+    await assertAccessible(page, 'Keep your account secure');
 
     // On a phone the otpauth link is offered, and it carries what the QR code carries.
     await page.getByRole('radio', { name: 'Authenticator app' }).check();
@@ -191,6 +197,7 @@ test('phone: a Temporary Access Pass lets dave register; the app link replaces s
     await page.getByRole('radio', { name: 'Recovery codes' }).check();
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('heading', { level: 2, name: 'Save your recovery codes' }).waitFor();
+    await assertAccessible(page, 'Save your recovery codes');
     const codes = await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allTextContents();
     assert.equal(codes.length, 10);
     assert.ok(codes.every((c) => /^[0-9a-z]{4}(-[0-9a-z]{4}){3}$/.test(c)), codes.join(' '));
@@ -234,16 +241,20 @@ test('reconfirmation is asked once 180 days pass on the server clock', async () 
   try {
     await signIn(page, server.url, 'alice', 'Alice-demo-2026!');
     await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+    await assertAccessible(page, 'Your methods');
 
     await server.restart('+181d');
     await signIn(page, server.url, 'alice', 'Alice-demo-2026!');
     await page.getByRole('heading', { level: 2, name: 'Is your security info still right?' }).waitFor();
+    await assertAccessible(page, 'Is your security info still right?');
     await page.getByText('Authenticator app').first().waitFor();
     await page.getByRole('button', { name: 'Looks good' }).click();
     await page.getByRole('status').getByText('Thanks: your security info is confirmed.').waitFor();
     await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+    await assertAccessible(page, 'Your methods');
     await page.reload();
     await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+    await assertAccessible(page, 'Your methods');
   } finally {
     await context.close();
     await server.stop();
@@ -256,6 +267,7 @@ test('removing a method asks for the password again after 10 minutes; the passwo
   try {
     await signIn(page, server.url, 'alice', 'Alice-demo-2026!');
     await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+    await assertAccessible(page, 'Your methods');
 
     // Eleven minutes later (same session), removal needs the password again.
     await server.restart('+11m');
@@ -265,6 +277,7 @@ test('removing a method asks for the password again after 10 minutes; the passwo
     await confirm.getByText('Remove Email?').waitFor();
     await confirm.getByRole('button', { name: 'Remove' }).click();
     await page.getByRole('heading', { level: 2, name: 'Enter your password to continue' }).waitFor();
+    await assertAccessible(page, 'Enter your password to continue');
     await page.getByLabel('Password').fill('Alice-demo-2026!');
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('status').getByText('Method removed.').waitFor();
@@ -274,6 +287,7 @@ test('removing a method asks for the password again after 10 minutes; the passwo
     // Change of password: the current one is checked, the new one gets the live checklist.
     await page.getByRole('link', { name: 'Change password' }).click();
     await page.getByRole('heading', { level: 1, name: 'Change password' }).waitFor();
+    await assertAccessible(page, 'change password');
     await page.getByLabel('Current password').fill('not-it');
     const fresh = page.getByLabel('New password');
     const rules = page.getByRole('list', { name: 'Password rules' });
@@ -296,6 +310,7 @@ test('removing a method asks for the password again after 10 minutes; the passwo
     await smtp.waitFor((m) => m.to.includes('alice@example.com') && /Your password was changed/.test(m.body), sent);
     await page.getByRole('link', { name: 'Back to security info' }).click();
     await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+    await assertAccessible(page, 'Your methods');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(page, server.url, 'alice', 'Saffron-Glacier-Tuba-9');
     // The wrong current password (422) and the stale proof (401) were refused on purpose.

@@ -109,7 +109,7 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
                                         let id2 = id_d.clone();
                                         view! {
                                             {(!m.is_default && !recovery).then(|| view! {
-                                                <button type="button" class="link" aria-label=format!("Make {name} the default") on:click=move |_| { make_default.dispatch(id2.clone()); }>"Make default"</button>
+                                                <button type="button" class="link" aria-label=format!("Make default: {name}") on:click=move |_| { make_default.dispatch(id2.clone()); }>"Make default"</button>
                                             })}
                                             {recovery.then(|| view! {
                                                 <button type="button" class="link" on:click=move |_| { regenerate.dispatch(()); }>"Create new codes"</button>
