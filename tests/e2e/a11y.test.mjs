@@ -160,3 +160,50 @@ for (const { size, scheme, user } of CONFIGS) {
     await context.close();
   });
 }
+
+/** Horizontal overflow, and interactive elements under 44 px tall (a radio
+ *  counts by its label, the real target). */
+const layoutFaults = (page) => page.evaluate(() => ({
+  overflow: document.documentElement.scrollWidth - window.innerWidth,
+  small: [...document.querySelectorAll('a, button, input, select, textarea, summary')]
+    .map((el) => (el.type === 'radio' || el.type === 'checkbox' ? el.closest('label') ?? el : el))
+    .filter((el) => el.getClientRects().length > 0)
+    .map((el) => [`${el.tagName.toLowerCase()} ${(el.textContent || el.getAttribute('aria-label') || el.name || '').trim().slice(0, 40)}`, el.getBoundingClientRect().height])
+    .filter(([, h]) => h < 44)
+    .map(([what, h]) => `${what}: ${h}px`),
+}));
+
+for (const [label, options] of [
+  ['a 320 px phone', { viewport: { width: 320, height: 568 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }],
+  ['a 375 px phone', { viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }],
+  // 200 % zoom of a 1280x800 window: half the CSS pixels, each drawn twice.
+  ['200 % zoom', { viewport: { width: 640, height: 400 }, deviceScaleFactor: 2 }],
+]) {
+  test(`every page reflows with no sideways scrolling and 44 px touch targets on ${label}`, async () => {
+    const context = await browser.newContext(options);
+    const page = await context.newPage();
+    for (const [path, heading] of PAGES) {
+      await page.goto(server.url + path);
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+      await themed(page);
+      const { overflow, small } = await layoutFaults(page);
+      assert.ok(overflow <= 0, `${path} is ${overflow}px wider than the viewport`);
+      if (options.hasTouch) assert.deepEqual(small, [], `${path}: touch targets under 44 px`);
+    }
+    await context.close();
+  });
+}
+
+test('motion follows prefers-reduced-motion', async () => {
+  const durations = {};
+  for (const reducedMotion of ['no-preference', 'reduce']) {
+    const context = await browser.newContext({ reducedMotion });
+    const page = await context.newPage();
+    await page.goto(server.url + '/theme-preview');
+    await page.getByRole('heading', { level: 1, name: 'Theme preview' }).waitFor();
+    durations[reducedMotion] = await page.evaluate(() => getComputedStyle(document.querySelector('.strength-bar span')).transitionDuration);
+    await context.close();
+  }
+  assert.equal(durations['no-preference'], '0.15s');
+  assert.ok(parseFloat(durations.reduce) < 0.001, `reduced: ${durations.reduce}`);
+});
