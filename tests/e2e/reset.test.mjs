@@ -69,6 +69,10 @@ for (const vp of VIEWPORTS) {
     const alert = page.getByRole('alert');
     await alert.getByText("That code didn't work. Check it and try again.").waitFor();
     assert.equal(await alert.getByRole('link', { name: 'Call the Northwind service desk' }).count(), 1);
+    // The summary links to the field at fault; following it puts the cursor there.
+    await page.locator('body').focus();
+    await alert.getByRole('link', { name: "That code didn't work. Check it and try again." }).click();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'code');
 
     // Pasted with a space, as people copy codes from mail.
     await codeBox.fill(`${code.slice(0, 4)} ${code.slice(4)}`);
@@ -110,6 +114,8 @@ for (const vp of VIEWPORTS) {
     // The page never gates the submit on its own checks: the server decides.
     await page.getByRole('button', { name: 'Reset password' }).click();
     await page.getByRole('alert').getByText("That password is built on a common or banned word, or your organisation's name.", { exact: false }).waitFor();
+    await page.getByRole('alert').getByRole('link', { name: /^That password is built on a common or banned word/ }).click();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'new-password');
     await shot('password');
     const before = smtp.mails().length;
     const newPassword = `Tangerine-Vortex-Quill-${vp.width}`;
