@@ -5,7 +5,13 @@ use crate::dictionary::Dictionary;
 use crate::matching::{Pattern, all_upper, starts_upper};
 use crate::scoring::Scored;
 
+/// What zxcvbn found wrong, by stable id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Warning {
     StraightRow,
     ShortKeyboardPattern,
@@ -23,7 +29,13 @@ pub enum Warning {
     CommonName,
 }
 
+/// How to do better, by stable id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Suggestion {
     FewWords,
     NoNeedForSymbols,

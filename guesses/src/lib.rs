@@ -59,10 +59,12 @@ pub fn warm_up() {
     keyboard::graphs();
 }
 
-/// zxcvbn's estimate for `password`. `user_inputs` are words an attacker
-/// would try first (the user's names, the organisation); `reference_year` is
-/// the current year, from which recent years and dates are measured.
-pub fn estimate(password: &str, user_inputs: &[&str], reference_year: i32) -> Estimate {
+/// Every match in `password`, then the cheapest sequence of them.
+fn cheapest_reading(
+    password: &str,
+    user_inputs: &[&str],
+    reference_year: i32,
+) -> (Vec<char>, scoring::Reading) {
     let chars: Vec<char> = password.chars().collect();
     let user = Ranked::user_inputs(user_inputs);
     let cx = matching::Context {
@@ -72,6 +74,14 @@ pub fn estimate(password: &str, user_inputs: &[&str], reference_year: i32) -> Es
     };
     let matches = matching::omnimatch(&chars, &cx);
     let reading = scoring::most_guessable(&chars, &matches, reference_year);
+    (chars, reading)
+}
+
+/// zxcvbn's estimate for `password`. `user_inputs` are words an attacker
+/// would try first (the user's names, the organisation); `reference_year` is
+/// the current year, from which recent years and dates are measured.
+pub fn estimate(password: &str, user_inputs: &[&str], reference_year: i32) -> Estimate {
+    let (chars, reading) = cheapest_reading(password, user_inputs, reference_year);
     let score = scoring::score(reading.guesses);
     Estimate {
         guesses: reading.guesses,
@@ -84,15 +94,8 @@ pub fn estimate(password: &str, user_inputs: &[&str], reference_year: i32) -> Es
 /// debugging a verdict. Patterns hold numbers only, never characters.
 #[doc(hidden)]
 pub fn explain(password: &str, user_inputs: &[&str], reference_year: i32) -> Vec<String> {
-    let chars: Vec<char> = password.chars().collect();
-    let user = Ranked::user_inputs(user_inputs);
-    let cx = matching::Context {
-        ranked: dictionaries(),
-        user: &user,
-        reference_year,
-    };
-    let matches = matching::omnimatch(&chars, &cx);
-    scoring::most_guessable(&chars, &matches, reference_year)
+    cheapest_reading(password, user_inputs, reference_year)
+        .1
         .sequence
         .iter()
         .map(|s| format!("{}..={} {:?} {}", s.m.i, s.m.j, s.m.pattern, s.guesses))

@@ -4,44 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What zxcvbn found wrong, by stable id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Warning {
-    StraightRow,
-    ShortKeyboardPattern,
-    Repeats,
-    RepeatedGroups,
-    Top10,
-    Top100,
-    Common,
-    SimilarToCommon,
-    Sequence,
-    RecentYear,
-    SingleWord,
-    Date,
-    NameAlone,
-    CommonName,
-}
-
-/// How to do better, by stable id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Suggestion {
-    FewWords,
-    NoNeedForSymbols,
-    AddWord,
-    Capitalisation,
-    AllUppercase,
-    Reversed,
-    Substitutions,
-    LongerKeyboardPattern,
-    AvoidRepeats,
-    AvoidSequences,
-    AvoidRecentYears,
-    AvoidPersonalYears,
-    AvoidPersonalDates,
-}
+pub use sspr_guesses::{Suggestion, Warning};
 
 /// The unit of a crack-time estimate, so each locale can phrase it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,61 +104,13 @@ pub enum WorkerReply {
 #[cfg(feature = "strength")]
 mod engine {
     use super::*;
-    use sspr_guesses::{Suggestion as S, Warning as W};
-
-    impl From<W> for Warning {
-        fn from(w: W) -> Self {
-            match w {
-                W::StraightRow => Warning::StraightRow,
-                W::ShortKeyboardPattern => Warning::ShortKeyboardPattern,
-                W::Repeats => Warning::Repeats,
-                W::RepeatedGroups => Warning::RepeatedGroups,
-                W::Top10 => Warning::Top10,
-                W::Top100 => Warning::Top100,
-                W::Common => Warning::Common,
-                W::SimilarToCommon => Warning::SimilarToCommon,
-                W::Sequence => Warning::Sequence,
-                W::RecentYear => Warning::RecentYear,
-                W::SingleWord => Warning::SingleWord,
-                W::Date => Warning::Date,
-                W::NameAlone => Warning::NameAlone,
-                W::CommonName => Warning::CommonName,
-            }
-        }
-    }
-
-    impl From<S> for Suggestion {
-        fn from(s: S) -> Self {
-            match s {
-                S::FewWords => Suggestion::FewWords,
-                S::NoNeedForSymbols => Suggestion::NoNeedForSymbols,
-                S::AddWord => Suggestion::AddWord,
-                S::Capitalisation => Suggestion::Capitalisation,
-                S::AllUppercase => Suggestion::AllUppercase,
-                S::Reversed => Suggestion::Reversed,
-                S::Substitutions => Suggestion::Substitutions,
-                S::LongerKeyboardPattern => Suggestion::LongerKeyboardPattern,
-                S::AvoidRepeats => Suggestion::AvoidRepeats,
-                S::AvoidSequences => Suggestion::AvoidSequences,
-                S::AvoidRecentYears => Suggestion::AvoidRecentYears,
-                S::AvoidPersonalYears => Suggestion::AvoidPersonalYears,
-                S::AvoidPersonalDates => Suggestion::AvoidPersonalDates,
-            }
-        }
-    }
 
     impl From<&sspr_guesses::Estimate> for Strength {
         fn from(e: &sspr_guesses::Estimate) -> Self {
             Strength {
                 score: e.score,
-                warning: e.feedback.warning.map(Warning::from),
-                suggestions: e
-                    .feedback
-                    .suggestions
-                    .iter()
-                    .copied()
-                    .map(Suggestion::from)
-                    .collect(),
+                warning: e.feedback.warning,
+                suggestions: e.feedback.suggestions.clone(),
                 // Saturates: beyond u64 seconds is centuries all the same.
                 crack_time: CrackTime::from_seconds(e.offline_slow_hash_seconds() as u64),
             }

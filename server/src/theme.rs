@@ -332,6 +332,17 @@ pub fn contrast(a: &str, b: &str) -> Option<f64> {
     Some((hi + 0.05) / (lo + 0.05))
 }
 
+/// Reads and validates a theme file.
+fn load(path: &Path) -> Result<Theme, ThemeError> {
+    let bytes = std::fs::read(path).map_err(|e| ThemeError {
+        path: path.to_path_buf(),
+        line: None,
+        field: None,
+        reason: format!("cannot read the file: {e}"),
+    })?;
+    parse(path, &bytes)
+}
+
 /// Built-in files a theme may refer to without shipping its own.
 const BUILT_IN_BRANDING: &[&str] = &["logo.svg", "favicon.svg"];
 
@@ -341,13 +352,7 @@ const BUILT_IN_BRANDING: &[&str] = &["logo.svg", "favicon.svg"];
 /// it (a missing one is a warning: the page would show a broken image).
 pub fn check_report(path: &Path) -> Result<String, ThemeError> {
     use std::fmt::Write;
-    let bytes = std::fs::read(path).map_err(|e| ThemeError {
-        path: path.to_path_buf(),
-        line: None,
-        field: None,
-        reason: format!("cannot read the file: {e}"),
-    })?;
-    let t = parse(path, &bytes)?;
+    let t = load(path)?;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -459,13 +464,7 @@ fn stamp_of(path: &Path) -> Stamp {
 
 fn read_valid(path: &Path) -> Result<Cached, ThemeError> {
     let stamp = stamp_of(path);
-    let bytes = std::fs::read(path).map_err(|e| ThemeError {
-        path: path.to_path_buf(),
-        line: None,
-        field: None,
-        reason: format!("cannot read the file: {e}"),
-    })?;
-    let theme = parse(path, &bytes)?;
+    let theme = load(path)?;
     // Serve the normalised form: what was validated is exactly what is sent.
     let body = serde_json::to_vec(&theme).map_err(|e| ThemeError {
         path: path.to_path_buf(),
