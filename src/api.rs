@@ -14,6 +14,12 @@ pub enum ApiError {
     Network(String),
     /// The answer was not what this build of the SPA understands.
     Decode(String),
+    /// A field failed the page's own check, before any request: the text's
+    /// catalog key and the id of the field on the page.
+    Invalid {
+        key: &'static str,
+        field: &'static str,
+    },
 }
 
 impl ApiError {
@@ -34,7 +40,7 @@ impl ApiError {
                     status,
                     detail: ErrorDetail {
                         id,
-                        message: id.default_message().to_string(),
+                        message: String::new(),
                         field: None,
                         retry_after: None,
                     },
@@ -49,17 +55,32 @@ impl ApiError {
             ApiError::Api { detail, .. } => detail.id,
             ApiError::Network(_) => ErrorId::Unavailable,
             ApiError::Decode(_) => ErrorId::Unknown,
+            ApiError::Invalid { .. } => ErrorId::InvalidField,
         }
     }
 
-    /// Words for people.
+    /// The page's field at fault, when the page itself found it.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    /// Words for people, in the page's language, by the stable id. An id
+    /// this build does not know keeps the server's own (localised) words.
     pub fn message(&self) -> String {
         match self {
-            ApiError::Api { detail, .. } => detail.message.clone(),
-            ApiError::Network(_) => {
-                "We couldn't reach the portal. Check your connection and try again.".into()
+            ApiError::Api { detail, .. } if detail.id == ErrorId::Unknown => {
+                if detail.message.is_empty() {
+                    crate::i18n::t(ErrorId::Unknown.message_key())
+                } else {
+                    detail.message.clone()
+                }
             }
-            ApiError::Decode(_) => ErrorId::Unknown.default_message().into(),
+            ApiError::Network(_) => crate::i18n::t("error.network"),
+            ApiError::Invalid { key, .. } => crate::i18n::t(key),
+            other => crate::i18n::t(other.id().message_key()),
         }
     }
 }
@@ -79,6 +100,7 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     let resp = Request::get(path)
         .header("Accept", "application/json")
+        .header("Accept-Language", crate::i18n::current_untracked())
         .send()
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
@@ -88,6 +110,7 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
 async fn send_post<B: Serialize>(path: &str, body: &B) -> Result<Response, ApiError> {
     Request::post(path)
         .header("Accept", "application/json")
+        .header("Accept-Language", crate::i18n::current_untracked())
         .json(body)
         .map_err(|e| ApiError::Decode(e.to_string()))?
         .send()

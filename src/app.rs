@@ -31,12 +31,13 @@ pub fn use_policy() -> LocalResource<Result<PublicConfig, ApiError>> {
     expect_context::<PolicyCtx>().0
 }
 
-/// Sets the document title once the theme is known: "Page | Organisation".
+/// Sets the document title once the theme is known: "Page | Organisation",
+/// in the page's language. `title` is a catalog key.
 pub fn use_page_title(title: &'static str) {
     let theme = use_theme();
     Effect::new(move |_| {
         if let Some(Ok(t)) = theme.get() {
-            crate::theme::apply(&t, title);
+            crate::theme::apply(&t, &crate::i18n::t(title));
         }
     });
 }
@@ -48,7 +49,13 @@ pub const ACCOUNT_PATHS: OwnPaths = OwnPaths(&["/signin", "/security-info", "/th
 
 /// Contexts both apps share. Both fetches start at once: no waterfall on first paint.
 fn provide_shell(own: OwnPaths) {
-    provide_context(ThemeCtx(LocalResource::new(crate::theme::load)));
+    crate::i18n::provide();
+    // The theme's texts follow the language: its per-locale overrides.
+    provide_context(ThemeCtx(LocalResource::new(|| {
+        // Tracks the page's locale; the tag may be regional (`pt-BR`).
+        let _ = crate::i18n::current();
+        crate::theme::load(crate::i18n::requested_tag())
+    })));
     provide_context(PolicyCtx(LocalResource::new(api::config)));
     provide_context(own);
 }

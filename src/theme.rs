@@ -6,31 +6,10 @@ use sspr_proto::Theme;
 
 use crate::api::{self, ApiError};
 
-/// The theme with the overrides for the reader's language.
-pub async fn load() -> Result<Theme, ApiError> {
+/// The theme with the overrides for the page's language.
+pub async fn load(lang: String) -> Result<Theme, ApiError> {
     let theme: Theme = api::get("/theme.json").await?;
-    Ok(theme.localised(&preferred_language()))
-}
-
-/// `?lng=xx` when given (as Entra's portals take it), else the browser's
-/// first preferred language.
-pub fn preferred_language() -> String {
-    let Some(window) = web_sys::window() else {
-        return "en".into();
-    };
-    let from_query = window
-        .location()
-        .search()
-        .ok()
-        .and_then(|q| {
-            q.trim_start_matches('?')
-                .split('&')
-                .find_map(|kv| kv.strip_prefix("lng=").map(str::to_string))
-        })
-        .filter(|l| !l.is_empty() && l.len() <= 35);
-    from_query
-        .or_else(|| window.navigator().language())
-        .unwrap_or_else(|| "en".into())
+    Ok(theme.localised(&lang))
 }
 
 /// Sets both palettes (`--light-*`, `--dark-*`; the stylesheet chooses by

@@ -185,3 +185,39 @@ fn the_qr_code_is_inline_svg_with_a_text_alternative() {
     );
     assert!(!wrapper.inner_html().contains("<?xml"));
 }
+
+#[wasm_bindgen_test]
+fn plural_forms_and_placeholders_follow_the_catalog_language() {
+    use sspr_web::i18n::{self, t, tf, tn};
+    let texts = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    i18n::install(
+        "pl",
+        texts(&[
+            ("left.one", "{count} sekunda"),
+            ("left.few", "{count} sekundy"),
+            ("left.many", "{count} sekund"),
+            ("hello", "Cześć {name}"),
+        ]),
+    );
+    let forms: Vec<String> = [1, 2, 5, 22].iter().map(|n| tn("left", *n, &[])).collect();
+    assert_eq!(forms, ["1 sekunda", "2 sekundy", "5 sekund", "22 sekundy"]);
+    assert_eq!(tf("hello", &[("name", "Ala")]), "Cześć Ala");
+    assert_eq!(t("no.such.key"), "no.such.key");
+    let root = document().document_element().unwrap();
+    assert_eq!(root.get_attribute("lang").as_deref(), Some("pl"));
+    assert_eq!(root.get_attribute("dir").as_deref(), Some("ltr"));
+
+    // Right to left: the document mirrors, and values keep their own direction.
+    i18n::install("ar", texts(&[("sent", "أرسلنا رمزًا إلى {target}.")]));
+    assert_eq!(
+        tf("sent", &[("target", "a***@e***.com")]),
+        "أرسلنا رمزًا إلى \u{2068}a***@e***.com\u{2069}."
+    );
+    assert_eq!(root.get_attribute("dir").as_deref(), Some("rtl"));
+    i18n::install("en", texts(&[]));
+}

@@ -1,8 +1,9 @@
 //! The typed error body every `/api/*` failure returns.
 //!
 //! `id` is a stable message id: the SPA translates by it, tests match on it,
-//! and it never changes meaning once released. `message` is a plain English
-//! fallback that never carries internals.
+//! and it never changes meaning once released. `message` is the same text in
+//! the request's language (the catalog key is [`ErrorId::message_key`]), and
+//! never carries internals.
 
 use serde::{Deserialize, Serialize};
 
@@ -127,72 +128,48 @@ impl ErrorId {
         ErrorId::Internal,
     ];
 
-    /// The plain-language fallback text for this id.
-    pub fn default_message(self) -> &'static str {
+    /// The catalog key of this id's text (`public/locales/*.json`): the
+    /// SPA shows it, the server answers `message` with it in the request's
+    /// language.
+    pub fn message_key(self) -> &'static str {
         match self {
-            ErrorId::NotFound => "There is nothing at this address.",
-            ErrorId::MethodNotAllowed => "This address does not accept that kind of request.",
-            ErrorId::UnsupportedMediaType => "The request must be sent as application/json.",
-            ErrorId::InvalidJson => "The request could not be read.",
-            ErrorId::InvalidField => "A field in the request is not valid.",
-            ErrorId::PayloadTooLarge => "The request is too large.",
-            ErrorId::CrossOrigin => "The request did not come from this portal.",
-            ErrorId::RateLimited => "Too many attempts. Wait a moment and try again.",
-            ErrorId::PowInvalid => "The automatic security check didn't pass. Try again.",
-            ErrorId::FlowExpired => "This reset has expired. Start again.",
-            ErrorId::WrongStep => "That step is no longer current. Continue from where you are.",
-            ErrorId::CodeInvalid => "That code didn't work. Check it and try again.",
-            ErrorId::ResendTooSoon => {
-                "A new code was just sent. Wait a moment before asking for another."
-            }
-            ErrorId::PasswordTooShort => "The password is too short.",
-            ErrorId::PasswordTooLong => "The password is too long.",
-            ErrorId::PasswordTooWeak => "The password is too easy to guess. Try a longer phrase.",
-            ErrorId::PasswordContainsName => {
-                "The password must not contain your name or user name."
-            }
-            ErrorId::PasswordBanned => {
-                "That password is built on a common or banned word, or your organisation's name. Add more words of your own."
-            }
-            ErrorId::PasswordNotComplex => {
-                "The directory needs three kinds of character: capitals, small letters, digits or symbols."
-            }
-            ErrorId::PasswordBreached => {
-                "That password has appeared in a data breach elsewhere, so attackers try it. Please choose another."
-            }
-            ErrorId::PasswordRejectedByDirectory => {
-                "Your organisation's directory didn't accept that password."
-            }
-            ErrorId::PasswordInHistory => {
-                "You have used that password before. Choose one you haven't used here."
-            }
-            ErrorId::PasswordTooYoung => {
-                "Your password was changed too recently to change again. Try later, or reset it instead."
-            }
-            ErrorId::DirectoryUnavailable => {
-                "Your organisation's directory can't be reached right now. Nothing was changed; try again in a minute."
-            }
-            ErrorId::InvalidCredentials => "That user name or password is not right.",
-            ErrorId::SignInLocked => {
-                "Too many wrong passwords. Wait, then try again, or reset your password."
-            }
-            ErrorId::SessionRequired => "Sign in to continue.",
-            ErrorId::ReauthRequired => "For your security, enter your password again to do this.",
-            ErrorId::PassRestricted => {
-                "A Temporary Access Pass can only add security info. Sign in with your password to do this."
-            }
-            ErrorId::EnrollmentExpired => "This setup has expired. Start adding the method again.",
-            ErrorId::MethodLimit => "You can't add more of this kind of method.",
-            ErrorId::PhoneInvalid => {
-                "Enter the number with + and the country code, for example +44 7700 900123."
-            }
-            ErrorId::EmailInvalid => "Enter an email address like name@example.com.",
-            ErrorId::AnswersInvalid => {
-                "Answer three different questions, each with a different answer of 3 to 40 characters."
-            }
-            ErrorId::Unavailable => "The service is temporarily unavailable. Try again shortly.",
-            ErrorId::Internal => "Something went wrong on our side. Try again shortly.",
-            ErrorId::Unknown => "Something went wrong.",
+            ErrorId::NotFound => "error.request.not_found",
+            ErrorId::MethodNotAllowed => "error.request.method_not_allowed",
+            ErrorId::UnsupportedMediaType => "error.request.unsupported_media_type",
+            ErrorId::InvalidJson => "error.request.invalid_json",
+            ErrorId::InvalidField => "error.request.invalid_field",
+            ErrorId::PayloadTooLarge => "error.request.too_large",
+            ErrorId::CrossOrigin => "error.request.cross_origin",
+            ErrorId::RateLimited => "error.request.rate_limited",
+            ErrorId::PowInvalid => "error.reset.pow_invalid",
+            ErrorId::FlowExpired => "error.reset.flow_expired",
+            ErrorId::WrongStep => "error.reset.wrong_step",
+            ErrorId::CodeInvalid => "error.reset.code_invalid",
+            ErrorId::ResendTooSoon => "error.reset.resend_too_soon",
+            ErrorId::PasswordTooShort => "error.password.too_short",
+            ErrorId::PasswordTooLong => "error.password.too_long",
+            ErrorId::PasswordTooWeak => "error.password.too_weak",
+            ErrorId::PasswordContainsName => "error.password.contains_name",
+            ErrorId::PasswordBanned => "error.password.banned",
+            ErrorId::PasswordNotComplex => "error.password.not_complex",
+            ErrorId::PasswordBreached => "error.password.breached",
+            ErrorId::PasswordRejectedByDirectory => "error.password.rejected_by_directory",
+            ErrorId::PasswordInHistory => "error.password.in_history",
+            ErrorId::PasswordTooYoung => "error.password.too_young",
+            ErrorId::DirectoryUnavailable => "error.directory.unavailable",
+            ErrorId::InvalidCredentials => "error.session.invalid_credentials",
+            ErrorId::SignInLocked => "error.session.locked",
+            ErrorId::SessionRequired => "error.session.required",
+            ErrorId::ReauthRequired => "error.session.reauth_required",
+            ErrorId::PassRestricted => "error.session.pass_restricted",
+            ErrorId::EnrollmentExpired => "error.security_info.enrollment_expired",
+            ErrorId::MethodLimit => "error.security_info.limit_reached",
+            ErrorId::PhoneInvalid => "error.security_info.phone_invalid",
+            ErrorId::EmailInvalid => "error.security_info.email_invalid",
+            ErrorId::AnswersInvalid => "error.security_info.answers_invalid",
+            ErrorId::Unavailable => "error.server.unavailable",
+            ErrorId::Internal => "error.server.internal",
+            ErrorId::Unknown => "error.unknown",
         }
     }
 }
@@ -280,7 +257,7 @@ mod tests {
         let body = ApiErrorBody {
             error: ErrorDetail {
                 id: ErrorId::NotFound,
-                message: ErrorId::NotFound.default_message().into(),
+                message: "There is nothing at this address.".into(),
                 field: None,
                 retry_after: None,
             },

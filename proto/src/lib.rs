@@ -6,6 +6,7 @@
 pub mod banned;
 pub mod config;
 pub mod error;
+pub mod i18n;
 pub mod password;
 pub mod reset;
 pub mod security_info;

@@ -98,30 +98,30 @@ pub fn fold_answer(answer: &str) -> String {
 
 /// Checks a registration: exactly [`QUESTIONS`] different questions from
 /// `offered`, answers of 3 to 40 characters, no answer used twice. Returns
-/// the index of the first bad answer and why.
+/// the index of the first bad answer and why (a catalog key).
 pub fn check_answers(
     offered: &[String],
     answers: &[QuestionAnswer],
 ) -> Result<(), (usize, &'static str)> {
     if answers.len() != QUESTIONS {
-        return Err((answers.len().min(QUESTIONS), "Answer three questions."));
+        return Err((answers.len().min(QUESTIONS), "answers.three"));
     }
     for (i, a) in answers.iter().enumerate() {
         if !offered.contains(&a.question) {
-            return Err((i, "Choose a question from the list."));
+            return Err((i, "answers.from_list"));
         }
         if answers[..i].iter().any(|b| b.question == a.question) {
-            return Err((i, "Choose a different question for each answer."));
+            return Err((i, "answers.different_questions"));
         }
         let n = fold_answer(&a.answer).chars().count();
         if !(ANSWER_MIN..=ANSWER_MAX).contains(&n) {
-            return Err((i, "Answers need 3 to 40 characters."));
+            return Err((i, "answers.length"));
         }
         if answers[..i]
             .iter()
             .any(|b| fold_answer(&b.answer) == fold_answer(&a.answer))
         {
-            return Err((i, "Use a different answer for each question."));
+            return Err((i, "answers.different_answers"));
         }
     }
     Ok(())
@@ -253,23 +253,23 @@ impl std::fmt::Debug for ChangePasswordRequest {
 
 /// Checks a phone number is E.164: `+`, a country code not starting with 0,
 /// 8 to 15 digits in all. Spaces, dots, dashes and brackets are dropped first.
-/// Returns the canonical form.
+/// Returns the canonical form, or why not (a catalog key).
 pub fn e164(input: &str) -> Result<String, &'static str> {
     let kept: String = input
         .chars()
         .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
         .collect();
     let Some(digits) = kept.strip_prefix('+') else {
-        return Err("Start with + and the country code, for example +44 7700 900123.");
+        return Err("phone.country_code");
     };
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("Use digits only after the +.");
+        return Err("phone.digits_only");
     }
     if digits.starts_with('0') {
-        return Err("A country code never starts with 0.");
+        return Err("phone.no_leading_zero");
     }
     if !(8..=15).contains(&digits.len()) {
-        return Err("A full international number has 8 to 15 digits after the +.");
+        return Err("phone.length");
     }
     Ok(kept)
 }

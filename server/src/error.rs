@@ -150,7 +150,7 @@ impl ApiError {
             ApiError::AnswersInvalid { index } => (Some(format!("answers[{index}]")), None),
             _ => (None, None),
         };
-        let message = id.default_message().to_string();
+        let message = crate::i18n::text(crate::i18n::current(), id.message_key());
         ApiErrorBody {
             error: ErrorDetail {
                 id,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod delivery;
 pub mod directory;
 pub mod error;
+pub mod i18n;
 pub mod json;
 pub mod keys;
 pub mod limits;
@@ -125,7 +126,9 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::same_origin,
-        ));
+        ))
+        // Outermost on the API: errors from any layer come in the reader's language.
+        .layer(middleware::from_fn(i18n::negotiate));
     Router::new()
         .nest("/api", api)
         .route("/theme.json", get(routes::theme))

@@ -15,6 +15,7 @@ use crate::audit::{self, Event};
 use crate::delivery::Outgoing;
 use crate::directory::DirUser;
 use crate::error::ApiError;
+use crate::i18n;
 use crate::methods::{self, NewMethod, StoredMethod};
 use crate::reset::{self, throttle};
 use crate::secret::Secret;
@@ -209,9 +210,18 @@ async fn changed(
 }
 
 /// "Your security info was changed", with what to do if it wasn't them.
+/// `what` is the change's catalog key.
 fn notify_change(state: &AppState, user: &DirUser, what: &str, also: Option<&str>) {
     let org = state.organisation();
-    let url = &state.config.server.public_url;
+    let lang = i18n::current();
+    let change = i18n::text(lang, what);
+    let args = [
+        ("organisation", org.as_str()),
+        ("name", user.display_name.as_str()),
+        ("account", user.username.as_str()),
+        ("change", change.as_str()),
+        ("url", state.config.server.public_url.as_str()),
+    ];
     let mut to: Vec<&str> = user.email.iter().map(String::as_str).collect();
     to.extend(also.filter(|a| {
         !user
@@ -222,14 +232,8 @@ fn notify_change(state: &AppState, user: &DirUser, what: &str, also: Option<&str
     for addr in to {
         state.outbox.send(Outgoing::Mail {
             to: addr.to_string(),
-            subject: format!("Your {org} security info was changed"),
-            body: format!(
-                "Hello {name},\n\n{what} for {account}.\n\nIf this was you, there is nothing more to do. \
-                 If it wasn't, contact your helpdesk now and reset your password: someone else may be \
-                 signed in as you.\n\nReview your security info: {url}/security-info\n",
-                name = user.display_name,
-                account = user.username,
-            ),
+            subject: i18n::text_with(lang, "email.info_changed.subject", &args),
+            body: i18n::text_with(lang, "email.info_changed.body", &args),
         });
     }
 }
@@ -338,6 +342,7 @@ pub async fn start(
     .map_err(ApiError::internal)?;
 
     let org = state.organisation();
+    let lang = i18n::current();
     Ok(match (kind, secret, code, target) {
         (MethodKind::Authenticator, Some(secret), _, _) => Enrollment::Authenticator {
             enrollment: id,
@@ -349,9 +354,10 @@ pub async fn start(
         (MethodKind::Sms, _, Some(code), Some(to)) => {
             state.outbox.send(Outgoing::Sms {
                 to: to.clone(),
-                body: format!(
-                    "{} is your {org} code to add this phone to your security info. It expires in 10 minutes.",
-                    code.expose()
+                body: i18n::text_with(
+                    lang,
+                    "sms.enroll_code",
+                    &[("code", code.expose()), ("organisation", &org)],
                 ),
             });
             Enrollment::Sms {
@@ -363,12 +369,12 @@ pub async fn start(
         (_, _, Some(code), Some(to)) => {
             state.outbox.send(Outgoing::Mail {
                 to: to.clone(),
-                subject: format!("Your {org} verification code"),
-                body: format!(
-                    "Your code to add this address to your security info is {}\n\nIt expires in 10 minutes. \
-                     If you didn't ask for it, ignore this message.\n",
-                    code.expose()
+                subject: i18n::text_with(
+                    lang,
+                    "email.enroll_code.subject",
+                    &[("organisation", &org)],
                 ),
+                body: i18n::text_with(lang, "email.enroll_code.body", &[("code", code.expose())]),
             });
             Enrollment::Email {
                 enrollment: id,
@@ -477,13 +483,14 @@ async fn delete_enrollment(state: &AppState, hash: &str) -> Result<bool, ApiErro
     Ok(done.rows_affected() == 1)
 }
 
+/// What was added, for the notice: a catalog key.
 fn describe(kind: MethodKind) -> &'static str {
     match kind {
-        MethodKind::Authenticator => "An authenticator app was added",
-        MethodKind::Email => "An email address was added",
-        MethodKind::Sms => "A phone number was added",
-        MethodKind::RecoveryCode => "New recovery codes were created",
-        MethodKind::SecurityQuestions => "Security questions were set",
+        MethodKind::Authenticator => "change.added.authenticator",
+        MethodKind::Email => "change.added.email",
+        MethodKind::Sms => "change.added.sms",
+        MethodKind::RecoveryCode => "change.added.recovery_code",
+        MethodKind::SecurityQuestions => "change.added.questions",
     }
 }
 
@@ -556,11 +563,11 @@ pub async fn remove(
         .map_err(ApiError::internal)?;
     }
     let what = match m.kind {
-        MethodKind::Authenticator => "An authenticator app was removed",
-        MethodKind::Email => "An email address was removed",
-        MethodKind::Sms => "A phone number was removed",
-        MethodKind::RecoveryCode => "Your recovery codes were removed",
-        MethodKind::SecurityQuestions => "Your security questions were removed",
+        MethodKind::Authenticator => "change.removed.authenticator",
+        MethodKind::Email => "change.removed.email",
+        MethodKind::Sms => "change.removed.sms",
+        MethodKind::RecoveryCode => "change.removed.recovery_code",
+        MethodKind::SecurityQuestions => "change.removed.questions",
     };
     changed(state, s, ip, DELETED, m.kind, what, None).await;
     view(state, s).await
@@ -802,7 +809,7 @@ pub async fn change_password(
     session::mark_authenticated(state, &s.hash).await?;
     session::revoke_others(state, &s.user.id, &s.hash).await?;
     audit::record(state, audit_for(s, ip, PASSWORD_CHANGED)).await;
-    notify_change(state, &s.user, "Your password was changed", None);
+    notify_change(state, &s.user, "change.password", None);
     Ok(())
 }
 

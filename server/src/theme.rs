@@ -287,6 +287,16 @@ fn validate(t: &Theme) -> Result<(), (String, String)> {
                 "is not a language tag such as fr or pt-BR".into(),
             ));
         }
+        if sspr_proto::i18n::supported(tag).is_none() {
+            let shipped: Vec<&str> = sspr_proto::i18n::LOCALES.iter().map(|(c, _)| *c).collect();
+            return Err((
+                format!("locales.{tag}"),
+                format!(
+                    "is a language the portal is not translated into (it ships {})",
+                    shipped.join(", ")
+                ),
+            ));
+        }
         for (name, value, max) in [
             ("organisation", &texts.organisation, 100),
             ("helpdesk_label", &texts.helpdesk_label, 100),
@@ -564,6 +574,10 @@ mod tests {
             (
                 r#","locales":{"fr":{"reset_intro":" "}}"#,
                 "locales.fr.reset_intro",
+            ),
+            (
+                r#","locales":{"cy":{"reset_intro":"Croeso"}}"#,
+                "locales.cy",
             ),
             (r#","reset_intro":"""#, "reset_intro"),
         ];

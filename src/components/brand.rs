@@ -20,13 +20,11 @@ pub fn Brand() -> impl IntoView {
                             <img class="brand-logo" src=src alt="" width="40" height="40" />
                         </picture>
                     })}
-                    <span class="brand-name">{t.organisation}</span>
+                    <span class="brand-name" dir="auto">{t.organisation}</span>
                 </AppLink>
             }
             .into_any(),
-            Some(Err(_)) => {
-                view! { <span class="brand-name">"Password self-service"</span> }.into_any()
-            }
+            Some(Err(_)) => view! { <span class="brand-name">{t!("app.name")}</span> }.into_any(),
             None => view! { <span class="brand-name brand-loading" aria-hidden="true"></span> }
                 .into_any(),
         }

@@ -12,7 +12,7 @@ pub fn CodeInput(
     #[prop(optional)] recovery: bool,
 ) -> impl IntoView {
     view! {
-        <label for=id>"Code"</label>
+        <label for=id>{t!("field.code")}</label>
         <input
             id=id
             name="code"

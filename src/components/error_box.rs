@@ -33,7 +33,10 @@ pub fn ErrorBox(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView 
     let theme = use_theme();
     move || {
         error.get().map(|e| {
-            let field = field_of(e.id()).filter(|f| document().get_element_by_id(f).is_some());
+            let field = e
+                .field()
+                .or_else(|| field_of(e.id()))
+                .filter(|f| document().get_element_by_id(f).is_some());
             let message = e.message();
             view! {
                 <div class="error-summary" role="alert">
@@ -61,7 +64,8 @@ pub fn ErrorBox(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView 
                         }}
                     </p>
                     <p>
-                        "Still stuck? "
+                        {t!("error.still_stuck")}
+                        " "
                         {theme.get().and_then(Result::ok).map(|t| view! { <HelpdeskLink theme=t /> })}
                     </p>
                 </div>

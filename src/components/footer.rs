@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use super::helpdesk_link::HelpdeskLink;
+use super::language_picker::LanguagePicker;
 use crate::app::use_theme;
 
 #[component]
@@ -9,9 +10,11 @@ pub fn Footer() -> impl IntoView {
     view! {
         <footer class="site-footer">
             <p class="footer-help">
-                "Need a person? "
+                {t!("footer.need_person")}
+                " "
                 {move || theme.get().and_then(Result::ok).map(|t| view! { <HelpdeskLink theme=t /> })}
             </p>
+            <LanguagePicker />
         </footer>
     }
 }

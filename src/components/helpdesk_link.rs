@@ -7,7 +7,7 @@ use sspr_proto::Theme;
 pub fn HelpdeskLink(theme: Theme) -> impl IntoView {
     theme.helpdesk_link().map(|link| {
         view! {
-            <a class="helpdesk-link" href=link.href()>
+            <a class="helpdesk-link" dir="auto" href=link.href()>
                 {theme.helpdesk_text().to_string()}
             </a>
         }

@@ -4,14 +4,15 @@ use super::{brand::Brand, footer::Footer};
 
 /// Header with the organisation's brand, the page, and the helpdesk footer.
 #[component]
-pub fn Layout(children: Children) -> impl IntoView {
+pub fn Layout(children: ChildrenFn) -> impl IntoView {
     view! {
-        <a class="skip-link" href="#main">"Skip to main content"</a>
+        <a class="skip-link" href="#main">{t!("layout.skip")}</a>
         <header class="site-header">
             <Brand />
         </header>
         <main id="main" class="site-main">
-            {children()}
+            // Texts come from the catalog: wait for it rather than flash keys.
+            <Show when=crate::i18n::ready>{children()}</Show>
         </main>
         <Footer />
     }

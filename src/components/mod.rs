@@ -5,6 +5,7 @@ pub mod error_box;
 pub mod focus_heading;
 pub mod footer;
 pub mod helpdesk_link;
+pub mod language_picker;
 pub mod layout;
 pub mod new_password_field;
 pub mod password_field;

@@ -4,6 +4,7 @@ use sspr_proto::config::PasswordContext;
 use sspr_proto::password::{Check, Rule};
 
 use crate::components::strength_meter::{StrengthMeter, score_text};
+use crate::i18n::{t, tf, tn};
 use crate::strength::{self, Checked};
 
 /// How long typing must pause before screen readers hear the summary.
@@ -12,22 +13,19 @@ const ANNOUNCE_AFTER_MS: u32 = 1200;
 /// One checklist line in words, by the rule's stable id.
 pub fn rule_text(rule: Rule, ctx: &PasswordContext) -> String {
     match rule {
-        Rule::MinLength => format!("At least {} characters", ctx.rules.min_length),
-        Rule::MaxLength => format!("At most {} characters", ctx.rules.max_length),
-        Rule::NoNames => "Not your name or user name".into(),
-        Rule::Complexity => {
-            "Three kinds of character: capitals, small letters, digits or symbols".into()
-        }
+        Rule::MinLength => tn("rule.min_length", ctx.rules.min_length.into(), &[]),
+        Rule::MaxLength => tn("rule.max_length", ctx.rules.max_length.into(), &[]),
+        Rule::NoNames => t("rule.no_names"),
+        Rule::Complexity => t("rule.complexity"),
         Rule::NotBanned => match &ctx.banned {
-            Some(b) if !b.organisation.is_empty() => format!(
-                "Not built on a common password or on \u{201c}{}\u{201d}",
-                b.organisation
-            ),
-            _ => "Not built on a common password".into(),
+            Some(b) if !b.organisation.is_empty() => {
+                tf("rule.not_banned_org", &[("organisation", &b.organisation)])
+            }
+            _ => t("rule.not_banned"),
         },
-        Rule::Strength => format!(
-            "Hard to guess: at least \u{201c}{}\u{201d}",
-            score_text(ctx.rules.min_score)
+        Rule::Strength => tf(
+            "rule.strength",
+            &[("score", &score_text(ctx.rules.min_score))],
         ),
     }
 }
@@ -92,17 +90,26 @@ pub fn NewPasswordField(
                 let judged: Vec<bool> = l.iter().filter_map(|(_, p)| *p).collect();
                 (!judged.is_empty()).then(|| {
                     let met = judged.iter().filter(|p| **p).count();
-                    format!("{met} of {} password rules met.", judged.len())
+                    tf(
+                        "rule.summary",
+                        &[
+                            ("met", &met.to_string()),
+                            ("total", &judged.len().to_string()),
+                        ],
+                    )
                 })
             })
         });
         let strength = strength_now.with(|s| {
             s.as_ref()
-                .map(|s| format!(" Strength: {}.", score_text(s.score)))
+                .map(|s| tf("rule.summary_strength", &[("score", &score_text(s.score))]))
         });
         timer.update_value(|t| drop(t.take()));
         if let Some(summary) = summary {
-            let text = summary + &strength.unwrap_or_default();
+            let text = match strength {
+                Some(s) => format!("{summary} {s}"),
+                None => summary,
+            };
             let t = Timeout::new(ANNOUNCE_AFTER_MS, move || set_announcement.set(text));
             timer.set_value(Some(t));
         }
@@ -110,7 +117,7 @@ pub fn NewPasswordField(
     on_cleanup(move || timer.update_value(|t| drop(t.take())));
 
     view! {
-        <label for="new-password">"New password"</label>
+        <label for="new-password">{t!("field.new_password")}</label>
         <div class="password-field">
             <input
                 id="new-password"
@@ -129,10 +136,10 @@ pub fn NewPasswordField(
                 aria-controls="new-password"
                 on:click=move |_| set_shown.update(|s| *s = !*s)
             >
-                {move || if shown.get() { "Hide" } else { "Show" }}
+                {move || t(if shown.get() { "action.hide" } else { "action.show" })}
             </button>
         </div>
-        <ul id="password-rules" class="checklist" aria-label="Password rules" aria-busy=move || stale().to_string()>
+        <ul id="password-rules" class="checklist" aria-label=t!("rule.label") aria-busy=move || stale().to_string()>
             {move || {
                 lines
                     .get()
@@ -140,9 +147,9 @@ pub fn NewPasswordField(
                     .into_iter()
                     .map(|(text, passed)| {
                         let (class, state) = match passed {
-                            Some(true) => ("check ok", "Met: "),
-                            Some(false) => ("check bad", "Not met: "),
-                            None => ("check", ""),
+                            Some(true) => ("check ok", t("rule.met")),
+                            Some(false) => ("check bad", t("rule.not_met")),
+                            None => ("check", String::new()),
                         };
                         view! {
                             <li class=class>
@@ -161,7 +168,7 @@ pub fn NewPasswordField(
             matches!(checked.get(), Checked::Unavailable).then(|| {
                 view! {
                     <p class="field-hint">
-                        "Live checks could not load. The rules above are still checked when you submit."
+                        {t!("rule.unavailable")}
                     </p>
                 }
             })

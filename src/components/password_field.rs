@@ -5,6 +5,7 @@ use leptos::prelude::*;
 #[component]
 pub fn PasswordField(
     id: &'static str,
+    /// The label's catalog key.
     label: &'static str,
     value: ReadSignal<String>,
     set_value: WriteSignal<String>,
@@ -14,7 +15,7 @@ pub fn PasswordField(
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     view! {
-        <label for=id>{label}</label>
+        <label for=id>{move || crate::i18n::t(label)}</label>
         <input
             id=id
             name=id

@@ -22,8 +22,8 @@ pub fn svg_markup(text: &str) -> String {
     }
 }
 
-/// A QR code image with a text alternative.
+/// A QR code image with a text alternative (`label` is its catalog key).
 #[component]
 pub fn QrCode(text: String, label: &'static str) -> impl IntoView {
-    view! { <div class="qr" role="img" aria-label=label inner_html=svg_markup(&text)></div> }
+    view! { <div class="qr" role="img" aria-label=move || crate::i18n::t(label) inner_html=svg_markup(&text)></div> }
 }

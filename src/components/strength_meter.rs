@@ -1,73 +1,68 @@
 use leptos::prelude::*;
 use sspr_proto::strength::{CrackTime, Strength, Suggestion, TimeUnit, Warning};
 
+use crate::i18n::{t, tf, tn};
+
 /// zxcvbn's score in words, 0 to 4.
-pub fn score_text(score: u8) -> &'static str {
-    match score {
-        0 => "Very weak",
-        1 => "Weak",
-        2 => "Fair",
-        3 => "Strong",
-        _ => "Very strong",
-    }
+pub fn score_text(score: u8) -> String {
+    t(match score {
+        0 => "strength.score.0",
+        1 => "strength.score.1",
+        2 => "strength.score.2",
+        3 => "strength.score.3",
+        _ => "strength.score.4",
+    })
 }
 
-pub fn warning_text(w: Warning) -> &'static str {
-    match w {
-        Warning::StraightRow => "Straight rows of keys are easy to guess.",
-        Warning::ShortKeyboardPattern => "Short keyboard patterns are easy to guess.",
-        Warning::Repeats => "Repeats like \u{201c}aaa\u{201d} are easy to guess.",
-        Warning::RepeatedGroups => {
-            "Repeats like \u{201c}abcabc\u{201d} are only slightly harder to guess than \u{201c}abc\u{201d}."
-        }
-        Warning::Top10 => "This is one of the ten most common passwords.",
-        Warning::Top100 => "This is one of the hundred most common passwords.",
-        Warning::Common => "This is a very common password.",
-        Warning::SimilarToCommon => "This is similar to a commonly used password.",
-        Warning::Sequence => "Sequences like abc or 6543 are easy to guess.",
-        Warning::RecentYear => "Recent years are easy to guess.",
-        Warning::SingleWord => "A word by itself is easy to guess.",
-        Warning::Date => "Dates are often easy to guess.",
-        Warning::NameAlone => "Names and surnames by themselves are easy to guess.",
-        Warning::CommonName => "Common names and surnames are easy to guess.",
-    }
+pub fn warning_text(w: Warning) -> String {
+    t(match w {
+        Warning::StraightRow => "strength.warning.straight_row",
+        Warning::ShortKeyboardPattern => "strength.warning.short_keyboard_pattern",
+        Warning::Repeats => "strength.warning.repeats",
+        Warning::RepeatedGroups => "strength.warning.repeated_groups",
+        Warning::Top10 => "strength.warning.top10",
+        Warning::Top100 => "strength.warning.top100",
+        Warning::Common => "strength.warning.common",
+        Warning::SimilarToCommon => "strength.warning.similar_to_common",
+        Warning::Sequence => "strength.warning.sequence",
+        Warning::RecentYear => "strength.warning.recent_year",
+        Warning::SingleWord => "strength.warning.single_word",
+        Warning::Date => "strength.warning.date",
+        Warning::NameAlone => "strength.warning.name_alone",
+        Warning::CommonName => "strength.warning.common_name",
+    })
 }
 
-pub fn suggestion_text(s: Suggestion) -> &'static str {
-    match s {
-        Suggestion::FewWords => "Use a few words, and avoid common phrases.",
-        Suggestion::NoNeedForSymbols => "No need for symbols, digits or capital letters.",
-        Suggestion::AddWord => "Add another word or two. Uncommon words are better.",
-        Suggestion::Capitalisation => "Capital letters don\u{2019}t help very much.",
-        Suggestion::AllUppercase => {
-            "All capitals are almost as easy to guess as all small letters."
-        }
-        Suggestion::Reversed => "Reversed words aren\u{2019}t much harder to guess.",
-        Suggestion::Substitutions => {
-            "Predictable swaps like \u{201c}@\u{201d} for \u{201c}a\u{201d} don\u{2019}t help very much."
-        }
-        Suggestion::LongerKeyboardPattern => "Use a longer keyboard pattern with more turns.",
-        Suggestion::AvoidRepeats => "Avoid repeated words and characters.",
-        Suggestion::AvoidSequences => "Avoid sequences.",
-        Suggestion::AvoidRecentYears => "Avoid recent years.",
-        Suggestion::AvoidPersonalYears => "Avoid years that are associated with you.",
-        Suggestion::AvoidPersonalDates => "Avoid dates and years that are associated with you.",
-    }
+pub fn suggestion_text(s: Suggestion) -> String {
+    t(match s {
+        Suggestion::FewWords => "strength.suggestion.few_words",
+        Suggestion::NoNeedForSymbols => "strength.suggestion.no_need_for_symbols",
+        Suggestion::AddWord => "strength.suggestion.add_word",
+        Suggestion::Capitalisation => "strength.suggestion.capitalisation",
+        Suggestion::AllUppercase => "strength.suggestion.all_uppercase",
+        Suggestion::Reversed => "strength.suggestion.reversed",
+        Suggestion::Substitutions => "strength.suggestion.substitutions",
+        Suggestion::LongerKeyboardPattern => "strength.suggestion.longer_keyboard_pattern",
+        Suggestion::AvoidRepeats => "strength.suggestion.avoid_repeats",
+        Suggestion::AvoidSequences => "strength.suggestion.avoid_sequences",
+        Suggestion::AvoidRecentYears => "strength.suggestion.avoid_recent_years",
+        Suggestion::AvoidPersonalYears => "strength.suggestion.avoid_personal_years",
+        Suggestion::AvoidPersonalDates => "strength.suggestion.avoid_personal_dates",
+    })
 }
 
 /// "3 hours", "less than a second", "centuries".
-pub fn crack_time_text(t: CrackTime) -> String {
-    let unit =
-        |one: &str, many: &str| format!("{} {}", t.count, if t.count == 1 { one } else { many });
-    match t.unit {
-        TimeUnit::Instant => "less than a second".into(),
-        TimeUnit::Seconds => unit("second", "seconds"),
-        TimeUnit::Minutes => unit("minute", "minutes"),
-        TimeUnit::Hours => unit("hour", "hours"),
-        TimeUnit::Days => unit("day", "days"),
-        TimeUnit::Months => unit("month", "months"),
-        TimeUnit::Years => unit("year", "years"),
-        TimeUnit::Centuries => "centuries".into(),
+pub fn crack_time_text(c: CrackTime) -> String {
+    let n = c.count;
+    match c.unit {
+        TimeUnit::Instant => t("strength.time.instant"),
+        TimeUnit::Seconds => tn("strength.time.seconds", n, &[]),
+        TimeUnit::Minutes => tn("strength.time.minutes", n, &[]),
+        TimeUnit::Hours => tn("strength.time.hours", n, &[]),
+        TimeUnit::Days => tn("strength.time.days", n, &[]),
+        TimeUnit::Months => tn("strength.time.months", n, &[]),
+        TimeUnit::Years => tn("strength.time.years", n, &[]),
+        TimeUnit::Centuries => t("strength.time.centuries"),
     }
 }
 
@@ -86,11 +81,10 @@ pub fn StrengthMeter(
             </div>
             <p class="strength-label">
                 {move || match strength.get() {
-                    None => "Strength: not rated yet".to_string(),
-                    Some(s) => format!(
-                        "Strength: {}. Guessing it would take {}.",
-                        score_text(s.score),
-                        crack_time_text(s.crack_time)
+                    None => t("strength.not_rated"),
+                    Some(s) => tf(
+                        "strength.summary",
+                        &[("score", &score_text(s.score)), ("time", &crack_time_text(s.crack_time))],
                     ),
                 }}
             </p>

@@ -8,7 +8,7 @@ pub fn UsernameField(
     set_value: WriteSignal<String>,
 ) -> impl IntoView {
     view! {
-        <label for=id>"User name or email address"</label>
+        <label for=id>{t!("field.username")}</label>
         <input
             id=id
             name="username"

@@ -12,7 +12,7 @@ use crate::components::password_field::PasswordField;
 /// the same live checklist as the reset wizard.
 #[component]
 pub fn ChangePassword() -> impl IntoView {
-    use_page_title("Change password");
+    use_page_title("change_password.title");
     let (current, set_current) = signal(String::new());
     let (new, set_new) = signal(String::new());
     let error = RwSignal::new(None::<ApiError>);
@@ -45,30 +45,30 @@ pub fn ChangePassword() -> impl IntoView {
         })
     };
     view! {
-        <h1>"Change password"</h1>
+        <h1>{t!("change_password.title")}</h1>
         {move || if done.get() {
             view! {
                 <div class="notice" role="status">
-                    <p>"Your password was changed. Other devices were signed out; use the new password there."</p>
-                    <p><A href="/security-info">"Back to security info"</A></p>
+                    <p>{t!("change_password.done")}</p>
+                    <p><A href="/security-info">{t!("change_password.back")}</A></p>
                 </div>
             }.into_any()
         } else {
             view! {
                 <ErrorBox error=Signal::derive(move || error.get().filter(|_| !wrong_current())) />
-                {move || needs_sign_in().then(|| view! { <p><A href="/signin">"Sign in again"</A></p> })}
+                {move || needs_sign_in().then(|| view! { <p><A href="/signin">{t!("action.sign_in_again")}</A></p> })}
                 <form class="stack" on:submit=move |ev| {
                     ev.prevent_default();
                     save.dispatch((current.get_untracked(), new.get_untracked()));
                 }>
-                    <PasswordField id="current-password" label="Current password" value=current set_value=set_current invalid=Signal::derive(wrong_current) />
+                    <PasswordField id="current-password" label="change_password.current" value=current set_value=set_current invalid=Signal::derive(wrong_current) />
                     <p id="current-password-error" class="field-error" role="alert">
-                        {move || wrong_current().then_some("That isn't your current password.")}
+                        {move || wrong_current().then(|| crate::i18n::t("change_password.wrong_current"))}
                     </p>
                     <NewPasswordField value=new set_value=set_new context=context />
-                    <button type="submit" class="primary" disabled=move || save.pending().get()>"Change password"</button>
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>{t!("change_password.title")}</button>
                 </form>
-                <p><A href="/security-info">"Cancel"</A></p>
+                <p><A href="/security-info">{t!("action.cancel")}</A></p>
             }.into_any()
         }}
     }

@@ -6,20 +6,20 @@ use crate::app::{use_page_title, use_theme};
 /// The landing page: the two things people come here to do.
 #[component]
 pub fn Home() -> impl IntoView {
-    use_page_title("Password self-service");
+    use_page_title("app.name");
     let theme = use_theme();
     let intro = move || theme.get().and_then(Result::ok).and_then(|t| t.reset_intro);
     view! {
-        <h1>"Password self-service"</h1>
-        <p class="lead">{intro}</p>
+        <h1>{t!("app.name")}</h1>
+        <p class="lead" dir="auto">{intro}</p>
         <ul class="cards" role="list">
             <li class="card">
-                <h2><AppLink href="/reset">"Reset my password"</AppLink></h2>
-                <p>"Forgot your password or locked out? Prove it's you with the methods you registered."</p>
+                <h2><AppLink href="/reset">{t!("home.reset")}</AppLink></h2>
+                <p>{t!("home.reset_body")}</p>
             </li>
             <li class="card">
-                <h2><AppLink href="/signin">"Manage my security info"</AppLink></h2>
-                <p>"Sign in to add or change your authenticator app, phone or email."</p>
+                <h2><AppLink href="/signin">{t!("home.manage")}</AppLink></h2>
+                <p>{t!("home.manage_body")}</p>
             </li>
         </ul>
     }

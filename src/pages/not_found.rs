@@ -5,9 +5,9 @@ use crate::app::use_page_title;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
-    use_page_title("Page not found");
+    use_page_title("not_found.title");
     view! {
-        <h1>"Page not found"</h1>
-        <p>"There is nothing at this address. " <AppLink href="/">"Go to the start page"</AppLink></p>
+        <h1>{t!("not_found.title")}</h1>
+        <p>{t!("not_found.body")} " " <AppLink href="/">{t!("not_found.home")}</AppLink></p>
     }
 }

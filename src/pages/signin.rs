@@ -11,7 +11,7 @@ use crate::components::username_field::UsernameField;
 /// Sign in to manage security info, with the way out for those who forgot.
 #[component]
 pub fn SignIn() -> impl IntoView {
-    use_page_title("Sign in");
+    use_page_title("signin.title");
     let theme = use_theme();
     let navigate = use_navigate();
     let (username, set_username) = signal(String::new());
@@ -29,17 +29,17 @@ pub fn SignIn() -> impl IntoView {
     });
     let busy = submit.pending();
     view! {
-        <h1>"Sign in"</h1>
-        <p class="lead">{move || theme.get().and_then(Result::ok).and_then(|t| t.signin_intro)}</p>
+        <h1>{t!("signin.title")}</h1>
+        <p class="lead" dir="auto">{move || theme.get().and_then(Result::ok).and_then(|t| t.signin_intro)}</p>
         {move || {
             error
                 .get()
                 .map(|e| {
                     view! {
                         <div class="error-summary" role="alert">
-                            <p>{e.message()}</p>
+                            <p>{move || e.message()}</p>
                             <p>
-                                <AppLink href="/reset">"Forgot my password"</AppLink>
+                                <AppLink href="/reset">{t!("signin.forgot")}</AppLink>
                                 " · "
                                 {theme.get().and_then(Result::ok).map(|t| view! { <HelpdeskLink theme=t /> })}
                             </p>
@@ -55,11 +55,11 @@ pub fn SignIn() -> impl IntoView {
             }
         >
             <UsernameField id="username" value=username set_value=set_username />
-            <PasswordField id="password" label="Password" value=password set_value=set_password />
+            <PasswordField id="password" label="field.password" value=password set_value=set_password />
             <button type="submit" class="primary" disabled=move || busy.get()>
-                "Sign in"
+                {t!("signin.title")}
             </button>
         </form>
-        <p><AppLink href="/reset">"Forgot my password"</AppLink></p>
+        <p><AppLink href="/reset">{t!("signin.forgot")}</AppLink></p>
     }
 }

@@ -8,19 +8,18 @@ use crate::components::error_box::ErrorBox;
 use crate::components::helpdesk_link::HelpdeskLink;
 use crate::components::qr::QrCode;
 use crate::components::strength_meter::StrengthMeter;
+use crate::i18n::{t, tf};
 
 /// Every component in each of its states, once per palette, so IT can
 /// check a theme file's branding (and edit, reload, check again).
 #[component]
 pub fn ThemePreview() -> impl IntoView {
-    use_page_title("Theme preview");
+    use_page_title("preview.title");
     view! {
-        <h1 tabindex="-1">"Theme preview"</h1>
-        <p class="lead">
-            "Every part of the portal in each of its states, in the light and the dark palette, as your theme file draws them. Edit the file and reload this page: no restart needed."
-        </p>
-        <Palette scheme="light" title="Light palette" />
-        <Palette scheme="dark" title="Dark palette" />
+        <h1 tabindex="-1">{t!("preview.title")}</h1>
+        <p class="lead">{t!("preview.lead")}</p>
+        <Palette scheme="light" title="preview.light" />
+        <Palette scheme="dark" title="preview.dark" />
     }
 }
 
@@ -56,7 +55,11 @@ fn sample_strength(score: u8) -> Strength {
 }
 
 #[component]
-fn Palette(scheme: &'static str, title: &'static str) -> impl IntoView {
+fn Palette(
+    scheme: &'static str,
+    /// The heading's catalog key.
+    title: &'static str,
+) -> impl IntoView {
     let theme = use_theme();
     let id = |name: &str| format!("{scheme}-{name}");
     let heading = id("heading");
@@ -65,53 +68,53 @@ fn Palette(scheme: &'static str, title: &'static str) -> impl IntoView {
         status: 422,
         detail: ErrorDetail {
             id: ErrorId::CodeInvalid,
-            message: ErrorId::CodeInvalid.default_message().into(),
+            message: String::new(),
             field: Some("code".into()),
             retry_after: None,
         },
     }));
     let steps = [
-        ("Identify", "done"),
-        ("Verify", "current"),
-        ("New password", "todo"),
-        ("Done", "todo"),
+        ("reset.progress.identify", "done"),
+        ("reset.progress.verify", "current"),
+        ("reset.progress.new_password", "todo"),
+        ("reset.progress.done", "todo"),
     ];
     view! {
         <section class=format!("preview preview-{scheme}") aria-labelledby=labelled_by>
-            <h2 id=heading>{title}</h2>
+            <h2 id=heading>{move || t(title)}</h2>
             <div class="stack">
-                <p class="lead">
+                <p class="lead" dir="auto">
                     {move || theme.get().and_then(Result::ok).and_then(|t| t.reset_intro)}
                 </p>
-                <ol class="progress" aria-label=format!("Progress ({title})")>
+                <ol class="progress" aria-label=move || tf("preview.progress", &[("palette", &t(title))])>
                     {steps
                         .into_iter()
                         .map(|(label, state)| {
                             view! {
                                 <li class=state aria-current=(state == "current").then_some("step")>
-                                    {label}
+                                    {move || t(label)}
                                 </li>
                             }
                         })
                         .collect_view()}
                 </ol>
                 <fieldset class="choices">
-                    <legend>"A choice of method"</legend>
+                    <legend>{t!("preview.choice")}</legend>
                     <label class="choice">
                         <input type="radio" name=id("method") checked />
-                        <span>"Authenticator app"</span>
+                        <span>{t!("method.authenticator")}</span>
                     </label>
                     <label class="choice">
                         <input type="radio" name=id("method") />
-                        <span>"Email a••••@example.com"</span>
+                        <span>{move || tf("reset.choose.email", &[("target", "a••••@example.com")])}</span>
                     </label>
                 </fieldset>
                 <div>
-                    <label for=id("name")>"A text field"</label>
+                    <label for=id("name")>{t!("preview.text_field")}</label>
                     <input id=id("name") type="text" value="alice@example.com" />
                 </div>
                 <div>
-                    <label for=id("code")>"A field with an error"</label>
+                    <label for=id("code")>{t!("preview.error_field")}</label>
                     <input
                         id=id("code")
                         type="text"
@@ -119,7 +122,7 @@ fn Palette(scheme: &'static str, title: &'static str) -> impl IntoView {
                         aria-invalid="true"
                         aria-describedby=id("code-error")
                     />
-                    <p id=id("code-error") class="field-error">"Enter the 6-digit code."</p>
+                    <p id=id("code-error") class="field-error">{t!("preview.field_error")}</p>
                 </div>
                 <ErrorBox error=error />
                 {(0..=4u8)
@@ -127,13 +130,13 @@ fn Palette(scheme: &'static str, title: &'static str) -> impl IntoView {
                     .collect_view()}
                 <QrCode
                     text="otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP&issuer=Example".into()
-                    label="A sample QR code"
+                    label="preview.qr"
                 />
                 <div class="actions">
-                    <button type="button" class="primary">"Primary"</button>
-                    <button type="button" class="secondary">"Secondary"</button>
-                    <button type="button" class="primary" disabled>"Disabled"</button>
-                    <button type="button" class="link">"A link-style button"</button>
+                    <button type="button" class="primary">{t!("preview.primary")}</button>
+                    <button type="button" class="secondary">{t!("preview.secondary")}</button>
+                    <button type="button" class="primary" disabled>{t!("preview.disabled")}</button>
+                    <button type="button" class="link">{t!("preview.link")}</button>
                 </div>
                 <p>
                     {move || theme.get().and_then(Result::ok).map(|t| view! { <HelpdeskLink theme=t /> })}

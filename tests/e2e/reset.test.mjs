@@ -58,7 +58,7 @@ for (const vp of VIEWPORTS) {
     const codeBox = page.getByLabel('Code');
     assert.equal(await codeBox.getAttribute('inputmode'), 'numeric');
     assert.equal(await codeBox.getAttribute('autocomplete'), 'one-time-code');
-    await page.getByText(/You can ask for a new code in \d+ s\./).waitFor();
+    await page.getByText(/You can ask for a new code in \d+ seconds?\./).waitFor();
     const mail = await smtp.waitFor((m) => m.to.includes(user.email) && /reset code/.test(m.subject), sent);
     assert.match(mail.body, new RegExp(server.url.replace(/[.:/]/g, '\\$&')));
     const code = codeFrom(mail);

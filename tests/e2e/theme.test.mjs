@@ -63,9 +63,9 @@ test('texts follow the browser language, and ?lng= overrides it', async () => {
   await page.getByText('¿Ha olvidado su contraseña? Restablézcala usted mismo.').waitFor();
   await page.getByRole('contentinfo').getByRole('link', { name: 'Llamar al servicio de informática' }).waitFor();
 
-  // Welsh overrides only the helpdesk label; the rest stays the theme's own.
-  await page.goto(server.url + '/?lng=cy');
-  await page.getByRole('contentinfo').getByRole('link', { name: 'Ffonio desg TG y cyngor' }).waitFor();
+  // French overrides only the helpdesk label; the rest stays the theme's own.
+  await page.goto(server.url + '/?lng=fr');
+  await page.getByRole('contentinfo').getByRole('link', { name: 'Appeler le service informatique de la mairie' }).waitFor();
   await page.getByRole('banner').getByText('Harbour City Council').waitFor();
   await page.getByText('Forgot your council password? Reset it yourself, any time.').waitFor();
   assert.deepEqual(problems, []);

@@ -21,9 +21,11 @@ use crate::config::SsprEnabled;
 use crate::delivery::Outgoing;
 use crate::directory::{DirUser, DirectoryError};
 use crate::error::ApiError;
+use crate::i18n;
 use crate::methods::{self, StoredMethod};
 use crate::secret::Secret;
 use crate::{AppState, totp};
+use sspr_proto::i18n::DEFAULT as DEFAULT_LANG;
 
 /// A flow lives 15 minutes from its start.
 pub const FLOW_LIFETIME: i64 = 15 * 60;
@@ -628,20 +630,21 @@ async fn send_code(state: &AppState, flow: &Flow, offered: &Offered) -> Result<(
         return Ok(());
     };
     let org = state.organisation();
+    let lang = i18n::current();
+    let args = [
+        ("code", code.expose()),
+        ("organisation", org.as_str()),
+        ("url", state.config.server.public_url.as_str()),
+    ];
     state.outbox.send(match offered.kind {
         MethodKind::Sms => Outgoing::Sms {
             to: target,
-            body: format!("{} is your {org} password reset code. It expires in 5 minutes.", code.expose()),
+            body: i18n::text_with(lang, "sms.reset_code", &args),
         },
         _ => Outgoing::Mail {
             to: target,
-            subject: format!("Your {org} password reset code"),
-            body: format!(
-                "Your password reset code is {}\n\nIt expires in 5 minutes. If you did not ask to reset your password, \
-                 ignore this message: your password has not changed.\n\n{}\n",
-                code.expose(),
-                state.config.server.public_url
-            ),
+            subject: i18n::text_with(lang, "email.reset_code.subject", &args),
+            body: i18n::text_with(lang, "email.reset_code.body", &args),
         },
     });
     Ok(())
@@ -909,18 +912,18 @@ async fn finish(state: &AppState, flow: &mut Flow, outcome: Outcome) -> Result<(
 
 async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> {
     let org = state.organisation();
-    let url = &state.config.server.public_url;
+    let args = [
+        ("organisation", org.as_str()),
+        ("name", user.display_name.as_str()),
+        ("account", user.username.as_str()),
+        ("url", state.config.server.public_url.as_str()),
+    ];
     if let Some(email) = &user.email {
+        let lang = i18n::current();
         state.outbox.send(Outgoing::Mail {
             to: email.clone(),
-            subject: format!("Your {org} password was reset"),
-            body: format!(
-                "Hello {name},\n\nThe password for {account} was just reset with self-service password reset.\n\n\
-                 If this was you, there is nothing more to do. If it wasn't, contact your helpdesk now: someone \
-                 else may control your security info.\n\nReview your security info: {url}/security-info\n",
-                name = user.display_name,
-                account = user.username,
-            ),
+            subject: i18n::text_with(lang, "email.reset_done.subject", &args),
+            body: i18n::text_with(lang, "email.reset_done.body", &args),
         });
     }
     if user.is_admin {
@@ -929,15 +932,11 @@ async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> 
                 continue;
             }
             let Some(to) = admin.email else { continue };
+            // Other administrators' languages are unknown: the portal's default.
             state.outbox.send(Outgoing::Mail {
                 to,
-                subject: format!("{org}: an administrator reset their password"),
-                body: format!(
-                    "The administrator {account} ({name}) reset their password with self-service password reset.\n\n\
-                     If you don't expect this, treat the account as compromised.\n\n{url}\n",
-                    account = user.username,
-                    name = user.display_name,
-                ),
+                subject: i18n::text_with(DEFAULT_LANG, "email.admin_reset.subject", &args),
+                body: i18n::text_with(DEFAULT_LANG, "email.admin_reset.body", &args),
             });
         }
     }

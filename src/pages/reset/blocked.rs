@@ -10,8 +10,8 @@ pub fn Blocked() -> impl IntoView {
     let theme = use_theme();
     use_wizard().restart_storage_only();
     view! {
-        <StepHeading>"You can't reset your password right now"</StepHeading>
-        <p>"There were too many attempts to verify this account, so self-service reset is paused for 24 hours to protect it."</p>
+        <StepHeading>{t!("reset.blocked.heading")}</StepHeading>
+        <p>{t!("reset.blocked.body")}</p>
         <p>{move || theme.get().and_then(Result::ok).map(|t| view! { <HelpdeskLink theme=t /> })}</p>
     }
 }

@@ -3,14 +3,16 @@ use sspr_proto::reset::{MethodKind, MethodOption};
 
 use super::{StepHeading, use_wizard};
 use crate::api;
+use crate::i18n::{t, tf};
 
 pub fn describe(m: &MethodOption) -> String {
+    let target = [("target", m.masked.as_str())];
     match m.kind {
-        MethodKind::Email => format!("Email {}", m.masked),
-        MethodKind::Sms => format!("Text {}", m.masked),
-        MethodKind::Authenticator => "Enter a code from my authenticator app".into(),
-        MethodKind::RecoveryCode => "Use one of my recovery codes".into(),
-        MethodKind::SecurityQuestions => "Answer my security questions".into(),
+        MethodKind::Email => tf("reset.choose.email", &target),
+        MethodKind::Sms => tf("reset.choose.sms", &target),
+        MethodKind::Authenticator => t("reset.choose.authenticator"),
+        MethodKind::RecoveryCode => t("reset.choose.recovery_code"),
+        MethodKind::SecurityQuestions => t("reset.choose.questions"),
     }
 }
 
@@ -25,10 +27,12 @@ pub fn Choose(gate: u8, gates: u8, methods: Vec<MethodOption>) -> impl IntoView 
         async move { wizard.apply(api::reset::choose(&flow, &method).await) }
     });
     let busy = go.pending();
-    let heading = if gates > 1 && gate > 1 {
-        "Now choose a second, different method".to_string()
-    } else {
-        "How should we check it's you?".to_string()
+    let heading = move || {
+        t(if gates > 1 && gate > 1 {
+            "reset.choose.heading_second"
+        } else {
+            "reset.choose.heading"
+        })
     };
     view! {
         <StepHeading>{heading}</StepHeading>
@@ -40,7 +44,7 @@ pub fn Choose(gate: u8, gates: u8, methods: Vec<MethodOption>) -> impl IntoView 
             }
         >
             <fieldset class="choices">
-                <legend class="visually-hidden">"Verification method"</legend>
+                <legend class="visually-hidden">{t!("reset.choose.legend")}</legend>
                 {methods
                     .into_iter()
                     .map(|m| {
@@ -55,7 +59,7 @@ pub fn Choose(gate: u8, gates: u8, methods: Vec<MethodOption>) -> impl IntoView 
                                     prop:checked=move || picked.get() == id
                                     on:change=move |_| set_picked.set(id2.clone())
                                 />
-                                <span>{describe(&m)}</span>
+                                <span>{move || describe(&m)}</span>
                             </label>
                         }
                     })
@@ -63,10 +67,10 @@ pub fn Choose(gate: u8, gates: u8, methods: Vec<MethodOption>) -> impl IntoView 
             </fieldset>
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || busy.get()>
-                    "Next"
+                    {t!("action.next")}
                 </button>
                 <button type="button" class="secondary" on:click=move |_| wizard.restart()>
-                    "Start again"
+                    {t!("reset.choose.start_again")}
                 </button>
             </div>
         </form>

@@ -4,6 +4,7 @@ use sspr_proto::reset::{MethodKind, MethodOption};
 use super::{StepHeading, use_wizard};
 use crate::api;
 use crate::components::code_input::CodeInput;
+use crate::i18n::{t, tf, tn};
 
 fn now_ms() -> f64 {
     js_sys::Date::now()
@@ -22,24 +23,14 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
         _ => 8,
     };
     let (heading, hint) = match method.kind {
-        MethodKind::Email => (
-            "Check your email".to_string(),
-            format!("We sent a code to {}.", method.masked),
-        ),
-        MethodKind::Sms => (
-            "Check your phone".to_string(),
-            format!("We texted a code to {}.", method.masked),
-        ),
-        MethodKind::Authenticator => (
-            "Open your authenticator app".to_string(),
-            "Enter the 6-digit code it shows for this account.".into(),
-        ),
-        MethodKind::RecoveryCode | MethodKind::SecurityQuestions => (
-            "Enter a recovery code".to_string(),
-            "Use one of the codes you saved when you set up recovery codes. Each works once."
-                .into(),
-        ),
+        MethodKind::Email => ("reset.code.email_heading", "reset.code.email_hint"),
+        MethodKind::Sms => ("reset.code.sms_heading", "reset.code.sms_hint"),
+        MethodKind::Authenticator => ("reset.code.app_heading", "reset.code.app_hint"),
+        MethodKind::RecoveryCode | MethodKind::SecurityQuestions => {
+            ("reset.code.recovery_heading", "reset.code.recovery_hint")
+        }
     };
+    let masked = method.masked.clone();
 
     // Resend countdown, from the server's figure.
     let deadline = resend_in.map(|s| now_ms() + f64::from(s) * 1000.0);
@@ -69,8 +60,8 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
     let busy = verify.pending();
 
     view! {
-        <StepHeading>{heading}</StepHeading>
-        <p>{hint}</p>
+        <StepHeading>{move || t(heading)}</StepHeading>
+        <p>{move || tf(hint, &[("target", &masked)])}</p>
         <form
             class="stack"
             on:submit=move |ev| {
@@ -81,10 +72,10 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
             <CodeInput id="code" digits=digits value=code set_value=set_code recovery=recovery />
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || busy.get()>
-                    "Verify"
+                    {t!("action.verify")}
                 </button>
                 <button type="button" class="secondary" on:click=move |_| { back.dispatch(()); }>
-                    "Use a different method"
+                    {t!("reset.other_method")}
                 </button>
             </div>
             {(deadline.is_some())
@@ -93,13 +84,13 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
                         <p class="resend">
                             {move || match remaining() {
                                 Some(s) if s > 0 => {
-                                    view! { <span aria-live="off">{format!("You can ask for a new code in {s} s.")}</span> }
+                                    view! { <span aria-live="off">{tn("reset.code.resend_in", s.into(), &[])}</span> }
                                         .into_any()
                                 }
                                 _ => {
                                     view! {
                                         <button type="button" class="link" on:click=move |_| { resend.dispatch(()); }>
-                                            "Send a new code"
+                                            {t!("reset.code.resend")}
                                         </button>
                                     }
                                         .into_any()

@@ -3,6 +3,7 @@ use leptos::prelude::*;
 use sspr_proto::reset::Outcome;
 
 use super::{StepHeading, use_wizard};
+use crate::i18n::t;
 
 #[component]
 pub fn Done(outcome: Outcome) -> impl IntoView {
@@ -10,18 +11,12 @@ pub fn Done(outcome: Outcome) -> impl IntoView {
     // The flow is over: a reload starts a new one.
     wizard.restart_storage_only();
     let (heading, body) = match outcome {
-        Outcome::PasswordReset => (
-            "Your password has been reset",
-            "Sign in with your new password. Other sessions were signed out, and we emailed you a confirmation.",
-        ),
-        Outcome::Unlocked => (
-            "Your account is unlocked",
-            "Sign in with your existing password.",
-        ),
+        Outcome::PasswordReset => ("reset.done.reset_heading", "reset.done.reset_body"),
+        Outcome::Unlocked => ("reset.done.unlocked_heading", "reset.done.unlocked_body"),
     };
     view! {
-        <StepHeading>{heading}</StepHeading>
-        <p>{body}</p>
-        <p><AppLink href="/signin">"Go to sign-in"</AppLink></p>
+        <StepHeading>{move || t(heading)}</StepHeading>
+        <p>{move || t(body)}</p>
+        <p><AppLink href="/signin">{t!("reset.done.signin")}</AppLink></p>
     }
 }

@@ -36,14 +36,11 @@ pub fn Identify() -> impl IntoView {
         policy
             .get()
             .and_then(Result::ok)
-            .map(|p| match p.methods_required {
-                1 => "Next, you'll prove it's you with one of your registered methods.".to_string(),
-                n => format!("Next, you'll prove it's you with {n} of your registered methods."),
-            })
+            .map(|p| crate::i18n::tn("reset.identify.hint", p.methods_required.into(), &[]))
     };
 
     view! {
-        <StepHeading>"Who are you?"</StepHeading>
+        <StepHeading>{t!("reset.identify.heading")}</StepHeading>
         <p class="hint">{methods_hint}</p>
         <form
             class="stack"
@@ -51,14 +48,9 @@ pub fn Identify() -> impl IntoView {
                 ev.prevent_default();
                 let id = identifier.get_untracked();
                 if id.trim().is_empty() {
-                    wizard.error.set(Some(ApiError::Api {
-                        status: 422,
-                        detail: sspr_proto::ErrorDetail {
-                            id: sspr_proto::ErrorId::InvalidField,
-                            message: "Enter your user name or email address.".into(),
-                            field: Some("identifier".into()),
-                            retry_after: None,
-                        },
+                    wizard.error.set(Some(ApiError::Invalid {
+                        key: "reset.identify.missing",
+                        field: "identifier",
                     }));
                     return;
                 }
@@ -72,14 +64,14 @@ pub fn Identify() -> impl IntoView {
                     .map(|p| {
                         view! {
                             <label class="pow-progress">
-                                "Running a quick automatic check…"
+                                {t!("reset.identify.pow")}
                                 <progress max="100" value=((p * 100.0) as u32).to_string()></progress>
                             </label>
                         }
                     })
             }}
             <button type="submit" class="primary" disabled=move || busy.get()>
-                "Next"
+                {t!("action.next")}
             </button>
         </form>
     }

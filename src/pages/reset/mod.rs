@@ -17,6 +17,7 @@ use crate::api::{self, ApiError};
 use crate::app::{use_page_title, use_theme};
 use crate::components::error_box::ErrorBox;
 pub use crate::components::focus_heading::FocusHeading as StepHeading;
+use crate::i18n::{t, tf};
 
 const STORAGE_KEY: &str = "sspr.reset.flow";
 
@@ -78,8 +79,9 @@ pub fn use_wizard() -> Wizard {
 #[component]
 fn Progress() -> impl IntoView {
     let wizard = use_wizard();
+    let verify = move || t("reset.progress.verify");
     let position = move || match wizard.view.get().map(|v| v.step) {
-        None => (0, String::from("Verify")),
+        None => (0, verify()),
         Some(
             ResetStep::ChooseMethod { gate, gates, .. }
             | ResetStep::EnterCode { gate, gates, .. }
@@ -87,19 +89,27 @@ fn Progress() -> impl IntoView {
         ) => (
             1,
             if gates > 1 {
-                format!("Verify ({gate} of {gates})")
+                tf(
+                    "reset.progress.verify_gate",
+                    &[("gate", &gate.to_string()), ("gates", &gates.to_string())],
+                )
             } else {
-                "Verify".into()
+                verify()
             },
         ),
-        Some(ResetStep::NewPassword { .. }) => (2, "Verify".into()),
-        Some(ResetStep::Done { .. } | ResetStep::Blocked) => (3, "Verify".into()),
+        Some(ResetStep::NewPassword { .. }) => (2, verify()),
+        Some(ResetStep::Done { .. } | ResetStep::Blocked) => (3, verify()),
     };
     view! {
-        <ol class="progress" aria-label="Progress">
+        <ol class="progress" aria-label=t!("reset.progress.label")>
             {move || {
                 let (at, verify) = position();
-                ["Identify".to_string(), verify, "New password".into(), "Done".into()]
+                [
+                    t("reset.progress.identify"),
+                    verify,
+                    t("reset.progress.new_password"),
+                    t("reset.progress.done"),
+                ]
                     .into_iter()
                     .enumerate()
                     .map(|(i, label)| {
@@ -161,7 +171,7 @@ fn browser_back(wizard: Wizard) {
 
 #[component]
 pub fn Reset() -> impl IntoView {
-    use_page_title("Reset your password");
+    use_page_title("reset.title");
     let wizard = Wizard {
         view: RwSignal::new(None),
         error: RwSignal::new(None),
@@ -223,8 +233,8 @@ pub fn Reset() -> impl IntoView {
         },
     };
     view! {
-        <h1>"Reset your password"</h1>
-        <p class="lead">{move || theme.get().and_then(Result::ok).and_then(|t| t.reset_intro)}</p>
+        <h1>{t!("reset.title")}</h1>
+        <p class="lead" dir="auto">{move || theme.get().and_then(Result::ok).and_then(|t| t.reset_intro)}</p>
         <Progress />
         <ErrorBox error=wizard.error />
         <section class="step">{step}</section>

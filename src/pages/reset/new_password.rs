@@ -23,7 +23,7 @@ pub fn NewPassword(unlock_available: bool, context: PasswordContext) -> impl Int
     let busy = save.pending();
 
     view! {
-        <StepHeading>"Choose a new password"</StepHeading>
+        <StepHeading>{t!("reset.new_password.heading")}</StepHeading>
         <form
             class="stack"
             on:submit=move |ev| {
@@ -37,16 +37,16 @@ pub fn NewPassword(unlock_available: bool, context: PasswordContext) -> impl Int
                 context=Signal::derive(move || Some(context.clone()))
             />
             <button type="submit" class="primary" disabled=move || busy.get()>
-                "Reset password"
+                {t!("reset.new_password.submit")}
             </button>
         </form>
         {unlock_available
             .then(|| {
                 view! {
                     <div class="notice">
-                        <p>"Your account is locked. If you remember your password, you can unlock it instead."</p>
+                        <p>{t!("reset.new_password.locked")}</p>
                         <button type="button" class="secondary" on:click=move |_| { unlock.dispatch(()); }>
-                            "Unlock my account without resetting"
+                            {t!("reset.new_password.unlock")}
                         </button>
                     </div>
                 }

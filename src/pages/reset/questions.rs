@@ -22,8 +22,8 @@ pub fn Questions(questions: Vec<String>) -> impl IntoView {
         async move { wizard.apply(api::reset::back(&flow).await) }
     });
     view! {
-        <StepHeading>"Answer your security questions"</StepHeading>
-        <p>"Answer as you did when you set them up. Capitals and spaces don't matter."</p>
+        <StepHeading>{t!("reset.questions.heading")}</StepHeading>
+        <p>{t!("reset.questions.hint")}</p>
         <form
             class="stack"
             on:submit=move |ev| {
@@ -54,9 +54,9 @@ pub fn Questions(questions: Vec<String>) -> impl IntoView {
                 })
                 .collect_view()}
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || check.pending().get()>"Verify"</button>
+                <button type="submit" class="primary" disabled=move || check.pending().get()>{t!("action.verify")}</button>
                 <button type="button" class="secondary" on:click=move |_| { back.dispatch(()); }>
-                    "Use a different method"
+                    {t!("reset.other_method")}
                 </button>
             </div>
         </form>

@@ -7,6 +7,7 @@ use sspr_proto::security_info::{
 use super::enroll::{AuthenticatorSetup, ConfirmCode};
 use super::{FocusHeading, kind_name, use_info};
 use crate::api;
+use crate::i18n::{t, tf};
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -83,7 +84,7 @@ pub fn AddMethod(
             view! {
                 <form class="stack add-method" on:submit=move |ev| { ev.prevent_default(); next(); }>
                     <fieldset class="choices">
-                        <legend>"Which method would you like to add?"</legend>
+                        <legend>{t!("add.which")}</legend>
                         {options
                             .into_iter()
                             .map(|k| view! {
@@ -94,15 +95,15 @@ pub fn AddMethod(
                                         prop:checked=move || picked.get() == k
                                         on:change=move |_| set_picked.set(k)
                                     />
-                                    <span>{kind_name(k)}</span>
+                                    <span>{move || kind_name(k)}</span>
                                 </label>
                             })
                             .collect_view()}
                     </fieldset>
                     <div class="actions">
-                        <button type="submit" class="primary" disabled=move || busy.get()>"Next"</button>
+                        <button type="submit" class="primary" disabled=move || busy.get()>{t!("action.next")}</button>
                         {on_cancel.map(|_| view! {
-                            <button type="button" class="secondary" on:click=move |_| cancel()>"Cancel"</button>
+                            <button type="button" class="secondary" on:click=move |_| cancel()>{t!("action.cancel")}</button>
                         })}
                     </div>
                 </form>
@@ -153,26 +154,18 @@ fn AddressForm(
         if phone {
             e164(&v).err()
         } else if !v.contains('@') || v.trim().ends_with('@') {
-            Some("Enter an email address like name@example.com.")
+            Some("security_info.email_invalid")
         } else {
             None
         }
     };
     let (heading, label, hint) = if phone {
-        (
-            "Add a phone",
-            "Phone number",
-            "Include + and the country code, for example +44 7700 900123. We'll text a code to check it.",
-        )
+        ("add.phone_heading", "add.phone_label", "add.phone_hint")
     } else {
-        (
-            "Add an email address",
-            "Email address",
-            "Use an address you can reach without this account. We'll email a code to check it.",
-        )
+        ("add.email_heading", "add.email_label", "add.email_hint")
     };
     view! {
-        <FocusHeading>{heading}</FocusHeading>
+        <FocusHeading>{move || t(heading)}</FocusHeading>
         <form
             class="stack"
             novalidate
@@ -190,8 +183,8 @@ fn AddressForm(
                 });
             }
         >
-            <label for="address">{label}</label>
-            <p id="address-hint" class="hint">{hint}</p>
+            <label for="address">{move || t(label)}</label>
+            <p id="address-hint" class="hint">{move || t(hint)}</p>
             <input
                 id="address"
                 name=if phone { "tel" } else { "email" }
@@ -205,10 +198,10 @@ fn AddressForm(
                 on:input=move |ev| set_value.set(event_target_value(&ev))
                 on:blur=move |_| set_touched.set(true)
             />
-            <p id="address-error" class="field-error" aria-live="polite">{problem}</p>
+            <p id="address-error" class="field-error" aria-live="polite">{move || problem().map(t)}</p>
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || busy.get()>"Send code"</button>
-                <button type="button" class="secondary" on:click=move |_| cancel.run(())>"Back"</button>
+                <button type="submit" class="primary" disabled=move || busy.get()>{t!("add.send_code")}</button>
+                <button type="button" class="secondary" on:click=move |_| cancel.run(())>{t!("action.back")}</button>
             </div>
         </form>
     }
@@ -266,8 +259,8 @@ fn QuestionsForm(
         }
     });
     view! {
-        <FocusHeading>"Set up security questions"</FocusHeading>
-        <p>"Pick three questions whose answers only you know and won't forget. They're only ever used together with another method."</p>
+        <FocusHeading>{t!("add.questions_heading")}</FocusHeading>
+        <p>{t!("add.questions_hint")}</p>
         <form
             class="stack"
             novalidate
@@ -287,8 +280,8 @@ fn QuestionsForm(
                     let bad = move || problem.get().is_some_and(|(at, _)| at == i);
                     view! {
                         <fieldset class="question">
-                            <legend>{format!("Question {}", i + 1)}</legend>
-                            <label for=format!("question-{i}")>"Question"</label>
+                            <legend>{move || tf("add.question_n", &[("n", &(i + 1).to_string())])}</legend>
+                            <label for=format!("question-{i}")>{t!("add.question")}</label>
                             <select
                                 id=format!("question-{i}")
                                 on:change=move |ev| q.set(event_target_value(&ev))
@@ -305,7 +298,7 @@ fn QuestionsForm(
                                     })
                                     .collect_view()}
                             </select>
-                            <label for=format!("answer-{i}")>"Answer"</label>
+                            <label for=format!("answer-{i}")>{t!("add.answer")}</label>
                             <input
                                 id=format!("answer-{i}")
                                 type="text"
@@ -318,15 +311,15 @@ fn QuestionsForm(
                                 on:input=move |ev| a.set(event_target_value(&ev))
                             />
                             <p id=format!("answer-{i}-error") class="field-error" aria-live="polite">
-                                {move || problem.get().filter(|(at, _)| *at == i).map(|(_, why)| why)}
+                                {move || problem.get().filter(|(at, _)| *at == i).map(|(_, why)| t(why))}
                             </p>
                         </fieldset>
                     }
                 })
                 .collect_view()}
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
-                <button type="button" class="secondary" on:click=move |_| cancel.run(())>"Back"</button>
+                <button type="submit" class="primary" disabled=move || save.pending().get()>{t!("action.save")}</button>
+                <button type="button" class="secondary" on:click=move |_| cancel.run(())>{t!("action.back")}</button>
             </div>
         </form>
     }

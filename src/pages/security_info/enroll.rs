@@ -5,6 +5,7 @@ use super::{FocusHeading, use_info};
 use crate::api;
 use crate::components::code_input::CodeInput;
 use crate::components::qr::QrCode;
+use crate::i18n::{t, tf};
 
 /// The secret in groups of four, as people copy it by hand.
 pub fn grouped(secret: &str) -> String {
@@ -28,6 +29,7 @@ fn copy_to_clipboard(text: &str) -> bool {
 #[component]
 fn CodeForm(
     digits: usize,
+    /// The submit button's catalog key.
     submit_label: &'static str,
     enrollment: String,
     on_done: Callback<SecurityInfoView>,
@@ -59,8 +61,8 @@ fn CodeForm(
             <CodeInput id="enroll-code" digits=digits value=code set_value=set_code />
             {children.map(|c| c())}
             <div class="actions">
-                <button type="submit" class="primary" disabled=move || confirm.pending().get()>{submit_label}</button>
-                <button type="button" class="secondary" on:click=move |_| { info.error.set(None); cancel.run(()); }>"Back"</button>
+                <button type="submit" class="primary" disabled=move || confirm.pending().get()>{move || t(submit_label)}</button>
+                <button type="button" class="secondary" on:click=move |_| { info.error.set(None); cancel.run(()); }>{t!("action.back")}</button>
             </div>
         </form>
     }
@@ -86,27 +88,27 @@ pub fn AuthenticatorSetup(
     let (copied, set_copied) = signal(false);
     let secret_text = grouped(&secret);
     view! {
-        <FocusHeading>"Set up your authenticator app"</FocusHeading>
+        <FocusHeading>{t!("app_setup.heading")}</FocusHeading>
         <ol class="instructions">
-            <li>"Open an authenticator app on your phone (for example Microsoft Authenticator, Google Authenticator or FreeOTP) and add an account."</li>
-            <li>"Scan this QR code with it."</li>
+            <li>{t!("app_setup.step_open")}</li>
+            <li>{t!("app_setup.step_scan")}</li>
         </ol>
-        <QrCode text=otpauth.clone() label="QR code for your authenticator app" />
-        <a class="button-link phone-only" href=otpauth>"Open in authenticator app"</a>
+        <QrCode text=otpauth.clone() label="app_setup.qr_label" />
+        <a class="button-link phone-only" href=otpauth>{t!("app_setup.open_in_app")}</a>
         <details class="manual-key">
-            <summary>"Can't scan it? Enter the key instead"</summary>
+            <summary>{t!("app_setup.cant_scan")}</summary>
             <dl>
-                <dt>"Account"</dt><dd>{format!("{issuer}: {account}")}</dd>
-                <dt>"Key"</dt><dd><code class="secret">{secret_text}</code></dd>
-                <dt>"Type"</dt><dd>"Time based, 6 digits, every 30 seconds"</dd>
+                <dt>{t!("app_setup.account")}</dt><dd>{format!("{issuer}: {account}")}</dd>
+                <dt>{t!("app_setup.key")}</dt><dd><code class="secret">{secret_text}</code></dd>
+                <dt>{t!("app_setup.type")}</dt><dd>{t!("app_setup.type_value")}</dd>
             </dl>
             <button type="button" class="secondary" on:click=move |_| { set_copied.set(copy_to_clipboard(&secret)); }>
-                "Copy key"
+                {t!("app_setup.copy_key")}
             </button>
-            <span role="status">{move || copied.get().then_some(" Copied.")}</span>
+            <span role="status">{move || copied.get().then(|| format!(" {}", t("action.copied")))}</span>
         </details>
-        <p>"Then enter the 6-digit code the app shows."</p>
-        <CodeForm digits=6 submit_label="Verify" enrollment=enrollment on_done=on_done cancel=cancel />
+        <p>{t!("app_setup.then_code")}</p>
+        <CodeForm digits=6 submit_label="action.verify" enrollment=enrollment on_done=on_done cancel=cancel />
     }
     .into_any()
 }
@@ -119,22 +121,26 @@ pub fn ConfirmCode(
     resend: Callback<()>,
     cancel: Callback<()>,
 ) -> impl IntoView {
-    let (heading, hint) = match &enrollment {
-        Enrollment::Sms { target, .. } => {
-            ("Check your phone", format!("We texted a code to {target}."))
-        }
-        Enrollment::Email { target, .. } => {
-            ("Check your email", format!("We sent a code to {target}."))
-        }
-        Enrollment::Authenticator { .. } => ("", String::new()),
+    let (heading, hint, target) = match &enrollment {
+        Enrollment::Sms { target, .. } => (
+            "reset.code.sms_heading",
+            "reset.code.sms_hint",
+            target.clone(),
+        ),
+        Enrollment::Email { target, .. } => (
+            "reset.code.email_heading",
+            "reset.code.email_hint",
+            target.clone(),
+        ),
+        Enrollment::Authenticator { .. } => ("", "", String::new()),
     };
     let id = enrollment.id().to_string();
     view! {
-        <FocusHeading>{heading}</FocusHeading>
-        <p>{hint} " It expires in 10 minutes."</p>
-        <CodeForm digits=8 submit_label="Verify" enrollment=id on_done=on_done cancel=cancel>
+        <FocusHeading>{move || t(heading)}</FocusHeading>
+        <p>{move || tf(hint, &[("target", &target)])} " " {t!("app_setup.expires")}</p>
+        <CodeForm digits=8 submit_label="action.verify" enrollment=id on_done=on_done cancel=cancel>
             <p class="resend">
-                <button type="button" class="link" on:click=move |_| resend.run(())>"Send a new code"</button>
+                <button type="button" class="link" on:click=move |_| resend.run(())>{t!("reset.code.resend")}</button>
             </p>
         </CodeForm>
     }

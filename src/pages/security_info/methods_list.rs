@@ -3,8 +3,9 @@ use sspr_proto::ErrorId;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith};
 
-use super::{AfterReauth, Info, detail, kind_name, use_info};
+use super::{AfterReauth, Info, detail, kind_key, kind_name, use_info};
 use crate::api;
+use crate::i18n::tf;
 
 /// Removes a method, or asks for the password first when the last proof is
 /// older than the server allows.
@@ -16,7 +17,7 @@ pub async fn remove(info: Info, id: String) {
         }
         r => {
             if info.apply(r) {
-                info.notice.set(Some("Method removed.".into()));
+                info.notice.set(Some("security_info.removed"));
             }
         }
     }
@@ -40,7 +41,7 @@ pub async fn new_codes(info: Info) {
 
 /// Distinct kinds: two emails are still one way to reset.
 fn kinds(methods: &[RegisteredMethod]) -> usize {
-    let mut k: Vec<&str> = methods.iter().map(|m| kind_name(m.kind)).collect();
+    let mut k: Vec<&str> = methods.iter().map(|m| kind_key(m.kind)).collect();
     k.sort_unstable();
     k.dedup();
     k.len()
@@ -63,12 +64,12 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
         let id = id.clone();
         async move {
             if info.apply(api::security_info::make_default(&id).await) {
-                info.notice.set(Some("Default method changed.".into()));
+                info.notice.set(Some("security_info.default_changed"));
             }
         }
     });
     if view.methods.is_empty() {
-        return view! { <p class="empty">"You haven't added any methods yet."</p> }.into_any();
+        return view! { <p class="empty">{t!("security_info.none_yet")}</p> }.into_any();
     }
     view! {
         <ul class="methods">
@@ -76,7 +77,8 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
                 .methods
                 .into_iter()
                 .map(|m| {
-                    let name = kind_name(m.kind);
+                    let kind = m.kind;
+                    let name = move || kind_name(kind);
                     let id = m.id.clone();
                     let (id_a, id_b, id_c, id_d) = (id.clone(), id.clone(), id.clone(), id.clone());
                     let after: Vec<RegisteredMethod> = all.iter().filter(|o| o.id != m.id).cloned().collect();
@@ -86,22 +88,24 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
                         <li class="method">
                             <div class="method-text">
                                 <span class="method-name">{name}</span>
-                                {m.is_default.then(|| view! { <span class="badge">"Default"</span> })}
-                                <span class="method-detail">{detail(&m)}</span>
+                                {m.is_default.then(|| view! { <span class="badge">{t!("security_info.default")}</span> })}
+                                <span class="method-detail">{
+                                    let m = m.clone();
+                                    move || detail(&m)
+                                }</span>
                             </div>
                             {password_session.then(|| view! {
                                 <div class="method-actions">
                                     {move || if confirming.get().as_deref() == Some(id_a.as_str()) {
                                         let id = id_b.clone();
                                         view! {
-                                            <div class="confirm" role="group" aria-label=format!("Remove {name}")>
-                                                <p>{if below {
-                                                    format!("Remove {name}? You'll have fewer methods than password reset needs, and you'll be asked to add another next time you sign in.")
-                                                } else {
-                                                    format!("Remove {name}?")
-                                                }}</p>
-                                                <button type="button" class="danger" on:click=move |_| { do_remove.dispatch(id.clone()); }>"Remove"</button>
-                                                <button type="button" class="secondary" on:click=move |_| set_confirming.set(None)>"Keep it"</button>
+                                            <div class="confirm" role="group" aria-label=move || tf("security_info.remove_label", &[("method", &name())])>
+                                                <p>{move || tf(
+                                                    if below { "security_info.remove_below" } else { "security_info.remove_confirm" },
+                                                    &[("method", &name())],
+                                                )}</p>
+                                                <button type="button" class="danger" on:click=move |_| { do_remove.dispatch(id.clone()); }>{t!("action.remove")}</button>
+                                                <button type="button" class="secondary" on:click=move |_| set_confirming.set(None)>{t!("security_info.keep")}</button>
                                             </div>
                                         }.into_any()
                                     } else {
@@ -109,12 +113,12 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
                                         let id2 = id_d.clone();
                                         view! {
                                             {(!m.is_default && !recovery).then(|| view! {
-                                                <button type="button" class="link" aria-label=format!("Make default: {name}") on:click=move |_| { make_default.dispatch(id2.clone()); }>"Make default"</button>
+                                                <button type="button" class="link" aria-label=move || tf("security_info.make_default_label", &[("method", &name())]) on:click=move |_| { make_default.dispatch(id2.clone()); }>{t!("security_info.make_default")}</button>
                                             })}
                                             {recovery.then(|| view! {
-                                                <button type="button" class="link" on:click=move |_| { regenerate.dispatch(()); }>"Create new codes"</button>
+                                                <button type="button" class="link" on:click=move |_| { regenerate.dispatch(()); }>{t!("security_info.new_codes")}</button>
                                             })}
-                                            <button type="button" class="link" aria-label=format!("Remove {name}") on:click=move |_| set_confirming.set(Some(id.clone()))>"Remove"</button>
+                                            <button type="button" class="link" aria-label=move || tf("security_info.remove_label", &[("method", &name())]) on:click=move |_| set_confirming.set(Some(id.clone()))>{t!("action.remove")}</button>
                                         }.into_any()
                                     }}
                                 </div>

@@ -18,6 +18,7 @@ use crate::api::{self, ApiError};
 use crate::app::use_page_title;
 use crate::components::error_box::ErrorBox;
 pub use crate::components::focus_heading::FocusHeading;
+use crate::i18n::{t, tn};
 
 /// What needs a fresh password proof before it can run again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +34,8 @@ pub struct Info {
     /// The latest view an action returned (the first comes from the load).
     pub latest: RwSignal<Option<SecurityInfoView>>,
     pub error: RwSignal<Option<ApiError>>,
-    /// A polite confirmation, announced.
-    pub notice: RwSignal<Option<String>>,
+    /// A polite confirmation, announced: its catalog key.
+    pub notice: RwSignal<Option<&'static str>>,
     /// Fresh recovery codes, shown once.
     pub codes: RwSignal<Option<Vec<String>>>,
     pub reauth: RwSignal<Option<AfterReauth>>,
@@ -61,30 +62,35 @@ pub fn use_info() -> Info {
     expect_context::<Info>()
 }
 
-/// "Authenticator app", "Phone", ... for a kind.
-pub fn kind_name(kind: MethodKind) -> &'static str {
+/// "Authenticator app", "Phone", ... for a kind: its catalog key.
+pub fn kind_key(kind: MethodKind) -> &'static str {
     match kind {
-        MethodKind::Authenticator => "Authenticator app",
-        MethodKind::Sms => "Phone",
-        MethodKind::Email => "Email",
-        MethodKind::RecoveryCode => "Recovery codes",
-        MethodKind::SecurityQuestions => "Security questions",
+        MethodKind::Authenticator => "method.authenticator",
+        MethodKind::Sms => "method.sms",
+        MethodKind::Email => "method.email",
+        MethodKind::RecoveryCode => "method.recovery_code",
+        MethodKind::SecurityQuestions => "method.questions",
     }
+}
+
+/// A kind's name in the page's language.
+pub fn kind_name(kind: MethodKind) -> String {
+    t(kind_key(kind))
 }
 
 /// The detail line for a registered method.
 pub fn detail(m: &RegisteredMethod) -> String {
     match (m.kind, m.remaining) {
-        (MethodKind::RecoveryCode, Some(n)) => format!("{n} of 10 left"),
-        (MethodKind::Authenticator, _) => "Codes from an app on your phone".into(),
-        (MethodKind::SecurityQuestions, _) => "3 questions, used only with another method".into(),
+        (MethodKind::RecoveryCode, Some(n)) => tn("method.codes_left", n.into(), &[]),
+        (MethodKind::Authenticator, _) => t("method.authenticator_detail"),
+        (MethodKind::SecurityQuestions, _) => t("method.questions_detail"),
         _ => m.target.clone(),
     }
 }
 
 #[component]
 pub fn SecurityInfo() -> impl IntoView {
-    use_page_title("Security info");
+    use_page_title("security_info.title");
     let loaded = LocalResource::new(api::security_info::view);
     let info = Info {
         latest: RwSignal::new(None),
@@ -110,26 +116,26 @@ pub fn SecurityInfo() -> impl IntoView {
     let body = move || {
         if signed_out.get() {
             return view! {
-                <p role="status">"You're signed out." " " <A href="/signin">"Sign in again"</A></p>
+                <p role="status">{t!("security_info.signed_out")} " " <A href="/signin">{t!("action.sign_in_again")}</A></p>
             }
             .into_any();
         }
         let Some(v) = current() else {
             return match loaded.get() {
                 Some(Ok(None)) => view! {
-                    <p><A href="/signin">"Sign in to see your security info"</A></p>
+                    <p><A href="/signin">{t!("security_info.sign_in_to_see")}</A></p>
                 }
                 .into_any(),
                 Some(Err(e)) => {
                     view! { <ErrorBox error=Signal::derive(move || Some(e.clone())) /> }.into_any()
                 }
-                _ => view! { <p aria-busy="true">"Loading…"</p> }.into_any(),
+                _ => view! { <p aria-busy="true">{t!("action.loading")}</p> }.into_any(),
             };
         };
         let header = view! {
             <div class="signed-in">
-                <p>"Signed in as " <strong>{v.display_name.clone()}</strong> " (" {v.username.clone()} ")"</p>
-                <button type="button" class="secondary" on:click=move |_| { sign_out.dispatch(()); }>"Sign out"</button>
+                <p>{t!("security_info.signed_in_as")} " " <strong>{v.display_name.clone()}</strong> " (" {v.username.clone()} ")"</p>
+                <button type="button" class="secondary" on:click=move |_| { sign_out.dispatch(()); }>{t!("action.sign_out")}</button>
             </div>
         };
         let main = match v.interrupt {
@@ -143,10 +149,10 @@ pub fn SecurityInfo() -> impl IntoView {
     };
 
     view! {
-        <h1>"Security info"</h1>
-        <p class="lead">"The methods you use to prove who you are, and to reset your password if you forget it."</p>
+        <h1>{t!("security_info.title")}</h1>
+        <p class="lead">{t!("security_info.lead")}</p>
         <ErrorBox error=info.error />
-        {move || info.notice.get().map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        {move || info.notice.get().map(|n| view! { <p class="notice" role="status">{move || t(n)}</p> })}
         <recovery_codes::FreshCodes />
         {body}
     }
@@ -164,13 +170,10 @@ fn Overview(view: SecurityInfoView) -> impl IntoView {
     let any_to_add = !can_add.is_empty();
     view! {
         {pass.then(|| view! {
-            <p class="notice">"You signed in with a Temporary Access Pass. You can add methods now; to remove one or change your password, sign in with your password."</p>
+            <p class="notice">{t!("security_info.tap_notice")}</p>
         })}
-        <h2>"Your methods"</h2>
-        <p>{format!(
-            "To reset your password you'll prove {} of these.",
-            if required > 1 { "two different kinds" } else { "one" }
-        )}</p>
+        <h2>{t!("security_info.your_methods")}</h2>
+        <p>{move || t(if required > 1 { "security_info.prove_two" } else { "security_info.prove_one" })}</p>
         {move || info.reauth.get().map(|_| view! { <reauth::Reauth /> })}
         <methods_list::MethodsList view=view.clone() />
         {any_to_add.then(|| view! {
@@ -182,7 +185,7 @@ fn Overview(view: SecurityInfoView) -> impl IntoView {
                         on_done=Callback::new(move |v: SecurityInfoView| {
                             info.latest.set(Some(v));
                             set_adding.set(false);
-                            info.notice.set(Some("Method added.".into()));
+                            info.notice.set(Some("security_info.added"));
                         })
                         on_cancel=Some(Callback::new(move |_: ()| set_adding.set(false)))
                     />
@@ -190,14 +193,14 @@ fn Overview(view: SecurityInfoView) -> impl IntoView {
             } else {
                 view! {
                     <button type="button" class="primary" on:click=move |_| { info.notice.set(None); set_adding.set(true); }>
-                        "Add sign-in method"
+                        {t!("security_info.add")}
                     </button>
                 }.into_any()
             }}
         })}
         {(!pass).then(|| view! {
-            <h2>"Password"</h2>
-            <p><A href="/security-info/password">"Change password"</A></p>
+            <h2>{t!("field.password")}</h2>
+            <p><A href="/security-info/password">{t!("change_password.title")}</A></p>
         })}
     }
 }

@@ -26,13 +26,13 @@ pub fn Reauth() -> impl IntoView {
     });
     view! {
         <section class="reauth">
-            <FocusHeading>"Enter your password to continue"</FocusHeading>
-            <p>"For your security, changes like this need your password from the last 10 minutes."</p>
+            <FocusHeading>{t!("reauth.heading")}</FocusHeading>
+            <p>{t!("reauth.body")}</p>
             <form class="stack" on:submit=move |ev| { ev.prevent_default(); submit.dispatch(password.get_untracked()); }>
-                <PasswordField id="reauth-password" label="Password" value=password set_value=set_password />
+                <PasswordField id="reauth-password" label="field.password" value=password set_value=set_password />
                 <div class="actions">
-                    <button type="submit" class="primary" disabled=move || submit.pending().get()>"Continue"</button>
-                    <button type="button" class="secondary" on:click=move |_| { info.error.set(None); info.reauth.set(None); }>"Cancel"</button>
+                    <button type="submit" class="primary" disabled=move || submit.pending().get()>{t!("action.continue")}</button>
+                    <button type="button" class="secondary" on:click=move |_| { info.error.set(None); info.reauth.set(None); }>{t!("action.cancel")}</button>
                 </div>
             </form>
         </section>

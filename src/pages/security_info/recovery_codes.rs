@@ -3,9 +3,8 @@ use leptos::prelude::*;
 use super::{FocusHeading, use_info};
 
 fn as_text(codes: &[String]) -> String {
-    let mut t = String::from(
-        "Recovery codes. Each works once, in place of a code from another method.\n\n",
-    );
+    let mut t = crate::i18n::t("codes.file_header");
+    t.push_str("\n\n");
     for c in codes {
         t.push_str(c);
         t.push('\n');
@@ -37,9 +36,9 @@ pub fn FreshCodes() -> impl IntoView {
             let copy_text = text.clone();
             view! {
                 <section class="recovery-codes printable">
-                    <FocusHeading>"Save your recovery codes"</FocusHeading>
-                    <p>"Each code works once, when you can't use your other methods. Keep them somewhere safe: you won't see them again."</p>
-                    <ol class="codes" aria-label="Recovery codes">
+                    <FocusHeading>{t!("codes.heading")}</FocusHeading>
+                    <p>{t!("codes.body")}</p>
+                    <ol class="codes" aria-label=t!("method.recovery_code")>
                         {codes.iter().map(|c| view! { <li><code>{c.clone()}</code></li> }).collect_view()}
                     </ol>
                     <div class="actions no-print">
@@ -48,17 +47,17 @@ pub fn FreshCodes() -> impl IntoView {
                                 let _ = w.navigator().clipboard().write_text(&copy_text);
                                 set_copied.set(true);
                             }
-                        }>"Copy"</button>
-                        <a class="button-link secondary" href=data_url(&text) download="recovery-codes.txt">"Download"</a>
+                        }>{t!("codes.copy")}</button>
+                        <a class="button-link secondary" href=data_url(&text) download="recovery-codes.txt">{t!("codes.download")}</a>
                         <button type="button" class="secondary" on:click=move |_| {
                             if let Some(w) = web_sys::window() {
                                 let _ = w.print();
                             }
-                        }>"Print"</button>
+                        }>{t!("codes.print")}</button>
                     </div>
-                    <p role="status" class="no-print">{move || copied.get().then_some("Copied to the clipboard.")}</p>
+                    <p role="status" class="no-print">{move || copied.get().then(|| crate::i18n::t("codes.copied"))}</p>
                     <button type="button" class="primary no-print" on:click=move |_| info.codes.set(None)>
-                        "I've saved my codes"
+                        {t!("codes.saved")}
                     </button>
                 </section>
             }

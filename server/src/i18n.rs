@@ -1,0 +1,92 @@
+//! The server's side of localisation: error messages and the texts of mail
+//! and SMS, in the request's language (its `Accept-Language`; the SPA sends
+//! the language the page shows). The catalogs are the SPA's own
+//! (`public/locales/*.json`), built into the binary.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::extract::Request;
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use sspr_proto::i18n::{self as lang, DEFAULT};
+
+macro_rules! catalogs {
+    ($($code:literal),* $(,)?) => {
+        &[$(($code, include_str!(concat!("../../public/locales/", $code, ".json")))),*]
+    };
+}
+
+/// Every shipped catalog, as JSON text; the completeness test checks this
+/// list against [`sspr_proto::i18n::LOCALES`].
+pub const SOURCES: &[(&str, &str)] = catalogs!(
+    "ar", "de", "en", "es", "fr", "it", "ja", "nl", "pl", "pt", "sv", "zh"
+);
+
+type Catalog = HashMap<String, String>;
+
+static CATALOGS: LazyLock<HashMap<&'static str, Catalog>> = LazyLock::new(|| {
+    SOURCES
+        .iter()
+        .map(|(code, json)| {
+            // A catalog that does not parse is a build defect the
+            // completeness test reports; serve English keys meanwhile.
+            (*code, serde_json::from_str(json).unwrap_or_default())
+        })
+        .collect()
+});
+
+tokio::task_local! {
+    static CURRENT: &'static str;
+}
+
+/// The language of the request being handled (English outside one).
+pub fn current() -> &'static str {
+    CURRENT.try_with(|c| *c).unwrap_or(DEFAULT)
+}
+
+/// Runs the rest of the request in the language its `Accept-Language` asks for.
+pub async fn negotiate(req: Request, next: Next) -> Response {
+    let code = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map_or(DEFAULT, lang::from_accept_language);
+    let mut resp = CURRENT.scope(code, next.run(req)).await;
+    resp.headers_mut().insert(
+        header::CONTENT_LANGUAGE,
+        header::HeaderValue::from_static(code),
+    );
+    resp
+}
+
+fn lookup(code: &str, key: &str) -> Option<&'static str> {
+    CATALOGS.get(code)?.get(key).map(String::as_str)
+}
+
+/// The text for `key` in `code`, else English, else the key.
+pub fn text(code: &str, key: &str) -> String {
+    lookup(code, key)
+        .or_else(|| lookup(DEFAULT, key))
+        .unwrap_or(key)
+        .to_string()
+}
+
+/// [`text`] with `{name}` placeholders filled.
+pub fn text_with(code: &str, key: &str, args: &[(&str, &str)]) -> String {
+    lang::fill(&text(code, key), args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn falls_back_to_english_then_the_key() {
+        assert_eq!(text("de", "action.next"), "Weiter");
+        assert_eq!(text("xx", "action.next"), "Next");
+        assert_eq!(text("de", "no.such.key"), "no.such.key");
+        assert_eq!(current(), "en");
+    }
+}
