@@ -53,6 +53,11 @@ pub fn t(key: &str) -> String {
     })
 }
 
+/// [`t`] as a signal: what the `t!` macro renders.
+pub fn text(key: &'static str) -> Signal<String> {
+    Signal::derive(move || t(key))
+}
+
 /// [`t`] with `{name}` placeholders filled. On a right-to-left page each
 /// value is bidi-isolated (FSI…PDI), so an email address or phone number
 /// keeps its own direction inside Arabic text.

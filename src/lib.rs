@@ -1,11 +1,13 @@
 //! The sspr SPA: leptos, client-side rendered. It renders what the server
 //! says; the theme (name, logo, colours, helpdesk) is read at runtime.
 
-/// `t!("key")` is a reactive text: `move || i18n::t("key")`. Defined before
-/// the modules so every view can use it without an import.
+/// `t!("key")` is a reactive text: the key's text in the page's language,
+/// as one `Signal<String>` type for every key (one copy of the rendering
+/// code, not one per key). Defined before the modules so every view can use
+/// it without an import.
 macro_rules! t {
     ($key:literal) => {
-        move || $crate::i18n::t($key)
+        $crate::i18n::text($key)
     };
 }
 
