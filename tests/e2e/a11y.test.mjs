@@ -1,9 +1,9 @@
 // Accessibility, tested: axe-core reports no violation on any page or reset
 // step, at 1280x800 and 375x667, in light and dark; and a whole reset is done
 // with the keyboard alone, focus landing on each step's heading.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startSspr, startSmtpSink, launchChromium, watchedPage, assertAccessible, oathtool } from './harness.mjs';
+import { portalPerFile, watchedPage, assertAccessible, oathtool } from './harness.mjs';
 
 const SIZES = [{ name: 'desktop', width: 1280, height: 800 }, { name: 'phone', width: 375, height: 667 }];
 const CONFIGS = [
@@ -21,21 +21,7 @@ const PAGES = [
   ['/no/such/page', 'Page not found'],
 ];
 
-let smtp;
-let server;
-let browser;
-
-before(async () => {
-  smtp = await startSmtpSink();
-  server = await startSspr({ theme: 'northwind', smtpPort: smtp.port });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  await smtp?.stop();
-});
+const portal = portalPerFile({ theme: 'northwind' });
 
 /** What a screen reader would call the focused element, roughly. */
 const focusedName = (page) => page.evaluate(() => {
@@ -80,9 +66,9 @@ const themed = (page) => page.waitForFunction(() => document.documentElement.sty
 
 for (const { size, scheme } of CONFIGS.slice(0, 4)) {
   test(`no axe violations on any page at ${size.width}x${size.height}, ${scheme}`, async () => {
-    const { page, context, problems } = await watchedPage(browser, size, { colorScheme: scheme });
+    const { page, context, problems } = await watchedPage(portal.browser, size, { colorScheme: scheme });
     for (const [path, heading] of PAGES) {
-      await page.goto(server.url + path);
+      await page.goto(portal.server.url + path);
       await page.getByRole('heading', { level: 1, name: heading }).waitFor();
       await themed(page);
       await assertAccessible(page, path);
@@ -94,8 +80,8 @@ for (const { size, scheme } of CONFIGS.slice(0, 4)) {
 
 for (const { size, scheme, user } of CONFIGS) {
   test(`${user} resets with the keyboard alone at ${size.width}x${size.height}, ${scheme}, and every step passes axe`, async () => {
-    const { page, context, problems } = await watchedPage(browser, size, { colorScheme: scheme });
-    await page.goto(server.url + '/');
+    const { page, context, problems } = await watchedPage(portal.browser, size, { colorScheme: scheme });
+    await page.goto(portal.server.url + '/');
     await themed(page);
     await tabTo(page, /^Reset my password$/);
     await page.keyboard.press('Enter');
@@ -110,12 +96,12 @@ for (const { size, scheme, user } of CONFIGS) {
     await assertAccessible(page, 'choose');
     await pickRadio(page, /^Email /);
     assert.equal(await page.getByRole('radio', { name: /^Email / }).isChecked(), true);
-    const sent = smtp.mails().length;
+    const sent = portal.smtp.mails().length;
     await tabTo(page, /^Next$/);
     await page.keyboard.press('Enter');
 
     await headingFocused(page, 'Check your email');
-    const mail = await smtp.waitFor((m) => m.to.includes(`${user}@example.com`) && /reset code/.test(m.subject), sent);
+    const mail = await portal.smtp.waitFor((m) => m.to.includes(`${user}@example.com`) && /reset code/.test(m.subject), sent);
     const code = mail.body.match(/\b(\d{8})\b/)[1];
     await tabTo(page, /^Code$/);
     // A wrong code first: the error is announced and passes axe too.
@@ -180,10 +166,10 @@ for (const [label, options] of [
   ['200 % zoom', { viewport: { width: 640, height: 400 }, deviceScaleFactor: 2 }],
 ]) {
   test(`every page reflows with no sideways scrolling and 44 px touch targets on ${label}`, async () => {
-    const context = await browser.newContext(options);
+    const context = await portal.browser.newContext(options);
     const page = await context.newPage();
     for (const [path, heading] of PAGES) {
-      await page.goto(server.url + path);
+      await page.goto(portal.server.url + path);
       await page.getByRole('heading', { level: 1, name: heading }).waitFor();
       await themed(page);
       const { overflow, small } = await layoutFaults(page);
@@ -197,9 +183,9 @@ for (const [label, options] of [
 test('motion follows prefers-reduced-motion', async () => {
   const durations = {};
   for (const reducedMotion of ['no-preference', 'reduce']) {
-    const context = await browser.newContext({ reducedMotion });
+    const context = await portal.browser.newContext({ reducedMotion });
     const page = await context.newPage();
-    await page.goto(server.url + '/theme-preview');
+    await page.goto(portal.server.url + '/theme-preview');
     await page.getByRole('heading', { level: 1, name: 'Theme preview' }).waitFor();
     durations[reducedMotion] = await page.evaluate(() => getComputedStyle(document.querySelector('.strength-bar span')).transitionDuration);
     await context.close();

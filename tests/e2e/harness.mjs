@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const SCREENS = join(ROOT, 'target/e2e');
@@ -131,6 +132,24 @@ export async function watchedPage(browser, viewport, { phone = false, colorSchem
     });
   });
   return { page, context, problems };
+}
+
+/** One portal for a test file: a real SMTP server, sspr started with `opts`
+ *  (see startSspr) and sending mail to it, and Chromium, started before the
+ *  file's tests and stopped after them. The fields fill in before the tests run. */
+export function portalPerFile(opts) {
+  const env = {};
+  before(async () => {
+    env.smtp = await startSmtpSink();
+    env.server = await startSspr({ ...opts, smtpPort: env.smtp.port });
+    env.browser = await launchChromium();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+    await env.smtp?.stop();
+  });
+  return env;
 }
 
 /** A real SMTP server (aiosmtpd) on a free port; `mails()` reads what it received. */

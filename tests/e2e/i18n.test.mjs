@@ -2,39 +2,25 @@
 // the picker (in place, without losing the wizard's step), server messages and
 // mail in the page's language, every shipped catalog loading, and a mirrored
 // right-to-left layout (Arabic), checked by geometry and kept as screenshots.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSspr, startSmtpSink, launchChromium, watchedPage, assertAccessible, VIEWPORTS, SCREENS, ROOT } from './harness.mjs';
+import { portalPerFile, watchedPage, assertAccessible, VIEWPORTS, SCREENS, ROOT } from './harness.mjs';
 
 const catalog = (code) => JSON.parse(readFileSync(join(ROOT, 'public/locales', `${code}.json`), 'utf8'));
 // The shipped locales, as the picker lists them (proto's LOCALES).
 const LOCALES = ['ar', 'de', 'en', 'es', 'fr', 'it', 'ja', 'nl', 'pl', 'pt', 'sv', 'zh'];
 
-let smtp;
-let server;
-let browser;
-
-before(async () => {
-  smtp = await startSmtpSink();
-  server = await startSspr({ theme: 'northwind', smtpPort: smtp.port });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  await smtp?.stop();
-});
+const portal = portalPerFile({ theme: 'northwind' });
 
 const docLang = (page) => page.evaluate(() => [document.documentElement.lang, document.documentElement.dir]);
 
 test('every shipped locale loads, marks the document and names itself in the picker', async () => {
-  const { page, context, problems } = await watchedPage(browser, VIEWPORTS[0]);
+  const { page, context, problems } = await watchedPage(portal.browser, VIEWPORTS[0]);
   for (const code of LOCALES) {
     const texts = catalog(code);
-    await page.goto(`${server.url}/reset?lng=${code}`);
+    await page.goto(`${portal.server.url}/reset?lng=${code}`);
     await page.getByRole('heading', { level: 1, name: texts['reset.title'] }).waitFor();
     await page.getByRole('heading', { level: 2, name: texts['reset.identify.heading'] }).waitFor();
     assert.deepEqual(await docLang(page), [code, code === 'ar' ? 'rtl' : 'ltr']);
@@ -49,13 +35,13 @@ test('every shipped locale loads, marks the document and names itself in the pic
 });
 
 test('the browser language is the default; ?lng= overrides it and is kept for the visit', async () => {
-  const { page, context, problems } = await watchedPage(browser, VIEWPORTS[0], { locale: 'de-AT' });
-  await page.goto(server.url + '/');
+  const { page, context, problems } = await watchedPage(portal.browser, VIEWPORTS[0], { locale: 'de-AT' });
+  await page.goto(portal.server.url + '/');
   await page.getByRole('heading', { level: 1, name: 'Kennwort-Self-Service' }).waitFor();
   await page.getByRole('link', { name: 'Mein Kennwort zurücksetzen' }).waitFor();
   assert.deepEqual(await docLang(page), ['de', 'ltr']);
 
-  await page.goto(server.url + '/?lng=fr');
+  await page.goto(portal.server.url + '/?lng=fr');
   await page.getByRole('heading', { level: 1, name: 'Libre-service mot de passe' }).waitFor();
   // Into the other app (a full page load) without the parameter: still French.
   await page.getByRole('link', { name: 'Gérer mes informations de sécurité' }).click();
@@ -66,8 +52,8 @@ test('the browser language is the default; ?lng= overrides it and is kept for th
 });
 
 test('the picker swaps the language in place: the wizard keeps its step, and a reload keeps the pick', async () => {
-  const { page, context, problems } = await watchedPage(browser, VIEWPORTS[1]);
-  await page.goto(server.url + '/reset');
+  const { page, context, problems } = await watchedPage(portal.browser, VIEWPORTS[1]);
+  await page.goto(portal.server.url + '/reset');
   await page.getByLabel('User name or email address').fill('alice');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('heading', { level: 2, name: "How should we check it's you?" }).waitFor();
@@ -94,16 +80,16 @@ test('the picker swaps the language in place: the wizard keeps its step, and a r
 });
 
 test('mail comes in the language of the page that asked for it', async () => {
-  const { page, context, problems } = await watchedPage(browser, VIEWPORTS[0], { locale: 'pt-BR' });
-  await page.goto(server.url + '/reset');
+  const { page, context, problems } = await watchedPage(portal.browser, VIEWPORTS[0], { locale: 'pt-BR' });
+  await page.goto(portal.server.url + '/reset');
   await page.getByLabel('Nome de usuário ou endereço de e-mail').fill('alice');
   await page.getByRole('button', { name: 'Avançar' }).click();
   await page.getByRole('heading', { level: 2, name: 'Como devemos confirmar que é você?' }).waitFor();
-  const sent = smtp.mails().length;
+  const sent = portal.smtp.mails().length;
   await page.getByRole('radio', { name: /^E-mail para / }).check();
   await page.getByRole('button', { name: 'Avançar' }).click();
   await page.getByRole('heading', { level: 2, name: 'Verifique seu e-mail' }).waitFor();
-  const mail = await smtp.waitFor((m) => m.to.includes('alice@example.com'), sent);
+  const mail = await portal.smtp.waitFor((m) => m.to.includes('alice@example.com'), sent);
   assert.equal(mail.subject, 'Seu código de redefinição de senha da Northwind Test Traders');
   assert.match(mail.body, /^Seu código de redefinição de senha é \d{8}\r?\n\r?\nEle expira em 5 minutos\./);
   assert.deepEqual(problems, []);
@@ -116,9 +102,9 @@ test('API errors answer in the Accept-Language, with Content-Language', async ()
     ['xx, ja;q=0.5', 'ja', catalog('ja')['error.request.invalid_json']],
     ['', 'en', catalog('en')['error.request.invalid_json']],
   ]) {
-    const resp = await fetch(server.url + '/api/reset/start', {
+    const resp = await fetch(portal.server.url + '/api/reset/start', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', origin: server.url, 'accept-language': lang },
+      headers: { 'content-type': 'application/json', origin: portal.server.url, 'accept-language': lang },
       body: '{not json',
     });
     assert.equal(resp.status, 400);
@@ -132,9 +118,9 @@ test('API errors answer in the Accept-Language, with Content-Language', async ()
 // Right-to-left: the start edge is on the right, and the page mirrors.
 for (const vp of VIEWPORTS) {
   test(`Arabic mirrors the layout at ${vp.name}`, async () => {
-    const { page, context, problems } = await watchedPage(browser, vp, { phone: vp.name === 'phone', locale: 'ar' });
+    const { page, context, problems } = await watchedPage(portal.browser, vp, { phone: vp.name === 'phone', locale: 'ar' });
     const ar = catalog('ar');
-    await page.goto(server.url + '/reset');
+    await page.goto(portal.server.url + '/reset');
     const h1 = page.getByRole('heading', { level: 1, name: ar['reset.title'] });
     await h1.waitFor();
     assert.deepEqual(await docLang(page), ['ar', 'rtl']);

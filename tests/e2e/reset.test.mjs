@@ -1,10 +1,10 @@
 // The reset wizard end to end in headless Chromium, against a real sspr that
 // sends mail over real SMTP (aiosmtpd). Two gates: an emailed code read from
 // the SMTP server, and an authenticator code from oathtool.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startSspr, startSmtpSink, launchChromium, watchedPage, oathtool, VIEWPORTS, SCREENS } from './harness.mjs';
+import { portalPerFile, watchedPage, oathtool, VIEWPORTS, SCREENS } from './harness.mjs';
 
 // The demo users' documented authenticator secrets (README).
 const USERS = {
@@ -12,21 +12,7 @@ const USERS = {
   phone: { name: 'carol', email: 'carol@example.com', totp: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU' },
 };
 
-let smtp;
-let server;
-let browser;
-
-before(async () => {
-  smtp = await startSmtpSink();
-  server = await startSspr({ theme: 'northwind', smtpPort: smtp.port, config: '[policy]\nmethods_required = 2\n' });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  await smtp?.stop();
-});
+const portal = portalPerFile({ theme: 'northwind', config: '[policy]\nmethods_required = 2\n' });
 
 const OLD_PASSWORDS = { alice: 'Alice-demo-2026!', carol: 'Carol-admin-2026!' };
 
@@ -35,11 +21,11 @@ const codeFrom = (mail) => mail.body.match(/\b(\d{8})\b/)[1];
 for (const vp of VIEWPORTS) {
   const user = USERS[vp.name];
   test(`${user.name} resets with an email code and an authenticator code at ${vp.name}`, async () => {
-    const { page, context, problems } = await watchedPage(browser, vp);
+    const { page, context, problems } = await watchedPage(portal.browser, vp);
     const shot = (step) => page.screenshot({ path: join(SCREENS, `reset-${step}-${vp.name}.png`), fullPage: true });
 
     // From sign-in's "Forgot my password" into the wizard.
-    await page.goto(server.url + '/signin');
+    await page.goto(portal.server.url + '/signin');
     await page.getByRole('link', { name: 'Forgot my password' }).click();
     await page.getByRole('heading', { level: 2, name: 'Who are you?' }).waitFor();
     await page.getByLabel('User name or email address').fill(user.name);
@@ -51,7 +37,7 @@ for (const vp of VIEWPORTS) {
     await page.waitForFunction(() => document.activeElement?.tagName === 'H2', null, { timeout: 5000 });
     assert.equal(await page.locator('.progress [aria-current="step"]').textContent(), 'Verify (1 of 2)');
     await shot('choose');
-    const sent = smtp.mails().length;
+    const sent = portal.smtp.mails().length;
     await page.getByRole('radio', { name: /^Email [a-z]\*\*\*@e\*\*\*\.com$/ }).check();
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('heading', { level: 2, name: 'Check your email' }).waitFor();
@@ -59,8 +45,8 @@ for (const vp of VIEWPORTS) {
     assert.equal(await codeBox.getAttribute('inputmode'), 'numeric');
     assert.equal(await codeBox.getAttribute('autocomplete'), 'one-time-code');
     await page.getByText(/You can ask for a new code in \d+ seconds?\./).waitFor();
-    const mail = await smtp.waitFor((m) => m.to.includes(user.email) && /reset code/.test(m.subject), sent);
-    assert.match(mail.body, new RegExp(server.url.replace(/[.:/]/g, '\\$&')));
+    const mail = await portal.smtp.waitFor((m) => m.to.includes(user.email) && /reset code/.test(m.subject), sent);
+    assert.match(mail.body, new RegExp(portal.server.url.replace(/[.:/]/g, '\\$&')));
     const code = codeFrom(mail);
 
     // A mistyped code is an error written for people, with the helpdesk link.
@@ -117,7 +103,7 @@ for (const vp of VIEWPORTS) {
     await page.getByRole('alert').getByRole('link', { name: /^That password is built on a common or banned word/ }).click();
     assert.equal(await page.evaluate(() => document.activeElement.id), 'new-password');
     await shot('password');
-    const before = smtp.mails().length;
+    const before = portal.smtp.mails().length;
     const newPassword = `Tangerine-Vortex-Quill-${vp.width}`;
     await pw.fill(newPassword);
     await line('Met: Hard to guess').waitFor();
@@ -128,7 +114,7 @@ for (const vp of VIEWPORTS) {
     await shot('done');
 
     // The user is told by mail, with the organisation's name from the theme.
-    const note = await smtp.waitFor((m) => m.to.includes(user.email) && /password was reset/.test(m.subject), before);
+    const note = await portal.smtp.waitFor((m) => m.to.includes(user.email) && /password was reset/.test(m.subject), before);
     assert.equal(note.subject, 'Your Northwind Test Traders password was reset');
 
     // Then the new password signs in and the old one does not.
@@ -159,9 +145,9 @@ for (const vp of VIEWPORTS) {
 }
 
 test('an unknown user sees the same steps, and no mail is ever sent', async () => {
-  const { page, context } = await watchedPage(browser, VIEWPORTS[0]);
-  const sent = smtp.mails().length;
-  await page.goto(server.url + '/reset');
+  const { page, context } = await watchedPage(portal.browser, VIEWPORTS[0]);
+  const sent = portal.smtp.mails().length;
+  await page.goto(portal.server.url + '/reset');
   await page.getByLabel('User name or email address').fill('nobody@example.com');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('heading', { level: 2, name: "How should we check it's you?" }).waitFor();
@@ -183,12 +169,12 @@ test('an unknown user sees the same steps, and no mail is ever sent', async () =
   // Delivery is one FIFO worker: once a later real mail has arrived, any mail
   // queued for the decoy would have arrived before it.
   await page.evaluate(() => sessionStorage.clear());
-  await page.goto(server.url + '/reset');
+  await page.goto(portal.server.url + '/reset');
   await page.getByLabel('User name or email address').fill('bob');
   await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('radio', { name: /^Email / }).check();
   await page.getByRole('button', { name: 'Next' }).click();
-  await smtp.waitFor((m) => m.to.includes('bob@example.com'), sent);
-  assert.deepEqual(smtp.mails().slice(sent).flatMap((m) => m.to), ['bob@example.com']);
+  await portal.smtp.waitFor((m) => m.to.includes('bob@example.com'), sent);
+  assert.deepEqual(portal.smtp.mails().slice(sent).flatMap((m) => m.to), ['bob@example.com']);
   await context.close();
 });
