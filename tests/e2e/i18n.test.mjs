@@ -155,3 +155,28 @@ for (const vp of VIEWPORTS) {
     await context.close();
   });
 }
+
+// Longer words (German, Polish), another script (Arabic) and no spaces
+// (Japanese) must still reflow at 320 px.
+test('every page reflows at 320 px in German, Polish, Arabic and Japanese', async () => {
+  const PAGES = [
+    ['/', 'app.name'],
+    ['/reset', 'reset.title'],
+    ['/signin', 'signin.title'],
+    ['/security-info', 'security_info.title'],
+    ['/theme-preview', 'preview.title'],
+    ['/no/such/page', 'not_found.title'],
+  ];
+  const context = await portal.browser.newContext({ viewport: { width: 320, height: 568 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  for (const code of ['de', 'pl', 'ar', 'ja']) {
+    const texts = catalog(code);
+    for (const [path, heading] of PAGES) {
+      await page.goto(`${portal.server.url}${path}?lng=${code}`);
+      await page.getByRole('heading', { level: 1, name: texts[heading] }).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${path} in ${code} is ${overflow}px wider than the viewport`);
+    }
+  }
+  await context.close();
+});
