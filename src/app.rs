@@ -13,17 +13,18 @@ use crate::components::app_link::OwnPaths;
 use crate::components::layout::Layout;
 use crate::pages::not_found::NotFound;
 
-/// The theme, as loaded from `/theme.json`. `None` while loading.
+/// The theme from `/theme.json`, with the overrides for the page's
+/// language. `None` while loading.
 #[derive(Clone, Copy)]
 #[allow(missing_debug_implementations)]
-pub struct ThemeCtx(pub LocalResource<Result<Theme, ApiError>>);
+pub struct ThemeCtx(pub Memo<Option<Result<Theme, ApiError>>>);
 
 /// The public policy summary from `/api/config`.
 #[derive(Clone, Copy)]
 #[allow(missing_debug_implementations)]
 pub struct PolicyCtx(pub LocalResource<Result<PublicConfig, ApiError>>);
 
-pub fn use_theme() -> LocalResource<Result<Theme, ApiError>> {
+pub fn use_theme() -> Memo<Option<Result<Theme, ApiError>>> {
     expect_context::<ThemeCtx>().0
 }
 
@@ -50,11 +51,12 @@ pub const ACCOUNT_PATHS: OwnPaths = OwnPaths(&["/signin", "/security-info", "/th
 /// Contexts both apps share. Both fetches start at once: no waterfall on first paint.
 fn provide_shell(own: OwnPaths) {
     crate::i18n::provide();
-    // The theme's texts follow the language: its per-locale overrides.
-    provide_context(ThemeCtx(LocalResource::new(|| {
-        // Tracks the page's locale; the tag may be regional (`pt-BR`).
-        let _ = crate::i18n::current();
-        crate::theme::load(crate::i18n::requested_tag())
+    // Fetched once; its per-locale texts follow the page's language (the
+    // tag may be regional, `pt-BR`) without fetching it again.
+    let raw = LocalResource::new(crate::theme::load);
+    provide_context(ThemeCtx(Memo::new(move |_| {
+        raw.get()
+            .map(|r| r.map(|t| t.localised(&crate::i18n::requested_tag())))
     })));
     provide_context(PolicyCtx(LocalResource::new(api::config)));
     provide_context(own);

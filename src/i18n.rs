@@ -138,8 +138,9 @@ pub fn requested_tag() -> String {
 
 /// The locale this page starts in.
 fn initial() -> &'static str {
+    let query = query_lng();
     // An explicit `?lng=` is kept for the rest of the visit, like a pick.
-    if let Some(code) = query_lng().as_deref().and_then(lang::supported)
+    if let Some(code) = query.as_deref().and_then(lang::supported)
         && let Some(s) = storage()
     {
         let _ = s.set_item(STORAGE_KEY, code);
@@ -154,7 +155,7 @@ fn initial() -> &'static str {
                 .collect()
         })
         .unwrap_or_default();
-    let ordered = query_lng()
+    let ordered = query
         .into_iter()
         .chain(picked)
         .chain(browser)
@@ -192,11 +193,11 @@ async fn load(code: &'static str) {
         None => None,
     };
     // Without any catalog the page still renders, with keys for text.
-    let catalog = catalog.unwrap_or(Catalog {
+    let Catalog { code, texts } = catalog.unwrap_or(Catalog {
         code: DEFAULT,
         texts: HashMap::new(),
     });
-    install(catalog.code, catalog.texts);
+    install(code, texts);
 }
 
 /// Makes `texts` the page's catalog for `code` (also how component tests

@@ -6,10 +6,10 @@ use sspr_proto::Theme;
 
 use crate::api::{self, ApiError};
 
-/// The theme with the overrides for the page's language.
-pub async fn load(lang: String) -> Result<Theme, ApiError> {
-    let theme: Theme = api::get("/theme.json").await?;
-    Ok(theme.localised(&lang))
+/// The theme as the file has it; [`Theme::localised`] picks its texts for
+/// the page's language.
+pub async fn load() -> Result<Theme, ApiError> {
+    api::get("/theme.json").await
 }
 
 /// Sets both palettes (`--light-*`, `--dark-*`; the stylesheet chooses by
