@@ -31,6 +31,8 @@ const INPUTS: &[&str] = &[
     "Trunk.toml",
     "Cargo.toml",
     "Cargo.lock",
+    // The wasm target's rustflags (erase_components) shape the SPA's code.
+    ".cargo/config.toml",
     "package-lock.json",
     // This file post-processes dist/ (hashed worker, loader, CSP-safe shells).
     "xtask/src/web.rs",
