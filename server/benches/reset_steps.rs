@@ -104,7 +104,7 @@ fn main() {
                     let pow = json!({ "id": ch.id, "nonce": sspr_server::reset::pow::solve(&ch) });
                     let (d, flow) = call(&h, "/api/reset/start", json!({ "identifier": user, "pow": pow })).await;
                     t[1].push(d);
-                    let method = flow["step"]["methods"][0]["id"].clone();
+                    let method = flow["step"]["choose_method"]["methods"][0]["id"].clone();
                     let (d, _) = call(&h, "/api/reset/choose", json!({ "flow": flow["flow"], "method": method })).await;
                     t[2].push(d);
                     let code = code_for(&h, &format!("{user}@example.com")).await;

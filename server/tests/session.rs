@@ -176,7 +176,7 @@ async fn a_reset_ends_every_session_and_signs_nobody_in() {
         .await,
     )
     .await;
-    let method = flow["step"]["methods"]
+    let method = shown(&flow)["methods"]
         .as_array()
         .unwrap()
         .iter()

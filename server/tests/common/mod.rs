@@ -237,8 +237,34 @@ pub async fn start(h: &Harness, identifier: &str) -> Value {
     json(r).await
 }
 
+/// A flow view's step as `{"step": name, ..its fields}`, for assertions.
+/// The wire tags steps externally (`{"enter_code": {..}}`, or `"blocked"`;
+/// `proto::reset` says why); anything else is not a step and panics.
+pub fn shown(view: &Value) -> Value {
+    match &view["step"] {
+        Value::String(name) => serde_json::json!({ "step": name }),
+        Value::Object(o) if o.len() == 1 => {
+            let (name, body) = o.iter().next().unwrap();
+            let mut out = body.as_object().cloned().expect("a step's fields");
+            out.insert("step".into(), name.clone().into());
+            Value::Object(out)
+        }
+        other => panic!("not a flow step: {other}"),
+    }
+}
+
+/// The kinds of the methods a choose step offers, in order.
+pub fn offered_kinds(view: &Value) -> Vec<String> {
+    shown(view)["methods"]
+        .as_array()
+        .expect("a choose step")
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn method_id(view: &Value, kind: &str) -> String {
-    view["step"]["methods"]
+    shown(view)["methods"]
         .as_array()
         .unwrap()
         .iter()
@@ -289,7 +315,7 @@ pub async fn reset_to_new_password(h: &Harness, identifier: &str) -> Value {
     )
     .await;
     assert_eq!(
-        (s, v["step"]["step"].as_str()),
+        (s, shown(&v)["step"].as_str()),
         (StatusCode::OK, Some("new_password")),
         "{v}"
     );
