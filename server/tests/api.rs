@@ -121,6 +121,45 @@ async fn spa_routes_fall_back_to_their_app_but_files_do_not() {
 }
 
 #[tokio::test]
+async fn pages_preload_the_theme_and_the_catalog_of_their_language() {
+    let h = harness(false).await;
+    let page = |uri: &str, lang: Option<&str>| {
+        let mut b = Request::get(uri);
+        if let Some(l) = lang {
+            b = b.header(header::ACCEPT_LANGUAGE, l);
+        }
+        b.body(Body::empty()).unwrap()
+    };
+    for (uri, lang, code) in [
+        ("/", None, "en"),
+        ("/reset", Some("de-AT,de;q=0.9,en;q=0.5"), "de"),
+        ("/signin", Some("en;q=0.2, ja"), "ja"),
+        // ?lng= wins, as it does in the SPA; an unshipped one does not.
+        ("/reset?lng=fr", Some("de"), "fr"),
+        ("/reset?x=1&lng=ar", None, "ar"),
+        ("/reset?lng=xx", Some("pl"), "pl"),
+    ] {
+        let r = send(&h.app, page(uri, lang)).await;
+        assert_eq!(r.status(), StatusCode::OK, "{uri}");
+        assert_eq!(
+            r.headers()[header::LINK],
+            format!(
+                "</theme.json>; rel=preload; as=fetch; crossorigin, \
+                 </locales/{code}.json>; rel=preload; as=fetch; crossorigin"
+            ),
+            "{uri} {lang:?}"
+        );
+        let vary: Vec<_> = r.headers().get_all(header::VARY).iter().collect();
+        assert!(vary.iter().any(|v| *v == "Accept-Language"), "{vary:?}");
+    }
+    // Only the pages: files and the API carry no hints.
+    for uri in ["/theme.json", "/api/health", "/branding/logo.svg"] {
+        let r = get(&h.app, uri).await;
+        assert!(r.headers().get(header::LINK).is_none(), "{uri}");
+    }
+}
+
+#[tokio::test]
 async fn precompressed_assets_are_negotiated_and_hashed_names_are_immutable() {
     let h = harness(false).await;
     let req = |enc: Option<&str>| {

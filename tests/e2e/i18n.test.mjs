@@ -51,6 +51,23 @@ test('the browser language is the default; ?lng= overrides it and is kept for th
   await context.close();
 });
 
+test('the page preloads its theme and its catalog with the HTML, and the SPA reuses both', async () => {
+  const { page, context, problems } = await watchedPage(portal.browser, VIEWPORTS[0], { locale: 'de-AT' });
+  const resp = await page.goto(portal.server.url + '/reset');
+  assert.match(resp.headers().link, /<\/locales\/de\.json>; rel=preload/);
+  await page.getByRole('heading', { level: 1, name: catalog('de')['reset.title'] }).waitFor();
+  // The theme has applied once the title names the organisation.
+  await page.waitForFunction(() => document.title.includes(' | '));
+  // One fetch each, started by the hint (initiator "link"): the SPA's own
+  // fetch() was served from the preload, not sent again.
+  const fetched = await page.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => [new URL(e.name).pathname, e.initiatorType])
+    .filter(([p]) => p === '/theme.json' || p.startsWith('/locales/')));
+  assert.deepEqual(fetched.sort(), [['/locales/de.json', 'link'], ['/theme.json', 'link']]);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('the picker swaps the language in place: the wizard keeps its step, and a reload keeps the pick', async () => {
   const { page, context, problems } = await watchedPage(portal.browser, VIEWPORTS[1]);
   await page.goto(portal.server.url + '/reset');
