@@ -22,9 +22,11 @@ pub struct RegisteredMethod {
     pub remaining: Option<u8>,
 }
 
-/// Why the portal stops the user before anything else.
+/// Why the portal stops the user before anything else. Externally tagged
+/// (`{"register": {"needed": 1}}`, `"reconfirm"`), as every enum the SPA
+/// reads is: see [`ResetStep`](crate::reset::ResetStep) for why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Interrupt {
     /// Fewer methods than reset requires: register `needed` more.
     Register { needed: u8 },
@@ -137,9 +139,10 @@ pub enum AddMethodRequest {
     Sms { phone: String },
 }
 
-/// An enrollment in progress, held by the server for 10 minutes.
+/// An enrollment in progress, held by the server for 10 minutes. Externally
+/// tagged (`{"sms": {..}}`), as every enum the SPA reads is.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Enrollment {
     Authenticator {
         enrollment: String,
