@@ -50,7 +50,8 @@ pub const ACCOUNT_PATHS: OwnPaths = OwnPaths(&["/signin", "/security-info", "/th
 
 /// Contexts both apps share. Both fetches start at once: no waterfall on first paint.
 fn provide_shell(own: OwnPaths) {
-    crate::i18n::provide();
+    let policy = LocalResource::new(api::config);
+    crate::i18n::provide(policy);
     // Fetched once; its per-locale texts follow the page's language (the
     // tag may be regional, `pt-BR`) without fetching it again.
     let raw = LocalResource::new(crate::theme::load);
@@ -58,7 +59,7 @@ fn provide_shell(own: OwnPaths) {
         raw.get()
             .map(|r| r.map(|t| t.localised(&crate::i18n::requested_tag())))
     })));
-    provide_context(PolicyCtx(LocalResource::new(api::config)));
+    provide_context(PolicyCtx(policy));
     provide_context(own);
 }
 

@@ -12,7 +12,10 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use sspr_proto::PublicConfig;
 use sspr_proto::i18n::{self as lang, DEFAULT};
+
+use crate::api::ApiError;
 
 /// Where the reader's pick is remembered (this browser only).
 const STORAGE_KEY: &str = "sspr.lng";
@@ -136,8 +139,8 @@ pub fn requested_tag() -> String {
     })
 }
 
-/// The locale this page starts in.
-fn initial() -> &'static str {
+/// The locale this page starts in, when the reader's languages name one.
+fn initial() -> Option<&'static str> {
     let query = query_lng();
     // An explicit `?lng=` is kept for the rest of the visit, like a pick.
     if let Some(code) = query.as_deref().and_then(lang::supported)
@@ -160,11 +163,11 @@ fn initial() -> &'static str {
         .chain(picked)
         .chain(browser)
         .collect::<Vec<_>>();
-    let code = lang::negotiate(ordered.iter().map(String::as_str));
+    let code = lang::negotiate(ordered.iter().map(String::as_str))?;
     if let Some(tag) = ordered.iter().find(|t| lang::supported(t) == Some(code)) {
         REQUESTED.with(|r| *r.borrow_mut() = tag.clone());
     }
-    code
+    Some(code)
 }
 
 async fn fetch(code: &'static str) -> Option<Catalog> {
@@ -212,9 +215,23 @@ pub fn install(code: &'static str, texts: HashMap<String, String>) {
 }
 
 /// Starts loading the page's catalog. Call once, before the first view.
-pub fn provide() {
+/// `config` is `/api/config`, already on its way: when none of the reader's
+/// languages is shipped, the page waits for it and takes the portal's
+/// default language (`server.default_locale`) rather than English.
+pub fn provide(config: LocalResource<Result<PublicConfig, ApiError>>) {
     CURRENT.with(|c| c.set(Some(RwSignal::new_local(None))));
-    leptos::task::spawn_local(load(initial()));
+    let start = initial();
+    leptos::task::spawn_local(async move {
+        let code = match start {
+            Some(code) => code,
+            None => config
+                .await
+                .ok()
+                .and_then(|c| lang::supported(&c.default_locale))
+                .unwrap_or(DEFAULT),
+        };
+        load(code).await;
+    });
 }
 
 /// The reader picked a language: remember it, swap the texts, and keep a

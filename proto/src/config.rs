@@ -29,6 +29,9 @@ pub struct PublicConfig {
     pub password: PasswordRules,
     /// Days before users must reconfirm their security info (0 = never).
     pub reconfirm_days: u16,
+    /// The language for readers none of whose languages the portal ships
+    /// (a shipped locale code: `en`, `de`, ...).
+    pub default_locale: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

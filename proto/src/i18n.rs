@@ -34,14 +34,16 @@ pub fn supported(tag: &str) -> Option<&'static str> {
         .find(|code| *code == primary)
 }
 
-/// The first shipped locale among preferences given in order, else English.
-pub fn negotiate<'a>(prefs: impl IntoIterator<Item = &'a str>) -> &'static str {
-    prefs.into_iter().find_map(supported).unwrap_or(DEFAULT)
+/// The first shipped locale among preferences given in order; `None` when
+/// none is shipped, and the portal's default language applies (the
+/// operator's `server.default_locale`, English unless set).
+pub fn negotiate<'a>(prefs: impl IntoIterator<Item = &'a str>) -> Option<&'static str> {
+    prefs.into_iter().find_map(supported)
 }
 
 /// The best shipped locale for an `Accept-Language` header, by q-value
 /// (RFC 9110 §12.5.4); ties keep the header's order.
-pub fn from_accept_language(header: &str) -> &'static str {
+pub fn from_accept_language(header: &str) -> Option<&'static str> {
     let mut prefs: Vec<(u16, usize, &str)> = header
         .split(',')
         .enumerate()
@@ -179,18 +181,18 @@ mod tests {
         assert_eq!(supported("ZH_hans"), Some("zh"));
         assert_eq!(supported("pt-BR"), Some("pt"));
         assert_eq!(supported("xx"), None);
-        assert_eq!(negotiate(["xx", "fr-CA", "de"]), "fr");
-        assert_eq!(negotiate(["xx"]), "en");
+        assert_eq!(negotiate(["xx", "fr-CA", "de"]), Some("fr"));
+        assert_eq!(negotiate(["xx"]), None);
     }
 
     #[test]
     fn accept_language_honours_q_values_then_order() {
-        assert_eq!(from_accept_language("de-DE,de;q=0.9,en;q=0.8"), "de");
-        assert_eq!(from_accept_language("en;q=0.5, ar;q=0.9"), "ar");
-        assert_eq!(from_accept_language("xx, ja;q=0.1"), "ja");
-        assert_eq!(from_accept_language("fr;q=0, *"), "en");
-        assert_eq!(from_accept_language("sv;q=1.5, nl;q=0.3"), "nl");
-        assert_eq!(from_accept_language(""), "en");
+        assert_eq!(from_accept_language("de-DE,de;q=0.9,en;q=0.8"), Some("de"));
+        assert_eq!(from_accept_language("en;q=0.5, ar;q=0.9"), Some("ar"));
+        assert_eq!(from_accept_language("xx, ja;q=0.1"), Some("ja"));
+        assert_eq!(from_accept_language("fr;q=0, *"), None);
+        assert_eq!(from_accept_language("sv;q=1.5, nl;q=0.3"), Some("nl"));
+        assert_eq!(from_accept_language(""), None);
     }
 
     #[test]

@@ -132,6 +132,10 @@ pub struct ServerConfig {
     /// Serve the SPA from this directory instead of the copy built into the binary.
     #[serde(default)]
     pub assets_dir: Option<PathBuf>,
+    /// The language for readers none of whose languages the portal ships,
+    /// and for mail to other administrators, whose language is unknown.
+    #[serde(default = "default_locale")]
+    pub default_locale: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -389,6 +393,9 @@ fn default_from() -> String {
 
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_locale() -> String {
+    sspr_proto::i18n::DEFAULT.into()
 }
 fn default_public_url() -> String {
     "http://127.0.0.1:8080".into()
@@ -749,6 +756,17 @@ impl Config {
             }
             Err(e) => return err("server.public_url", format!("is not a URL: {e}")),
         }
+        if sspr_proto::i18n::supported(&self.server.default_locale).is_none() {
+            let shipped: Vec<&str> = sspr_proto::i18n::LOCALES.iter().map(|(c, _)| *c).collect();
+            return err(
+                "server.default_locale",
+                format!(
+                    "{:?} is not a language the portal ships: one of {}",
+                    self.server.default_locale,
+                    shipped.join(", ")
+                ),
+            );
+        }
         if !(self.store.url.starts_with("sqlite:")
             || self.store.url.starts_with("postgres://")
             || self.store.url.starts_with("postgresql://"))
@@ -922,6 +940,12 @@ impl Config {
             .unwrap_or_default()
     }
 
+    /// The shipped locale `server.default_locale` names (validated at load).
+    pub fn default_locale(&self) -> &'static str {
+        sspr_proto::i18n::supported(&self.server.default_locale)
+            .unwrap_or(sspr_proto::i18n::DEFAULT)
+    }
+
     /// What `/api/config` tells the SPA.
     pub fn public_summary(&self) -> PublicConfig {
         PublicConfig {
@@ -939,6 +963,7 @@ impl Config {
                 .collect(),
             password: self.password.rules(),
             reconfirm_days: self.policy.reconfirm_days,
+            default_locale: self.default_locale().into(),
         }
     }
 }
@@ -1013,6 +1038,21 @@ mod tests {
             Path::new("/etc/sspr/sspr.toml"),
             env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
         )
+    }
+
+    #[test]
+    fn the_default_language_is_a_shipped_one() {
+        assert_eq!(load("", &[]).unwrap().default_locale(), "en");
+        let c = load("[server]\ndefault_locale = \"de-CH\"", &[]).unwrap();
+        assert_eq!(c.default_locale(), "de");
+        let e = load("[server]\ndefault_locale = \"cy\"", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("server.default_locale"));
+        assert!(
+            e.reason
+                .starts_with("\"cy\" is not a language the portal ships: one of ar, de, en,"),
+            "{}",
+            e.reason
+        );
     }
 
     #[test]

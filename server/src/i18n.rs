@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -46,13 +46,19 @@ pub fn current() -> &'static str {
     CURRENT.try_with(|c| *c).unwrap_or(DEFAULT)
 }
 
-/// Runs the rest of the request in the language its `Accept-Language` asks for.
-pub async fn negotiate(req: Request, next: Next) -> Response {
-    let code = req
-        .headers()
+/// The language `Accept-Language` asks for, else the portal's default.
+pub fn for_request(headers: &header::HeaderMap, default: &'static str) -> &'static str {
+    headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
-        .map_or(DEFAULT, lang::from_accept_language);
+        .and_then(lang::from_accept_language)
+        .unwrap_or(default)
+}
+
+/// Runs the rest of the request in the language its `Accept-Language` asks
+/// for, else in the portal's default language.
+pub async fn negotiate(State(state): State<crate::AppState>, req: Request, next: Next) -> Response {
+    let code = for_request(req.headers(), state.config.default_locale());
     let mut resp = CURRENT.scope(code, next.run(req)).await;
     resp.headers_mut().insert(
         header::CONTENT_LANGUAGE,

@@ -128,7 +128,10 @@ pub fn app(state: AppState) -> Router {
             security::same_origin,
         ))
         // Outermost on the API: errors from any layer come in the reader's language.
-        .layer(middleware::from_fn(i18n::negotiate));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            i18n::negotiate,
+        ));
     Router::new()
         .nest("/api", api)
         .route("/theme.json", get(routes::theme))

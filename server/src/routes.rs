@@ -125,22 +125,21 @@ const PAGES: &[&str] = &["index.html", "account.html"];
 /// the first paint waits one round trip less.
 ///
 /// The language is the SPA's own choice as far as the server can see it:
-/// `?lng=`, else `Accept-Language` (which mirrors `navigator.languages`).
+/// `?lng=`, else `Accept-Language` (which mirrors `navigator.languages`),
+/// else the portal's default language.
 /// A reader's earlier pick lives in the browser only; then the hint misses
 /// and the SPA fetches its catalog as before.
-fn with_page_hints(mut r: Response, uri: &Uri, headers: &HeaderMap) -> Response {
+fn with_page_hints(
+    mut r: Response,
+    uri: &Uri,
+    headers: &HeaderMap,
+    default: &'static str,
+) -> Response {
     let asked = uri
         .query()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lng=")))
         .and_then(sspr_proto::i18n::supported);
-    let code = asked.unwrap_or_else(|| {
-        sspr_proto::i18n::from_accept_language(
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default(),
-        )
-    });
+    let code = asked.unwrap_or_else(|| crate::i18n::for_request(headers, default));
     // `crossorigin` makes each hint a same-origin CORS fetch, as the SPA's
     // own fetch() is, so the browser reuses the response.
     let link = format!(
@@ -178,7 +177,7 @@ pub async fn static_or_spa(
     let path = if path.is_empty() { "index.html" } else { path };
     if let Some(r) = assets::serve(&state.assets, path, &method, &headers) {
         return if PAGES.contains(&path) {
-            with_page_hints(r, &uri, &headers)
+            with_page_hints(r, &uri, &headers, state.config.default_locale())
         } else {
             r
         };
@@ -198,7 +197,7 @@ pub async fn static_or_spa(
         if let Some(r) = assets::serve(&state.assets, page, &method, &headers)
             .or_else(|| assets::serve(&state.assets, "index.html", &method, &headers))
         {
-            return with_page_hints(r, &uri, &headers);
+            return with_page_hints(r, &uri, &headers, state.config.default_locale());
         }
         return (
             StatusCode::SERVICE_UNAVAILABLE,

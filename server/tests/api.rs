@@ -160,6 +160,43 @@ async fn pages_preload_the_theme_and_the_catalog_of_their_language() {
 }
 
 #[tokio::test]
+async fn the_portal_default_language_answers_readers_whose_languages_it_does_not_ship() {
+    let h = harness_with(false, "[server]\ndefault_locale = \"de\"").await;
+    let de = sspr_server::i18n::text("de", "error.request.not_found");
+    assert_ne!(de, sspr_server::i18n::text("en", "error.request.not_found"));
+    for (lang, code) in [
+        (None, "de"),
+        (Some("tr-TR, ko;q=0.5"), "de"),
+        (Some("fr"), "fr"),
+    ] {
+        let mut b = Request::get("/api/nowhere");
+        if let Some(l) = lang {
+            b = b.header(header::ACCEPT_LANGUAGE, l);
+        }
+        let r = send(&h.app, b.body(Body::empty()).unwrap()).await;
+        assert_eq!(r.headers()[header::CONTENT_LANGUAGE], code, "{lang:?}");
+        let message = json(r).await["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            message,
+            sspr_server::i18n::text(code, "error.request.not_found")
+        );
+        // The page preloads the catalog the SPA will choose.
+        let mut b = Request::get("/reset");
+        if let Some(l) = lang {
+            b = b.header(header::ACCEPT_LANGUAGE, l);
+        }
+        let r = send(&h.app, b.body(Body::empty()).unwrap()).await;
+        let link = r.headers()[header::LINK].to_str().unwrap().to_string();
+        assert!(link.contains(&format!("</locales/{code}.json>")), "{link}");
+    }
+    let r = get(&h.app, "/api/config").await;
+    assert_eq!(json(r).await["default_locale"], "de");
+}
+
+#[tokio::test]
 async fn precompressed_assets_are_negotiated_and_hashed_names_are_immutable() {
     let h = harness(false).await;
     let req = |enc: Option<&str>| {

@@ -37,7 +37,7 @@ function freePort() {
  *  With `smtpPort`, mail goes over real SMTP to that port. `restart(offset)`
  *  runs the same server (same store and port) again with its clock moved by
  *  faketime's `offset` (e.g. '+181d'). */
-export async function startSspr({ theme, themeFiles = {}, config = '', smtpPort }) {
+export async function startSspr({ theme, themeFiles = {}, config = '', server = '', smtpPort }) {
   const dir = mkdtempSync(join(tmpdir(), 'sspr-e2e-'));
   const themeDir = join(dir, 'theme');
   cpSync(join(ROOT, 'themes', theme), themeDir, { recursive: true });
@@ -49,7 +49,7 @@ export async function startSspr({ theme, themeFiles = {}, config = '', smtpPort 
   const dist = process.env.SSPR_DIST ?? join(ROOT, 'dist');
   writeFileSync(
     join(dir, 'sspr.toml'),
-    `[server]\nbind = "127.0.0.1:${port}"\npublic_url = "${url}"\nassets_dir = ${JSON.stringify(dist)}\n` +
+    `[server]\nbind = "127.0.0.1:${port}"\npublic_url = "${url}"\nassets_dir = ${JSON.stringify(dist)}\n${server}\n` +
       `[store]\nurl = "sqlite://sspr.db?mode=rwc"\n[directory]\ndemo_users = true\n` +
       `[theme]\nfile = "theme/theme.json"\n` +
       (smtpPort ? `[delivery]\nmail = "smtp"\nsmtp_host = "127.0.0.1"\nsmtp_port = ${smtpPort}\nsmtp_tls = "none"\nfrom = "IT Helpdesk <no-reply@northwind.test>"\n` : '') +

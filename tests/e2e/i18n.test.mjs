@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { portalPerFile, watchedPage, assertAccessible, VIEWPORTS, SCREENS, ROOT } from './harness.mjs';
+import { portalPerFile, startSspr, watchedPage, assertAccessible, VIEWPORTS, SCREENS, ROOT } from './harness.mjs';
 
 const catalog = (code) => JSON.parse(readFileSync(join(ROOT, 'public/locales', `${code}.json`), 'utf8'));
 // The shipped locales, as the picker lists them (proto's LOCALES).
@@ -66,6 +66,27 @@ test('the page preloads its theme and its catalog with the HTML, and the SPA reu
   assert.deepEqual(fetched.sort(), [['/locales/de.json', 'link'], ['/theme.json', 'link']]);
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test("a reader none of whose languages is shipped gets the portal's default language, not English", async () => {
+  const sspr = await startSspr({ theme: 'northwind', server: 'default_locale = "de"' });
+  try {
+    const { page, context, problems } = await watchedPage(portal.browser, VIEWPORTS[0], { locale: 'tr-TR' });
+    await page.goto(sspr.url + '/reset');
+    await page.getByRole('heading', { level: 1, name: catalog('de')['reset.title'] }).waitFor();
+    assert.deepEqual(await docLang(page), ['de', 'ltr']);
+    // So do the wizard's own messages (blank but not empty, past `required`).
+    await page.getByLabel(catalog('de')['field.username']).fill('   ');
+    await page.getByRole('button', { name: catalog('de')['action.next'] }).click();
+    await page.getByText(catalog('de')['reset.identify.missing']).first().waitFor();
+    // An explicit ?lng= still wins over the default.
+    await page.goto(sspr.url + '/reset?lng=sv');
+    await page.getByRole('heading', { level: 1, name: catalog('sv')['reset.title'] }).waitFor();
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    await sspr.stop();
+  }
 });
 
 test('the picker swaps the language in place: the wizard keeps its step, and a reload keeps the pick', async () => {

@@ -25,7 +25,6 @@ use crate::i18n;
 use crate::methods::{self, StoredMethod};
 use crate::secret::Secret;
 use crate::{AppState, totp};
-use sspr_proto::i18n::DEFAULT as DEFAULT_LANG;
 
 /// A flow lives 15 minutes from its start.
 pub const FLOW_LIFETIME: i64 = 15 * 60;
@@ -933,10 +932,11 @@ async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> 
             }
             let Some(to) = admin.email else { continue };
             // Other administrators' languages are unknown: the portal's default.
+            let lang = state.config.default_locale();
             state.outbox.send(Outgoing::Mail {
                 to,
-                subject: i18n::text_with(DEFAULT_LANG, "email.admin_reset.subject", &args),
-                body: i18n::text_with(DEFAULT_LANG, "email.admin_reset.body", &args),
+                subject: i18n::text_with(lang, "email.admin_reset.subject", &args),
+                body: i18n::text_with(lang, "email.admin_reset.body", &args),
             });
         }
     }

@@ -80,11 +80,17 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
         Arc::new(ThemeFile::open(&tdir.join("theme.json")).unwrap())
     });
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    // The public URL comes as an environment override, so `extra_config`
+    // may open a `[server]` table of its own.
     let text = format!(
-        "[store]\nurl = \"{url}\"\n[server]\npublic_url = \"{PUBLIC_URL}\"\n\
+        "[store]\nurl = \"{url}\"\n\
          [reset]\npow_difficulty = 8\nidentify_floor_ms = 0\n{extra_config}"
     );
-    let config = Config::from_str_at(&text, Path::new("/test/sspr.toml"), []).unwrap();
+    let env = [(
+        "SSPR__SERVER__PUBLIC_URL".to_string(),
+        PUBLIC_URL.to_string(),
+    )];
+    let config = Config::from_str_at(&text, Path::new("/test/sspr.toml"), env).unwrap();
     let store = Store::open(&config.store.url, 4).await.unwrap();
     let clock = ManualClock::at(T0);
     let entropy = Arc::new(OsEntropy);
