@@ -120,16 +120,18 @@ async fn spa_routes_fall_back_to_their_app_but_files_do_not() {
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
+/// A GET with the `Accept-Language` given, or none.
+fn get_in(uri: &str, lang: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(uri);
+    if let Some(l) = lang {
+        b = b.header(header::ACCEPT_LANGUAGE, l);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
 #[tokio::test]
 async fn pages_preload_the_theme_and_the_catalog_of_their_language() {
     let h = harness(false).await;
-    let page = |uri: &str, lang: Option<&str>| {
-        let mut b = Request::get(uri);
-        if let Some(l) = lang {
-            b = b.header(header::ACCEPT_LANGUAGE, l);
-        }
-        b.body(Body::empty()).unwrap()
-    };
     for (uri, lang, code) in [
         ("/", None, "en"),
         ("/reset", Some("de-AT,de;q=0.9,en;q=0.5"), "de"),
@@ -139,7 +141,7 @@ async fn pages_preload_the_theme_and_the_catalog_of_their_language() {
         ("/reset?x=1&lng=ar", None, "ar"),
         ("/reset?lng=xx", Some("pl"), "pl"),
     ] {
-        let r = send(&h.app, page(uri, lang)).await;
+        let r = send(&h.app, get_in(uri, lang)).await;
         assert_eq!(r.status(), StatusCode::OK, "{uri}");
         assert_eq!(
             r.headers()[header::LINK],
@@ -169,11 +171,7 @@ async fn the_portal_default_language_answers_readers_whose_languages_it_does_not
         (Some("tr-TR, ko;q=0.5"), "de"),
         (Some("fr"), "fr"),
     ] {
-        let mut b = Request::get("/api/nowhere");
-        if let Some(l) = lang {
-            b = b.header(header::ACCEPT_LANGUAGE, l);
-        }
-        let r = send(&h.app, b.body(Body::empty()).unwrap()).await;
+        let r = send(&h.app, get_in("/api/nowhere", lang)).await;
         assert_eq!(r.headers()[header::CONTENT_LANGUAGE], code, "{lang:?}");
         let message = json(r).await["error"]["message"]
             .as_str()
@@ -184,11 +182,7 @@ async fn the_portal_default_language_answers_readers_whose_languages_it_does_not
             sspr_server::i18n::text(code, "error.request.not_found")
         );
         // The page preloads the catalog the SPA will choose.
-        let mut b = Request::get("/reset");
-        if let Some(l) = lang {
-            b = b.header(header::ACCEPT_LANGUAGE, l);
-        }
-        let r = send(&h.app, b.body(Body::empty()).unwrap()).await;
+        let r = send(&h.app, get_in("/reset", lang)).await;
         let link = r.headers()[header::LINK].to_str().unwrap().to_string();
         assert!(link.contains(&format!("</locales/{code}.json>")), "{link}");
     }
