@@ -18,6 +18,7 @@ const BUDGET = { resetKB: 100, engineKB: 357, median64ms: 4 };
 const LENGTHS = [8, 16, 32, 64, 100];
 const PER_LENGTH = Number(process.env.BENCH_N ?? 41);
 
+// Binary kilobytes (KiB, 1,024 bytes); `cargo xtask build-web` prints bytes.
 const kb = (n) => (n / 1024).toFixed(1);
 const br = (name) => {
   const p = join(DIST, `${name}.br`);
@@ -135,8 +136,8 @@ for (const r of results.filter((r) => r.differ.length)) {
 }
 const at64 = results.find((r) => r.len === 64);
 console.log('\nbudgets');
-console.log(`  first load of the reset page      ${kb(resetBytes).padStart(7)} KB brotli   (budget ${BUDGET.resetKB} KB: ${flag(resetBytes <= BUDGET.resetKB * 1024)})`);
-console.log(`  strength engine (worker)          ${kb(engineBytes).padStart(7)} KB brotli   (budget ${BUDGET.engineKB} KB: ${flag(engineBytes <= BUDGET.engineKB * 1024)}; JS zxcvbn bundle ${kb(zxcvbnJsBytes)} KB)`);
+console.log(`  first load of the reset page      ${kb(resetBytes).padStart(7)} KiB brotli   (budget ${BUDGET.resetKB} KiB: ${flag(resetBytes <= BUDGET.resetKB * 1024)})`);
+console.log(`  strength engine (worker)          ${kb(engineBytes).padStart(7)} KiB brotli   (budget ${BUDGET.engineKB} KiB: ${flag(engineBytes <= BUDGET.engineKB * 1024)}; JS zxcvbn bundle ${kb(zxcvbnJsBytes)} KiB)`);
 console.log(`  strength call at 64 characters    ${at64.rust.toFixed(2).padStart(7)} ms median  (budget ${BUDGET.median64ms} ms: ${flag(at64.rust <= BUDGET.median64ms)})`);
 console.log('\nThe sspr worker runs the whole policy (length, names, banned list, zxcvbn) and JSON both ways;');
 console.log('the JS worker runs zxcvbn alone.');
