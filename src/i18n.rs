@@ -115,10 +115,7 @@ pub fn ready() -> bool {
 
 fn query_lng() -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
-    search
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("lng=").map(str::to_string))
+    lang::lng_param(&search).map(str::to_string)
 }
 
 fn storage() -> Option<web_sys::Storage> {

@@ -41,6 +41,16 @@ pub fn negotiate<'a>(prefs: impl IntoIterator<Item = &'a str>) -> Option<&'stati
     prefs.into_iter().find_map(supported)
 }
 
+/// The `lng` parameter of a URL query (`?lng=fr`, as Entra's portals take
+/// it), with or without the leading `?`. The SPA starts in it, and the
+/// server preloads its catalog, so both read it here.
+pub fn lng_param(query: &str) -> Option<&str> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("lng="))
+}
+
 /// The best shipped locale for an `Accept-Language` header, by q-value
 /// (RFC 9110 §12.5.4); ties keep the header's order.
 pub fn from_accept_language(header: &str) -> Option<&'static str> {
@@ -183,6 +193,14 @@ mod tests {
         assert_eq!(supported("xx"), None);
         assert_eq!(negotiate(["xx", "fr-CA", "de"]), Some("fr"));
         assert_eq!(negotiate(["xx"]), None);
+    }
+
+    #[test]
+    fn the_lng_parameter_is_found_anywhere_in_the_query() {
+        assert_eq!(lng_param("?lng=fr"), Some("fr"));
+        assert_eq!(lng_param("x=1&lng=pt-BR"), Some("pt-BR"));
+        assert_eq!(lng_param("?xlng=fr&y=2"), None);
+        assert_eq!(lng_param(""), None);
     }
 
     #[test]

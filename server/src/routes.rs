@@ -137,7 +137,7 @@ fn with_page_hints(
 ) -> Response {
     let asked = uri
         .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lng=")))
+        .and_then(sspr_proto::i18n::lng_param)
         .and_then(sspr_proto::i18n::supported);
     let code = asked.unwrap_or_else(|| crate::i18n::for_request(headers, default));
     // `crossorigin` makes each hint a same-origin CORS fetch, as the SPA's
