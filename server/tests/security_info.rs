@@ -34,16 +34,9 @@ async fn enroll(h: &Harness, cookie: &str, body: Value) -> (StatusCode, Value) {
     if s != StatusCode::OK {
         return (s, v);
     }
-    let inner = v
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .and_then(|o| o.get(&kind));
-    (
-        s,
-        inner
-            .unwrap_or_else(|| panic!("not a {kind} enrollment: {v}"))
-            .clone(),
-    )
+    let (tag, inner) = untag(&v);
+    assert_eq!(tag, kind, "{v}");
+    (s, inner.clone())
 }
 
 fn code_in(text: &str) -> String {

@@ -247,15 +247,21 @@ pub async fn start(h: &Harness, identifier: &str) -> Value {
 /// The wire tags steps externally (`{"enter_code": {..}}`, or `"blocked"`;
 /// `proto::reset` says why); anything else is not a step and panics.
 pub fn shown(view: &Value) -> Value {
-    match &view["step"] {
-        Value::String(name) => serde_json::json!({ "step": name }),
-        Value::Object(o) if o.len() == 1 => {
-            let (name, body) = o.iter().next().unwrap();
-            let mut out = body.as_object().cloned().expect("a step's fields");
-            out.insert("step".into(), name.clone().into());
-            Value::Object(out)
-        }
-        other => panic!("not a flow step: {other}"),
+    if let Value::String(name) = &view["step"] {
+        return serde_json::json!({ "step": name });
+    }
+    let (name, body) = untag(&view["step"]);
+    let mut out = body.as_object().cloned().expect("a step's fields");
+    out.insert("step".into(), name.into());
+    Value::Object(out)
+}
+
+/// An externally tagged variant with fields, `{tag: {..}}`: its tag and
+/// what it wraps. Anything else panics.
+pub fn untag(v: &Value) -> (&str, &Value) {
+    match v.as_object().filter(|o| o.len() == 1) {
+        Some(o) => o.iter().next().map(|(k, b)| (k.as_str(), b)).unwrap(),
+        None => panic!("not an externally tagged variant: {v}"),
     }
 }
 
