@@ -4,8 +4,10 @@
 //! - `test`             install what the tests need, then fmt, clippy, native, wasm and e2e tests
 //! - `build-web`        build the SPA into dist/ (release, precompressed) and print its size
 //! - `bench-web`        build the SPA, then print page and engine sizes and the strength-call latency in Chromium beside JS zxcvbn
+//! - `bench-floor`      print what the SPA's stack costs before our code: five tiny leptos apps, each adding one piece the reset page needs
 //! - `tools`            only install the toolchain (wasm target, trunk, wasm-bindgen-cli, npm packages)
 
+mod floor;
 mod tools;
 mod web;
 
@@ -24,10 +26,11 @@ fn main() -> ExitCode {
             .and_then(|()| web::build(&root))
             .map(|_| ()),
         Some("bench-web") => bench_web(&root),
+        Some("bench-floor") => floor::bench(&root),
         Some("tools") => tools::ensure_build_tools(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [--port N] | test | build-web | bench-web | tools>"
+                "usage: cargo xtask <demo [--port N] | test | build-web | bench-web | bench-floor | tools>"
             );
             return ExitCode::from(2);
         }

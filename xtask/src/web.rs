@@ -224,6 +224,18 @@ fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// Brotli at the quality the server's precompressed files use.
+pub fn brotli(data: &[u8]) -> Result<Vec<u8>> {
+    let mut br = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &data[..], &mut br, &params).map_err(|e| e.to_string())?;
+    Ok(br)
+}
+
 fn compress_all(dist: &Path) -> Result {
     let mut files = Vec::new();
     walk(dist, &mut files);
@@ -233,15 +245,7 @@ fn compress_all(dist: &Path) -> Result {
             continue;
         }
         let data = std::fs::read(&f).map_err(|e| e.to_string())?;
-        let mut br = Vec::new();
-        {
-            let params = brotli::enc::BrotliEncoderParams {
-                quality: 11,
-                lgwin: 22,
-                ..Default::default()
-            };
-            brotli::BrotliCompress(&mut &data[..], &mut br, &params).map_err(|e| e.to_string())?;
-        }
+        let br = brotli(&data)?;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&data).map_err(|e| e.to_string())?;
         let gz = gz.finish().map_err(|e| e.to_string())?;
