@@ -3,9 +3,10 @@
 //! the reader picks another language (no reload, the wizard keeps its step).
 //!
 //! Which language: `?lng=xx` (as Entra's portals take it), then the reader's
-//! earlier pick, then the browser's languages in order, then English. Texts
-//! are read through [`t`], [`tf`] and [`tn`]; each is reactive, so a view that
-//! calls one inside a closure re-renders when the catalog changes.
+//! earlier pick (the `sspr_lng` cookie), then the browser's languages in
+//! order, then the portal's default. Texts are read through [`t`], [`tf`]
+//! and [`tn`]; each is reactive, so a view that calls one inside a closure
+//! re-renders when the catalog changes.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -16,9 +17,6 @@ use sspr_proto::PublicConfig;
 use sspr_proto::i18n::{self as lang, DEFAULT};
 
 use crate::api::ApiError;
-
-/// Where the reader's pick is remembered (this browser only).
-const STORAGE_KEY: &str = "sspr.lng";
 
 /// One locale's texts.
 #[derive(Debug, Default)]
@@ -118,8 +116,30 @@ fn query_lng() -> Option<String> {
     lang::lng_param(&search).map(str::to_string)
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
+fn document() -> Option<web_sys::HtmlDocument> {
+    use wasm_bindgen::JsCast;
+    web_sys::window()?.document()?.dyn_into().ok()
+}
+
+/// The reader's earlier pick, from the cookie the server reads too (it
+/// preloads that catalog with the page).
+fn remembered() -> Option<&'static str> {
+    lang::picked(&document()?.cookie().ok()?)
+}
+
+/// Remembers a pick for a year, for this site's pages only.
+fn remember(code: &str) {
+    let Some(doc) = document() else {
+        return;
+    };
+    let https = web_sys::window()
+        .and_then(|w| w.location().protocol().ok())
+        .is_some_and(|p| p == "https:");
+    let secure = if https { "; Secure" } else { "" };
+    let _ = doc.set_cookie(&format!(
+        "{}={code}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
+        lang::PICK_COOKIE
+    ));
 }
 
 /// The tag the reader asked for, when it maps to the current locale (so a
@@ -140,12 +160,10 @@ pub fn requested_tag() -> String {
 fn initial() -> Option<&'static str> {
     let query = query_lng();
     // An explicit `?lng=` is kept for the rest of the visit, like a pick.
-    if let Some(code) = query.as_deref().and_then(lang::supported)
-        && let Some(s) = storage()
-    {
-        let _ = s.set_item(STORAGE_KEY, code);
+    if let Some(code) = query.as_deref().and_then(lang::supported) {
+        remember(code);
     }
-    let picked = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+    let picked = remembered().map(str::to_string);
     let browser: Vec<String> = web_sys::window()
         .map(|w| {
             w.navigator()
@@ -237,9 +255,7 @@ pub fn pick(code: &str) {
     let Some(code) = lang::supported(code) else {
         return;
     };
-    if let Some(s) = storage() {
-        let _ = s.set_item(STORAGE_KEY, code);
-    }
+    remember(code);
     REQUESTED.with(|r| *r.borrow_mut() = code.to_string());
     if query_lng().is_some()
         && let Some(w) = web_sys::window()

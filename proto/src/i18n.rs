@@ -51,6 +51,21 @@ pub fn lng_param(query: &str) -> Option<&str> {
         .find_map(|kv| kv.strip_prefix("lng="))
 }
 
+/// The cookie that remembers the reader's pick from the language picker (or
+/// a `?lng=`), so the server preloads that catalog with the page instead of
+/// the one `Accept-Language` names. Not a secret: a locale code, read only
+/// through [`supported`].
+pub const PICK_COOKIE: &str = "sspr_lng";
+
+/// The picked language in a `Cookie` header or `document.cookie`
+/// (`a=1; sspr_lng=fr`), when it names a shipped locale.
+pub fn picked(cookies: &str) -> Option<&'static str> {
+    cookies
+        .split(';')
+        .find_map(|c| c.trim().strip_prefix(PICK_COOKIE)?.strip_prefix('='))
+        .and_then(supported)
+}
+
 /// The best shipped locale for an `Accept-Language` header, by q-value
 /// (RFC 9110 §12.5.4); ties keep the header's order.
 pub fn from_accept_language(header: &str) -> Option<&'static str> {
@@ -201,6 +216,16 @@ mod tests {
         assert_eq!(lng_param("x=1&lng=pt-BR"), Some("pt-BR"));
         assert_eq!(lng_param("?xlng=fr&y=2"), None);
         assert_eq!(lng_param(""), None);
+    }
+
+    #[test]
+    fn the_pick_cookie_is_read_by_exact_name_and_only_when_shipped() {
+        assert_eq!(picked("sspr_lng=fr"), Some("fr"));
+        assert_eq!(picked("a=1;  sspr_lng=pt-BR; b=2"), Some("pt"));
+        assert_eq!(picked("xsspr_lng=fr; sspr_lngx=de"), None);
+        assert_eq!(picked("sspr_lng=xx"), None);
+        assert_eq!(picked("sspr_lng="), None);
+        assert_eq!(picked(""), None);
     }
 
     #[test]

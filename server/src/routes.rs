@@ -139,7 +139,19 @@ fn with_page_hints(
         .query()
         .and_then(sspr_proto::i18n::lng_param)
         .and_then(sspr_proto::i18n::supported);
-    let code = asked.unwrap_or_else(|| crate::i18n::for_request(headers, default));
+    // Then the reader's pick from the picker, which the SPA keeps in a
+    // cookie for this: without it the hint would name the browser's
+    // language and the SPA would fetch its catalog a second time.
+    let picked = || {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(sspr_proto::i18n::picked)
+    };
+    let code = asked
+        .or_else(picked)
+        .unwrap_or_else(|| crate::i18n::for_request(headers, default));
     // `crossorigin` makes each hint a same-origin CORS fetch, as the SPA's
     // own fetch() is, so the browser reuses the response.
     let link = format!(
@@ -148,8 +160,10 @@ fn with_page_hints(
     );
     if let Ok(v) = HeaderValue::from_str(&link) {
         r.headers_mut().insert(header::LINK, v);
-        r.headers_mut()
-            .append(header::VARY, HeaderValue::from_static("Accept-Language"));
+        r.headers_mut().append(
+            header::VARY,
+            HeaderValue::from_static("Accept-Language, Cookie"),
+        );
     }
     r
 }

@@ -5,7 +5,7 @@ mod common;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::Response;
 use common::*;
 use serde_json::Value;
@@ -152,7 +152,33 @@ async fn pages_preload_the_theme_and_the_catalog_of_their_language() {
             "{uri} {lang:?}"
         );
         let vary: Vec<_> = r.headers().get_all(header::VARY).iter().collect();
-        assert!(vary.iter().any(|v| *v == "Accept-Language"), "{vary:?}");
+        assert!(
+            vary.iter().any(|v| *v == "Accept-Language, Cookie"),
+            "{vary:?}"
+        );
+    }
+    // The reader's pick (the picker's cookie) beats the browser's languages;
+    // ?lng= beats the pick; a pick of an unshipped code is ignored.
+    for (uri, cookie, code) in [
+        ("/reset", "sspr_lng=es", "es"),
+        ("/", "theme=x; sspr_lng=ja", "ja"),
+        ("/reset?lng=sv", "sspr_lng=es", "sv"),
+        ("/reset", "sspr_lng=xx", "de"),
+    ] {
+        let mut req = get_in(uri, Some("de"));
+        req.headers_mut()
+            .insert(header::COOKIE, HeaderValue::from_static(cookie));
+        let r = send(&h.app, req).await;
+        let link = r.headers()[header::LINK]
+            .to_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            link.ends_with(&format!(
+                "</locales/{code}.json>; rel=preload; as=fetch; crossorigin"
+            )),
+            "{uri} {cookie}: {link}"
+        );
     }
     // Only the pages: files and the API carry no hints.
     for uri in ["/theme.json", "/api/health", "/branding/logo.svg"] {

@@ -110,8 +110,15 @@ test('the picker swaps the language in place: the wizard keeps its step, and a r
   await page.getByRole('button', { name: 'Verificar' }).click();
   await page.getByRole('alert').getByText('Ese código no ha funcionado. Compruébalo e inténtalo de nuevo.').waitFor();
 
-  await page.reload();
+  // The pick outlives the page: the server preloads its catalog with the
+  // HTML, and nothing else is fetched (no unused English preload).
+  const resp = await page.reload();
+  assert.match(resp.headers().link, /<\/locales\/es\.json>; rel=preload/);
   await page.getByRole('heading', { level: 2, name: 'Abre tu aplicación de autenticación' }).waitFor();
+  const catalogs = await page.evaluate(() => performance.getEntriesByType('resource')
+    .map((e) => [new URL(e.name).pathname, e.initiatorType])
+    .filter(([p]) => p.startsWith('/locales/')));
+  assert.deepEqual(catalogs, [['/locales/es.json', 'link']]);
   // The wrong code was refused on purpose.
   assert.deepEqual(problems.filter((p) => !/\b422\b/.test(p)), []);
   await context.close();
