@@ -4,8 +4,6 @@
 //! reset page never downloads security-info code, and the other way round.
 
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 use sspr_proto::{PublicConfig, Theme};
 
 use crate::api::{self, ApiError};
@@ -63,26 +61,31 @@ fn provide_shell(own: OwnPaths) {
     provide_context(own);
 }
 
-/// The reset app's own navigation between its two paths. A router would be
-/// a sixth of the page's wasm (`cargo xtask build-web`: 201.8 KB with
-/// leptos_router, 167 KB without): [`AppLink`](crate::components::app_link::AppLink)
-/// pushes history and sets this; back and forward set it from the location.
+/// Each app's own navigation between the paths it renders. A router would
+/// be a sixth of the reset page's wasm (`cargo xtask build-web`: 201.8 KB
+/// with leptos_router, 167 KB without) and 35 KB of the account page's:
+/// [`AppLink`](crate::components::app_link::AppLink) and
+/// [`use_navigate`](crate::components::app_link::use_navigate) push history and set
+/// this; back and forward set it from the location.
 #[derive(Debug, Clone, Copy)]
 pub struct InAppNav(pub RwSignal<String>);
 
+/// The path the app renders: `/security-info/` is `/security-info`.
 fn location_path() -> String {
-    window().location().pathname().unwrap_or_default()
+    let path = window().location().pathname().unwrap_or_default();
+    match path.trim_end_matches('/') {
+        "" => "/".to_string(),
+        p => p.to_string(),
+    }
 }
 
-/// `/` and the reset wizard.
-#[component]
-pub fn ResetApp() -> impl IntoView {
-    use crate::pages::{home::Home, reset::Reset};
-    provide_shell(RESET_PATHS);
+/// Provides [`InAppNav`] and follows back and forward. Pages may push
+/// history entries of their own under one path (the reset wizard's steps):
+/// the view changes only when the path itself does, or every Back would
+/// restart the wizard.
+fn provide_nav() -> RwSignal<String> {
     let path = RwSignal::new(location_path());
     provide_context(InAppNav(path));
-    // The wizard pushes its steps under `/reset` too: re-render only when
-    // the path itself changes, or every Back would restart the wizard.
     let on_pop = window_event_listener(leptos::ev::popstate, move |_| {
         let now = location_path();
         if path.with_untracked(|p| *p != now) {
@@ -90,6 +93,15 @@ pub fn ResetApp() -> impl IntoView {
         }
     });
     on_cleanup(move || on_pop.remove());
+    path
+}
+
+/// `/` and the reset wizard.
+#[component]
+pub fn ResetApp() -> impl IntoView {
+    use crate::pages::{home::Home, reset::Reset};
+    provide_shell(RESET_PATHS);
+    let path = provide_nav();
     view! {
         <Layout>
             {move || match path.get().as_str() {
@@ -109,16 +121,16 @@ pub fn AccountApp() -> impl IntoView {
         theme_preview::ThemePreview,
     };
     provide_shell(ACCOUNT_PATHS);
+    let path = provide_nav();
     view! {
-        <Router>
-            <Layout>
-                <Routes fallback=NotFound>
-                    <Route path=path!("/signin") view=SignIn />
-                    <Route path=path!("/security-info") view=SecurityInfo />
-                    <Route path=path!("/security-info/password") view=ChangePassword />
-                    <Route path=path!("/theme-preview") view=ThemePreview />
-                </Routes>
-            </Layout>
-        </Router>
+        <Layout>
+            {move || match path.get().as_str() {
+                "/signin" => SignIn().into_any(),
+                "/security-info" => SecurityInfo().into_any(),
+                "/security-info/password" => ChangePassword().into_any(),
+                "/theme-preview" => ThemePreview().into_any(),
+                _ => NotFound().into_any(),
+            }}
+        </Layout>
     }
 }

@@ -1,5 +1,5 @@
+use crate::components::app_link::AppLink;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use sspr_proto::ErrorId;
 
 use crate::api::{self, ApiError};
@@ -50,13 +50,13 @@ pub fn ChangePassword() -> impl IntoView {
             view! {
                 <div class="notice" role="status">
                     <p>{t!("change_password.done")}</p>
-                    <p><A href="/security-info">{t!("change_password.back")}</A></p>
+                    <p><AppLink href="/security-info">{t!("change_password.back")}</AppLink></p>
                 </div>
             }.into_any()
         } else {
             view! {
                 <ErrorBox error=Signal::derive(move || error.get().filter(|_| !wrong_current())) />
-                {move || needs_sign_in().then(|| view! { <p><A href="/signin">{t!("action.sign_in_again")}</A></p> })}
+                {move || needs_sign_in().then(|| view! { <p><AppLink href="/signin">{t!("action.sign_in_again")}</AppLink></p> })}
                 <form class="stack" on:submit=move |ev| {
                     ev.prevent_default();
                     save.dispatch((current.get_untracked(), new.get_untracked()));
@@ -68,7 +68,7 @@ pub fn ChangePassword() -> impl IntoView {
                     <NewPasswordField value=new set_value=set_new context=context />
                     <button type="submit" class="primary" disabled=move || save.pending().get()>{t!("change_password.title")}</button>
                 </form>
-                <p><A href="/security-info">{t!("action.cancel")}</A></p>
+                <p><AppLink href="/security-info">{t!("action.cancel")}</AppLink></p>
             }.into_any()
         }}
     }

@@ -1,6 +1,5 @@
-use crate::components::app_link::AppLink;
+use crate::components::app_link::{AppLink, use_navigate};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::api::{self, ApiError};
 use crate::app::{use_page_title, use_theme};
@@ -22,7 +21,7 @@ pub fn SignIn() -> impl IntoView {
         let navigate = navigate.clone();
         async move {
             match api::session::sign_in(u, p).await {
-                Ok(_) => navigate("/security-info", Default::default()),
+                Ok(_) => navigate("/security-info"),
                 Err(e) => set_error.set(Some(e)),
             }
         }

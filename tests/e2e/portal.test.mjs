@@ -68,6 +68,9 @@ for (const vp of VIEWPORTS) {
     await page.goto(server.url + '/security-info');
     await page.getByRole('heading', { level: 1, name: 'Security info' }).waitFor();
     await page.getByRole('link', { name: 'Sign in to see your security info' }).waitFor();
+    // A trailing slash names the same page.
+    await page.goto(server.url + '/security-info/');
+    await page.getByRole('link', { name: 'Sign in to see your security info' }).waitFor();
     await page.goto(server.url + '/no/such/page');
     await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
 

@@ -285,6 +285,7 @@ test('removing a method asks for the password again after 10 minutes; the passwo
     await page.locator('.methods').getByText('Authenticator app').waitFor();
 
     // Change of password: the current one is checked, the new one gets the live checklist.
+    await page.evaluate(() => { window.sameDocument = true; });
     await page.getByRole('link', { name: 'Change password' }).click();
     await page.getByRole('heading', { level: 1, name: 'Change password' }).waitFor();
     await assertAccessible(page, 'change password');
@@ -311,6 +312,14 @@ test('removing a method asks for the password again after 10 minutes; the passwo
     await page.getByRole('link', { name: 'Back to security info' }).click();
     await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
     await assertAccessible(page, 'Your methods');
+    // The account app's links and the browser's history move within the
+    // app, with no page load.
+    assert.equal(new URL(page.url()).pathname, '/security-info');
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: 'Change password' }).waitFor();
+    await page.goForward();
+    await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+    assert.equal(await page.evaluate(() => window.sameDocument), true, 'followed in-app, not by page loads');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(page, server.url, 'alice', 'Saffron-Glacier-Tuba-9');
     // The wrong current password (422) and the stale proof (401) were refused on purpose.

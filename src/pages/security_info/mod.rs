@@ -9,8 +9,8 @@ mod methods_list;
 mod reauth;
 mod recovery_codes;
 
+use crate::components::app_link::AppLink;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith};
 
@@ -116,14 +116,14 @@ pub fn SecurityInfo() -> impl IntoView {
     let body = move || {
         if signed_out.get() {
             return view! {
-                <p role="status">{t!("security_info.signed_out")} " " <A href="/signin">{t!("action.sign_in_again")}</A></p>
+                <p role="status">{t!("security_info.signed_out")} " " <AppLink href="/signin">{t!("action.sign_in_again")}</AppLink></p>
             }
             .into_any();
         }
         let Some(v) = current() else {
             return match loaded.get() {
                 Some(Ok(None)) => view! {
-                    <p><A href="/signin">{t!("security_info.sign_in_to_see")}</A></p>
+                    <p><AppLink href="/signin">{t!("security_info.sign_in_to_see")}</AppLink></p>
                 }
                 .into_any(),
                 Some(Err(e)) => {
@@ -200,7 +200,7 @@ fn Overview(view: SecurityInfoView) -> impl IntoView {
         })}
         {(!pass).then(|| view! {
             <h2>{t!("field.password")}</h2>
-            <p><A href="/security-info/password">{t!("change_password.title")}</A></p>
+            <p><AppLink href="/security-info/password">{t!("change_password.title")}</AppLink></p>
         })}
     }
 }
