@@ -90,10 +90,31 @@ fn provide_nav() -> RwSignal<String> {
         let now = location_path();
         if path.with_untracked(|p| *p != now) {
             path.set(now);
+            focus_new_page();
         }
     });
     on_cleanup(move || on_pop.remove());
     path
+}
+
+/// After an in-app move, focus goes where a screen reader expects it after a
+/// page load: the new page's heading (the document title has changed too).
+/// A step heading that took focus itself (the reset wizard's) keeps it. Run
+/// on the next frame, once the new page has rendered.
+pub fn focus_new_page() {
+    request_animation_frame(|| {
+        let doc = document();
+        let free = doc
+            .active_element()
+            .is_none_or(|e| doc.body().is_some_and(|b| *b == e));
+        if free
+            && let Ok(Some(h)) = doc.query_selector("main h1")
+            && let Ok(h) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(h)
+        {
+            let _ = h.set_attribute("tabindex", "-1");
+            let _ = h.focus();
+        }
+    });
 }
 
 /// `/` and the reset wizard.

@@ -44,6 +44,7 @@ fn follow(InAppNav(path): InAppNav, href: &str) {
     }
     path.set(href.split(['?', '#']).next().unwrap_or(href).to_string());
     window().scroll_to_with_x_and_y(0.0, 0.0);
+    crate::app::focus_new_page();
 }
 
 /// A link followed in-app when this app owns the target, and otherwise a

@@ -49,11 +49,14 @@ for (const vp of VIEWPORTS) {
     assert.equal(new URL(page.url()).pathname, '/reset');
     assert.equal(await page.evaluate(() => window.sameDocument), true, 'followed in-app, not by a page load');
     await page.getByRole('heading', { level: 2, name: 'Who are you?' }).waitFor();
+    // The wizard's step heading takes focus, not the page's title.
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Who are you?');
     await page.getByText("Next, you'll prove it's you with 2 of your registered methods.").waitFor();
     await page.screenshot({ path: join(SCREENS, `reset-${vp.name}.png`), fullPage: true });
     // Back and forward stay in the app too.
     await page.goBack();
     await page.getByRole('heading', { level: 1, name: 'Password self-service' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.matches('main h1'));
     await page.goForward();
     await page.getByRole('heading', { level: 2, name: 'Who are you?' }).waitFor();
     assert.equal(await page.evaluate(() => window.sameDocument), true, 'history moves in-app');

@@ -288,6 +288,10 @@ test('removing a method asks for the password again after 10 minutes; the passwo
     await page.evaluate(() => { window.sameDocument = true; });
     await page.getByRole('link', { name: 'Change password' }).click();
     await page.getByRole('heading', { level: 1, name: 'Change password' }).waitFor();
+    // Focus lands on the new page's heading, as a screen reader expects
+    // after a page load.
+    await page.waitForFunction(() => document.activeElement?.matches('main h1'));
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Change password');
     await assertAccessible(page, 'change password');
     await page.getByLabel('Current password').fill('not-it');
     const fresh = page.getByLabel('New password');
@@ -317,8 +321,10 @@ test('removing a method asks for the password again after 10 minutes; the passwo
     assert.equal(new URL(page.url()).pathname, '/security-info');
     await page.goBack();
     await page.getByRole('heading', { level: 1, name: 'Change password' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Change password');
     await page.goForward();
     await page.getByRole('heading', { level: 2, name: 'Your methods' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Security info');
     assert.equal(await page.evaluate(() => window.sameDocument), true, 'followed in-app, not by page loads');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await signIn(page, server.url, 'alice', 'Saffron-Glacier-Tuba-9');
