@@ -63,7 +63,7 @@ fn provide_shell(own: OwnPaths) {
 
 /// Each app's own navigation between the paths it renders. A router would
 /// be a sixth of the reset page's wasm (`cargo xtask build-web`: 201.8 KB
-/// with leptos_router, 167 KB without) and 40 KB of the account page's
+/// with leptos_router, 167 KB without) and 40 KB of the account page's:
 /// [`AppLink`](crate::components::app_link::AppLink) and
 /// [`use_navigate`](crate::components::app_link::use_navigate) push history and set
 /// this; back and forward set it from the location.

@@ -60,10 +60,7 @@ pub const PICK_COOKIE: &str = "sspr_lng";
 /// The picked language in a `Cookie` header or `document.cookie`
 /// (`a=1; sspr_lng=fr`), when it names a shipped locale.
 pub fn picked(cookies: &str) -> Option<&'static str> {
-    cookies
-        .split(';')
-        .find_map(|c| c.trim().strip_prefix(PICK_COOKIE)?.strip_prefix('='))
-        .and_then(supported)
+    crate::cookie(cookies, PICK_COOKIE).and_then(supported)
 }
 
 /// The best shipped locale for an `Accept-Language` header, by q-value

@@ -143,11 +143,8 @@ fn with_page_hints(
     // cookie for this: without it the hint would name the browser's
     // language and the SPA would fetch its catalog a second time.
     let picked = || {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(sspr_proto::i18n::picked)
+        crate::session::cookie(headers, sspr_proto::i18n::PICK_COOKIE)
+            .and_then(sspr_proto::i18n::supported)
     };
     let code = asked
         .or_else(picked)

@@ -71,19 +71,18 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The session token in the request's cookies, if any.
-pub fn token(headers: &HeaderMap) -> Option<String> {
+/// The value of cookie `name` in the request's `Cookie` headers, if any.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(COOKIE)?
-                .strip_prefix('=')
-                .map(str::to_string)
-        })
+        .find_map(|v| sspr_proto::cookie(v, name))
+}
+
+/// The session token in the request's cookies, if any.
+pub fn token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE).map(str::to_string)
 }
 
 pub fn set_cookie(token: &str) -> HeaderValue {

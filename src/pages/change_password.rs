@@ -1,9 +1,9 @@
-use crate::components::app_link::AppLink;
 use leptos::prelude::*;
 use sspr_proto::ErrorId;
 
 use crate::api::{self, ApiError};
 use crate::app::use_page_title;
+use crate::components::app_link::AppLink;
 use crate::components::error_box::ErrorBox;
 use crate::components::new_password_field::NewPasswordField;
 use crate::components::password_field::PasswordField;

@@ -9,13 +9,13 @@ mod methods_list;
 mod reauth;
 mod recovery_codes;
 
-use crate::components::app_link::AppLink;
 use leptos::prelude::*;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith};
 
 use crate::api::{self, ApiError};
 use crate::app::use_page_title;
+use crate::components::app_link::AppLink;
 use crate::components::error_box::ErrorBox;
 pub use crate::components::focus_heading::FocusHeading;
 use crate::i18n::{t, tn};
