@@ -268,6 +268,7 @@ pub mod security_info {
     use sspr_proto::security_info::{
         AddMethodRequest, ChangePasswordRequest, ConfirmRequest, Enrollment, MethodRequest,
         QuestionAnswer, QuestionsRequest, ReauthRequest, RecoveryCodes, SecurityInfoView,
+        StepUpChallenge, StepUpRequest, StepUpVerifyRequest,
     };
 
     use super::{ApiError, get, post, post_no_content};
@@ -324,6 +325,16 @@ pub mod security_info {
 
     pub async fn reauth(password: String) -> Result<SecurityInfoView, ApiError> {
         post("/api/session/reauth", &ReauthRequest { password }).await
+    }
+
+    /// Starts proving one of the user's methods (a code is sent to an
+    /// address or phone).
+    pub async fn stepup(method: String) -> Result<StepUpChallenge, ApiError> {
+        post("/api/session/stepup", &StepUpRequest { method }).await
+    }
+
+    pub async fn stepup_verify(code: String) -> Result<SecurityInfoView, ApiError> {
+        post("/api/session/stepup/verify", &StepUpVerifyRequest { code }).await
     }
 
     /// The live checklist's context for the signed-in user.

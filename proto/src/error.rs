@@ -82,6 +82,16 @@ pub enum ErrorId {
     Unavailable,
     #[serde(rename = "server.internal")]
     Internal,
+    /// Password checks are queued past their bound: retry after `retry_after`.
+    #[serde(rename = "server.busy")]
+    ServerBusy,
+    /// The request took longer than the server allows; nothing half-done stays.
+    #[serde(rename = "request.timeout")]
+    RequestTimeout,
+    /// Adding or replacing security info needs a fresh proof of a method the
+    /// user already has (or a Temporary Access Pass session).
+    #[serde(rename = "session.stepup_required")]
+    StepUpRequired,
     /// An id this build of the SPA does not know yet (newer server).
     #[serde(other, rename = "unknown")]
     Unknown,
@@ -126,6 +136,9 @@ impl ErrorId {
         ErrorId::AnswersInvalid,
         ErrorId::Unavailable,
         ErrorId::Internal,
+        ErrorId::ServerBusy,
+        ErrorId::RequestTimeout,
+        ErrorId::StepUpRequired,
     ];
 
     /// The catalog key of this id's text (`public/locales/*.json`): the
@@ -169,6 +182,9 @@ impl ErrorId {
             ErrorId::AnswersInvalid => "error.security_info.answers_invalid",
             ErrorId::Unavailable => "error.server.unavailable",
             ErrorId::Internal => "error.server.internal",
+            ErrorId::ServerBusy => "error.server.busy",
+            ErrorId::RequestTimeout => "error.request.timeout",
+            ErrorId::StepUpRequired => "error.session.stepup_required",
             ErrorId::Unknown => "error.unknown",
         }
     }
@@ -241,6 +257,9 @@ mod tests {
                 "\"security_info.answers_invalid\"",
                 "\"server.unavailable\"",
                 "\"server.internal\"",
+                "\"server.busy\"",
+                "\"request.timeout\"",
+                "\"session.stepup_required\"",
             ]
         );
     }

@@ -66,7 +66,7 @@ pub fn pow_message(prefix: &[u8], nonce: u64) -> Vec<u8> {
     m
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// User name or email address.
@@ -74,13 +74,13 @@ pub struct StartRequest {
     pub pow: PowSolution,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowRequest {
     pub flow: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChooseRequest {
     pub flow: String,
@@ -107,6 +107,34 @@ pub struct PasswordRequest {
 pub struct AnswersRequest {
     pub flow: String,
     pub answers: Vec<String>,
+}
+
+/// The typed identifier may be a pasted password: never printed.
+impl std::fmt::Debug for StartRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartRequest")
+            .field("identifier", &"[redacted]")
+            .field("pow", &self.pow)
+            .finish()
+    }
+}
+
+/// The flow id is the bearer of a reset: never printed.
+impl std::fmt::Debug for FlowRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowRequest")
+            .field("flow", &"[redacted]")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ChooseRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChooseRequest")
+            .field("flow", &"[redacted]")
+            .field("method", &self.method)
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for AnswersRequest {
@@ -172,6 +200,12 @@ pub enum ResetStep {
     },
     Done {
         outcome: Outcome,
+        /// How many other sessions of the user the reset ended.
+        #[serde(default)]
+        signed_out: u32,
+        /// Whether a confirmation went to the user's email address.
+        #[serde(default)]
+        notified: bool,
     },
     /// Self-service is blocked for this account: contact the helpdesk.
     Blocked,
@@ -184,13 +218,23 @@ pub enum Outcome {
     Unlocked,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowView {
     /// The flow's opaque id (≥128 random bits): the bearer of this reset.
     pub flow: String,
     /// Seconds left before the flow expires.
     pub expires_in: u32,
     pub step: ResetStep,
+}
+
+impl std::fmt::Debug for FlowView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowView")
+            .field("flow", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("step", &self.step)
+            .finish()
+    }
 }
 
 #[cfg(test)]
@@ -235,7 +279,9 @@ mod tests {
         assert_eq!(
             back,
             ResetStep::Done {
-                outcome: Outcome::Unlocked
+                outcome: Outcome::Unlocked,
+                signed_out: 0,
+                notified: false
             }
         );
     }
@@ -252,5 +298,37 @@ mod tests {
             password: "hunter2hunter2".into(),
         };
         assert!(!format!("{r:?}").contains("hunter2"));
+        let flow = "a1b2c3d4".repeat(8);
+        let printed = [
+            format!("{:?}", FlowRequest { flow: flow.clone() }),
+            format!(
+                "{:?}",
+                ChooseRequest {
+                    flow: flow.clone(),
+                    method: "m1".into()
+                }
+            ),
+            format!(
+                "{:?}",
+                FlowView {
+                    flow: flow.clone(),
+                    expires_in: 900,
+                    step: ResetStep::Blocked
+                }
+            ),
+            format!(
+                "{:?}",
+                StartRequest {
+                    identifier: "Hunter2-pasted!".into(),
+                    pow: PowSolution {
+                        id: "p".into(),
+                        nonce: 1
+                    }
+                }
+            ),
+        ];
+        for p in &printed {
+            assert!(!p.contains(&flow) && !p.contains("Hunter2"), "{p}");
+        }
     }
 }

@@ -227,6 +227,44 @@ impl std::fmt::Debug for RecoveryCodes {
     }
 }
 
+/// Starts a step-up: proving one of the user's registered methods before
+/// changing them. `method` is a [`RegisteredMethod::id`]; an email or phone
+/// gets a code, an authenticator app or recovery code needs none sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpRequest {
+    pub method: String,
+}
+
+/// The step-up being made: which method, and for a sent code how long
+/// until another may be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepUpChallenge {
+    pub method: String,
+    pub kind: MethodKind,
+    pub resend_in: Option<u32>,
+}
+
+/// The step-up's proof: the code sent, an authenticator code or a recovery code.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpVerifyRequest {
+    pub code: String,
+}
+
+impl std::fmt::Debug for StepUpVerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepUpVerifyRequest")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Kinds that can prove who the user is for a step-up. Security questions
+/// cannot: they are guessable and never stand alone.
+pub fn proves_stepup(kind: MethodKind) -> bool {
+    !matches!(kind, MethodKind::SecurityQuestions)
+}
+
 /// Proves the password again, for sensitive changes.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -63,6 +63,51 @@ fn is_safe(path: &str) -> bool {
         })
 }
 
+/// What `/branding/` may serve: images and fonts, each with a fixed type.
+const BRANDING_TYPES: &[(&str, &str)] = &[
+    ("svg", "image/svg+xml; charset=utf-8"),
+    ("png", "image/png"),
+    ("jpg", "image/jpeg"),
+    ("jpeg", "image/jpeg"),
+    ("gif", "image/gif"),
+    ("webp", "image/webp"),
+    ("avif", "image/avif"),
+    ("ico", "image/x-icon"),
+    ("woff2", "font/woff2"),
+    ("woff", "font/woff"),
+    ("ttf", "font/ttf"),
+    ("otf", "font/otf"),
+];
+
+/// The policy of a branding file opened on its own: no script, no fetches.
+pub const BRANDING_CSP: &str =
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; font-src 'self'; sandbox";
+
+/// The content type of a branding file name, or `None` when `/branding/`
+/// must not serve it (a key, a database, a config: anything not an image or a font).
+pub fn branding_type(name: &str) -> Option<&'static str> {
+    if !is_safe(name) || name.contains('/') {
+        return None;
+    }
+    let (_, ext) = name.rsplit_once('.')?;
+    BRANDING_TYPES
+        .iter()
+        .find(|(e, _)| e.eq_ignore_ascii_case(ext))
+        .map(|(_, t)| *t)
+}
+
+/// Reads `name` from the operator's branding folder, if it is a regular file
+/// that really lies inside it (a symlink out of the folder is refused).
+pub fn branding_file(dir: &std::path::Path, name: &str) -> Option<Vec<u8>> {
+    branding_type(name)?;
+    let root = std::fs::canonicalize(dir).ok()?;
+    let real = std::fs::canonicalize(root.join(name)).ok()?;
+    if !real.starts_with(&root) || !real.is_file() {
+        return None;
+    }
+    std::fs::read(real).ok()
+}
+
 /// `name-0123456789abcdef.ext` or `name-0123456789abcdef_bg.wasm`: trunk's content hash.
 pub fn is_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -144,6 +189,18 @@ pub fn respond(
     } else {
         mime.to_string()
     };
+    respond_as(&content_type, path, identity, encoded, method, headers)
+}
+
+/// As [`respond`], with the content type given.
+pub fn respond_as(
+    content_type: &str,
+    path: &str,
+    identity: Cow<'static, [u8]>,
+    encoded: Option<(Encoding, Cow<'static, [u8]>)>,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Response {
     let hashed = is_hashed(path);
     let etag = (!hashed).then(|| format!("\"{}\"", hex::encode(&Sha256::digest(&identity)[..12])));
     if let Some(tag) = &etag

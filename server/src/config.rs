@@ -136,6 +136,34 @@ pub struct ServerConfig {
     /// and for mail to other administrators, whose language is unknown.
     #[serde(default = "default_locale")]
     pub default_locale: String,
+    /// Reverse proxies and load balancers (addresses or CIDRs) whose
+    /// forwarded header names the client. Empty: the TCP peer is the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<crate::client_ip::Cidr>,
+    /// The header those proxies write: `x-forwarded-for` or `forwarded` (RFC 7239).
+    #[serde(default)]
+    pub forwarded_header: crate::client_ip::ForwardedHeader,
+    /// Open connections at most; past it a new connection is closed at once.
+    #[serde(default = "default_connection_limit")]
+    pub connection_limit: usize,
+    /// A request's headers must be in within this; also how long an idle
+    /// keep-alive connection waits for its next request.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_secs: u64,
+    /// A request (its body and its answer) must be done within this.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+    /// A connection on which no byte moves for this long is closed.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Threads for argon2 (sign-in, password changes, security answers);
+    /// 0 = one per core. Each holds 19 MiB.
+    #[serde(default)]
+    pub hash_workers: usize,
+    /// Password checks that may wait for a thread; past it the answer is
+    /// `503 server.busy` with Retry-After.
+    #[serde(default = "default_hash_queue")]
+    pub hash_queue: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,10 +252,15 @@ fn default_ldap_pool() -> usize {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThemeConfig {
-    /// A theme file read at runtime and re-read when it changes. Files beside it
-    /// are served under `/branding/`. Unset: the theme built into the portal.
+    /// A theme file read at runtime and re-read when it changes. Unset: the
+    /// theme built into the portal.
     #[serde(default)]
     pub file: Option<PathBuf>,
+    /// The folder served under `/branding/`: images and fonts only, nothing
+    /// else in it is ever served. Default: `branding/` beside the theme file.
+    /// The key, the store and the config file may never lie inside it.
+    #[serde(default)]
+    pub branding_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -393,6 +426,21 @@ fn default_from() -> String {
 
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_connection_limit() -> usize {
+    1024
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_request_timeout() -> u64 {
+    30
+}
+fn default_idle_timeout() -> u64 {
+    60
+}
+fn default_hash_queue() -> usize {
+    64
 }
 fn default_locale() -> String {
     sspr_proto::i18n::DEFAULT.into()
@@ -590,21 +638,25 @@ impl Config {
 
         let base = std::path::absolute(path.parent().unwrap_or(Path::new("."))).unwrap_or_default();
         config.resolve_paths(&base);
-        config.validate().map_err(|(field, reason)| {
-            let source = overrides
-                .iter()
-                .find(|(_, keys, _)| keys.join(".") == field)
-                .map(|(n, _, _)| Source::Env(n.clone()))
-                .unwrap_or(Source::File {
-                    path: path.to_path_buf(),
-                    line: find_key_line(text, &field),
-                });
-            ConfigError {
-                source,
-                field: Some(field),
-                reason,
-            }
-        })?;
+        let config_file = base.join(path.file_name().unwrap_or_default());
+        config
+            .validate()
+            .and_then(|()| config.check_layout(&config_file))
+            .map_err(|(field, reason)| {
+                let source = overrides
+                    .iter()
+                    .find(|(_, keys, _)| keys.join(".") == field)
+                    .map(|(n, _, _)| Source::Env(n.clone()))
+                    .unwrap_or(Source::File {
+                        path: path.to_path_buf(),
+                        line: find_key_line(text, &field),
+                    });
+                ConfigError {
+                    source,
+                    field: Some(field),
+                    reason,
+                }
+            })?;
         Ok(config)
     }
 
@@ -620,6 +672,17 @@ impl Config {
         }
         if let Some(p) = self.theme.file.as_mut() {
             fix(p);
+        }
+        if let Some(p) = self.theme.branding_dir.as_mut() {
+            fix(p);
+        }
+        if self.theme.branding_dir.is_none() {
+            self.theme.branding_dir = self
+                .theme
+                .file
+                .as_deref()
+                .and_then(Path::parent)
+                .map(|d| d.join("branding"));
         }
         fix(&mut self.secrets.key_file);
         fix(&mut self.delivery.outbox_dir);
@@ -736,6 +799,67 @@ impl Config {
         Ok(())
     }
 
+    /// The folders the portal serves files from, by the field that names them.
+    pub fn served_folders(&self) -> Vec<(&'static str, &Path)> {
+        let mut out = Vec::new();
+        if let Some(d) = &self.theme.branding_dir {
+            out.push(("theme.branding_dir", d.as_path()));
+        }
+        if let Some(d) = &self.server.assets_dir {
+            out.push(("server.assets_dir", d.as_path()));
+        }
+        out
+    }
+
+    /// The SQLite database file, when the store is SQLite on disk.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let rest = self.store.url.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let file = rest.split('?').next().unwrap_or(rest);
+        (!file.is_empty() && !file.starts_with(':')).then(|| PathBuf::from(file))
+    }
+
+    /// Secrets never lie inside a folder the portal serves: the master key,
+    /// the store, the dev outbox (it holds codes) and this file itself. A
+    /// symlink does not hide one: paths are compared as written and resolved.
+    fn check_layout(&self, config_file: &Path) -> Result<(), (String, String)> {
+        let mut secrets: Vec<(&str, PathBuf)> = vec![
+            ("secrets.key_file", self.secrets.key_file.clone()),
+            ("delivery.outbox_dir", self.delivery.outbox_dir.clone()),
+        ];
+        if let Some(db) = self.sqlite_file() {
+            secrets.push(("store.url", db));
+        }
+        secrets.push(("", config_file.to_path_buf()));
+        for (served_field, served) in self.served_folders() {
+            for (field, secret) in &secrets {
+                if !is_within(secret, served) {
+                    continue;
+                }
+                let what = if field.is_empty() {
+                    "the configuration file".to_string()
+                } else {
+                    format!("`{field}`")
+                };
+                let blamed = if field.is_empty() {
+                    served_field
+                } else {
+                    field
+                };
+                return Err((
+                    blamed.to_string(),
+                    format!(
+                        "{what} ({}) is inside `{served_field}` ({}), which the portal serves over HTTP: \
+                         keep keys, stores and configuration outside every served folder",
+                        secret.display(),
+                        served.display()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Rules serde cannot express. Returns `(field, reason)`.
     fn validate(&self) -> Result<(), (String, String)> {
         let err = |f: &str, r: String| Err((f.to_string(), r));
@@ -755,6 +879,34 @@ impl Config {
                 );
             }
             Err(e) => return err("server.public_url", format!("is not a URL: {e}")),
+        }
+        let srv = &self.server;
+        for (field, value, range) in [
+            (
+                "server.connection_limit",
+                srv.connection_limit as u64,
+                1..=1_000_000u64,
+            ),
+            (
+                "server.header_timeout_secs",
+                srv.header_timeout_secs,
+                1..=120,
+            ),
+            (
+                "server.request_timeout_secs",
+                srv.request_timeout_secs,
+                1..=600,
+            ),
+            ("server.idle_timeout_secs", srv.idle_timeout_secs, 1..=3600),
+            ("server.hash_workers", srv.hash_workers as u64, 0..=256),
+            ("server.hash_queue", srv.hash_queue as u64, 0..=100_000),
+        ] {
+            if !range.contains(&value) {
+                return err(
+                    field,
+                    format!("must be {} to {}, not {value}", range.start(), range.end()),
+                );
+            }
         }
         if sspr_proto::i18n::supported(&self.server.default_locale).is_none() {
             let shipped: Vec<&str> = sspr_proto::i18n::LOCALES.iter().map(|(c, _)| *c).collect();
@@ -866,6 +1018,18 @@ impl Config {
                 }
             }
         }
+        if self.delivery.mail == MailKind::Smtp
+            && self.delivery.smtp_tls == SmtpTls::None
+            && !is_loopback_name(&self.delivery.smtp_host)
+        {
+            return err(
+                "delivery.smtp_tls",
+                format!(
+                    "\"none\" sends codes in clear: it is only allowed for a relay on loopback, not {:?}; use \"starttls\" or \"tls\"",
+                    self.delivery.smtp_host
+                ),
+            );
+        }
         if self
             .delivery
             .from
@@ -968,6 +1132,55 @@ impl Config {
     }
 }
 
+/// Whether `path` is `folder` or lies below it: compared lexically (`..`
+/// folded) and, where both exist, after resolving symlinks.
+pub fn is_within(path: &Path, folder: &Path) -> bool {
+    let lexical = |p: &Path| {
+        let mut out = PathBuf::new();
+        for c in std::path::absolute(p)
+            .unwrap_or_else(|_| p.to_path_buf())
+            .components()
+        {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                other => out.push(other),
+            }
+        }
+        out
+    };
+    // A file that does not exist yet (a key created on first start) is
+    // resolved through its nearest existing ancestor.
+    let resolved = |p: &Path| {
+        let p = lexical(p);
+        let mut base = p.clone();
+        let mut rest = Vec::new();
+        loop {
+            if let Ok(real) = std::fs::canonicalize(&base) {
+                return rest.iter().rev().fold(real, |acc: PathBuf, c| acc.join(c));
+            }
+            match (base.file_name().map(|n| n.to_os_string()), base.parent()) {
+                (Some(name), Some(parent)) => {
+                    rest.push(name);
+                    base = parent.to_path_buf();
+                }
+                _ => return p,
+            }
+        }
+    };
+    lexical(path).starts_with(lexical(folder)) || resolved(path).starts_with(resolved(folder))
+}
+
+/// `localhost`, `127.0.0.1`, `::1` and the rest of the loopback ranges.
+fn is_loopback_name(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 fn is_loopback_host(u: &url::Url) -> bool {
     match u.host() {
         Some(url::Host::Domain(d)) => d == "localhost",
@@ -1053,6 +1266,104 @@ mod tests {
             "{}",
             e.reason
         );
+    }
+
+    #[test]
+    fn secrets_inside_a_served_folder_stop_the_start() {
+        // The old layout: branding served from the folder that holds the key.
+        let e = load(
+            "[theme]\nfile = \"theme.json\"\nbranding_dir = \".\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("secrets.key_file"));
+        assert!(
+            e.reason.starts_with(
+                "`secrets.key_file` (/etc/sspr/sspr.key) is inside `theme.branding_dir` (/etc/sspr/.), which the portal serves over HTTP"
+            ),
+            "{e}"
+        );
+        // The default branding folder is its own subfolder: fine.
+        let c = load("[theme]\nfile = \"theme.json\"\n", &[]).unwrap();
+        assert_eq!(
+            c.theme.branding_dir.as_deref(),
+            Some(Path::new("/etc/sspr/branding"))
+        );
+        let elsewhere = "[secrets]\nkey_file = \"/var/lib/sspr/sspr.key\"\n\
+                         [store]\nurl = \"sqlite:///var/lib/sspr/sspr.db?mode=rwc\"\n";
+        let field = |extra: &str| {
+            load(&format!("{elsewhere}{extra}"), &[])
+                .unwrap_err()
+                .field
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            field("[server]\nassets_dir = \"/var/lib\"\n"),
+            "secrets.key_file"
+        );
+        assert_eq!(
+            field(
+                "[delivery]\noutbox_dir = \"/srv/www/outbox\"\n[server]\nassets_dir = \"/srv/www\"\n"
+            ),
+            "delivery.outbox_dir"
+        );
+        // The config file itself, served: blamed on the folder.
+        assert_eq!(
+            field(
+                "[delivery]\noutbox_dir = \"/var/lib/sspr/outbox\"\n[theme]\nbranding_dir = \"/etc/sspr/../sspr\"\n"
+            ),
+            "theme.branding_dir"
+        );
+        let db = load(
+            "[store]\nurl = \"sqlite:///srv/www/sspr.db\"\n[server]\nassets_dir = \"/srv/www\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(db.field.as_deref(), Some("store.url"));
+        assert!(
+            db.to_string()
+                .starts_with("/etc/sspr/sspr.toml:2: field `store.url`"),
+            "{db}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_branding_folder_does_not_hide_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path().join("etc");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::os::unix::fs::symlink(&etc, dir.path().join("public")).unwrap();
+        let cfg = etc.join("sspr.toml");
+        let text = format!(
+            "[theme]\nbranding_dir = \"{}\"\n[delivery]\noutbox_dir = \"{}\"\n",
+            dir.path().join("public").display(),
+            dir.path().join("outbox").display()
+        );
+        let e = Config::from_str_at(&text, &cfg, []).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("secrets.key_file"), "{e}");
+    }
+
+    #[test]
+    fn smtp_without_tls_is_for_loopback_relays_only() {
+        let smtp = |host: &str| {
+            load(
+                &format!(
+                    "[delivery]\nmail = \"smtp\"\nsmtp_tls = \"none\"\nsmtp_host = \"{host}\"\n"
+                ),
+                &[],
+            )
+        };
+        let e = smtp("smtp.example.com").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("delivery.smtp_tls"));
+        assert!(
+            e.reason.contains("only allowed for a relay on loopback"),
+            "{e}"
+        );
+        assert!(smtp("10.0.0.5").is_err());
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]", "127.0.0.53"] {
+            assert!(smtp(host).is_ok(), "{host}");
+        }
     }
 
     #[test]

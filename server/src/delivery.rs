@@ -175,18 +175,32 @@ impl Transport for HttpSms {
     }
 }
 
+/// What the worker takes: a message, or a request to say when every
+/// message before it has been handled.
+enum Item {
+    Message(Outgoing),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// The queue handlers enqueue into.
 #[derive(Debug, Clone)]
 pub struct Outbox {
-    tx: mpsc::UnboundedSender<Outgoing>,
+    tx: mpsc::UnboundedSender<Item>,
 }
 
 impl Outbox {
     /// Starts the worker. `mail` and `sms` may be the same transport.
     pub fn start(mail: Arc<dyn Transport>, sms: Arc<dyn Transport>) -> Outbox {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Item>();
         tokio::spawn(async move {
-            while let Some(msg) = rx.recv().await {
+            while let Some(item) = rx.recv().await {
+                let msg = match item {
+                    Item::Message(m) => m,
+                    Item::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
                 let t = if matches!(msg, Outgoing::Mail { .. }) {
                     &mail
                 } else {
@@ -210,8 +224,17 @@ impl Outbox {
     }
 
     pub fn send(&self, msg: Outgoing) {
-        if self.tx.send(msg).is_err() {
+        if self.tx.send(Item::Message(msg)).is_err() {
             tracing::error!("delivery worker is gone; message dropped");
+        }
+    }
+
+    /// Waits until every message queued so far has been handled (delivered,
+    /// or given up on): a command that exits right after queueing one.
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Item::Flush(done)).is_ok() {
+            let _ = wait.await;
         }
     }
 }

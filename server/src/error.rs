@@ -65,6 +65,14 @@ pub enum ApiError {
     DirectoryUnavailable(String),
     #[error("internal: {0}")]
     Internal(String),
+    /// The password hashing queue is full.
+    #[error("server busy")]
+    ServerBusy { retry_after: u64 },
+    #[error("request timed out")]
+    RequestTimeout,
+    /// Needs a fresh proof of an existing method first.
+    #[error("step-up required")]
+    StepUpRequired,
 }
 
 impl From<crate::directory::DirectoryError> for ApiError {
@@ -76,7 +84,17 @@ impl From<crate::directory::DirectoryError> for ApiError {
                 field: "current".into(),
                 reason: "not your current password".into(),
             },
+            D::Busy => ApiError::ServerBusy { retry_after: 1 },
             other => ApiError::DirectoryUnavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::hashing::HashError> for ApiError {
+    fn from(e: crate::hashing::HashError) -> Self {
+        match e {
+            crate::hashing::HashError::Busy => ApiError::ServerBusy { retry_after: 1 },
+            other => ApiError::internal(other),
         }
     }
 }
@@ -130,6 +148,9 @@ impl ApiError {
                 ErrorId::DirectoryUnavailable,
             ),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorId::Internal),
+            ApiError::ServerBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, ErrorId::ServerBusy),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, ErrorId::RequestTimeout),
+            ApiError::StepUpRequired => (StatusCode::UNAUTHORIZED, ErrorId::StepUpRequired),
         }
     }
 
@@ -141,7 +162,8 @@ impl ApiError {
             }
             ApiError::RateLimited { retry_after }
             | ApiError::ResendTooSoon { retry_after }
-            | ApiError::SignInLocked { retry_after } => (None, Some(*retry_after)),
+            | ApiError::SignInLocked { retry_after }
+            | ApiError::ServerBusy { retry_after } => (None, Some(*retry_after)),
             ApiError::PasswordPolicy(_) | ApiError::PasswordRejected(_) => {
                 (Some("password".to_string()), None)
             }
@@ -176,7 +198,8 @@ impl IntoResponse for ApiError {
         let mut resp = (status, axum::Json(self.body())).into_response();
         if let ApiError::RateLimited { retry_after }
         | ApiError::ResendTooSoon { retry_after }
-        | ApiError::SignInLocked { retry_after } = self
+        | ApiError::SignInLocked { retry_after }
+        | ApiError::ServerBusy { retry_after } = self
         {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

@@ -65,6 +65,7 @@ impl Keys {
             write_private(path, hex::encode(master).as_bytes()).map_err(|e| err(e.to_string()))?;
             tracing::warn!(path = %path.display(), "created a new master key: back it up, losing it loses every registered authenticator");
         }
+        refuse_shared(path).map_err(err)?;
         let text =
             std::fs::read_to_string(path).map_err(|e| err(format!("cannot read the key: {e}")))?;
         let bytes =
@@ -120,6 +121,30 @@ impl Keys {
             .decrypt(XNonce::from_slice(nonce), ct)
             .map_err(|_| KeyError::Decrypt)
     }
+}
+
+/// A key file that its group or others may read (or write) is refused, as
+/// ssh refuses a shared private key: the key decrypts every secret at rest.
+#[cfg(unix)]
+fn refuse_shared(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read the key: {e}"))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "is readable by others (mode {mode:03o}); it must be private to the portal's user: chmod 600 {}",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn refuse_shared(_path: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -186,6 +211,17 @@ mod tests {
                 std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
                 0o600
             );
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let e = Keys::load_or_create(&p, &OsEntropy)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("readable by others (mode 644)"), "{e}");
+            assert!(e.contains("chmod 600"), "{e}");
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
         std::fs::write(&p, "short").unwrap();
         assert!(

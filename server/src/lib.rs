@@ -4,23 +4,28 @@
 pub mod assets;
 pub mod audit;
 pub mod breach;
+pub mod client_ip;
 pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod directory;
 pub mod error;
+pub mod hashing;
 pub mod i18n;
 pub mod json;
 pub mod keys;
 pub mod limits;
 pub mod methods;
+pub mod pacing;
 pub mod password;
 pub mod reset;
 pub mod routes;
 pub mod secret;
 pub mod security;
 pub mod security_info;
+pub mod serve;
 pub mod session;
+pub mod stepup;
 pub mod store;
 pub mod tap;
 pub mod theme;
@@ -38,8 +43,10 @@ use crate::clock::{Clock, Entropy};
 use crate::config::Config;
 use crate::delivery::Outbox;
 use crate::directory::Directory;
+use crate::hashing::HashPool;
 use crate::keys::Keys;
 use crate::limits::IpLimits;
+use crate::pacing::Paces;
 use crate::store::Store;
 use crate::theme::ThemeFile;
 
@@ -57,7 +64,11 @@ pub struct AppState {
     pub theme: Option<Arc<ThemeFile>>,
     pub keys: Arc<Keys>,
     pub outbox: Outbox,
-    pub limits: Arc<IpLimits>,
+    pub limits: IpLimits,
+    /// Every argon2 runs here (the built-in directory shares it).
+    pub hashes: HashPool,
+    /// Floors that keep known and unknown accounts' answers alike in time.
+    pub paces: Arc<Paces>,
 }
 
 impl AppState {
@@ -90,6 +101,8 @@ pub fn app(state: AppState) -> Router {
                 .delete(routes::session_sign_out),
         )
         .route("/session/reauth", post(routes::session_reauth))
+        .route("/session/stepup", post(routes::stepup_start))
+        .route("/session/stepup/verify", post(routes::stepup_verify))
         .route("/security-info", get(routes::security_info))
         .route("/security-info/review", post(routes::security_info_review))
         .route("/security-info/methods", post(routes::method_start))
@@ -137,6 +150,12 @@ pub fn app(state: AppState) -> Router {
         .route("/theme.json", get(routes::theme))
         .route("/branding/{file}", get(routes::branding))
         .fallback(routes::static_or_spa)
+        // Each request runs to its end in its own task: a client that goes
+        // away, or the request timeout, never stops a handler half-way.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::deadline,
+        ))
         .layer(CatchPanicLayer::custom(routes::panic_response))
         .layer(middleware::from_fn(security::headers))
         .with_state(state)

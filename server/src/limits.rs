@@ -1,67 +1,117 @@
-//! Per-IP limits, on top of the per-account throttling. In memory: they guard
-//! one node against floods; the account limits are the persisted ones.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! Per-IP limits, on top of the per-account throttling. The windows live in
+//! the store, so every node behind a load balancer counts against the same
+//! budget and a restart does not reset it; the process holds none of them,
+//! so a million distinct addresses cost it no memory. Expired windows are
+//! swept by the housekeeping task.
 
 use crate::clock::UnixTime;
 use crate::error::ApiError;
-
-/// `(ip, bucket)` → `(window start, requests in the window)`.
-type Windows = HashMap<(String, &'static str), (UnixTime, u32)>;
-
-#[derive(Debug, Default)]
-pub struct IpLimits {
-    windows: Mutex<Windows>,
-}
+use crate::store::Store;
 
 /// Every per-IP window is 10 minutes; the budgets come from `[reset]` in the config.
 pub const WINDOW: i64 = 600;
 
+#[derive(Debug, Clone)]
+pub struct IpLimits {
+    store: Store,
+}
+
 impl IpLimits {
-    /// Counts one request; refuses once `limit` is reached within the window.
-    pub fn hit(
+    pub fn new(store: Store) -> IpLimits {
+        IpLimits { store }
+    }
+
+    /// Counts one request from `client` (see [`crate::client_ip::ClientIp::limit_key`]);
+    /// refuses once `limit` is passed within the window. One atomic statement,
+    /// so concurrent requests on any node each see their own count.
+    pub async fn hit(
         &self,
-        ip: &str,
+        client: &str,
         (bucket, limit, window): (&'static str, u32, i64),
         now: UnixTime,
     ) -> Result<(), ApiError> {
-        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now - *start < window);
-        }
-        let entry = map.entry((ip.to_string(), bucket)).or_insert((now, 0));
-        if now - entry.0 >= window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= limit {
+        let key = format!("{bucket}|{client}");
+        let (hits, start): (i64, i64) = sqlx::query_as(
+            "INSERT INTO ip_windows (key, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key) DO UPDATE SET \
+               hits = CASE WHEN ip_windows.window_start <= $3 THEN 1 ELSE ip_windows.hits + 1 END, \
+               window_start = CASE WHEN ip_windows.window_start <= $3 THEN $2 ELSE ip_windows.window_start END \
+             RETURNING hits, window_start",
+        )
+        .bind(&key)
+        .bind(now)
+        .bind(now - window)
+        .fetch_one(self.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+        if hits > i64::from(limit) {
             return Err(ApiError::RateLimited {
-                retry_after: (entry.0 + window - now).max(1) as u64,
+                retry_after: (start + window - now).max(1) as u64,
             });
         }
-        entry.1 += 1;
         Ok(())
+    }
+
+    /// Drops windows that ended before `now`. Returns how many.
+    pub async fn sweep(&self, now: UnixTime) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM ip_windows WHERE window_start <= $1")
+            .bind(now - WINDOW)
+            .execute(self.store.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::testing;
 
-    #[test]
-    fn limits_per_ip_and_window() {
-        let l = IpLimits::default();
-        let b = ("t", 2, 60);
-        assert!(l.hit("1.1.1.1", b, 0).is_ok());
-        assert!(l.hit("1.1.1.1", b, 1).is_ok());
-        assert!(matches!(
-            l.hit("1.1.1.1", b, 2),
-            Err(ApiError::RateLimited { retry_after: 58 })
-        ));
-        assert!(
-            l.hit("2.2.2.2", b, 2).is_ok(),
-            "another IP has its own budget"
-        );
-        assert!(l.hit("1.1.1.1", b, 60).is_ok(), "a new window");
+    #[tokio::test]
+    async fn limits_per_ip_and_window_on_every_backend() {
+        for (store, _keep) in testing::all().await {
+            let l = IpLimits::new(store.clone());
+            let b = ("t", 2, 60);
+            assert!(l.hit("1.1.1.1", b, 0).await.is_ok());
+            assert!(l.hit("1.1.1.1", b, 1).await.is_ok());
+            assert!(matches!(
+                l.hit("1.1.1.1", b, 2).await,
+                Err(ApiError::RateLimited { retry_after: 58 })
+            ));
+            assert!(
+                l.hit("2.2.2.2", b, 2).await.is_ok(),
+                "another IP has its own budget"
+            );
+            assert!(
+                l.hit("1.1.1.1", ("other", 2, 60), 2).await.is_ok(),
+                "another bucket has its own budget"
+            );
+            assert!(l.hit("1.1.1.1", b, 60).await.is_ok(), "a new window");
+            // A second node on the same store shares the window.
+            let other_node = IpLimits::new(store.clone());
+            assert!(other_node.hit("1.1.1.1", b, 61).await.is_ok());
+            assert!(other_node.hit("1.1.1.1", b, 62).await.is_err());
+            assert_eq!(l.sweep(60 + WINDOW + 1).await.unwrap(), 3);
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_hits_never_exceed_the_budget() {
+        for (store, _keep) in testing::all().await {
+            let l = IpLimits::new(store);
+            let tasks: Vec<_> = (0..40)
+                .map(|_| {
+                    let l = l.clone();
+                    tokio::spawn(async move { l.hit("9.9.9.9", ("race", 10, 600), 5).await })
+                })
+                .collect();
+            let mut ok = 0;
+            for t in tasks {
+                if t.await.unwrap().is_ok() {
+                    ok += 1;
+                }
+            }
+            assert_eq!(ok, 10);
+        }
     }
 }

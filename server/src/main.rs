@@ -13,8 +13,10 @@ use sspr_server::delivery::{DevOutbox, HttpSms, Outbox, Smtp, Transport};
 use sspr_server::directory::Directory;
 use sspr_server::directory::builtin::Builtin;
 use sspr_server::directory::ldap::LdapDirectory;
+use sspr_server::hashing::HashPool;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
+use sspr_server::pacing::Paces;
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
 use sspr_server::{AppState, app};
@@ -67,7 +69,12 @@ enum Command {
 enum ThemeCommand {
     /// Validate a theme file as the portal does on load, and print every
     /// contrast ratio and the files it refers to. Needs no configuration.
-    Check { file: PathBuf },
+    Check {
+        file: PathBuf,
+        /// The branding folder the portal serves; default `branding/` beside the theme.
+        #[arg(long)]
+        branding: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,7 +96,8 @@ enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 enum TapCommand {
-    /// Issue a pass and print it. Give it to the user over a trusted channel.
+    /// Issue a pass and print it, voiding any live one; the user is mailed
+    /// that a pass was issued. Give it to the user over a trusted channel.
     Issue {
         /// The user's name or email address.
         #[arg(long)]
@@ -103,7 +111,37 @@ enum TapCommand {
         /// Characters in the pass, 8 to 48.
         #[arg(long, default_value_t = sspr_server::tap::MIN_LENGTH)]
         length: usize,
+        /// Who issues it, for the audit trail (default: the login running the command).
+        #[arg(long)]
+        by: Option<String>,
     },
+    /// List live passes (never the passes themselves).
+    List {
+        /// Only this user's.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a user's live passes, or one of them by its id.
+    Revoke {
+        #[arg(long)]
+        user: String,
+        /// One pass, as `tap list` shows its id.
+        #[arg(long)]
+        id: Option<String>,
+        /// Who revokes them, for the audit trail (default: the login running the command).
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+/// The operator for the audit trail: `--by`, else the login behind sudo,
+/// else the login running the command.
+fn operator(by: Option<String>) -> String {
+    by.filter(|b| !b.trim().is_empty())
+        .or_else(|| std::env::var("SUDO_USER").ok())
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .map_or_else(|| "unknown operator".to_string(), |b| b.trim().to_string())
 }
 
 fn main() -> ExitCode {
@@ -116,10 +154,10 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     if let Some(Command::Theme {
-        command: ThemeCommand::Check { file },
+        command: ThemeCommand::Check { file, branding },
     }) = &cli.command
     {
-        return match sspr_server::theme::check_report(file) {
+        return match sspr_server::theme::check_report(file, branding.as_deref()) {
             Ok(report) => {
                 print!("{report}");
                 ExitCode::SUCCESS
@@ -162,6 +200,7 @@ fn main() -> ExitCode {
                     lifetime,
                     one_time,
                     length,
+                    by,
                 },
         } => {
             let lifetime = match sspr_server::tap::parse_lifetime(&lifetime) {
@@ -171,7 +210,19 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            block_on(tap_issue(config, theme, &user, lifetime, one_time, length))
+            let by = operator(by);
+            block_on(tap_issue(
+                config, theme, &user, lifetime, one_time, length, &by,
+            ))
+        }
+        Command::Tap {
+            command: TapCommand::List { user },
+        } => block_on(tap_list(config, theme, user)),
+        Command::Tap {
+            command: TapCommand::Revoke { user, id, by },
+        } => {
+            let by = operator(by);
+            block_on(tap_revoke(config, theme, user, id, by))
         }
         Command::Policy {
             command: PolicyCommand::Report,
@@ -268,9 +319,13 @@ async fn tap_issue(
     lifetime: i64,
     one_time: bool,
     length: usize,
+    by: &str,
 ) -> anyhow::Result<()> {
     let state = build_state(config, theme).await?;
-    let (pass, expires) = sspr_server::tap::issue(&state, user, lifetime, one_time, length).await?;
+    let (pass, expires) =
+        sspr_server::tap::issue(&state, user, lifetime, one_time, length, by).await?;
+    // The user's notice goes out before the command ends.
+    state.outbox.flush().await;
     let until = time::OffsetDateTime::from_unix_timestamp(expires)?
         .format(&time::format_description::well_known::Rfc3339)?;
     println!("{}", pass.expose());
@@ -278,6 +333,62 @@ async fn tap_issue(
         "Temporary Access Pass for {user}: valid until {until}{}. It lets them sign in and add security info only.",
         if one_time { ", for one sign-in" } else { "" }
     );
+    Ok(())
+}
+
+fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
+async fn tap_list(
+    config: Config,
+    theme: Option<ThemeFile>,
+    user: Option<String>,
+) -> anyhow::Result<()> {
+    let state = build_state(config, theme).await?;
+    let passes = sspr_server::tap::list(&state, user.as_deref()).await?;
+    if passes.is_empty() {
+        eprintln!("no live Temporary Access Passes");
+        return Ok(());
+    }
+    println!("id\tuser\tkind\tissued\texpires\tissued by\tused");
+    for p in passes {
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            p.id,
+            p.username,
+            if p.one_time { "one-time" } else { "multi-use" },
+            rfc3339(p.created_at),
+            rfc3339(p.expires_at),
+            p.issued_by.as_deref().unwrap_or("-"),
+            p.used_at.map_or_else(|| "-".to_string(), rfc3339),
+        );
+    }
+    Ok(())
+}
+
+async fn tap_revoke(
+    config: Config,
+    theme: Option<ThemeFile>,
+    user: String,
+    id: Option<String>,
+    by: String,
+) -> anyhow::Result<()> {
+    let state = build_state(config, theme).await?;
+    let n = sspr_server::tap::revoke(&state, &user, id.as_deref(), &by).await?;
+    if n == 0 {
+        anyhow::bail!(
+            "{user} has no live pass{}",
+            id.map(|i| format!(" with id {i}")).unwrap_or_default()
+        );
+    }
+    println!("revoked {n} pass(es) of {user}");
     Ok(())
 }
 
@@ -305,21 +416,55 @@ async fn policy_report(config: Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
     let state = build_state(config, theme).await?;
-    let bind = state.config.server.bind;
-    let public_url = state.config.server.public_url.clone();
+    let srv = &state.config.server;
+    let bind = srv.bind;
+    let public_url = srv.public_url.clone();
+    let limits = sspr_server::serve::Limits {
+        max_connections: srv.connection_limit,
+        header_timeout: std::time::Duration::from_secs(srv.header_timeout_secs),
+        idle_timeout: std::time::Duration::from_secs(srv.idle_timeout_secs),
+    };
+    if srv.trusted_proxies.is_empty() {
+        tracing::info!("no server.trusted_proxies: every client is its TCP peer");
+    }
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     let local = listener.local_addr()?;
     tracing::info!(%local, %public_url, "sspr listening");
     println!("sspr listening on http://{local}  (public URL {public_url})");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
+    tokio::spawn(housekeeping(state.clone()));
+    sspr_server::serve::run(listener, app(state), limits, shutdown()).await?;
     Ok(())
+}
+
+/// Every minute: expired per-IP windows, proof budgets, blocks, flows and
+/// challenges go, so the store holds what is live and no more.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = state.clock.now();
+        let pool = state.store.pool();
+        let swept = async {
+            state.limits.sweep(now).await?;
+            sspr_server::reset::throttle::sweep(&state, now).await?;
+            for sql in [
+                "DELETE FROM reset_flows WHERE expires_at <= $1",
+                "DELETE FROM pow_challenges WHERE expires_at <= $1",
+                "DELETE FROM stepup_challenges WHERE expires_at <= $1",
+                "DELETE FROM enrollments WHERE expires_at <= $1",
+                "DELETE FROM sessions WHERE expires_at <= $1",
+            ] {
+                sqlx::query(sql).bind(now).execute(pool).await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        }
+        .await;
+        if let Err(e) = swept {
+            tracing::warn!(error = %e, "housekeeping failed; will retry");
+        }
+    }
 }
 
 /// The state every command shares: store (migrated), keys, directory (seeded
@@ -328,6 +473,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
     let store = Store::open(&config.store.url, config.store.max_connections).await?;
     let clock = Arc::new(SystemClock);
     let entropy = Arc::new(OsEntropy);
+    let hashes = HashPool::new(config.server.hash_workers, config.server.hash_queue);
     let keys = Keys::load_or_create(&config.secrets.key_file, entropy.as_ref())?;
     let outbox_dir: Arc<dyn Transport> = Arc::new(DevOutbox {
         dir: config.delivery.outbox_dir.clone(),
@@ -352,7 +498,12 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
     let demo = config.directory.demo_users;
     let directory: Arc<dyn Directory> = match (config.directory.kind, &config.directory.ldap) {
         (DirectoryKind::Builtin, _) | (_, None) => {
-            let builtin = Builtin::new(store.clone(), clock.clone(), entropy.clone());
+            let builtin = Builtin::new(
+                store.clone(),
+                clock.clone(),
+                entropy.clone(),
+                hashes.clone(),
+            );
             if demo {
                 let made = builtin.seed_demo().await?;
                 if made > 0 {
@@ -387,9 +538,13 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
             "no built SPA found: API only. Build it with `cargo xtask demo` or set server.assets_dir"
         );
     }
+    let paces = Arc::new(Paces::new(std::time::Duration::from_millis(
+        config.reset.identify_floor_ms,
+    )));
     let state = AppState {
         public_origin: config.public_origin(),
         config: Arc::new(config),
+        limits: IpLimits::new(store.clone()),
         store,
         directory,
         clock,
@@ -398,7 +553,8 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         theme: theme.map(Arc::new),
         keys: Arc::new(keys),
         outbox,
-        limits: Arc::new(IpLimits::default()),
+        hashes,
+        paces,
     };
     if demo {
         sspr_server::methods::seed_demo(&state)

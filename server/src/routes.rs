@@ -3,7 +3,7 @@
 use std::any::Any;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +24,8 @@ use crate::secret::Secret;
 use crate::session;
 use sspr_proto::security_info::{
     AddMethodRequest, ChangePasswordRequest, ConfirmRequest, Enrollment, MethodRequest,
-    QuestionsRequest, ReauthRequest, RecoveryCodes, SecurityInfoView,
+    QuestionsRequest, ReauthRequest, RecoveryCodes, SecurityInfoView, StepUpChallenge,
+    StepUpRequest, StepUpVerifyRequest,
 };
 use sspr_proto::session::{SessionView, SignInRequest};
 
@@ -72,36 +73,52 @@ pub async fn theme(State(state): State<AppState>, method: Method, headers: Heade
     }
 }
 
-/// Files beside the operator's theme file (logos, favicon, fonts); any file
-/// the operator does not supply falls back to the built-in `branding/`.
+/// The operator's branding folder (`theme.branding_dir`): images and fonts
+/// only, by extension, each with its own fixed type. Anything else, a hidden
+/// file, or a symlink that leads out of the folder, is a 404 as if missing.
+/// A file the operator does not supply falls back to the built-in `branding/`.
 pub async fn branding(
     State(state): State<AppState>,
     Path(file): Path<String>,
     method: Method,
     headers: HeaderMap,
 ) -> Response {
+    let Some(mime) = assets::branding_type(&file) else {
+        return not_found_text();
+    };
     let operator = state
+        .config
         .theme
-        .as_ref()
-        .filter(|_| !(file.ends_with(".json") || file.ends_with(".toml")));
-    operator
-        .and_then(|theme| {
-            assets::serve(
-                &assets::Assets::Dir(theme.dir().to_path_buf()),
-                &file,
-                &method,
-                &headers,
-            )
-        })
-        .or_else(|| {
-            assets::serve(
-                &state.assets,
-                &format!("branding/{file}"),
-                &method,
-                &headers,
-            )
-        })
-        .unwrap_or_else(not_found_text)
+        .branding_dir
+        .as_deref()
+        .and_then(|dir| assets::branding_file(dir, &file));
+    let r = match operator {
+        Some(bytes) => Some(assets::respond_as(
+            mime,
+            &file,
+            bytes.into(),
+            None,
+            &method,
+            &headers,
+        )),
+        None => assets::serve(
+            &state.assets,
+            &format!("branding/{file}"),
+            &method,
+            &headers,
+        ),
+    };
+    match r {
+        Some(mut r) => {
+            // Opened on its own, an SVG runs no script and loads nothing.
+            r.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(assets::BRANDING_CSP),
+            );
+            r
+        }
+        None => not_found_text(),
+    }
 }
 
 fn not_found_text() -> Response {
@@ -220,34 +237,24 @@ pub async fn static_or_spa(
     not_found_text()
 }
 
-/// The client's address, from the connection. (Behind a proxy this is the
-/// proxy; trusting forwarded headers is a deployment choice still to add.)
-#[derive(Debug, Clone)]
-pub struct ClientIp(pub String);
+pub use crate::client_ip::ClientIp;
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<std::net::SocketAddr>>()
-                .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string()),
-        ))
-    }
-}
-
-fn step_limit(state: &AppState, ip: &ClientIp) -> Result<(), ApiError> {
+async fn step_limit(state: &AppState, ip: &ClientIp) -> Result<(), ApiError> {
     let budget = ("flow", state.config.reset.steps_per_ip, limits::WINDOW);
-    state.limits.hit(&ip.0, budget, state.clock.now())
+    state
+        .limits
+        .hit(&ip.limit_key(), budget, state.clock.now())
+        .await
 }
 
 /// A signed-in caller of a state-changing security-info call: the per-IP
 /// budget is charged, then the session is required.
 pub struct SignedIn {
     pub session: session::Session,
+    /// The client's address, for audit records.
     pub ip: String,
+    /// The client, for per-IP limits (IPv6 by /64).
+    pub limit_key: String,
 }
 
 impl std::fmt::Debug for SignedIn {
@@ -263,9 +270,13 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Ok(ip) = ClientIp::from_request_parts(parts, state).await;
-        step_limit(state, &ip)?;
+        step_limit(state, &ip).await?;
         let session = session::require(state, &parts.headers).await?;
-        Ok(SignedIn { session, ip: ip.0 })
+        Ok(SignedIn {
+            session,
+            ip: ip.audit(),
+            limit_key: ip.limit_key(),
+        })
     }
 }
 
@@ -278,7 +289,10 @@ pub async fn reset_challenge(
         state.config.reset.identify_per_ip,
         limits::WINDOW,
     );
-    state.limits.hit(&ip.0, budget, state.clock.now())?;
+    state
+        .limits
+        .hit(&ip.limit_key(), budget, state.clock.now())
+        .await?;
     Ok(Json(reset::pow::issue(&state).await?))
 }
 
@@ -287,17 +301,15 @@ pub async fn reset_start(
     ip: ClientIp,
     ApiJson(req): ApiJson<StartRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
-    let started = tokio::time::Instant::now();
     // The identify budget was charged when the challenge was issued; a start
     // without a fresh challenge fails its proof of work.
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     reset::pow::redeem(&state, &req.pow).await?;
-    let result = reset::start(&state, &req.identifier, &ip.0).await;
-    // Known, unknown and blocked accounts answer after the same floor.
-    tokio::time::sleep_until(
-        started + std::time::Duration::from_millis(state.config.reset.identify_floor_ms),
-    )
-    .await;
+    let started = tokio::time::Instant::now();
+    let result = reset::start(&state, &req.identifier, &ip.audit()).await;
+    // Known, unknown and blocked accounts answer after the same floor, and
+    // the floor follows the slowest recent look-up (see `pacing`).
+    state.paces.identify.wait(started).await;
     result.map(Json)
 }
 
@@ -306,7 +318,7 @@ pub async fn reset_state(
     ip: ClientIp,
     ApiJson(req): ApiJson<FlowRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     reset::current(&state, &req.flow).await.map(Json)
 }
 
@@ -315,7 +327,7 @@ pub async fn reset_choose(
     ip: ClientIp,
     ApiJson(req): ApiJson<ChooseRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     reset::choose(&state, &req.flow, &req.method)
         .await
         .map(Json)
@@ -326,7 +338,7 @@ pub async fn reset_resend(
     ip: ClientIp,
     ApiJson(req): ApiJson<FlowRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     reset::resend(&state, &req.flow).await.map(Json)
 }
 
@@ -335,7 +347,7 @@ pub async fn reset_back(
     ip: ClientIp,
     ApiJson(req): ApiJson<FlowRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     reset::back(&state, &req.flow).await.map(Json)
 }
 
@@ -344,7 +356,7 @@ pub async fn reset_verify(
     ip: ClientIp,
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     reset::verify(&state, &req.flow, &req.code).await.map(Json)
 }
 
@@ -353,7 +365,7 @@ pub async fn reset_answers(
     ip: ClientIp,
     ApiJson(req): ApiJson<AnswersRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     reset::answer(&state, &req.flow, &req.answers)
         .await
         .map(Json)
@@ -364,7 +376,7 @@ pub async fn reset_password(
     ip: ClientIp,
     ApiJson(req): ApiJson<PasswordRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     reset::set_password(&state, &req.flow, &Secret::new(req.password))
         .await
         .map(Json)
@@ -375,7 +387,7 @@ pub async fn reset_unlock(
     ip: ClientIp,
     ApiJson(req): ApiJson<FlowRequest>,
 ) -> Result<Json<FlowView>, ApiError> {
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     reset::unlock(&state, &req.flow).await.map(Json)
 }
 
@@ -385,14 +397,14 @@ pub async fn session_sign_in(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SignInRequest>,
 ) -> Result<Response, ApiError> {
-    step_limit(&state, &ip)?;
+    step_limit(&state, &ip).await?;
     let presented = session::token(&headers);
     let (token, view) = session::sign_in(
         &state,
         &req.username,
         &Secret::new(req.password),
         presented.as_deref(),
-        &ip.0,
+        &ip.audit(),
     )
     .await?;
     let mut r = Json(view).into_response();
@@ -462,7 +474,7 @@ pub async fn method_start(
     me: SignedIn,
     ApiJson(req): ApiJson<AddMethodRequest>,
 ) -> Result<Json<Enrollment>, ApiError> {
-    security_info::start(&state, &me.session, req)
+    security_info::start(&state, &me.session, &me.limit_key, req)
         .await
         .map(Json)
 }
@@ -542,6 +554,28 @@ pub async fn security_questions(
     ApiJson(req): ApiJson<QuestionsRequest>,
 ) -> Result<Json<SecurityInfoView>, ApiError> {
     security_info::set_questions(&state, &me.session, &me.ip, &req.answers)
+        .await
+        .map(Json)
+}
+
+/// Starts proving an existing method before changing security info.
+pub async fn stepup_start(
+    State(state): State<AppState>,
+    me: SignedIn,
+    ApiJson(req): ApiJson<StepUpRequest>,
+) -> Result<Json<StepUpChallenge>, ApiError> {
+    crate::stepup::start(&state, &me.session, &me.limit_key, &req.method)
+        .await
+        .map(Json)
+}
+
+/// Proves it; the session may then change security info for 10 minutes.
+pub async fn stepup_verify(
+    State(state): State<AppState>,
+    me: SignedIn,
+    ApiJson(req): ApiJson<StepUpVerifyRequest>,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    crate::stepup::verify(&state, &me.session, &me.ip, &req.code)
         .await
         .map(Json)
 }

@@ -34,10 +34,12 @@ pub async fn headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     for (name, value) in HEADERS {
-        h.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
+        let name = HeaderName::from_static(name);
+        // A handler's own, stricter policy (branding files) stays.
+        if name == header::CONTENT_SECURITY_POLICY && h.contains_key(&name) {
+            continue;
+        }
+        h.insert(name, HeaderValue::from_static(value));
     }
     if is_api {
         // Answers about accounts and flows must never sit in a cache.
@@ -67,4 +69,19 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
         }
     }
     next.run(req).await
+}
+
+/// The request timeout (`server.request_timeout_secs`). The handler runs in
+/// a task of its own and always finishes: a reset that has claimed its flow
+/// writes the password even if the client hangs up or the answer is late.
+/// A late answer is `408 request.timeout`.
+pub async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = std::time::Duration::from_secs(state.config.server.request_timeout_secs);
+    let work = tokio::spawn(next.run(req));
+    match tokio::time::timeout(limit, work).await {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Ok(Err(e)) => ApiError::internal(e).into_response(),
+        Err(_) => ApiError::RequestTimeout.into_response(),
+    }
 }

@@ -22,6 +22,32 @@ use crate::secret::Secret;
 use crate::session::{self, Session};
 use crate::totp;
 
+/// Enrolment codes (to addresses and numbers the user types) per session,
+/// and per client, per 10 minutes.
+pub const ENROLL_SENDS_PER_SESSION: u32 = 5;
+pub const ENROLL_SENDS_PER_IP: u32 = 20;
+
+/// Once a user has a method that can prove who they are, changing their
+/// methods (adding one, replacing recovery codes or questions, removing one)
+/// needs a proof of one in this session within 10 minutes, or a Temporary
+/// Access Pass session. A password alone may only make the first
+/// registration. Security questions alone count for nothing here, as at
+/// reset: they prove nothing on their own.
+pub fn require_stepup(
+    state: &AppState,
+    s: &Session,
+    stored: &[StoredMethod],
+) -> Result<(), ApiError> {
+    let has_proof = stored
+        .iter()
+        .any(|m| sspr_proto::security_info::proves_stepup(m.kind));
+    if !has_proof || s.stepped_up(state.clock.now()) {
+        Ok(())
+    } else {
+        Err(ApiError::StepUpRequired)
+    }
+}
+
 /// An enrollment must be confirmed within 10 minutes.
 pub const ENROLLMENT_LIFETIME: i64 = 10 * 60;
 /// Wrong codes an enrollment survives.
@@ -256,6 +282,7 @@ fn valid_email(addr: &str) -> bool {
 pub async fn start(
     state: &AppState,
     s: &Session,
+    limit_key: &str,
     req: AddMethodRequest,
 ) -> Result<Enrollment, ApiError> {
     let kind = match &req {
@@ -270,6 +297,7 @@ pub async fn start(
         });
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    require_stepup(state, s, &stored)?;
     if stored.iter().filter(|m| m.kind == kind).count() >= limit(kind) {
         return Err(ApiError::MethodLimit);
     }
@@ -320,7 +348,33 @@ pub async fn start(
             (Some(secret), None)
         }
         _ => {
-            throttle::send(state, &format!("u:{}", s.user.id)).await?;
+            // Codes to numbers and addresses the user typed: charged to the
+            // session and the client as well as the account, so nobody can
+            // turn enrolment into an SMS pump.
+            let now = state.clock.now();
+            let window = crate::limits::WINDOW;
+            state
+                .limits
+                .hit(
+                    &s.hash,
+                    ("enroll-send-session", ENROLL_SENDS_PER_SESSION, window),
+                    now,
+                )
+                .await?;
+            state
+                .limits
+                .hit(
+                    limit_key,
+                    ("enroll-send-ip", ENROLL_SENDS_PER_IP, window),
+                    now,
+                )
+                .await?;
+            throttle::charge_send_visibly(
+                state,
+                &throttle::account_subject(&s.user.id),
+                target.as_deref().unwrap_or_default(),
+            )
+            .await?;
             (None, Some(reset::numeric_code(state)))
         }
     };
@@ -470,8 +524,22 @@ pub async fn confirm(
         },
     )
     .await?;
+    // Proving the new method is a fresh proof of a method the user now has:
+    // the next one (an administrator's second, say) needs no other.
+    session::mark_stepped_up(state, &s.hash).await?;
     registered(state, s, ip, kind, before, p.target.as_deref()).await?;
-    view(state, s).await
+    view(state, &fresh(state, s)).await
+}
+
+/// The session as it stands after a proof within it.
+fn fresh(state: &AppState, s: &Session) -> Session {
+    Session {
+        hash: s.hash.clone(),
+        user: s.user.clone(),
+        via: s.via,
+        auth_at: s.auth_at,
+        mfa_at: state.clock.now(),
+    }
 }
 
 async fn delete_enrollment(state: &AppState, hash: &str) -> Result<bool, ApiError> {
@@ -538,6 +606,9 @@ pub async fn remove(
 ) -> Result<SecurityInfoView, ApiError> {
     s.require_recent(state.clock.now())?;
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    // Removing everything would reopen "first registration" to a password
+    // alone: a removal needs the same proof as an addition.
+    require_stepup(state, s, &stored)?;
     let m = stored
         .iter()
         .find(|m| m.id == method)
@@ -629,6 +700,7 @@ fn replaceable<'m>(
     if !existing.is_empty() {
         s.require_recent(state.clock.now())?;
     }
+    require_stepup(state, s, stored)?;
     Ok(existing)
 }
 
@@ -838,9 +910,12 @@ pub async fn set_questions(
     for a in answers {
         let folded = Secret::new(fold_answer(&a.answer));
         hashes.push(
-            crate::directory::builtin::hash_password(&folded, state.entropy.as_ref())
-                .await
-                .map_err(ApiError::internal)?,
+            crate::directory::builtin::hash_password(
+                &state.hashes,
+                &folded,
+                state.entropy.as_ref(),
+            )
+            .await?,
         );
     }
     let before = usable_kinds(state, &s.user, &stored);
@@ -902,11 +977,9 @@ pub async fn verify_answers(
     for (i, a) in answers.iter().enumerate() {
         let folded = Secret::new(fold_answer(a));
         let ok = match hashes.get(i) {
-            Some(h) => crate::directory::builtin::verify_hash(h.clone(), &folded)
-                .await
-                .map_err(ApiError::internal)?,
+            Some(h) => state.hashes.verify(h, &folded).await?,
             None => {
-                session::burn_argon2(&folded).await;
+                state.hashes.burn(&folded).await?;
                 false
             }
         };

@@ -4,8 +4,6 @@
 //! dropped, so a planted cookie never becomes a session. Failed sign-ins lock
 //! out progressively: 10 failures lock for 1 minute, each further 10 doubles it.
 
-use std::sync::OnceLock;
-
 use axum::http::{HeaderMap, HeaderValue, header};
 use sha2::{Digest, Sha256};
 use sspr_proto::security_info::SignedInWith;
@@ -32,6 +30,8 @@ pub struct Session {
     pub via: SignedInWith,
     /// When the password (or pass) was last proved in this session.
     pub auth_at: i64,
+    /// When this session last proved a method the user already had (step-up).
+    pub mfa_at: i64,
 }
 
 impl std::fmt::Debug for Session {
@@ -64,6 +64,13 @@ impl Session {
         } else {
             Err(ApiError::ReauthRequired)
         }
+    }
+
+    /// Whether this session may change the user's methods without another
+    /// proof: it proved an existing method within [`RECENT_AUTH`], or it was
+    /// opened with a Temporary Access Pass (the helpdesk's proof).
+    pub fn stepped_up(&self, now: i64) -> bool {
+        self.via == SignedInWith::TemporaryAccessPass || now - self.mfa_at <= RECENT_AUTH
     }
 }
 
@@ -99,38 +106,27 @@ pub fn clear_cookie() -> HeaderValue {
     .expect("valid")
 }
 
-/// Burns the same argon2 work as a real check, for names that match nobody.
-pub async fn burn_argon2(password: &Secret) {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let phc = DUMMY.get_or_init(|| {
-        use argon2::password_hash::{PasswordHasher, SaltString};
-        let salt = SaltString::encode_b64(b"sspr-dummy-salt!").expect("salt");
-        crate::directory::builtin::argon2()
-            .hash_password(b"dummy", &salt)
-            .expect("hash")
-            .to_string()
-    });
-    let _ = crate::directory::builtin::verify_hash(phc.clone(), password).await;
-}
-
-async fn locked_until(state: &AppState, user_id: &str) -> Result<Option<i64>, ApiError> {
+async fn locked_until(state: &AppState, key: &str) -> Result<Option<i64>, ApiError> {
     let until: Option<Option<i64>> =
         sqlx::query_scalar("SELECT locked_until FROM signin_throttle WHERE user_id = $1")
-            .bind(user_id)
+            .bind(key)
             .fetch_optional(state.store.pool())
             .await
             .map_err(ApiError::internal)?;
     Ok(until.flatten().filter(|t| *t > state.clock.now()))
 }
 
-async fn record_failure(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+/// Counts a wrong password against `key`: the name as typed at sign-in
+/// (for real and unknown names alike), or the account for a signed-in
+/// re-entry.
+async fn record_failure(state: &AppState, key: &str) -> Result<(), ApiError> {
     let now = state.clock.now();
     // One atomic statement: concurrent failures each see their own count.
     let failures: i64 = sqlx::query_scalar(
         "INSERT INTO signin_throttle (user_id, failures) VALUES ($1, 1) \
          ON CONFLICT (user_id) DO UPDATE SET failures = signin_throttle.failures + 1 RETURNING failures",
     )
-    .bind(user_id)
+    .bind(key)
     .fetch_one(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
@@ -138,7 +134,7 @@ async fn record_failure(state: &AppState, user_id: &str) -> Result<(), ApiError>
         let lock = (FIRST_LOCK << (failures / LOCK_EVERY - 1).min(20)).min(MAX_LOCK);
         sqlx::query("UPDATE signin_throttle SET locked_until = $1 WHERE user_id = $2")
             .bind(now + lock)
-            .bind(user_id)
+            .bind(key)
             .execute(state.store.pool())
             .await
             .map_err(ApiError::internal)?;
@@ -146,7 +142,24 @@ async fn record_failure(state: &AppState, user_id: &str) -> Result<(), ApiError>
     Ok(())
 }
 
+/// The sign-in lockout's key for a name as typed: the same function of the
+/// text whether or not it names an account, so locking out `bob` says
+/// nothing about `bob@example.com`, as with names that belong to nobody.
+fn signin_key(state: &AppState, username: &str) -> String {
+    crate::reset::throttle::typed_subject(state, username)
+}
+
+/// The lockout key of a signed-in user's own re-entries.
+fn account_key(user: &DirUser) -> String {
+    crate::reset::throttle::account_subject(&user.id)
+}
+
 /// Checks the password and opens a new session. Returns the token to set.
+///
+/// A wrong password, an unknown name and a disabled account get one answer
+/// (`401`), after the same work (one argon2 in the built-in directory) and
+/// the same pace; ten of them for one name lock that name for a minute, known
+/// or not.
 pub async fn sign_in(
     state: &AppState,
     username: &str,
@@ -162,26 +175,16 @@ pub async fn sign_in(
             .await
             .map_err(ApiError::internal)?;
     }
-    let Some(user) = state.directory.find_user(username).await? else {
-        burn_argon2(password).await;
-        return Err(ApiError::InvalidCredentials);
-    };
-    locked(state, &user.id).await?;
-    let via = if !user.enabled {
-        None
-    } else if state.directory.verify_password(&user, password).await? {
-        Some(SignedInWith::Password)
-    } else if crate::tap::redeem(state, &user, password, ip).await? {
-        Some(SignedInWith::TemporaryAccessPass)
-    } else {
-        None
-    };
-    let Some(via) = via else {
-        record_failure(state, &user.id).await?;
+    let key = signin_key(state, username);
+    locked(state, &key).await?;
+    let started = tokio::time::Instant::now();
+    let Some((user, via)) = check_sign_in(state, username, password, ip).await? else {
+        record_failure(state, &key).await?;
+        state.paces.sign_in.wait(started).await;
         return Err(ApiError::InvalidCredentials);
     };
     sqlx::query("DELETE FROM signin_throttle WHERE user_id = $1")
-        .bind(&user.id)
+        .bind(&key)
         .execute(state.store.pool())
         .await
         .map_err(ApiError::internal)?;
@@ -199,6 +202,34 @@ pub async fn sign_in(
     .await
     .map_err(ApiError::internal)?;
     Ok((token, view(&user)))
+}
+
+/// The user and how they proved it, or `None` for any wrong answer. The
+/// same work either way: an unknown or disabled name costs what a real
+/// check costs.
+async fn check_sign_in(
+    state: &AppState,
+    username: &str,
+    password: &Secret,
+    ip: &str,
+) -> Result<Option<(DirUser, SignedInWith)>, ApiError> {
+    let Some(user) = state
+        .directory
+        .find_user(username)
+        .await?
+        .filter(|u| u.enabled)
+    else {
+        state.directory.burn(password).await?;
+        crate::tap::burn(state, password).await?;
+        return Ok(None);
+    };
+    if state.directory.verify_password(&user, password).await? {
+        return Ok(Some((user, SignedInWith::Password)));
+    }
+    if crate::tap::redeem(state, &user, password, ip).await? {
+        return Ok(Some((user, SignedInWith::TemporaryAccessPass)));
+    }
+    Ok(None)
 }
 
 fn view(user: &DirUser) -> SessionView {
@@ -224,15 +255,15 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<SessionVie
 pub async fn require(state: &AppState, headers: &HeaderMap) -> Result<Session, ApiError> {
     let token = token(headers).ok_or(ApiError::SessionRequired)?;
     let hash = hash(&token);
-    let row: Option<(String, String, i64)> = sqlx::query_as(
-        "SELECT user_id, via, auth_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT user_id, via, auth_at, mfa_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
     )
     .bind(&hash)
     .bind(state.clock.now())
     .fetch_optional(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
-    let (user_id, via, auth_at) = row.ok_or(ApiError::SessionRequired)?;
+    let (user_id, via, auth_at, mfa_at) = row.ok_or(ApiError::SessionRequired)?;
     let user = state
         .directory
         .user_by_id(&user_id)
@@ -249,6 +280,7 @@ pub async fn require(state: &AppState, headers: &HeaderMap) -> Result<Session, A
         user,
         via,
         auth_at,
+        mfa_at,
     })
 }
 
@@ -260,7 +292,9 @@ pub async fn reauthenticate(
     password: &Secret,
 ) -> Result<(), ApiError> {
     session.require_password()?;
+    let started = tokio::time::Instant::now();
     if !check_password(state, &session.user, password).await? {
+        state.paces.sign_in.wait(started).await;
         return Err(ApiError::InvalidCredentials);
     }
     mark_authenticated(state, &session.hash).await
@@ -273,12 +307,24 @@ pub async fn check_password(
     user: &DirUser,
     password: &Secret,
 ) -> Result<bool, ApiError> {
-    locked(state, &user.id).await?;
+    let key = account_key(user);
+    locked(state, &key).await?;
     let ok = state.directory.verify_password(user, password).await?;
     if !ok {
-        record_failure(state, &user.id).await?;
+        record_failure(state, &key).await?;
     }
     Ok(ok)
+}
+
+/// Notes that this session just proved a method the user already had.
+pub async fn mark_stepped_up(state: &AppState, session_hash: &str) -> Result<(), ApiError> {
+    sqlx::query("UPDATE sessions SET mfa_at = $1 WHERE id_hash = $2")
+        .bind(state.clock.now())
+        .bind(session_hash)
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(())
 }
 
 pub async fn mark_authenticated(state: &AppState, session_hash: &str) -> Result<(), ApiError> {
@@ -291,8 +337,8 @@ pub async fn mark_authenticated(state: &AppState, session_hash: &str) -> Result<
     Ok(())
 }
 
-pub async fn locked(state: &AppState, user_id: &str) -> Result<(), ApiError> {
-    match locked_until(state, user_id).await? {
+pub async fn locked(state: &AppState, key: &str) -> Result<(), ApiError> {
+    match locked_until(state, key).await? {
         Some(until) => Err(ApiError::SignInLocked {
             retry_after: (until - state.clock.now()).max(1) as u64,
         }),

@@ -1,7 +1,9 @@
 //! Temporary Access Passes: time-limited passes the helpdesk issues so a user
 //! with no usable methods can sign in and register some. A pass session may
-//! only register methods. Passes are stored as keyed hashes; issuing and every
-//! use are audited.
+//! only register methods. Passes are stored as keyed hashes. A user holds at
+//! most one live pass: issuing one voids the older ones. Issuing, every use
+//! and every revocation are audited with the operator (`--by`), and the user
+//! is mailed when one is issued.
 
 use crate::AppState;
 use crate::audit::{self, Event};
@@ -20,6 +22,7 @@ const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456
 
 pub const ISSUED: &str = "Admin registered security info";
 pub const USED: &str = "Sign in with Temporary Access Pass";
+pub const REVOKED: &str = "Admin deleted security info";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TapError {
@@ -56,13 +59,15 @@ fn pass_hash(state: &AppState, user_id: &str, pass: &str) -> String {
     state.keys.code_hash(&format!("tap:{user_id}"), pass)
 }
 
-/// Issues a pass for `username`. Returns the pass (shown once) and its expiry.
+/// Issues a pass for `username`, voiding any live one. Returns the pass
+/// (shown once) and its expiry. `by` names the operator in the audit.
 pub async fn issue(
     state: &AppState,
     username: &str,
     lifetime: i64,
     one_time: bool,
     length: usize,
+    by: &str,
 ) -> Result<(Secret, i64), TapError> {
     if !(MIN_LENGTH..=MAX_LENGTH).contains(&length) {
         return Err(TapError::Length);
@@ -70,12 +75,7 @@ pub async fn issue(
     if !(MIN_LIFETIME..=MAX_LIFETIME).contains(&lifetime) {
         return Err(TapError::Lifetime);
     }
-    let user = state
-        .directory
-        .find_user(username)
-        .await
-        .map_err(|e| TapError::Store(e.to_string()))?
-        .ok_or_else(|| TapError::UnknownUser(username.to_string()))?;
+    let user = find(state, username).await?;
     let mut pass = String::with_capacity(length);
     while pass.len() < length {
         let mut b = [0u8; 1];
@@ -88,38 +88,208 @@ pub async fn issue(
     }
     let now = state.clock.now();
     let expires = now + lifetime;
-    sqlx::query(
-        "INSERT INTO access_passes (id, user_id, pass_hash, one_time, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+    let store = |e: sqlx::Error| TapError::Store(e.to_string());
+    let mut tx = state.store.pool().begin().await.map_err(store)?;
+    // One live pass per user: a new one voids the older ones.
+    let voided = sqlx::query(
+        "UPDATE access_passes SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1",
     )
-    .bind(state.entropy.hex_id(16))
+    .bind(now)
+    .bind(&user.id)
+    .execute(&mut *tx)
+    .await
+    .map_err(store)?
+    .rows_affected();
+    sqlx::query(
+        "INSERT INTO access_passes (id, user_id, pass_hash, one_time, created_at, expires_at, issued_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(state.entropy.hex_id(8))
     .bind(&user.id)
     .bind(pass_hash(state, &user.id, &pass))
     .bind(i64::from(one_time))
     .bind(now)
     .bind(expires)
-    .execute(state.store.pool())
+    .bind(by)
+    .execute(&mut *tx)
     .await
-    .map_err(|e| TapError::Store(e.to_string()))?;
+    .map_err(store)?;
+    tx.commit().await.map_err(store)?;
+    let detail = format!(
+        "{} pass issued by {by}{}",
+        if one_time { "one-time" } else { "multi-use" },
+        if voided > 0 {
+            format!("; voided {voided} earlier")
+        } else {
+            String::new()
+        }
+    );
     audit::record(
         state,
         Event {
             activity: ISSUED,
-            actor: "helpdesk (sspr tap issue)",
+            actor: by,
             target: Some(&user.username),
             method: Some("temporary_access_pass"),
             success: true,
             ip: "local",
-            detail: Some(if one_time {
-                "one-time pass"
-            } else {
-                "multi-use pass"
-            }),
+            detail: Some(&detail),
             ..Default::default()
         },
     )
     .await;
+    notify_issued(state, &user, expires);
     Ok((Secret::new(pass), expires))
+}
+
+async fn find(state: &AppState, username: &str) -> Result<DirUser, TapError> {
+    state
+        .directory
+        .find_user(username)
+        .await
+        .map_err(|e| TapError::Store(e.to_string()))?
+        .ok_or_else(|| TapError::UnknownUser(username.to_string()))
+}
+
+/// "A Temporary Access Pass was issued for your account": if the user did
+/// not ask the helpdesk for one, they know to call.
+fn notify_issued(state: &AppState, user: &DirUser, expires: i64) {
+    let Some(to) = &user.email else {
+        return;
+    };
+    let org = state.organisation();
+    let until = time::OffsetDateTime::from_unix_timestamp(expires)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let lang = state.config.default_locale();
+    let args = [
+        ("organisation", org.as_str()),
+        ("name", user.display_name.as_str()),
+        ("account", user.username.as_str()),
+        ("until", until.as_str()),
+        ("url", state.config.server.public_url.as_str()),
+    ];
+    state.outbox.send(crate::delivery::Outgoing::Mail {
+        to: to.clone(),
+        subject: crate::i18n::text_with(lang, "email.tap_issued.subject", &args),
+        body: crate::i18n::text_with(lang, "email.tap_issued.body", &args),
+    });
+}
+
+/// A pass as `sspr tap list` shows it: never the pass itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassInfo {
+    pub id: String,
+    pub username: String,
+    pub one_time: bool,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub issued_by: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PassRow {
+    id: String,
+    user_id: String,
+    one_time: i64,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+    issued_by: Option<String>,
+}
+
+/// Live passes (not expired, revoked or used up), optionally for one user.
+pub async fn list(state: &AppState, username: Option<&str>) -> Result<Vec<PassInfo>, TapError> {
+    let user = match username {
+        Some(u) => Some(find(state, u).await?),
+        None => None,
+    };
+    let now = state.clock.now();
+    let rows: Vec<PassRow> = sqlx::query_as(
+        "SELECT id, user_id, one_time, created_at, expires_at, used_at, issued_by FROM access_passes \
+         WHERE revoked_at IS NULL AND expires_at > $1 AND (one_time = 0 OR used_at IS NULL) \
+         AND ($2 = '' OR user_id = $2) ORDER BY created_at, id",
+    )
+    .bind(now)
+    .bind(user.as_ref().map_or("", |u| u.id.as_str()))
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(|e| TapError::Store(e.to_string()))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for PassRow {
+        id,
+        user_id,
+        one_time,
+        created_at,
+        expires_at,
+        used_at,
+        issued_by,
+    } in rows
+    {
+        let username = match &user {
+            Some(u) => u.username.clone(),
+            None => state
+                .directory
+                .user_by_id(&user_id)
+                .await
+                .ok()
+                .flatten()
+                .map_or_else(|| format!("(id {user_id})"), |u| u.username),
+        };
+        out.push(PassInfo {
+            id,
+            username,
+            one_time: one_time != 0,
+            created_at,
+            expires_at,
+            used_at,
+            issued_by,
+        });
+    }
+    Ok(out)
+}
+
+/// Revokes a user's live passes (or the one with `id`). Returns how many.
+pub async fn revoke(
+    state: &AppState,
+    username: &str,
+    id: Option<&str>,
+    by: &str,
+) -> Result<u64, TapError> {
+    let user = find(state, username).await?;
+    let now = state.clock.now();
+    let done = sqlx::query(
+        "UPDATE access_passes SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
+         AND expires_at > $1 AND ($3 = '' OR id = $3)",
+    )
+    .bind(now)
+    .bind(&user.id)
+    .bind(id.unwrap_or(""))
+    .execute(state.store.pool())
+    .await
+    .map_err(|e| TapError::Store(e.to_string()))?
+    .rows_affected();
+    let detail = format!("{done} pass(es) revoked by {by}");
+    audit::record(
+        state,
+        Event {
+            activity: REVOKED,
+            actor: by,
+            target: Some(&user.username),
+            method: Some("temporary_access_pass"),
+            success: done > 0,
+            ip: "local",
+            detail: Some(&detail),
+            ..Default::default()
+        },
+    )
+    .await;
+    Ok(done)
 }
 
 /// Whether `presented` is a live pass for `user`; a one-time pass is used up
@@ -137,7 +307,7 @@ pub async fn redeem(
     let now = state.clock.now();
     let done = sqlx::query(
         "UPDATE access_passes SET used_at = $1 WHERE user_id = $2 AND pass_hash = $3 AND expires_at > $1 \
-         AND (one_time = 0 OR used_at IS NULL)",
+         AND revoked_at IS NULL AND (one_time = 0 OR used_at IS NULL)",
     )
     .bind(now)
     .bind(&user.id)
@@ -162,6 +332,24 @@ pub async fn redeem(
         .await;
     }
     Ok(ok)
+}
+
+/// The statement a pass check runs, for a name that matches nobody.
+pub async fn burn(state: &AppState, presented: &Secret) -> Result<(), ApiError> {
+    if !(MIN_LENGTH..=MAX_LENGTH).contains(&presented.expose().chars().count()) {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE access_passes SET used_at = $1 WHERE user_id = $2 AND pass_hash = $3 AND expires_at > $1 \
+         AND revoked_at IS NULL AND (one_time = 0 OR used_at IS NULL)",
+    )
+    .bind(state.clock.now())
+    .bind("-")
+    .bind(pass_hash(state, "-", presented.expose()))
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -358,9 +358,11 @@ const BUILT_IN_BRANDING: &[&str] = &["logo.svg", "favicon.svg"];
 
 /// `sspr theme check FILE`: the validation the portal applies on load (the
 /// same error, naming the field), then every contrast ratio of both
-/// palettes and whether each `/branding/` file the theme names exists beside
-/// it (a missing one is a warning: the page would show a broken image).
-pub fn check_report(path: &Path) -> Result<String, ThemeError> {
+/// palettes and whether each `/branding/` file the theme names is in the
+/// branding folder (`branding/` beside the theme unless given) and of a type
+/// the portal serves there (a missing one is a warning: the page would show
+/// a broken image).
+pub fn check_report(path: &Path, branding: Option<&Path>) -> Result<String, ThemeError> {
     use std::fmt::Write;
     let t = load(path)?;
     let mut out = String::new();
@@ -381,7 +383,10 @@ pub fn check_report(path: &Path) -> Result<String, ThemeError> {
             c.field, c.what, c.foreground, c.background, c.ratio
         );
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = branding.map_or_else(
+        || path.parent().unwrap_or(Path::new(".")).join("branding"),
+        Path::to_path_buf,
+    );
     let mut files: Vec<(String, &str)> = [
         ("logo", &t.logo),
         ("logo_dark", &t.logo_dark),
@@ -402,9 +407,14 @@ pub fn check_report(path: &Path) -> Result<String, ThemeError> {
     for (field, url) in files {
         let name = url.strip_prefix("/branding/").filter(|n| !n.contains('/'));
         let status = match name {
-            Some(n) if dir.join(n).is_file() => "found beside the theme file".to_string(),
+            Some(n) if crate::assets::branding_type(n).is_none() => {
+                "warning: not an image or font type, so never served".to_string()
+            }
+            Some(n) if dir.join(n).is_file() => {
+                format!("found in {}", dir.display())
+            }
             Some(n) if BUILT_IN_BRANDING.contains(&n) => "built into the portal".to_string(),
-            Some(_) => "warning: missing beside the theme file".to_string(),
+            Some(_) => format!("warning: missing from {}", dir.display()),
             None => {
                 "warning: not under /branding/, so served only if the portal has it".to_string()
             }
@@ -441,10 +451,6 @@ impl ThemeFile {
             path: path.to_path_buf(),
             cache: Mutex::new(read_valid(path)?),
         })
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
     }
 
     /// The current theme JSON. A broken edit keeps the last good theme.
@@ -602,7 +608,7 @@ mod tests {
             if !file.is_file() {
                 continue;
             }
-            let report = check_report(&file).unwrap();
+            let report = check_report(&file, None).unwrap();
             // Six pairs per palette, both palettes, all passing.
             assert_eq!(report.matches(":1  ok").count(), 12, "{report}");
             assert!(report.contains("logo_dark"), "{report}");

@@ -14,7 +14,12 @@ use tower::ServiceExt;
 
 fn assert_security_headers(r: &Response) {
     let h = r.headers();
-    assert_eq!(h.get("content-security-policy").unwrap(), CSP);
+    let csp = h.get("content-security-policy").unwrap();
+    // Branding files opened on their own get a stricter policy still.
+    assert!(
+        csp == CSP || csp == sspr_server::assets::BRANDING_CSP,
+        "{csp:?}"
+    );
     assert!(!CSP.contains("unsafe-inline"));
     assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
     assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
@@ -84,6 +89,8 @@ async fn security_headers_on_every_kind_of_response() {
     ] {
         let r = get(&h.app, uri).await;
         assert_security_headers(&r);
+        let sandboxed = r.headers()["content-security-policy"] == sspr_server::assets::BRANDING_CSP;
+        assert_eq!(sandboxed, uri.starts_with("/branding/"), "{uri}");
     }
 }
 
@@ -309,7 +316,9 @@ async fn theme_comes_from_the_file_and_edits_apply_without_restart() {
     let t = json(get(&h.app, "/theme.json").await).await;
     assert_eq!(t["organisation"], "Northwind Traders Ltd");
 
-    // Branding files sit beside the theme; nothing else is reachable.
+    // Branding files come from the branding folder; nothing else is reachable,
+    // not even an image beside the theme file.
+    std::fs::write(h.dir.path().join("branding-src/beside.svg"), "<svg/>").unwrap();
     let r = get(&h.app, "/branding/logo.svg").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(
@@ -321,6 +330,7 @@ async fn theme_comes_from_the_file_and_edits_apply_without_restart() {
         "/branding/..%2ft.db",
         "/branding/.hidden",
         "/branding/nope.svg",
+        "/branding/beside.svg",
     ] {
         assert_eq!(
             get(&h.app, uri).await.status(),

@@ -120,9 +120,11 @@ async fn alice_resets_with_an_emailed_code_and_signs_in_with_the_new_password() 
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // The wire itself, once: steps are tagged externally.
+    // The answer says what else happened: no other session to end, and the
+    // confirmation went to alice's address.
     assert_eq!(
         v["step"],
-        json!({ "done": { "outcome": "password_reset" } })
+        json!({ "done": { "outcome": "password_reset", "signed_out": 0, "notified": true } })
     );
 
     let alice = h.builtin.find_user("alice").await.unwrap().unwrap();
@@ -415,7 +417,9 @@ async fn an_admin_needs_two_gates_and_every_admin_hears_of_the_reset() {
         .await
         .unwrap();
     let flow = start(&h, "carol").await;
-    assert_eq!(shown(&flow)["gates"], 2);
+    // Under a one-gate policy an administrator's first step looks like
+    // anyone's: the second gate shows only once the first is proven.
+    assert_eq!(shown(&flow)["gates"], 1);
     choose(&h, &flow, "email").await;
     let code = mailed_code(&h, "carol@example.com", 1).await;
     let (s, v) = step(
@@ -669,7 +673,10 @@ async fn back_returns_to_the_method_choice_and_a_locked_user_may_unlock_instead(
     assert_eq!(shown(&v)["unlock_available"], true);
     let (s, v) = step(&h, "/api/reset/unlock", json!({ "flow": flow["flow"] })).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(shown(&v), json!({ "step": "done", "outcome": "unlocked" }));
+    assert_eq!(
+        shown(&v),
+        json!({ "step": "done", "outcome": "unlocked", "signed_out": 0, "notified": false })
+    );
     let alice = h.builtin.find_user("alice").await.unwrap().unwrap();
     assert_eq!(alice.locked_until, None);
     assert!(
@@ -949,9 +956,7 @@ async fn security_questions_are_a_second_gate_only() {
     )
     .await;
     let cookie = signed_in(&h, "alice", "Alice-demo-2026!").await;
-    let view = status_json(get_as(&h.app, &cookie, "/api/security-info").await)
-        .await
-        .1;
+    let view = step_up(&h, &cookie).await;
     let q: Vec<String> = serde_json::from_value(view["questions"].clone()).unwrap();
     let answers = json!([
         { "question": q[2], "answer": "Blur" },
@@ -1004,6 +1009,7 @@ async fn security_questions_are_a_second_gate_only() {
     // One gate: never alone, so not offered.
     let h1 = harness_with(false, "[policy]\nsecurity_questions = true\n").await;
     let cookie = signed_in(&h1, "alice", "Alice-demo-2026!").await;
+    step_up(&h1, &cookie).await;
     let (s, _) = status_json(
         post_as(
             &h1.app,

@@ -380,8 +380,24 @@ async fn removing_a_method_needs_a_password_proof_within_ten_minutes() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["recently_authenticated"], true);
 
+    // The password alone is not enough: a removal needs a proof of a method
+    // alice has, as an addition does.
+    let (s, err) = call(
+        &h,
+        &c,
+        "/api/security-info/methods/remove",
+        json!({ "method": email_id }),
+    )
+    .await;
+    assert_eq!(
+        (s, err["error"]["id"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("session.stepup_required"))
+    );
+    step_up(&h, &c).await;
+
     // Someone else's method id is not found, and changes nothing.
     let bob = signed_in(&h, "bob", "Bob-demo-2026!").await;
+    step_up(&h, &bob).await;
     let (s, _) = call(
         &h,
         &bob,
@@ -460,6 +476,13 @@ async fn recovery_codes_are_shown_once_stored_hashed_and_replaced_whole() {
         (StatusCode::UNAUTHORIZED, Some("session.reauth_required"))
     );
     call(&h, &c, "/api/session/reauth", json!({ "password": DAVE.1 })).await;
+    // And a proof of a method dave has: here, one of the codes themselves.
+    let (s, err) = call(&h, &c, "/api/security-info/recovery-codes", json!({})).await;
+    assert_eq!(
+        (s, err["error"]["id"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("session.stepup_required"))
+    );
+    step_up_with(&h, &c, "recovery_code", &codes[9]).await;
     let (s, v) = call(&h, &c, "/api/security-info/recovery-codes", json!({})).await;
     assert_eq!(s, StatusCode::OK);
     let fresh: Vec<String> = serde_json::from_value(v["codes"].clone()).unwrap();
@@ -494,19 +517,19 @@ async fn reconfirmation_is_asked_once_the_period_passes() {
 #[tokio::test]
 async fn a_temporary_access_pass_signs_in_to_register_only() {
     let h = harness(false).await;
-    let (pass, expires) = sspr_server::tap::issue(&h.state, "dave", 3600, true, 8)
+    let (pass, expires) = sspr_server::tap::issue(&h.state, "dave", 3600, true, 8, "helpdesk-test")
         .await
         .unwrap();
     assert_eq!(expires, h.clock.now() + 3600);
     assert_eq!(pass.expose().len(), 8);
     assert_eq!(
-        sspr_server::tap::issue(&h.state, "dave", 3600, true, 7)
+        sspr_server::tap::issue(&h.state, "dave", 3600, true, 7, "helpdesk-test")
             .await
             .unwrap_err(),
         sspr_server::tap::TapError::Length
     );
     assert!(
-        sspr_server::tap::issue(&h.state, "nobody", 3600, true, 8)
+        sspr_server::tap::issue(&h.state, "nobody", 3600, true, 8, "helpdesk-test")
             .await
             .is_err()
     );
@@ -558,7 +581,7 @@ async fn a_temporary_access_pass_signs_in_to_register_only() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     // A multi-use pass works until it expires.
-    let (multi, _) = sspr_server::tap::issue(&h.state, "dave", 600, false, 12)
+    let (multi, _) = sspr_server::tap::issue(&h.state, "dave", 600, false, 12, "helpdesk-test")
         .await
         .unwrap();
     signed_in(&h, "dave", multi.expose()).await;

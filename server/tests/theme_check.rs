@@ -29,7 +29,8 @@ fn a_good_theme_prints_its_report_and_a_bad_one_names_the_field() {
     );
     assert!(stdout.contains("colors_dark.on_primary"), "{stdout}");
     assert!(
-        stdout.contains("harbour-sans.ttf  warning: missing beside the theme file"),
+        stdout.contains("harbour-sans.ttf  warning: missing from ")
+            && stdout.contains("themes/harbour/branding"),
         "{stdout}"
     );
 

@@ -33,7 +33,8 @@ function freePort() {
 }
 
 /** Starts sspr with `config` (TOML, without [server]) and a copy of one of the
- *  example themes in `themes/`, plus `themeFiles` ({name: source path}) beside it.
+ *  example themes in `themes/`, plus `themeFiles` ({name: source path}) in its
+ *  branding folder (`branding/` beside the theme, served under /branding/).
  *  With `smtpPort`, mail goes over real SMTP to that port. `restart(offset)`
  *  runs the same server (same store and port) again with its clock moved by
  *  faketime's `offset` (e.g. '+181d'). */
@@ -41,7 +42,7 @@ export async function startSspr({ theme, themeFiles = {}, config = '', server = 
   const dir = mkdtempSync(join(tmpdir(), 'sspr-e2e-'));
   const themeDir = join(dir, 'theme');
   cpSync(join(ROOT, 'themes', theme), themeDir, { recursive: true });
-  for (const [name, source] of Object.entries(themeFiles)) cpSync(source, join(themeDir, name));
+  for (const [name, source] of Object.entries(themeFiles)) cpSync(source, join(themeDir, 'branding', name));
   const port = await freePort();
   const bin = process.env.SSPR_BIN ?? join(ROOT, 'target/debug/sspr');
   const configFile = join(dir, 'sspr.toml');

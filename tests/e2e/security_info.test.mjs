@@ -261,7 +261,7 @@ test('reconfirmation is asked once 180 days pass on the server clock', async () 
   }
 });
 
-test('removing a method asks for the password again after 10 minutes; the password can be changed', async () => {
+test('removing a method asks for the password again after 10 minutes, then a proof of a method she has; the password can be changed', async () => {
   const server = await startSspr({ theme: 'northwind', smtpPort: smtp.port });
   const { page, context, problems } = await watchedPage(browser, DESKTOP);
   try {
@@ -279,8 +279,20 @@ test('removing a method asks for the password again after 10 minutes; the passwo
     await page.getByRole('heading', { level: 2, name: 'Enter your password to continue' }).waitFor();
     await assertAccessible(page, 'Enter your password to continue');
     await page.getByLabel('Password').fill('Alice-demo-2026!');
+    const before = smtp.mails().length;
     await page.getByRole('button', { name: 'Continue' }).click();
+    // A password alone never changes security info: the portal asks for a
+    // method alice already has, then carries on with the removal.
+    await page.getByRole('heading', { level: 2, name: "First, prove it's you" }).waitFor();
+    await assertAccessible(page, 'step-up');
+    await page.getByRole('radio', { name: /Email/ }).check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText('We sent a code to alice@example.com.').waitFor();
+    const mail = await smtp.waitFor((m) => m.to.includes('alice@example.com') && /security code/.test(m.subject), before);
+    await page.getByRole('textbox', { name: 'Code' }).fill(codeIn(mail.body));
+    await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('status').getByText('Method removed.').waitFor();
+    assert.equal(await page.getByRole('heading', { name: "First, prove it's you" }).count(), 0);
     assert.equal(await page.locator('.methods').getByText('alice@example.com').count(), 0);
     await page.locator('.methods').getByText('Authenticator app').waitFor();
 

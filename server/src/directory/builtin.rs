@@ -3,13 +3,12 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use sqlx::Row;
 
 use super::{DirUser, Directory, DirectoryError};
 use crate::clock::{Clock, Entropy};
+use crate::hashing::HashPool;
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -29,44 +28,18 @@ pub struct Builtin {
     store: Store,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
+    hashes: HashPool,
 }
 
-pub fn argon2() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).expect("valid argon2 params");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
-/// Hashes off the async executor: argon2 is deliberately slow.
+/// A fresh salt and the pool's hash of `password`.
 pub async fn hash_password(
+    pool: &HashPool,
     password: &Secret,
     entropy: &dyn Entropy,
 ) -> Result<String, DirectoryError> {
     let mut salt = [0u8; 16];
     entropy.fill(&mut salt);
-    let password = password.clone();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&salt)
-            .map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        argon2()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| DirectoryError::Unavailable(e.to_string()))
-    })
-    .await
-    .map_err(|e| DirectoryError::Unavailable(e.to_string()))?
-}
-
-pub async fn verify_hash(hash: String, password: &Secret) -> Result<bool, DirectoryError> {
-    let password = password.clone();
-    tokio::task::spawn_blocking(move || {
-        let parsed =
-            PasswordHash::new(&hash).map_err(|e| DirectoryError::Unavailable(e.to_string()))?;
-        Ok(argon2()
-            .verify_password(password.expose().as_bytes(), &parsed)
-            .is_ok())
-    })
-    .await
-    .map_err(|e| DirectoryError::Unavailable(e.to_string()))?
+    Ok(pool.hash(password, salt).await?)
 }
 
 const USER_COLUMNS: &str =
@@ -86,17 +59,23 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> Result<DirUser, sqlx::Error> {
 }
 
 impl Builtin {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, entropy: Arc<dyn Entropy>) -> Self {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+        hashes: HashPool,
+    ) -> Self {
         Builtin {
             store,
             clock,
             entropy,
+            hashes,
         }
     }
 
     pub async fn create_user(&self, new: NewUser) -> Result<DirUser, DirectoryError> {
         let id = self.entropy.hex_id(16);
-        let hash = hash_password(&new.password, self.entropy.as_ref()).await?;
+        let hash = hash_password(&self.hashes, &new.password, self.entropy.as_ref()).await?;
         let now = self.clock.now();
         sqlx::query(
             "INSERT INTO users (id, username, display_name, email, mobile, password_hash, is_admin, \
@@ -286,11 +265,21 @@ impl Directory for Builtin {
                 .bind(&user.id)
                 .fetch_optional(self.store.pool())
                 .await?;
-        verify_hash(hash.ok_or(DirectoryError::NoSuchUser)?, password).await
+        let hash = hash.ok_or(DirectoryError::NoSuchUser)?;
+        Ok(self.hashes.verify(&hash, password).await?)
+    }
+
+    async fn burn(&self, password: &Secret) -> Result<(), DirectoryError> {
+        // The query a real check makes, then the hash it runs.
+        let _: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind("-")
+            .fetch_optional(self.store.pool())
+            .await?;
+        Ok(self.hashes.burn(password).await?)
     }
 
     async fn set_password(&self, user: &DirUser, password: &Secret) -> Result<(), DirectoryError> {
-        let hash = hash_password(password, self.entropy.as_ref()).await?;
+        let hash = hash_password(&self.hashes, password, self.entropy.as_ref()).await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
         )
@@ -341,6 +330,7 @@ mod tests {
             store,
             Arc::new(ManualClock::at(1_800_000_000)),
             Arc::new(OsEntropy),
+            HashPool::new(2, 16),
         )
     }
 

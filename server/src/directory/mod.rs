@@ -11,7 +11,7 @@ use crate::clock::UnixTime;
 use crate::secret::Secret;
 
 /// A user as the portal sees them. Carries no password material.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DirUser {
     pub id: String,
     pub username: String,
@@ -22,6 +22,19 @@ pub struct DirUser {
     pub enabled: bool,
     /// Locked out until this time (Unix seconds), if locked.
     pub locked_until: Option<UnixTime>,
+}
+
+/// Addresses and numbers are personal data: logs show who, not where.
+impl std::fmt::Debug for DirUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("is_admin", &self.is_admin)
+            .field("enabled", &self.enabled)
+            .field("locked_until", &self.locked_until)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DirUser {
@@ -68,6 +81,18 @@ pub enum DirectoryError {
     /// Down, unreachable, timed out or misconfigured. The cause is logged, never shown.
     #[error("directory unavailable: {0}")]
     Unavailable(String),
+    /// The password hashing queue is full (built-in directory): try again shortly.
+    #[error("password hashing is busy")]
+    Busy,
+}
+
+impl From<crate::hashing::HashError> for DirectoryError {
+    fn from(e: crate::hashing::HashError) -> Self {
+        match e {
+            crate::hashing::HashError::Busy => DirectoryError::Busy,
+            other => DirectoryError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 impl From<crate::store::StoreError> for DirectoryError {
@@ -99,6 +124,15 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
         user: &DirUser,
         password: &Secret,
     ) -> Result<bool, DirectoryError>;
+
+    /// The work `verify_password` does, for a name that matches nobody, so
+    /// the answer takes as long as a wrong password for a real account. The
+    /// built-in directory runs the same argon2; a remote directory, whose
+    /// binds cost the portal nothing, does nothing (the sign-in pacing evens
+    /// out the rest).
+    async fn burn(&self, _password: &Secret) -> Result<(), DirectoryError> {
+        Ok(())
+    }
 
     /// Sets a password as an administrator would (reset).
     async fn set_password(&self, user: &DirUser, password: &Secret) -> Result<(), DirectoryError>;

@@ -6,8 +6,11 @@
 //! not registered) get a decoy flow: the same shape, consistent decoy methods,
 //! no message ever sent, and no proof that can pass.
 
+mod decoy;
 pub mod mask;
 pub mod pow;
+mod proof;
+mod send;
 pub mod throttle;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +18,7 @@ use sha2::{Digest, Sha256};
 use sspr_proto::config::PasswordContext;
 use sspr_proto::reset::{FlowView, MethodKind, MethodOption, Outcome, ResetStep};
 
+use crate::AppState;
 use crate::audit::{self, Event};
 use crate::clock::UnixTime;
 use crate::config::SsprEnabled;
@@ -24,7 +28,6 @@ use crate::error::ApiError;
 use crate::i18n;
 use crate::methods::{self, StoredMethod};
 use crate::secret::Secret;
-use crate::{AppState, totp};
 
 /// A flow lives 15 minutes from its start.
 pub const FLOW_LIFETIME: i64 = 15 * 60;
@@ -60,18 +63,40 @@ enum Stage {
     NewPassword,
     Done {
         outcome: Outcome,
+        /// Other sessions of the user that the reset ended.
+        #[serde(default)]
+        signed_out: u32,
+        /// Whether the confirmation went to the user's address.
+        #[serde(default)]
+        notified: bool,
     },
     Blocked,
 }
 
 /// What only the server knows about a flow.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct FlowState {
-    /// What was typed at identify, for the audit trail.
+    /// Who the audit trail names: the identifier as typed when it named an
+    /// account, never what was typed for a decoy (people paste passwords there).
     actor: String,
+    /// The throttling subject of the identifier as typed (`t:...`), the
+    /// same for a real account and a decoy.
+    #[serde(default)]
+    typed: String,
     gates: u8,
+    /// Gates the wizard announces until the first is passed: the policy's
+    /// count, so an administrator's first step looks like anyone's.
+    #[serde(default)]
+    shown_gates: u8,
     offered: Vec<Offered>,
     passed: Vec<String>,
+    /// Keyed hashes of the proofs that passed, so a late duplicate of one is
+    /// not counted as a failed guess.
+    #[serde(default)]
+    proofs: Vec<String>,
+    /// When each offered method last got a code in this flow.
+    #[serde(default)]
+    sent: Vec<(String, UnixTime)>,
     stage: Stage,
 }
 
@@ -84,18 +109,57 @@ impl FlowState {
             .map(|o| o.kind)
             .collect()
     }
+
+    fn sent_at(&self, method: &str) -> Option<UnixTime> {
+        self.sent.iter().find(|(m, _)| m == method).map(|(_, t)| *t)
+    }
+
+    fn note_sent(&mut self, method: &str, at: UnixTime) {
+        self.sent.retain(|(m, _)| m != method);
+        self.sent.push((method.to_string(), at));
+    }
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for FlowState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowState")
+            .field("gates", &self.gates)
+            .field("passed", &self.passed.len())
+            .field("stage", &self.stage)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The id is the bearer of the reset; only a prefix of its hash prints.
+impl std::fmt::Debug for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flow")
+            .field("id", &"[redacted]")
+            .field("hash", &&self.hash[..self.hash.len().min(12)])
+            .field("version", &self.version)
+            .field("st", &self.st)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Flow {
     id: String,
     hash: String,
     user_id: Option<String>,
+    /// The account's throttling subject (`u:...`), or for a decoy the typed one.
     subject: String,
     version: i64,
     ip: String,
     expires_at: UnixTime,
+    /// This request holds the flow for a proof (see [`claim`]).
+    claimed: bool,
     st: FlowState,
+}
+
+impl Flow {
+    fn is_decoy(&self) -> bool {
+        self.user_id.is_none()
+    }
 }
 
 fn hash_flow_id(id: &str) -> String {
@@ -167,60 +231,6 @@ fn real_options(state: &AppState, stored: &[StoredMethod], user: &DirUser) -> Ve
     out
 }
 
-/// Decoy options, stable for an identifier: what a plausible account would show.
-fn decoy_options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate> {
-    let seed = state.keys.decoy_seed(identifier);
-    let wanted: &[MethodKind] = match seed[0] % 3 {
-        0 => &[MethodKind::Email, MethodKind::Authenticator],
-        1 => &[MethodKind::Email, MethodKind::Sms],
-        _ => &[
-            MethodKind::Email,
-            MethodKind::Sms,
-            MethodKind::Authenticator,
-        ],
-    };
-    let mut kinds: Vec<MethodKind> = KIND_ORDER
-        .iter()
-        .copied()
-        .filter(|k| {
-            (wanted.contains(k)
-                || (*k == MethodKind::RecoveryCode && seed[2].is_multiple_of(4))
-                || (*k == MethodKind::SecurityQuestions && gates >= 2 && seed[3].is_multiple_of(3)))
-                && methods::kind_available(state, *k)
-        })
-        .collect();
-    for k in KIND_ORDER {
-        if kinds.len() >= usize::from(gates) {
-            break;
-        }
-        if methods::kind_available(state, k)
-            && !kinds.contains(&k)
-            && k != MethodKind::SecurityQuestions
-        {
-            kinds.push(k);
-        }
-    }
-    kinds.sort_by_key(|k| KIND_ORDER.iter().position(|o| o == k));
-    let ident = identifier.trim().to_lowercase();
-    kinds
-        .into_iter()
-        .map(|k| {
-            let masked = match k {
-                MethodKind::Email if ident.contains('@') => mask::email(&ident),
-                MethodKind::Email => mask::email(&format!(
-                    "{ident}@{}",
-                    state.config.reset.decoy_email_domain
-                )),
-                MethodKind::Sms => format!("+*** *** **{:02}", seed[1] % 100),
-                MethodKind::Authenticator
-                | MethodKind::RecoveryCode
-                | MethodKind::SecurityQuestions => String::new(),
-            };
-            (k, masked, None)
-        })
-        .collect()
-}
-
 /// What the new-password step adds to the view: whether the account can be
 /// unlocked instead, and the checklist's context.
 type NewPasswordExtra = (bool, PasswordContext);
@@ -228,9 +238,16 @@ type NewPasswordExtra = (bool, PasswordContext);
 fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowView {
     let now = state.clock.now();
     let passed_kinds = flow.st.passed_kinds();
+    // Until a gate is passed every flow announces the policy's count; an
+    // administrator's second gate shows once the first is proven.
+    let gates = if flow.st.passed.is_empty() && flow.st.shown_gates > 0 {
+        flow.st.shown_gates
+    } else {
+        flow.st.gates
+    };
     let gate = u8::try_from(flow.st.passed.len() + 1)
         .unwrap_or(u8::MAX)
-        .min(flow.st.gates);
+        .min(gates);
     let option = |o: &Offered| MethodOption {
         id: o.id.clone(),
         kind: o.kind,
@@ -239,7 +256,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
     let step = match &flow.st.stage {
         Stage::Choose => ResetStep::ChooseMethod {
             gate,
-            gates: flow.st.gates,
+            gates,
             methods: flow
                 .st
                 .offered
@@ -262,7 +279,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
                 });
             ResetStep::EnterCode {
                 gate,
-                gates: flow.st.gates,
+                gates,
                 method: o,
                 resend_in: sent_at
                     .map(|t| u32::try_from((t + RESEND_COOLDOWN - now).max(0)).unwrap_or(0)),
@@ -270,7 +287,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
         }
         Stage::Questions { questions, .. } => ResetStep::AnswerQuestions {
             gate,
-            gates: flow.st.gates,
+            gates,
             questions: questions.clone(),
         },
         Stage::NewPassword => match extra {
@@ -281,7 +298,15 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
             // A flow reaches this stage only with a user (see `respond`).
             None => ResetStep::Blocked,
         },
-        Stage::Done { outcome } => ResetStep::Done { outcome: *outcome },
+        Stage::Done {
+            outcome,
+            signed_out,
+            notified,
+        } => ResetStep::Done {
+            outcome: *outcome,
+            signed_out: *signed_out,
+            notified: *notified,
+        },
         Stage::Blocked => ResetStep::Blocked,
     };
     FlowView {
@@ -304,7 +329,11 @@ async fn load(state: &AppState, id: &str) -> Result<Flow, ApiError> {
     if expires_at <= state.clock.now() {
         return Err(ApiError::FlowExpired);
     }
-    let st = serde_json::from_str(&st).map_err(ApiError::internal)?;
+    let mut st: FlowState = serde_json::from_str(&st).map_err(ApiError::internal)?;
+    if st.typed.is_empty() {
+        // A flow started before the typed subject existed.
+        st.typed = subject.clone();
+    }
     Ok(Flow {
         id: id.to_string(),
         hash,
@@ -313,24 +342,73 @@ async fn load(state: &AppState, id: &str) -> Result<Flow, ApiError> {
         version,
         ip,
         expires_at,
+        claimed: false,
         st,
     })
 }
 
-/// Saves the new state only if nobody else moved the flow meanwhile.
-async fn save(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
-    let json = serde_json::to_string(&flow.st).map_err(ApiError::internal)?;
-    let done = sqlx::query("UPDATE reset_flows SET state = $1, version = version + 1 WHERE id_hash = $2 AND version = $3")
-        .bind(json)
-        .bind(&flow.hash)
-        .bind(flow.version)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+/// How long a proof may hold its flow. A node that dies mid-proof frees it then.
+const CLAIM_FOR: i64 = 30;
+
+/// Holds the flow for this request's proof, atomically: a concurrent proof
+/// of the same flow (a double submit, or parallel guesses) gets `WrongStep`
+/// without being evaluated or counted.
+async fn claim(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let done = sqlx::query(
+        "UPDATE reset_flows SET busy_until = $1, version = version + 1 \
+         WHERE id_hash = $2 AND version = $3 AND (busy_until IS NULL OR busy_until <= $4)",
+    )
+    .bind(now + CLAIM_FOR)
+    .bind(&flow.hash)
+    .bind(flow.version)
+    .bind(now)
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
     if done.rows_affected() != 1 {
         return Err(ApiError::WrongStep);
     }
     flow.version += 1;
+    flow.claimed = true;
+    Ok(())
+}
+
+/// Lets go of a claim without changing the flow (the proof failed to run).
+async fn release(state: &AppState, flow: &mut Flow) {
+    if !flow.claimed {
+        return;
+    }
+    let _ =
+        sqlx::query("UPDATE reset_flows SET busy_until = NULL WHERE id_hash = $1 AND version = $2")
+            .bind(&flow.hash)
+            .bind(flow.version)
+            .execute(state.store.pool())
+            .await;
+    flow.claimed = false;
+}
+
+/// Saves the new state only if nobody else moved the flow meanwhile (and no
+/// other request holds it for a proof).
+async fn save(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
+    let json = serde_json::to_string(&flow.st).map_err(ApiError::internal)?;
+    let done = sqlx::query(
+        "UPDATE reset_flows SET state = $1, version = version + 1, busy_until = NULL \
+         WHERE id_hash = $2 AND version = $3 AND ($4 = 1 OR busy_until IS NULL OR busy_until <= $5)",
+    )
+    .bind(json)
+    .bind(&flow.hash)
+    .bind(flow.version)
+    .bind(i64::from(flow.claimed))
+    .bind(state.clock.now())
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    if done.rows_affected() != 1 {
+        return Err(ApiError::WrongStep);
+    }
+    flow.version += 1;
+    flow.claimed = false;
     Ok(())
 }
 
@@ -359,6 +437,9 @@ async fn new_password_extra(
 async fn respond(state: &AppState, flow: &Flow) -> Result<FlowView, ApiError> {
     Ok(view(state, flow, new_password_extra(state, flow).await?))
 }
+
+/// Who audit records of a decoy flow name: never what was typed.
+const NO_ACCOUNT: &str = "(no account)";
 
 fn audit_event<'a>(flow: &'a Flow, activity: &'a str, success: bool) -> Event<'a> {
     Event {
@@ -396,29 +477,31 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
             real = Some((user, gates, options));
         }
     }
-    let (user_id, subject, gates, options) = match real {
+    let typed = throttle::typed_subject(state, identifier);
+    let (user_id, subject, actor, gates, options) = match real {
         Some((user, gates, options)) => (
             Some(user.id.clone()),
-            format!("u:{}", user.id),
+            throttle::account_subject(&user.id),
+            identifier.to_string(),
             gates,
             options,
         ),
-        None => {
-            let seed = state.keys.decoy_seed(identifier);
-            (
-                None,
-                format!("d:{}", hex::encode(&seed[..16])),
-                policy_gates,
-                decoy_options(state, identifier, policy_gates),
-            )
-        }
+        None => (
+            None,
+            typed.clone(),
+            NO_ACCOUNT.to_string(),
+            policy_gates,
+            decoy::options(state, identifier, policy_gates),
+        ),
     };
 
     let id = state.entropy.hex_id(32);
     let now = state.clock.now();
     let st = FlowState {
-        actor: identifier.to_string(),
+        actor,
+        typed,
         gates,
+        shown_gates: policy_gates,
         offered: options
             .into_iter()
             .map(|(kind, masked, method)| Offered {
@@ -429,6 +512,8 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
             })
             .collect(),
         passed: Vec::new(),
+        proofs: Vec::new(),
+        sent: Vec::new(),
         stage: Stage::Choose,
     };
     let flow = Flow {
@@ -439,6 +524,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         version: 0,
         ip: ip.to_string(),
         expires_at: now + FLOW_LIFETIME,
+        claimed: false,
         st,
     };
     // Old flows are swept as new ones start.
@@ -464,8 +550,12 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
     audit::record(
         state,
         Event {
-            detail: Some("identify"),
-            ..audit_event(&flow, audit::FLOW_PROGRESS, true)
+            detail: Some(if flow.is_decoy() {
+                "identify: no usable account (decoy flow)"
+            } else {
+                "identify"
+            }),
+            ..audit_event(&flow, audit::FLOW_PROGRESS, !flow.is_decoy())
         },
     )
     .await;
@@ -477,7 +567,9 @@ pub async fn current(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     respond(state, &flow).await
 }
 
-/// Picks an offered method for the current gate; sends its code where it has one.
+/// Picks an offered method for the current gate; sends its code where it
+/// has one. Picking again a method whose code went out less than 60 s ago
+/// sends nothing new: the step shows how long until a resend.
 pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView, ApiError> {
     let mut flow = load(state, id).await?;
     if !matches!(
@@ -497,6 +589,7 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
             field: "method".into(),
             reason: "not offered in this flow".into(),
         })?;
+    let now = state.clock.now();
     flow.st.stage = match offered.kind {
         MethodKind::SecurityQuestions => Stage::Questions {
             method: offered.id.clone(),
@@ -507,10 +600,17 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
             sent_at: None,
         },
         MethodKind::Email | MethodKind::Sms => {
-            send_code(state, &flow, &offered).await?;
+            let sent_at = match flow.st.sent_at(&offered.id) {
+                Some(t) if now < t + RESEND_COOLDOWN => t,
+                _ => {
+                    send_code(state, &flow, &offered).await?;
+                    flow.st.note_sent(&offered.id, now);
+                    now
+                }
+            };
             Stage::Code {
                 method: offered.id.clone(),
-                sent_at: Some(state.clock.now()),
+                sent_at: Some(sent_at),
             }
         }
     };
@@ -532,7 +632,8 @@ async fn questions_for(state: &AppState, flow: &Flow) -> Result<Vec<String>, Api
     if let Some(user_id) = &flow.user_id {
         return crate::security_info::questions_of(state, user_id).await;
     }
-    let seed = state.keys.decoy_seed(&flow.st.actor);
+    // The decoy's subject is a keyed hash of what was typed: stable picks.
+    let seed = hex::decode(flow.subject.trim_start_matches("t:")).unwrap_or_default();
     let mut pool = state.config.policy.questions.clone();
     let mut picked = Vec::new();
     for b in seed.iter().take(sspr_proto::security_info::QUESTIONS) {
@@ -568,6 +669,7 @@ pub async fn resend(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
         .cloned()
         .ok_or(ApiError::WrongStep)?;
     send_code(state, &flow, &offered).await?;
+    flow.st.note_sent(&method, now);
     flow.st.stage = Stage::Code {
         method,
         sent_at: Some(now),
@@ -586,8 +688,10 @@ pub async fn back(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     respond(state, &flow).await
 }
 
+/// Stores a new code for the option and hands its delivery to a task. The
+/// same statements run for a decoy; only the task finds there is no one to
+/// send to (see `send`).
 async fn send_code(state: &AppState, flow: &Flow, offered: &Offered) -> Result<(), ApiError> {
-    throttle::send(state, &flow.subject).await?;
     let now = state.clock.now();
     let code = numeric_code(state);
     // A new code replaces any earlier one for this flow.
@@ -609,43 +713,18 @@ async fn send_code(state: &AppState, flow: &Flow, offered: &Offered) -> Result<(
     .execute(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
-
-    // Decoys and blocked accounts get the same answer, but nothing is sent.
-    let Some(user) = user_of(state, flow).await? else {
-        return Ok(());
-    };
-    if throttle::is_blocked(state, &flow.subject).await? {
-        return Ok(());
-    }
-    let stored = methods::for_user(state, Some(&user.id)).await?;
-    let Some(target) = stored
-        .iter()
-        .find(|m| match &offered.method {
-            Some(id) => &m.id == id,
-            None => m.kind == offered.kind,
-        })
-        .and_then(|m| m.target.clone())
-    else {
-        return Ok(());
-    };
-    let org = state.organisation();
-    let lang = i18n::current();
-    let args = [
-        ("code", code.expose()),
-        ("organisation", org.as_str()),
-        ("url", state.config.server.public_url.as_str()),
-    ];
-    state.outbox.send(match offered.kind {
-        MethodKind::Sms => Outgoing::Sms {
-            to: target,
-            body: i18n::text_with(lang, "sms.reset_code", &args),
+    send::spawn(
+        state,
+        send::Job {
+            user_id: flow.user_id.clone(),
+            method: offered.method.clone(),
+            kind: offered.kind,
+            code,
+            lang: i18n::current(),
+            flow_hash: flow.hash.clone(),
+            ip: flow.ip.clone(),
         },
-        _ => Outgoing::Mail {
-            to: target,
-            subject: i18n::text_with(lang, "email.reset_code.subject", &args),
-            body: i18n::text_with(lang, "email.reset_code.body", &args),
-        },
-    });
+    );
     Ok(())
 }
 
@@ -662,163 +741,15 @@ pub(crate) fn numeric_code(state: &AppState) -> Secret {
     Secret::new(out)
 }
 
-/// Checks the proof for the method being verified.
-pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, ApiError> {
-    let mut flow = load(state, id).await?;
-    let Stage::Code { method, .. } = flow.st.stage.clone() else {
-        return Err(ApiError::WrongStep);
-    };
-    let offered = offered(&flow, &method)?;
-    // A blocked account learns it here, at the first proof it attempts.
-    if throttle::is_blocked(state, &flow.subject).await? {
-        return block(state, &mut flow).await;
-    }
-    let code = methods::typed_code(code);
-    let ok = match offered.kind {
-        MethodKind::Email | MethodKind::Sms => redeem_code(state, &flow, &method, &code).await?,
-        MethodKind::Authenticator => verify_totp(state, &flow, &code).await?,
-        MethodKind::RecoveryCode => match &flow.user_id {
-            Some(user_id) => {
-                crate::security_info::redeem_recovery_code(state, user_id, &code).await?
-            }
-            None => false,
-        },
-        MethodKind::SecurityQuestions => false,
-    };
-    conclude(state, flow, &offered, ok).await
-}
-
-/// Checks the answers to the security questions being asked.
-pub async fn answer(state: &AppState, id: &str, answers: &[String]) -> Result<FlowView, ApiError> {
-    let mut flow = load(state, id).await?;
-    let Stage::Questions { method, questions } = flow.st.stage.clone() else {
-        return Err(ApiError::WrongStep);
-    };
-    if answers.len() != questions.len() || answers.iter().any(|a| a.chars().count() > 256) {
-        return Err(ApiError::InvalidField {
-            field: "answers".into(),
-            reason: format!("must be {} answers", questions.len()),
-        });
-    }
-    let offered = offered(&flow, &method)?;
-    if throttle::is_blocked(state, &flow.subject).await? {
-        return block(state, &mut flow).await;
-    }
-    let ok = crate::security_info::verify_answers(state, flow.user_id.as_deref(), answers).await?;
-    conclude(state, flow, &offered, ok).await
-}
-
-fn offered(flow: &Flow, method: &str) -> Result<Offered, ApiError> {
-    flow.st
-        .offered
-        .iter()
-        .find(|o| o.id == method)
-        .cloned()
-        .ok_or(ApiError::WrongStep)
-}
-
-async fn block(state: &AppState, flow: &mut Flow) -> Result<FlowView, ApiError> {
-    flow.st.stage = Stage::Blocked;
-    save(state, flow).await?;
-    respond(state, flow).await
-}
-
-/// After a proof: a failure counts towards the account's block; a success
-/// passes the gate. Either way the step is audited.
-async fn conclude(
-    state: &AppState,
-    mut flow: Flow,
-    offered: &Offered,
-    ok: bool,
-) -> Result<FlowView, ApiError> {
-    let kind = methods::kind_str(offered.kind);
-    if !ok {
-        let blocked = throttle::fail(state, &flow.subject).await?;
-        audit::record(
-            state,
-            Event {
-                method: Some(kind),
-                detail: Some("wrong proof"),
-                ..audit_event(&flow, audit::FLOW_PROGRESS, false)
-            },
-        )
-        .await;
-        if blocked {
-            let view = block(state, &mut flow).await?;
-            audit::record(
-                state,
-                Event {
-                    method: Some(kind),
-                    ..audit_event(&flow, audit::USER_BLOCKED, true)
-                },
-            )
-            .await;
-            return Ok(view);
-        }
-        return Err(ApiError::CodeInvalid);
-    }
-    flow.st.passed.push(offered.id.clone());
-    flow.st.stage = if flow.st.passed.len() >= usize::from(flow.st.gates) {
-        Stage::NewPassword
-    } else {
-        Stage::Choose
-    };
-    save(state, &mut flow).await?;
-    audit::record(
-        state,
-        Event {
-            method: Some(kind),
-            detail: Some("verified"),
-            ..audit_event(&flow, audit::FLOW_PROGRESS, true)
-        },
-    )
-    .await;
-    respond(state, &flow).await
-}
-
-/// Marks the code used, atomically: of many concurrent attempts, one wins.
-async fn redeem_code(
-    state: &AppState,
-    flow: &Flow,
-    method: &str,
-    code: &str,
-) -> Result<bool, ApiError> {
-    if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(false);
-    }
-    let now = state.clock.now();
-    let done = sqlx::query(
-        "UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND method_id = $3 AND code_hash = $4 \
-         AND used_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(&flow.hash)
-    .bind(method)
-    .bind(state.keys.code_hash(&flow.hash, code))
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(done.rows_affected() == 1)
-}
-
-async fn verify_totp(state: &AppState, flow: &Flow, code: &str) -> Result<bool, ApiError> {
-    let Some(user_id) = &flow.user_id else {
-        return Ok(false);
-    };
-    let now = state.clock.now();
-    for m in methods::for_user(state, Some(user_id)).await? {
-        let (MethodKind::Authenticator, Some(sealed)) = (m.kind, &m.secret_sealed) else {
-            continue;
-        };
-        let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
-        if let Some(step) = totp::matching_step(&secret, code, now) {
-            return methods::consume_totp_step(state, &m.id, step).await;
-        }
-    }
-    Ok(false)
-}
+pub use proof::{answer, verify};
 
 /// Sets the new password in the directory, once every gate is passed.
+///
+/// The flow is claimed first (of concurrent submissions one gets past it),
+/// then the user's other sessions end, then the directory is written. Only a
+/// refused or failed write reopens the step. What follows the write (audit,
+/// the notices) cannot turn the answer into an error: the password has
+/// changed, and the answer says what else happened.
 pub async fn set_password(
     state: &AppState,
     id: &str,
@@ -830,9 +761,13 @@ pub async fn set_password(
     }
     let user = user_of(state, &flow).await?.ok_or(ApiError::WrongStep)?;
     crate::password::enforce(state, password, &user, &flow.ip, "reset").await?;
-    // Claim the flow before touching the directory: of concurrent submissions
-    // exactly one gets past this version-checked save.
     finish(state, &mut flow, Outcome::PasswordReset).await?;
+    // No automatic sign-in, and every other session ends, before the write:
+    // a session the attacker holds cannot outlive the reset.
+    let signed_out = match crate::session::revoke_all(state, &user.id).await {
+        Ok(n) => u32::try_from(n).unwrap_or(u32::MAX),
+        Err(e) => return Err(reopen_with(state, &mut flow, e).await),
+    };
     let written = async {
         state.directory.set_password(&user, password).await?;
         if user.is_locked(state.clock.now()) {
@@ -860,9 +795,8 @@ pub async fn set_password(
         },
     )
     .await;
-    // No automatic sign-in, and every other session ends.
-    crate::session::revoke_all(state, &user.id).await?;
-    notify_reset(state, &user).await?;
+    let notified = notify_reset(state, &user).await;
+    record_outcome(state, &mut flow, signed_out, notified).await;
     respond(state, &flow).await
 }
 
@@ -895,9 +829,13 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
 /// back to the new-password step, nothing is recorded as completed, and the
 /// directory's reason is the answer.
 async fn reopen(state: &AppState, flow: &mut Flow, e: DirectoryError) -> ApiError {
+    reopen_with(state, flow, ApiError::from(e)).await
+}
+
+async fn reopen_with(state: &AppState, flow: &mut Flow, e: ApiError) -> ApiError {
     flow.st.stage = Stage::NewPassword;
     match save(state, flow).await {
-        Ok(()) => ApiError::from(e),
+        Ok(()) => e,
         Err(save_err) => save_err,
     }
 }
@@ -905,11 +843,33 @@ async fn reopen(state: &AppState, flow: &mut Flow, e: DirectoryError) -> ApiErro
 /// Moves the flow to its end, atomically: fails with `WrongStep` if another
 /// request moved it first.
 async fn finish(state: &AppState, flow: &mut Flow, outcome: Outcome) -> Result<(), ApiError> {
-    flow.st.stage = Stage::Done { outcome };
+    flow.st.stage = Stage::Done {
+        outcome,
+        signed_out: 0,
+        notified: false,
+    };
     save(state, flow).await
 }
 
-async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> {
+/// Notes what else the reset did, for the answer and a reload of it. The
+/// reset itself is done: a failure here is logged, not answered.
+async fn record_outcome(state: &AppState, flow: &mut Flow, signed_out: u32, notified: bool) {
+    if let Stage::Done { outcome, .. } = flow.st.stage {
+        flow.st.stage = Stage::Done {
+            outcome,
+            signed_out,
+            notified,
+        };
+        if let Err(e) = save(state, flow).await {
+            tracing::warn!(error = %e, "could not note a finished reset's outcome");
+        }
+    }
+}
+
+/// Mails the user (and, for an administrator, the other administrators).
+/// Best effort: the password has changed whatever happens here. Returns
+/// whether the user's own notice was queued.
+async fn notify_reset(state: &AppState, user: &DirUser) -> bool {
     let org = state.organisation();
     let args = [
         ("organisation", org.as_str()),
@@ -917,6 +877,7 @@ async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> 
         ("account", user.username.as_str()),
         ("url", state.config.server.public_url.as_str()),
     ];
+    let mut notified = false;
     if let Some(email) = &user.email {
         let lang = i18n::current();
         state.outbox.send(Outgoing::Mail {
@@ -924,9 +885,17 @@ async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> 
             subject: i18n::text_with(lang, "email.reset_done.subject", &args),
             body: i18n::text_with(lang, "email.reset_done.body", &args),
         });
+        notified = true;
     }
     if user.is_admin {
-        for admin in state.directory.administrators().await? {
+        let admins = match state.directory.administrators().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, user = %user.username, "an administrator's reset could not be announced to the other administrators");
+                return notified;
+            }
+        };
+        for admin in admins {
             if admin.id == user.id {
                 continue;
             }
@@ -940,5 +909,5 @@ async fn notify_reset(state: &AppState, user: &DirUser) -> Result<(), ApiError> 
             });
         }
     }
-    Ok(())
+    notified
 }

@@ -18,8 +18,10 @@ use sspr_server::clock::{ManualClock, OsEntropy};
 use sspr_server::config::Config;
 use sspr_server::delivery::{DevOutbox, Outbox, Transport};
 use sspr_server::directory::builtin::Builtin;
+use sspr_server::hashing::HashPool;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
+use sspr_server::pacing::Paces;
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
 use sspr_server::{AppState, app};
@@ -70,8 +72,12 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
     let dist = fake_dist(dir.path());
     let theme = with_theme_file.then(|| {
         let tdir = dir.path().join("branding-src");
-        std::fs::create_dir_all(&tdir).unwrap();
-        std::fs::write(tdir.join("logo.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>").unwrap();
+        std::fs::create_dir_all(tdir.join("branding")).unwrap();
+        std::fs::write(
+            tdir.join("branding/logo.svg"),
+            "<svg xmlns='http://www.w3.org/2000/svg'/>",
+        )
+        .unwrap();
         std::fs::write(
             tdir.join("theme.json"),
             r#"{"organisation":"Northwind Traders","helpdesk":"https://help.northwind.test/sspr","logo":"/branding/logo.svg"}"#,
@@ -82,8 +88,16 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     // The public URL comes as an environment override, so `extra_config`
     // may open a `[server]` table of its own.
+    let theme_section = if with_theme_file {
+        format!(
+            "[theme]\nfile = \"{}\"\n",
+            dir.path().join("branding-src/theme.json").display()
+        )
+    } else {
+        String::new()
+    };
     let text = format!(
-        "[store]\nurl = \"{url}\"\n\
+        "[store]\nurl = \"{url}\"\n{theme_section}\
          [reset]\npow_difficulty = 8\nidentify_floor_ms = 0\n{extra_config}"
     );
     let env = [(
@@ -94,7 +108,13 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
     let store = Store::open(&config.store.url, 4).await.unwrap();
     let clock = ManualClock::at(T0);
     let entropy = Arc::new(OsEntropy);
-    let builtin = Builtin::new(store.clone(), Arc::new(clock.clone()), entropy.clone());
+    let hashes = HashPool::new(2, 64);
+    let builtin = Builtin::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        entropy.clone(),
+        hashes.clone(),
+    );
     builtin.seed_demo().await.unwrap();
     let outbox_transport: Arc<dyn Transport> = Arc::new(DevOutbox {
         dir: dir.path().join("outbox"),
@@ -103,14 +123,16 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
         public_origin: config.public_origin(),
         config: Arc::new(config),
         directory: Arc::new(builtin.clone()),
-        store,
+        store: store.clone(),
         clock: Arc::new(clock.clone()),
         entropy,
         assets: Arc::new(Assets::Dir(dist)),
         theme,
         keys: Arc::new(Keys::from_master(&[7; 32])),
         outbox: Outbox::start(outbox_transport.clone(), outbox_transport),
-        limits: Arc::new(IpLimits::default()),
+        limits: IpLimits::new(store.clone()),
+        hashes,
+        paces: Arc::new(Paces::new(std::time::Duration::ZERO)),
     };
     sspr_server::methods::seed_demo(&state).await.unwrap();
     Harness {
@@ -357,3 +379,90 @@ pub async fn completed_resets(h: &Harness) -> i64 {
 
 pub mod samba;
 pub mod slapd;
+
+/// Proves one of the signed-in user's methods (their first email address,
+/// with the code from the dev outbox), as security-info changes need once a
+/// user has any method. Returns the view the step-up answers.
+pub async fn step_up(h: &Harness, cookie: &str) -> Value {
+    let (_, view) = status_json(get_as(&h.app, cookie, "/api/security-info").await).await;
+    let m = view["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "email")
+        .expect("an email method to step up with")
+        .clone();
+    let before = outbox_lines(&h.outbox_dir(), "mail.jsonl", 0).await.len();
+    let (s, ch) = status_json(
+        post_as(
+            &h.app,
+            cookie,
+            "/api/session/stepup",
+            &json!({ "method": m["id"] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{ch}");
+    let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", before + 1).await;
+    let body = mails
+        .iter()
+        .rfind(|x| x["to"] == m["target"])
+        .expect("a step-up code")["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code = body
+        .split_whitespace()
+        .find(|w| w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap()
+        .to_string();
+    let (s, v) = status_json(
+        post_as(
+            &h.app,
+            cookie,
+            "/api/session/stepup/verify",
+            &json!({ "code": code }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}
+
+/// A step-up with a method the test can prove directly: an authenticator
+/// code it computes, or a recovery code it holds.
+pub async fn step_up_with(h: &Harness, cookie: &str, kind: &str, code: &str) -> Value {
+    let (_, view) = status_json(get_as(&h.app, cookie, "/api/security-info").await).await;
+    let m = view["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == kind)
+        .unwrap_or_else(|| panic!("a {kind} method to step up with"))
+        .clone();
+    let (s, ch) = status_json(
+        post_as(
+            &h.app,
+            cookie,
+            "/api/session/stepup",
+            &json!({ "method": m["id"] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{ch}");
+    let (s, v) = status_json(
+        post_as(
+            &h.app,
+            cookie,
+            "/api/session/stepup/verify",
+            &json!({ "code": code }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    v
+}

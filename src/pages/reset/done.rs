@@ -3,10 +3,12 @@ use leptos::prelude::*;
 use sspr_proto::reset::Outcome;
 
 use super::{StepHeading, use_wizard};
-use crate::i18n::t;
+use crate::i18n::{t, tn};
 
+/// The end: what changed, and what else the server did (the sessions it
+/// ended, the confirmation it mailed), as it reports them.
 #[component]
-pub fn Done(outcome: Outcome) -> impl IntoView {
+pub fn Done(outcome: Outcome, signed_out: u32, notified: bool) -> impl IntoView {
     let wizard = use_wizard();
     // The flow is over: a reload starts a new one.
     wizard.restart_storage_only();
@@ -17,6 +19,8 @@ pub fn Done(outcome: Outcome) -> impl IntoView {
     view! {
         <StepHeading>{move || t(heading)}</StepHeading>
         <p>{move || t(body)}</p>
+        {(signed_out > 0).then(|| view! { <p>{move || tn("reset.done.signed_out", signed_out.into(), &[])}</p> })}
+        {notified.then(|| view! { <p>{t!("reset.done.notified")}</p> })}
         <p><AppLink href="/signin">{t!("reset.done.signin")}</AppLink></p>
     }
 }

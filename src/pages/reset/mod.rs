@@ -228,7 +228,12 @@ pub fn Reset() -> impl IntoView {
                 <new_password::NewPassword unlock_available=unlock_available context=password />
             }
             .into_any(),
-            ResetStep::Done { outcome } => view! { <done::Done outcome=outcome /> }.into_any(),
+            ResetStep::Done {
+                outcome,
+                signed_out,
+                notified,
+            } => view! { <done::Done outcome=outcome signed_out=signed_out notified=notified /> }
+                .into_any(),
             ResetStep::Blocked => view! { <blocked::Blocked /> }.into_any(),
         },
     };

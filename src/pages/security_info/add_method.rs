@@ -5,7 +5,7 @@ use sspr_proto::security_info::{
 };
 
 use super::enroll::{AuthenticatorSetup, ConfirmCode};
-use super::{FocusHeading, kind_name, use_info};
+use super::{FocusHeading, Info, Retry, kind_name, use_info};
 use crate::api;
 use crate::i18n::{t, tf};
 
@@ -34,29 +34,8 @@ pub fn AddMethod(
         .unwrap_or(MethodKind::Authenticator);
     let (picked, set_picked) = signal(first);
 
-    let begin = Action::new_local(move |req: &AddMethodRequest| {
-        let req = req.clone();
-        async move {
-            match api::security_info::start(req.clone()).await {
-                Ok(e) => {
-                    info.error.set(None);
-                    let again = (!matches!(req, AddMethodRequest::Authenticator)).then_some(req);
-                    step.set(Step::Enrolling(e, again));
-                }
-                Err(e) => info.error.set(Some(e)),
-            }
-        }
-    });
-    let codes = Action::new_local(move |_: &()| async move {
-        match api::security_info::recovery_codes().await {
-            Ok(r) => {
-                info.error.set(None);
-                info.codes.set(Some(r.codes));
-                on_done.run(r.view);
-            }
-            Err(e) => info.error.set(Some(e)),
-        }
-    });
+    let begin = Action::new_local(move |req: &AddMethodRequest| enrol(info, step, req.clone()));
+    let codes = Action::new_local(move |_: &()| first_codes(info, on_done));
     let busy = Signal::derive(move || begin.pending().get() || codes.pending().get());
 
     let next = move || match picked.get_untracked() {
@@ -132,6 +111,66 @@ pub fn AddMethod(
         }
         .into_any(),
     }
+    }
+}
+
+/// Starts enrolling `req`; after a step-up the server asked for, again.
+async fn enrol(info: Info, step: RwSignal<Step>, req: AddMethodRequest) {
+    match api::security_info::start(req.clone()).await {
+        Ok(e) => {
+            info.error.set(None);
+            let again = (!matches!(req, AddMethodRequest::Authenticator)).then_some(req);
+            step.set(Step::Enrolling(e, again));
+        }
+        Err(e) => {
+            let retry = Retry::new(move || {
+                leptos::task::spawn_local(enrol(info, step, req.clone()));
+            });
+            if !info.wants_stepup(&e, retry) {
+                info.error.set(Some(e));
+            }
+        }
+    }
+}
+
+/// Recovery codes from the add list; after a step-up, again.
+async fn first_codes(info: Info, on_done: Callback<SecurityInfoView>) {
+    match api::security_info::recovery_codes().await {
+        Ok(r) => {
+            info.error.set(None);
+            info.codes.set(Some(r.codes));
+            on_done.run(r.view);
+        }
+        Err(e) => {
+            let retry = Retry::new(move || {
+                leptos::task::spawn_local(first_codes(info, on_done));
+            });
+            if !info.wants_stepup(&e, retry) {
+                info.error.set(Some(e));
+            }
+        }
+    }
+}
+
+/// Saves the questions; after a step-up, again.
+async fn save_questions(
+    info: Info,
+    on_done: Callback<SecurityInfoView>,
+    answers: Vec<QuestionAnswer>,
+) {
+    match api::security_info::questions(answers.clone()).await {
+        Ok(v) => {
+            info.error.set(None);
+            on_done.run(v);
+        }
+        Err(e) => {
+            let retry = Retry::new(move || {
+                leptos::task::spawn_local(save_questions(info, on_done, answers.clone()));
+            });
+            if !info.wants_stepup(&e, retry) {
+                info.error.set(Some(e));
+            }
+        }
     }
 }
 
@@ -247,16 +286,7 @@ fn QuestionsForm(
         })
     };
     let save = Action::new_local(move |answers: &Vec<QuestionAnswer>| {
-        let answers = answers.clone();
-        async move {
-            match api::security_info::questions(answers).await {
-                Ok(v) => {
-                    info.error.set(None);
-                    on_done.run(v);
-                }
-                Err(e) => info.error.set(Some(e)),
-            }
-        }
+        save_questions(info, on_done, answers.clone())
     });
     view! {
         <FocusHeading>{t!("add.questions_heading")}</FocusHeading>

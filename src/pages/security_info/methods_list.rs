@@ -3,7 +3,7 @@ use sspr_proto::ErrorId;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith};
 
-use super::{AfterReauth, Info, detail, kind_key, kind_name, use_info};
+use super::{AfterReauth, Info, Retry, detail, kind_key, kind_name, use_info};
 use crate::api;
 use crate::i18n::tf;
 
@@ -14,6 +14,12 @@ pub async fn remove(info: Info, id: String) {
         Err(e) if e.id() == ErrorId::ReauthRequired => {
             info.error.set(None);
             info.reauth.set(Some(AfterReauth::Remove(id)));
+        }
+        Err(e) if e.id() == ErrorId::StepUpRequired => {
+            let retry = Retry::new(move || {
+                leptos::task::spawn_local(remove(info, id.clone()));
+            });
+            info.wants_stepup(&e, retry);
         }
         r => {
             if info.apply(r) {
@@ -29,6 +35,12 @@ pub async fn new_codes(info: Info) {
         Err(e) if e.id() == ErrorId::ReauthRequired => {
             info.error.set(None);
             info.reauth.set(Some(AfterReauth::NewRecoveryCodes));
+        }
+        Err(e) if e.id() == ErrorId::StepUpRequired => {
+            let retry = Retry::new(move || {
+                leptos::task::spawn_local(new_codes(info));
+            });
+            info.wants_stepup(&e, retry);
         }
         Err(e) => info.error.set(Some(e)),
         Ok(r) => {

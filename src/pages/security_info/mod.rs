@@ -8,8 +8,10 @@ mod interrupt;
 mod methods_list;
 mod reauth;
 mod recovery_codes;
+mod stepup;
 
 use leptos::prelude::*;
+use sspr_proto::ErrorId;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith};
 
@@ -39,9 +41,43 @@ pub struct Info {
     /// Fresh recovery codes, shown once.
     pub codes: RwSignal<Option<Vec<String>>>,
     pub reauth: RwSignal<Option<AfterReauth>>,
+    /// A change the server refused until the user proves one of their
+    /// methods: it runs again once they have.
+    pub stepup: RwSignal<Option<Retry>>,
+}
+
+/// A change to run again. A plain closure, not a `Callback`: the component
+/// whose action made it may be gone by the time it runs.
+#[derive(Clone)]
+pub struct Retry(std::sync::Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for Retry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Retry(..)")
+    }
+}
+
+impl Retry {
+    pub fn new(f: impl Fn() + Send + Sync + 'static) -> Retry {
+        Retry(std::sync::Arc::new(f))
+    }
+
+    pub fn run(&self) {
+        (self.0)();
+    }
 }
 
 impl Info {
+    /// When `e` asks for a step-up, keeps `retry` for after it and says so.
+    pub fn wants_stepup(&self, e: &ApiError, retry: Retry) -> bool {
+        if e.id() != ErrorId::StepUpRequired {
+            return false;
+        }
+        self.error.set(None);
+        self.stepup.set(Some(retry));
+        true
+    }
+
     /// Takes an action's answer: the new view, or an error for the page.
     pub fn apply(&self, r: Result<SecurityInfoView, ApiError>) -> bool {
         match r {
@@ -98,6 +134,7 @@ pub fn SecurityInfo() -> impl IntoView {
         notice: RwSignal::new(None),
         codes: RwSignal::new(None),
         reauth: RwSignal::new(None),
+        stepup: RwSignal::new(None),
     };
     provide_context(info);
     let current = move || {
@@ -154,6 +191,12 @@ pub fn SecurityInfo() -> impl IntoView {
         <ErrorBox error=info.error />
         {move || info.notice.get().map(|n| view! { <p class="notice" role="status">{move || t(n)}</p> })}
         <recovery_codes::FreshCodes />
+        // Beside the page, not inside it: asking for a proof, and giving it,
+        // leaves the form that asked (and what was typed there) as it was.
+        {move || info.stepup.get().map(|_| {
+            let methods = current().map(|v| v.methods).unwrap_or_default();
+            view! { <stepup::StepUp methods=methods /> }
+        })}
         {body}
     }
 }

@@ -1,0 +1,50 @@
+-- Security hardening. Portable SQL (SQLite + PostgreSQL).
+
+-- A proof in flight holds its flow: a concurrent proof of the same flow is
+-- refused (409), never evaluated, and never counted as a failure.
+ALTER TABLE reset_flows ADD COLUMN busy_until BIGINT;
+
+-- Proof budgets, reserved atomically before a proof is evaluated: failures
+-- plus proofs in flight in the current 24-hour window, per subject (the
+-- identifier as typed, and the account behind it).
+CREATE TABLE proof_budget (
+    subject      TEXT PRIMARY KEY,
+    window_start BIGINT NOT NULL,
+    used         BIGINT NOT NULL,      -- failures + proofs being evaluated
+    failed       BIGINT NOT NULL
+);
+
+-- Per-IP windows, shared by every node: key = bucket | client (IPv6 per /64).
+CREATE TABLE ip_windows (
+    key          TEXT PRIMARY KEY,
+    window_start BIGINT NOT NULL,
+    hits         BIGINT NOT NULL
+);
+CREATE INDEX ip_windows_start ON ip_windows (window_start);
+
+-- When a code last went to an address or number, per account: one cooldown,
+-- whichever route asked for the code.
+CREATE TABLE send_log (
+    account     TEXT NOT NULL,
+    target_hash TEXT NOT NULL,
+    at          BIGINT NOT NULL,
+    PRIMARY KEY (account, target_hash)
+);
+
+-- Step-up: when this session last proved a method the user already had.
+ALTER TABLE sessions ADD COLUMN mfa_at BIGINT NOT NULL DEFAULT 0;
+
+-- A step-up proof being made: one per session. An emailed or texted code is
+-- kept only as its keyed hash.
+CREATE TABLE stepup_challenges (
+    session_hash TEXT PRIMARY KEY,
+    method_id    TEXT NOT NULL,
+    code_hash    TEXT,
+    attempts     BIGINT NOT NULL DEFAULT 0,
+    sent_at      BIGINT,
+    expires_at   BIGINT NOT NULL
+);
+
+-- Temporary Access Passes: who issued each, and revocation.
+ALTER TABLE access_passes ADD COLUMN issued_by TEXT;
+ALTER TABLE access_passes ADD COLUMN revoked_at BIGINT;

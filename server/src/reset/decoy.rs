@@ -1,0 +1,137 @@
+//! Decoy methods for an identifier that matches no usable account. They are
+//! drawn from the shapes real accounts have (no email, two emails, two
+//! phones, an app, recovery codes...), by a keyed hash of the identifier, so
+//! the same identifier always shows the same methods and no shape is one
+//! that only decoys (or only real accounts) could have.
+
+use sspr_proto::reset::MethodKind;
+
+use super::{Candidate, KIND_ORDER, mask};
+use crate::AppState;
+use crate::methods;
+
+/// Domains for a decoy's second address; its first follows the identifier.
+const OTHER_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "outlook.com",
+    "yahoo.com",
+    "icloud.com",
+    "proton.me",
+];
+
+/// How many of each kind one draw gives, from one byte per kind.
+/// Roughly: email 0/1/2 at 15/75/10 %, phone 0/1/2 at 40/54/6 %, an app
+/// 45 %, recovery codes 20 %, questions (two-gate policies only) 30 %.
+fn draw(bytes: &[u8; 5], gates: u8) -> [(MethodKind, usize); 5] {
+    let pick = |b: u8, cuts: &[u8]| cuts.iter().filter(|c| b >= **c).count();
+    [
+        (MethodKind::Email, pick(bytes[0], &[38, 230])),
+        (MethodKind::Sms, pick(bytes[1], &[102, 240])),
+        (MethodKind::Authenticator, usize::from(bytes[2] < 115)),
+        (MethodKind::RecoveryCode, usize::from(bytes[3] < 51)),
+        (
+            MethodKind::SecurityQuestions,
+            usize::from(gates >= 2 && bytes[4] < 77),
+        ),
+    ]
+}
+
+/// The decoy's options for `gates` gates under this portal's policy.
+pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate> {
+    let seed = state.keys.decoy_seed(identifier);
+    let available = |k: MethodKind| methods::kind_available(state, k);
+    let usable = |shape: &[(MethodKind, usize)]| {
+        methods::distinct_kinds(
+            shape
+                .iter()
+                .filter(|(k, n)| *n > 0 && available(*k) && *k != MethodKind::SecurityQuestions)
+                .map(|(k, _)| *k),
+        )
+    };
+    // Up to five draws from the seed until one is a shape a real account of
+    // this policy could have (enough kinds for its gates).
+    let mut shape = None;
+    for attempt in 0..5 {
+        let at = 5 * attempt;
+        let bytes: [u8; 5] = seed[at..at + 5].try_into().unwrap_or([0; 5]);
+        let s = draw(&bytes, gates);
+        if usable(&s) >= usize::from(gates) {
+            shape = Some(s);
+            break;
+        }
+    }
+    // Every draw fell short: the commonest real shapes, email first.
+    let shape = shape.unwrap_or_else(|| {
+        let mut s = draw(&[100, 150, 0, 255, 255], gates);
+        for (k, n) in &mut s {
+            if *n == 0 && available(*k) && usable(&[(*k, 1)]) == 1 {
+                *n = 1;
+            }
+        }
+        s
+    });
+
+    let ident = identifier.trim().to_lowercase();
+    // Whoever is found by an address has that address registered, as good as
+    // always: so does a decoy found by one.
+    let mut shape = shape;
+    if ident.contains('@') && available(MethodKind::Email) && shape[0].1 == 0 {
+        shape[0].1 = 1;
+    }
+    let mut out = Vec::new();
+    for k in KIND_ORDER {
+        let n = shape.iter().find(|(s, _)| *s == k).map_or(0, |(_, n)| *n);
+        if n == 0 || !available(k) {
+            continue;
+        }
+        for i in 0..n {
+            let masked = match k {
+                MethodKind::Email if i == 0 && ident.contains('@') => mask::email(&ident),
+                MethodKind::Email if i == 0 => mask::email(&format!(
+                    "{ident}@{}",
+                    state.config.reset.decoy_email_domain
+                )),
+                MethodKind::Email => {
+                    let letter = char::from(b'a' + seed[25] % 26);
+                    let domain = OTHER_DOMAINS[usize::from(seed[26]) % OTHER_DOMAINS.len()];
+                    mask::email(&format!("{letter}@{domain}"))
+                }
+                MethodKind::Sms => format!("+*** *** **{:02}", seed[27 + i] % 100),
+                MethodKind::Authenticator
+                | MethodKind::RecoveryCode
+                | MethodKind::SecurityQuestions => String::new(),
+            };
+            out.push((k, masked, None));
+            // One option for all apps, for all codes, for the questions.
+            if !matches!(k, MethodKind::Email | MethodKind::Sms) {
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_cover_every_real_shape() {
+        let mut no_email = false;
+        let mut two_emails = false;
+        let mut two_phones = false;
+        let mut app = false;
+        for a in 0..=255u8 {
+            for b in [0u8, 120, 245] {
+                let s = draw(&[a, b, a, a, a], 2);
+                no_email |= s[0].1 == 0;
+                two_emails |= s[0].1 == 2;
+                two_phones |= s[1].1 == 2;
+                app |= s[2].1 == 1;
+            }
+        }
+        assert!(no_email && two_emails && two_phones && app);
+        // Questions only where two gates are asked for.
+        assert!((0..=255u8).all(|a| draw(&[a; 5], 1)[4].1 == 0));
+    }
+}

@@ -1,0 +1,281 @@
+//! A proof at a gate: a code (email, SMS, authenticator, recovery code) or
+//! the answers to the security questions.
+//!
+//! 1. The flow is claimed: a concurrent proof of the same flow is refused
+//!    with `WrongStep`, never evaluated and never counted.
+//! 2. A slot is reserved, atomically, in the budget of the identifier as
+//!    typed: at most 5 proofs are ever evaluated per 24 h however many come
+//!    in parallel.
+//! 3. The proof is evaluated. A right one gives its slot back and passes the
+//!    gate, unless the account is blocked (through another of its names):
+//!    then the answer is "blocked". A wrong one keeps its slot as a failure
+//!    and counts against the account too; a late copy of a proof this flow
+//!    already passed is not a guess, and gives its slot back.
+//!
+//! Every answer leaves after the proof pace, so a decoy's instant "no"
+//! looks like a real check.
+
+use sspr_proto::reset::{FlowView, MethodKind};
+use tokio::time::Instant;
+
+use super::throttle;
+use super::{CODE_DIGITS, Flow, Offered, Stage, audit_event, claim, load, release, respond, save};
+use crate::AppState;
+use crate::audit::{self, Event};
+use crate::error::ApiError;
+use crate::methods;
+
+/// What the user gave.
+enum Proof<'a> {
+    Code(&'a str),
+    Answers(&'a [String]),
+}
+
+/// Checks the code for the method being verified.
+pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, ApiError> {
+    let started = Instant::now();
+    let result = async {
+        let mut flow = load(state, id).await?;
+        let Stage::Code { method, .. } = flow.st.stage.clone() else {
+            return Err(ApiError::WrongStep);
+        };
+        let offered = offered(&flow, &method)?;
+        let code = methods::typed_code(code);
+        run(state, &mut flow, &offered, Proof::Code(&code)).await
+    }
+    .await;
+    state.paces.proof.wait(started).await;
+    result
+}
+
+/// Checks the answers to the security questions being asked.
+pub async fn answer(state: &AppState, id: &str, answers: &[String]) -> Result<FlowView, ApiError> {
+    let started = Instant::now();
+    let result = async {
+        let mut flow = load(state, id).await?;
+        let Stage::Questions { method, questions } = flow.st.stage.clone() else {
+            return Err(ApiError::WrongStep);
+        };
+        if answers.len() != questions.len() || answers.iter().any(|a| a.chars().count() > 256) {
+            return Err(ApiError::InvalidField {
+                field: "answers".into(),
+                reason: format!("must be {} answers", questions.len()),
+            });
+        }
+        let offered = offered(&flow, &method)?;
+        run(state, &mut flow, &offered, Proof::Answers(answers)).await
+    }
+    .await;
+    state.paces.proof.wait(started).await;
+    result
+}
+
+fn offered(flow: &Flow, method: &str) -> Result<Offered, ApiError> {
+    flow.st
+        .offered
+        .iter()
+        .find(|o| o.id == method)
+        .cloned()
+        .ok_or(ApiError::WrongStep)
+}
+
+async fn run(
+    state: &AppState,
+    flow: &mut Flow,
+    offered: &Offered,
+    proof: Proof<'_>,
+) -> Result<FlowView, ApiError> {
+    claim(state, flow).await?;
+    let result = prove(state, flow, offered, &proof).await;
+    if result.is_err() {
+        // Whatever failed, the flow is not left held.
+        release(state, flow).await;
+    }
+    result
+}
+
+/// A keyed fingerprint of a proof, bound to its flow.
+fn fingerprint(state: &AppState, flow: &Flow, proof: &Proof<'_>) -> String {
+    let text = match proof {
+        Proof::Code(c) => format!("code:{c}"),
+        Proof::Answers(a) => format!(
+            "answers:{}",
+            a.iter()
+                .map(|x| sspr_proto::security_info::fold_answer(x))
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        ),
+    };
+    state.keys.code_hash(&flow.hash, &text)
+}
+
+async fn prove(
+    state: &AppState,
+    flow: &mut Flow,
+    offered: &Offered,
+    proof: &Proof<'_>,
+) -> Result<FlowView, ApiError> {
+    let typed = flow.st.typed.clone();
+    let kind = methods::kind_str(offered.kind);
+    // A blocked identifier learns it at its first proof, unevaluated.
+    if throttle::is_blocked(state, &typed).await? || !throttle::reserve(state, &typed).await? {
+        return block(state, flow).await;
+    }
+    let ok = match evaluate(state, flow, offered, proof).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            let _ = throttle::refund(state, &typed).await;
+            return Err(e);
+        }
+    };
+    let print = fingerprint(state, flow, proof);
+    if ok {
+        throttle::refund(state, &typed).await?;
+        if !flow.is_decoy() && throttle::is_blocked(state, &flow.subject).await? {
+            // Right, but the account is blocked through another of its names.
+            audit::record(
+                state,
+                Event {
+                    method: Some(kind),
+                    detail: Some("right proof refused: blocked"),
+                    ..audit_event(flow, audit::FLOW_PROGRESS, false)
+                },
+            )
+            .await;
+            return block(state, flow).await;
+        }
+        flow.st.passed.push(offered.id.clone());
+        flow.st.proofs.push(print);
+        flow.st.stage = if flow.st.passed.len() >= usize::from(flow.st.gates) {
+            Stage::NewPassword
+        } else {
+            Stage::Choose
+        };
+        save(state, flow).await?;
+        audit::record(
+            state,
+            Event {
+                method: Some(kind),
+                detail: Some("verified"),
+                ..audit_event(flow, audit::FLOW_PROGRESS, true)
+            },
+        )
+        .await;
+        return respond(state, flow).await;
+    }
+    if flow.st.proofs.contains(&print) {
+        // A late copy of a proof this flow has already passed.
+        throttle::refund(state, &typed).await?;
+        release(state, flow).await;
+        return Err(ApiError::WrongStep);
+    }
+    let typed_blocked = throttle::fail_reserved(state, &typed).await?;
+    let account_blocked =
+        !flow.is_decoy() && throttle::fail_unreserved(state, &flow.subject).await?;
+    audit::record(
+        state,
+        Event {
+            method: Some(kind),
+            detail: Some("wrong proof"),
+            ..audit_event(flow, audit::FLOW_PROGRESS, false)
+        },
+    )
+    .await;
+    if account_blocked {
+        audit::record(
+            state,
+            Event {
+                method: Some(kind),
+                ..audit_event(flow, audit::USER_BLOCKED, true)
+            },
+        )
+        .await;
+    }
+    if typed_blocked {
+        if flow.is_decoy() {
+            audit::record(
+                state,
+                Event {
+                    method: Some(kind),
+                    detail: Some("identifier blocked after 5 wrong proofs (no account)"),
+                    ..audit_event(flow, audit::FLOW_PROGRESS, false)
+                },
+            )
+            .await;
+        }
+        return block(state, flow).await;
+    }
+    // Nothing moves; saving lets go of the claim.
+    save(state, flow).await?;
+    Err(ApiError::CodeInvalid)
+}
+
+async fn block(state: &AppState, flow: &mut Flow) -> Result<FlowView, ApiError> {
+    flow.st.stage = Stage::Blocked;
+    save(state, flow).await?;
+    respond(state, flow).await
+}
+
+async fn evaluate(
+    state: &AppState,
+    flow: &Flow,
+    offered: &Offered,
+    proof: &Proof<'_>,
+) -> Result<bool, ApiError> {
+    match (offered.kind, proof) {
+        (MethodKind::Email | MethodKind::Sms, Proof::Code(code)) => {
+            redeem_code(state, flow, &offered.id, code).await
+        }
+        (MethodKind::Authenticator, Proof::Code(code)) => verify_totp(state, flow, code).await,
+        (MethodKind::RecoveryCode, Proof::Code(code)) => match &flow.user_id {
+            Some(user_id) => crate::security_info::redeem_recovery_code(state, user_id, code).await,
+            None => Ok(false),
+        },
+        (MethodKind::SecurityQuestions, Proof::Answers(answers)) => {
+            crate::security_info::verify_answers(state, flow.user_id.as_deref(), answers).await
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Marks the code used, atomically: of many concurrent attempts, one wins.
+async fn redeem_code(
+    state: &AppState,
+    flow: &Flow,
+    method: &str,
+    code: &str,
+) -> Result<bool, ApiError> {
+    if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(false);
+    }
+    let now = state.clock.now();
+    let done = sqlx::query(
+        "UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND method_id = $3 AND code_hash = $4 \
+         AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(&flow.hash)
+    .bind(method)
+    .bind(state.keys.code_hash(&flow.hash, code))
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(done.rows_affected() == 1)
+}
+
+async fn verify_totp(state: &AppState, flow: &Flow, code: &str) -> Result<bool, ApiError> {
+    let Some(user_id) = &flow.user_id else {
+        return Ok(false);
+    };
+    let now = state.clock.now();
+    for m in methods::for_user(state, Some(user_id)).await? {
+        let (MethodKind::Authenticator, Some(sealed)) = (m.kind, &m.secret_sealed) else {
+            continue;
+        };
+        let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
+        if let Some(step) = crate::totp::matching_step(&secret, code, now) {
+            return methods::consume_totp_step(state, &m.id, step).await;
+        }
+    }
+    Ok(false)
+}

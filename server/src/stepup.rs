@@ -1,0 +1,244 @@
+//! Step-up: before a signed-in user changes their security info (once they
+//! have any), they prove one of the methods they already have, as Entra asks
+//! for MFA before registering more. A phished password alone then cannot
+//! plant a reset backdoor.
+//!
+//! One challenge per session, 10 minutes, 5 wrong codes. Wrong codes also
+//! count against the account's self-service budget (5 per 24 h), so a
+//! step-up is no second door for guessing. Sent codes obey the same
+//! per-account and per-target limits as every other code.
+
+use sspr_proto::reset::MethodKind;
+use sspr_proto::security_info::{SecurityInfoView, StepUpChallenge, proves_stepup};
+
+use crate::AppState;
+use crate::audit::{self, Event};
+use crate::delivery::Outgoing;
+use crate::error::ApiError;
+use crate::i18n;
+use crate::methods;
+use crate::reset::{self, throttle};
+use crate::session::{self, Session};
+
+/// A challenge must be answered within 10 minutes.
+pub const LIFETIME: i64 = 10 * 60;
+/// Wrong codes a challenge survives.
+pub const ATTEMPTS: i64 = 5;
+
+pub const VERIFIED: &str = "User verified security info (step-up)";
+
+fn challenge_key(s: &Session) -> String {
+    format!("stepup:{}", s.hash)
+}
+
+/// Starts proving `method_id`, one of the user's own methods.
+pub async fn start(
+    state: &AppState,
+    s: &Session,
+    limit_key: &str,
+    method_id: &str,
+) -> Result<StepUpChallenge, ApiError> {
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    let m = stored
+        .iter()
+        .find(|m| m.id == method_id && proves_stepup(m.kind))
+        .ok_or_else(|| ApiError::InvalidField {
+            field: "method".into(),
+            reason: "not one of your methods that can prove it's you".into(),
+        })?;
+    let now = state.clock.now();
+    let code = match m.kind {
+        MethodKind::Email | MethodKind::Sms => {
+            let target = m.target.as_deref().unwrap_or_default();
+            let window = crate::limits::WINDOW;
+            state
+                .limits
+                .hit(
+                    limit_key,
+                    (
+                        "stepup-send-ip",
+                        crate::security_info::ENROLL_SENDS_PER_IP,
+                        window,
+                    ),
+                    now,
+                )
+                .await?;
+            throttle::charge_send_visibly(state, &throttle::account_subject(&s.user.id), target)
+                .await?;
+            Some((reset::numeric_code(state), target.to_string()))
+        }
+        _ => None,
+    };
+    let key = challenge_key(s);
+    sqlx::query(
+        "INSERT INTO stepup_challenges (session_hash, method_id, code_hash, attempts, sent_at, expires_at) \
+         VALUES ($1, $2, $3, 0, $4, $5) \
+         ON CONFLICT (session_hash) DO UPDATE SET method_id = excluded.method_id, \
+           code_hash = excluded.code_hash, attempts = 0, sent_at = excluded.sent_at, \
+           expires_at = excluded.expires_at",
+    )
+    .bind(&s.hash)
+    .bind(&m.id)
+    .bind(code.as_ref().map(|(c, _)| state.keys.code_hash(&key, c.expose())))
+    .bind(code.as_ref().map(|_| now))
+    .bind(now + LIFETIME)
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    if let Some((code, to)) = code {
+        let org = state.organisation();
+        let lang = i18n::current();
+        let args = [("code", code.expose()), ("organisation", org.as_str())];
+        state.outbox.send(if m.kind == MethodKind::Sms {
+            Outgoing::Sms {
+                to,
+                body: i18n::text_with(lang, "sms.stepup_code", &args),
+            }
+        } else {
+            Outgoing::Mail {
+                to,
+                subject: i18n::text_with(lang, "email.stepup_code.subject", &args),
+                body: i18n::text_with(lang, "email.stepup_code.body", &args),
+            }
+        });
+    }
+    Ok(StepUpChallenge {
+        method: m.id.clone(),
+        kind: m.kind,
+        resend_in: matches!(m.kind, MethodKind::Email | MethodKind::Sms)
+            .then_some(throttle::TARGET_COOLDOWN as u32),
+    })
+}
+
+/// Checks the step-up's proof. On success the session may change the
+/// user's methods for 10 minutes.
+pub async fn verify(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    code: &str,
+) -> Result<SecurityInfoView, ApiError> {
+    let started = tokio::time::Instant::now();
+    let result = check(state, s, ip, code).await;
+    if matches!(result, Err(ApiError::CodeInvalid)) {
+        state.paces.sign_in.wait(started).await;
+    }
+    result?;
+    let fresh = Session {
+        hash: s.hash.clone(),
+        user: s.user.clone(),
+        via: s.via,
+        auth_at: s.auth_at,
+        mfa_at: state.clock.now(),
+    };
+    crate::security_info::view(state, &fresh).await
+}
+
+async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT method_id, code_hash FROM stepup_challenges WHERE session_hash = $1 AND expires_at > $2",
+    )
+    .bind(&s.hash)
+    .bind(now)
+    .fetch_optional(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    let (method_id, code_hash) = row.ok_or(ApiError::EnrollmentExpired)?;
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    let m = stored
+        .iter()
+        .find(|m| m.id == method_id)
+        .ok_or(ApiError::EnrollmentExpired)?;
+    let account = throttle::account_subject(&s.user.id);
+    if throttle::is_blocked(state, &account).await? || !throttle::reserve(state, &account).await? {
+        return Err(ApiError::RateLimited {
+            retry_after: throttle::BLOCK_FOR as u64,
+        });
+    }
+    let typed = methods::typed_code(code);
+    let ok = async {
+        Ok::<bool, ApiError>(match m.kind {
+            MethodKind::Email | MethodKind::Sms => {
+                typed.len() == reset::CODE_DIGITS
+                    && code_hash.as_deref()
+                        == Some(state.keys.code_hash(&challenge_key(s), &typed).as_str())
+            }
+            MethodKind::Authenticator => match &m.secret_sealed {
+                Some(sealed) => {
+                    let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
+                    match crate::totp::matching_step(&secret, &typed, now) {
+                        Some(step) => methods::consume_totp_step(state, &m.id, step).await?,
+                        None => false,
+                    }
+                }
+                None => false,
+            },
+            MethodKind::RecoveryCode => {
+                crate::security_info::redeem_recovery_code(state, &s.user.id, &typed).await?
+            }
+            MethodKind::SecurityQuestions => false,
+        })
+    }
+    .await;
+    let ok = match ok {
+        Ok(ok) => ok,
+        Err(e) => {
+            let _ = throttle::refund(state, &account).await;
+            return Err(e);
+        }
+    };
+    let event = |success: bool, detail: &'static str| Event {
+        activity: VERIFIED,
+        actor: &s.user.username,
+        target: Some(&s.user.username),
+        method: Some(methods::kind_str(m.kind)),
+        success,
+        ip,
+        detail: Some(detail),
+        ..Default::default()
+    };
+    if !ok {
+        let blocked = throttle::fail_reserved(state, &account).await?;
+        let attempts: Option<i64> = sqlx::query_scalar(
+            "UPDATE stepup_challenges SET attempts = attempts + 1 WHERE session_hash = $1 RETURNING attempts",
+        )
+        .bind(&s.hash)
+        .fetch_optional(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+        if attempts.is_none_or(|a| a >= ATTEMPTS) {
+            delete(state, s).await?;
+        }
+        audit::record(state, event(false, "wrong code")).await;
+        if blocked {
+            audit::record(
+                state,
+                Event {
+                    activity: audit::USER_BLOCKED,
+                    detail: Some("wrong step-up codes"),
+                    ..event(true, "")
+                },
+            )
+            .await;
+        }
+        return Err(ApiError::CodeInvalid);
+    }
+    throttle::refund(state, &account).await?;
+    // Consumed in one delete: a code confirms one step-up.
+    if !delete(state, s).await? {
+        return Err(ApiError::EnrollmentExpired);
+    }
+    session::mark_stepped_up(state, &s.hash).await?;
+    audit::record(state, event(true, "verified")).await;
+    Ok(())
+}
+
+async fn delete(state: &AppState, s: &Session) -> Result<bool, ApiError> {
+    let done = sqlx::query("DELETE FROM stepup_challenges WHERE session_hash = $1")
+        .bind(&s.hash)
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(done.rows_affected() == 1)
+}
