@@ -636,7 +636,11 @@ impl Config {
             })?;
         }
 
-        let base = std::path::absolute(path.parent().unwrap_or(Path::new("."))).unwrap_or_default();
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let base = std::path::absolute(dir).unwrap_or_default();
         config.resolve_paths(&base);
         let config_file = base.join(path.file_name().unwrap_or_default());
         config

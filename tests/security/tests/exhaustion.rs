@@ -1,0 +1,191 @@
+//! Items 6 and 7: making the portal exhaust memory or connections.
+//!
+//! - Each argon2 (19 MiB) ran unbounded: 256 concurrent sign-ins took 8.4 GB.
+//!   Now one pool of workers with a bounded queue answers `503 server.busy`
+//!   with Retry-After past it, and the rest of the portal keeps answering.
+//!   (The memory figures are in `server/benches/signin_flood.rs`.)
+//! - A request whose headers never finished stayed open past 41 s. Now
+//!   headers, requests and idle connections time out, and connections are
+//!   capped.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sspr_security::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_in_flood_is_answered_busy_past_the_queue_and_health_stays_up() {
+    let portal = Portal::start(Options {
+        server: "hash_workers = 1\nhash_queue = 2".into(),
+        reset: "steps_per_ip = 100000\n".into(),
+        ..Options::default()
+    })
+    .await;
+    let tasks: Vec<_> = (0..48)
+        .map(|i| {
+            let (client, url) = (portal.client().clone(), portal.url.clone());
+            tokio::spawn(async move {
+                let r = client
+                    .post(format!("{url}/api/session"))
+                    .header("content-type", "application/json")
+                    .header("origin", &url)
+                    .body(json!({ "username": format!("flood{i}"), "password": "x" }).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                let retry = r
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_string());
+                (r.status(), retry, r.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    // Meanwhile the portal answers what needs no hashing.
+    let (s, _, _) = portal.get("/api/health", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    let mut busy = 0;
+    let mut refused = 0;
+    for t in tasks {
+        let (s, retry, body) = t.await.unwrap();
+        match s {
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(error_id(&body), "server.busy");
+                assert_eq!(retry.as_deref(), Some("1"));
+                busy += 1;
+            }
+            StatusCode::UNAUTHORIZED => refused += 1,
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert!(busy > 0 && refused > 0, "busy {busy}, refused {refused}");
+    assert!(refused <= 48 - busy);
+    println!("48 concurrent sign-ins: {refused} checked, {busy} answered busy");
+}
+
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(
+            limit.saturating_sub(started.elapsed()),
+            stream.read(&mut buf),
+        )
+        .await
+        {
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn unfinished_headers_slow_bodies_and_idle_connections_are_closed() {
+    let portal = Portal::start(Options {
+        server: "header_timeout_secs = 1\nrequest_timeout_secs = 2\nidle_timeout_secs = 3".into(),
+        ..Options::default()
+    })
+    .await;
+    let addr = format!("127.0.0.1:{}", portal.port);
+    // Slowloris: headers begun and never finished.
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: 1")
+        .await
+        .unwrap();
+    let took = closed_within(&mut s, Duration::from_secs(10)).await;
+    assert!(
+        took.is_some(),
+        "a half-sent request is still open after 10 s"
+    );
+    println!("unfinished headers closed after {:?}", took.unwrap());
+
+    // A body trickled in: the request times out with a typed 408.
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nOrigin: {}\r\nContent-Length: 500\r\n\r\n{{",
+        portal.url
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < Duration::from_secs(10) {
+        // One byte every 400 ms keeps the connection busy, never done.
+        let _ = s.write_all(b" ").await;
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(400), s.read(&mut buf)).await
+        {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"request.timeout\""), "{text}");
+
+    // An idle keep-alive connection is closed too.
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    s.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert!(
+        closed_within(&mut s, Duration::from_secs(10))
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_closed_at_once() {
+    let portal = Portal::start(Options {
+        server: "connection_limit = 4\nheader_timeout_secs = 30\nidle_timeout_secs = 60".into(),
+        ..Options::default()
+    })
+    .await;
+    let addr = format!("127.0.0.1:{}", portal.port);
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        s.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(n > 0);
+        held.push(s);
+    }
+    // The fifth is accepted and closed straight away, not left hanging.
+    let mut fifth = TcpStream::connect(&addr).await.unwrap();
+    let _ = fifth
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let took = closed_within(&mut fifth, Duration::from_secs(5)).await;
+    assert!(took.is_some(), "a connection past the cap was left open");
+    // Once one closes, a new one is served.
+    drop(held.pop());
+    let mut served = false;
+    for _ in 0..100 {
+        let mut s = TcpStream::connect(&addr).await.unwrap();
+        let _ = s
+            .write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        let mut buf = [0u8; 64];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await
+            && buf[..n].starts_with(b"HTTP/1.1 200")
+        {
+            served = true;
+            break;
+        }
+    }
+    assert!(served, "a freed slot was never reused");
+}

@@ -1,0 +1,119 @@
+//! Item 8 (low): the resend cooldown was bypassed by choosing the same
+//! method again (alice got 6 codes in one second), and enrolment texted any
+//! number at the same rate: SMS pumping.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use serde_json::json;
+use sspr_security::*;
+
+#[tokio::test]
+async fn choosing_again_or_in_another_flow_sends_no_second_code_within_the_cooldown() {
+    let portal = Portal::start(Options::default()).await;
+    let flow = portal.start_flow(ALICE.0).await;
+    for _ in 0..6 {
+        let (s, v) = portal.choose(&flow, "email").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(step(&v).0, "enter_code");
+        // The step shows the one cooldown, not a fresh one.
+        assert!(step(&v).1["resend_in"].as_u64().unwrap() <= 60);
+    }
+    // A second flow in the same second waits on the same clock.
+    let other = portal.start_flow("alice@example.com").await;
+    portal.choose(&other, "email").await;
+    // Give every send its chance to go out; only one does.
+    let second = portal
+        .wait_for_message("mail.jsonl", 1, Duration::from_secs(3), |m| {
+            m["to"] == "alice@example.com"
+        })
+        .await;
+    assert!(second.is_none(), "a second code within 60 s: {second:?}");
+    assert_eq!(portal.mails_to("alice@example.com"), 1);
+    // The code that went is the first flow's, and it works.
+    let code = portal.mailed_code("alice@example.com", 0).await;
+    let (s, v) = portal.verify(&flow, &code).await;
+    assert_eq!((s, step(&v).0.as_str()), (StatusCode::OK, "new_password"));
+}
+
+#[tokio::test]
+async fn enrolment_codes_are_charged_per_session_and_per_client() {
+    let portal = Portal::start(Options::default()).await;
+    let dave = portal.sign_in(DAVE.0, DAVE.1).await.unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let phone = format!("+44 7700 90{:04}", 1000 + i);
+        let (s, v) = portal
+            .post_as(
+                &dave,
+                "/api/security-info/methods",
+                &json!({ "kind": "sms", "phone": phone }),
+            )
+            .await;
+        statuses.push((s, error_id(&v).to_string()));
+    }
+    let sent = statuses
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .count();
+    assert_eq!(sent, 5, "{statuses:?}");
+    assert!(
+        statuses[5..]
+            .iter()
+            .all(|(s, id)| *s == StatusCode::TOO_MANY_REQUESTS && id == "request.rate_limited")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(portal.outbox("sms.jsonl").len(), 5);
+
+    // The same number twice within a minute: told to wait.
+    let fresh = portal.sign_in(DAVE.0, DAVE.1).await.unwrap();
+    let (s, v) = portal
+        .post_as(
+            &fresh,
+            "/api/security-info/methods",
+            &json!({ "kind": "sms", "phone": "+44 7700 901000" }),
+        )
+        .await;
+    assert_eq!(
+        (s, error_id(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "reset.resend_too_soon"),
+        "{v}"
+    );
+
+    // New sessions and other accounts do not reset the client's own budget
+    // (20 enrolment codes per 10 minutes).
+    let portal = Portal::start(Options::default()).await;
+    let mut sent = 0;
+    for (n, (user, password)) in [DAVE, ALICE, BOB, CAROL].into_iter().enumerate() {
+        let c = portal.sign_in(user, password).await.unwrap();
+        if user != DAVE.0 {
+            portal.step_up_by_email(&c).await;
+        }
+        for i in 0..5 {
+            let phone = format!("+44 7700 9{n}{i:03}1");
+            let (s, v) = portal
+                .post_as(
+                    &c,
+                    "/api/security-info/methods",
+                    &json!({ "kind": "sms", "phone": phone }),
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{user} #{i}: {v}");
+            sent += 1;
+        }
+    }
+    assert_eq!(sent, 20);
+    let c = portal.sign_in(DAVE.0, DAVE.1).await.unwrap();
+    let (s, v) = portal
+        .post_as(
+            &c,
+            "/api/security-info/methods",
+            &json!({ "kind": "sms", "phone": "+44 7700 908888" }),
+        )
+        .await;
+    assert_eq!(
+        (s, error_id(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "request.rate_limited"),
+        "{v}"
+    );
+}
