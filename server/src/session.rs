@@ -2,7 +2,8 @@
 //! SameSite=Strict) carrying 256 random bits, of which only the SHA-256 is
 //! stored; a fresh one is minted at every sign-in and any presented one is
 //! dropped, so a planted cookie never becomes a session. Failed sign-ins lock
-//! out progressively: 10 failures lock for 1 minute, each further 10 doubles it.
+//! out progressively, per name as typed (known or not): 10 failures lock it
+//! for 1 minute, each further 10 doubles it.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use sha2::{Digest, Sha256};

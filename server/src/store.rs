@@ -19,6 +19,9 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// One connection of its own for `/api/health`, so a flood that keeps
+    /// every pooled connection busy does not make the portal look dead.
+    health: AnyPool,
     backend: Backend,
 }
 
@@ -49,6 +52,11 @@ impl Store {
             Backend::Postgres
         };
         let options = AnyConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+        let health = AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_lazy_with(options.clone());
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(std::time::Duration::from_secs(10))
@@ -65,7 +73,11 @@ impl Store {
             .await
             .map_err(StoreError::Connect)?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            health,
+            backend,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -76,9 +88,9 @@ impl Store {
         self.backend
     }
 
-    /// A cheap round trip, for `/api/health`.
+    /// A cheap round trip, for `/api/health`, on its own connection.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.health).await?;
         Ok(())
     }
 }

@@ -1030,3 +1030,112 @@ async fn security_questions_are_a_second_gate_only() {
             .all(|m| m["kind"] != "security_questions")
     );
 }
+
+/// The built-in directory, except that listing administrators fails: the
+/// notice to the other administrators cannot be sent.
+#[derive(Debug)]
+struct NoAdminList(sspr_server::directory::builtin::Builtin);
+
+#[async_trait::async_trait]
+impl Directory for NoAdminList {
+    async fn find_user(
+        &self,
+        login: &str,
+    ) -> Result<Option<sspr_server::directory::DirUser>, sspr_server::directory::DirectoryError>
+    {
+        self.0.find_user(login).await
+    }
+    async fn user_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<sspr_server::directory::DirUser>, sspr_server::directory::DirectoryError>
+    {
+        self.0.user_by_id(id).await
+    }
+    async fn administrators(
+        &self,
+    ) -> Result<Vec<sspr_server::directory::DirUser>, sspr_server::directory::DirectoryError> {
+        Err(sspr_server::directory::DirectoryError::Unavailable(
+            "the directory went away after the write".into(),
+        ))
+    }
+    async fn verify_password(
+        &self,
+        user: &sspr_server::directory::DirUser,
+        password: &Secret,
+    ) -> Result<bool, sspr_server::directory::DirectoryError> {
+        self.0.verify_password(user, password).await
+    }
+    async fn set_password(
+        &self,
+        user: &sspr_server::directory::DirUser,
+        password: &Secret,
+    ) -> Result<(), sspr_server::directory::DirectoryError> {
+        self.0.set_password(user, password).await
+    }
+    async fn groups_of(
+        &self,
+        user: &sspr_server::directory::DirUser,
+    ) -> Result<Vec<String>, sspr_server::directory::DirectoryError> {
+        self.0.groups_of(user).await
+    }
+    async fn unlock(
+        &self,
+        user: &sspr_server::directory::DirUser,
+    ) -> Result<(), sspr_server::directory::DirectoryError> {
+        self.0.unlock(user).await
+    }
+}
+
+#[tokio::test]
+async fn a_reset_that_wrote_the_password_answers_success_even_if_a_notice_fails() {
+    let mut h = harness(false).await;
+    let mut state = h.state.clone();
+    state.directory = std::sync::Arc::new(NoAdminList(h.builtin.clone()));
+    h.app = sspr_server::app(state);
+    // carol (an administrator) has a session elsewhere.
+    let elsewhere = signed_in(&h, "carol", "Carol-admin-2026!").await;
+    let flow = start(&h, "carol").await;
+    choose(&h, &flow, "email").await;
+    let code = mailed_code(&h, "carol@example.com", 1).await;
+    let (_, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": code }),
+    )
+    .await;
+    assert_eq!(shown(&v)["gate"], 2);
+    choose(&h, &v, "authenticator").await;
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": totp_now(&h, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU") }),
+    )
+    .await;
+    assert_eq!(
+        (s, shown(&v)["step"].as_str()),
+        (StatusCode::OK, Some("new_password")),
+        "{v}"
+    );
+    let (s, v) = submit_password(&h, &flow["flow"], "Tangerine-Vortex-Quill-88").await;
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "the password changed: the answer says so: {v}"
+    );
+    assert_eq!(
+        v["step"],
+        json!({ "done": { "outcome": "password_reset", "signed_out": 1, "notified": true } })
+    );
+    let carol = h.builtin.find_user("carol").await.unwrap().unwrap();
+    assert!(
+        h.builtin
+            .verify_password(&carol, &Secret::new("Tangerine-Vortex-Quill-88"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(completed_resets(&h).await, 1);
+    // Her other session ended with the reset, before the write.
+    let (s, v) = status_json(get_as(&h.app, &elsewhere, "/api/session").await).await;
+    assert_eq!((s, v), (StatusCode::OK, Value::Null));
+}

@@ -1,7 +1,7 @@
 //! `cargo xtask <command>`: the project's single entry point.
 //!
 //! - `demo [--port N]`  install missing tools, build the SPA, run sspr on the embedded default
-//! - `test`             install what the tests need, then fmt, clippy, native, wasm and e2e tests
+//! - `test`             install what the tests need, then fmt, clippy, native, wasm, e2e and attacker's-suite tests
 //! - `build-web`        build the SPA into dist/ (release, precompressed) and print its size
 //! - `bench-web`        build the SPA, then print page and engine sizes and the strength-call latency in Chromium beside JS zxcvbn
 //! - `bench-floor`      print what the SPA's stack costs before our code: five tiny leptos apps, each adding one piece the reset page needs
@@ -162,7 +162,15 @@ fn test(root: &Path) -> Result {
     let pg = tools::Postgres::start(root)?;
     let mut native = cargo(root);
     native
-        .args(["test", "--workspace", "--exclude", "sspr-web"])
+        .args([
+            "test",
+            "--workspace",
+            "--exclude",
+            "sspr-web",
+            // The attacker's suite needs the release binary: its own step.
+            "--exclude",
+            "sspr-security",
+        ])
         .env("SSPR_TEST_PG_URL", pg.url())
         .env("SSPR_REQUIRE_PG", "1")
         .env("SSPR_REQUIRE_SLAPD", "1")
@@ -212,6 +220,11 @@ fn test(root: &Path) -> Result {
 
     step("release binary serves the embedded SPA");
     web::check_embedded_release(root)?;
+
+    step("the attacker's suite, black-box against the release binary (tests/security)");
+    run(cargo(root)
+        .args(["test", "-p", "sspr-security", "--", "--test-threads=1"])
+        .env("SSPR_BIN", root.join("target/release/sspr")))?;
 
     eprintln!(
         "\nxtask test: all green in {}s",
