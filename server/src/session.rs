@@ -319,22 +319,24 @@ pub async fn check_password(
 
 /// Notes that this session just proved a method the user already had.
 pub async fn mark_stepped_up(state: &AppState, session_hash: &str) -> Result<(), ApiError> {
-    sqlx::query("UPDATE sessions SET mfa_at = $1 WHERE id_hash = $2")
-        .bind(state.clock.now())
-        .bind(session_hash)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(())
+    mark(state, session_hash, "mfa_at").await
 }
 
+/// Notes that this session just proved the password again.
 pub async fn mark_authenticated(state: &AppState, session_hash: &str) -> Result<(), ApiError> {
-    sqlx::query("UPDATE sessions SET auth_at = $1 WHERE id_hash = $2")
-        .bind(state.clock.now())
-        .bind(session_hash)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+    mark(state, session_hash, "auth_at").await
+}
+
+/// Stamps one of the session's proof times (a column name, never input).
+async fn mark(state: &AppState, session_hash: &str, column: &'static str) -> Result<(), ApiError> {
+    sqlx::query(&format!(
+        "UPDATE sessions SET {column} = $1 WHERE id_hash = $2"
+    ))
+    .bind(state.clock.now())
+    .bind(session_hash)
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
     Ok(())
 }
 

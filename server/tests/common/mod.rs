@@ -194,6 +194,22 @@ pub async fn outbox_lines(dir: &Path, file: &str, at_least: usize) -> Vec<Value>
     }
 }
 
+/// The first line of `<outbox>/<file>` that `pred` accepts, waiting up to 5 s
+/// for it (delivery is off the request path).
+pub async fn outbox_find(dir: &Path, file: &str, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let lines = outbox_lines(dir, file, 0).await;
+        if let Some(hit) = lines.into_iter().find(|l| pred(l)) {
+            return Some(hit);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Signs in and returns the `name=value` session cookie.
 pub async fn signed_in(h: &Harness, user: &str, password: &str) -> String {
     let r = post(
@@ -380,19 +396,25 @@ pub async fn completed_resets(h: &Harness) -> i64 {
 pub mod samba;
 pub mod slapd;
 
-/// Proves one of the signed-in user's methods (their first email address,
-/// with the code from the dev outbox), as security-info changes need once a
-/// user has any method. Returns the view the step-up answers.
-pub async fn step_up(h: &Harness, cookie: &str) -> Value {
+/// The signed-in user's first registered method of `kind`.
+async fn method_of(h: &Harness, cookie: &str, kind: &str) -> Value {
     let (_, view) = status_json(get_as(&h.app, cookie, "/api/security-info").await).await;
-    let m = view["methods"]
+    view["methods"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["kind"] == "email")
-        .expect("an email method to step up with")
-        .clone();
-    let before = outbox_lines(&h.outbox_dir(), "mail.jsonl", 0).await.len();
+        .find(|m| m["kind"] == kind)
+        .unwrap_or_else(|| panic!("a {kind} method to step up with"))
+        .clone()
+}
+
+/// Starts a step-up with `m`, then proves it with what `code` gives.
+async fn prove(
+    h: &Harness,
+    cookie: &str,
+    m: &Value,
+    code: impl std::future::Future<Output = String>,
+) -> Value {
     let (s, ch) = status_json(
         post_as(
             &h.app,
@@ -404,19 +426,7 @@ pub async fn step_up(h: &Harness, cookie: &str) -> Value {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{ch}");
-    let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", before + 1).await;
-    let body = mails
-        .iter()
-        .rfind(|x| x["to"] == m["target"])
-        .expect("a step-up code")["body"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let code = body
-        .split_whitespace()
-        .find(|w| w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap()
-        .to_string();
+    let code = code.await;
     let (s, v) = status_json(
         post_as(
             &h.app,
@@ -431,38 +441,32 @@ pub async fn step_up(h: &Harness, cookie: &str) -> Value {
     v
 }
 
+/// Proves one of the signed-in user's methods (their first email address,
+/// with the code from the dev outbox), as security-info changes need once a
+/// user has any method. Returns the view the step-up answers.
+pub async fn step_up(h: &Harness, cookie: &str) -> Value {
+    let m = method_of(h, cookie, "email").await;
+    let before = outbox_lines(&h.outbox_dir(), "mail.jsonl", 0).await.len();
+    let code = async {
+        let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", before + 1).await;
+        let body = mails
+            .iter()
+            .rfind(|x| x["to"] == m["target"])
+            .expect("a step-up code")["body"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        body.split_whitespace()
+            .find(|w| w.len() == 8 && w.bytes().all(|b| b.is_ascii_digit()))
+            .unwrap()
+            .to_string()
+    };
+    prove(h, cookie, &m, code).await
+}
+
 /// A step-up with a method the test can prove directly: an authenticator
 /// code it computes, or a recovery code it holds.
 pub async fn step_up_with(h: &Harness, cookie: &str, kind: &str, code: &str) -> Value {
-    let (_, view) = status_json(get_as(&h.app, cookie, "/api/security-info").await).await;
-    let m = view["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == kind)
-        .unwrap_or_else(|| panic!("a {kind} method to step up with"))
-        .clone();
-    let (s, ch) = status_json(
-        post_as(
-            &h.app,
-            cookie,
-            "/api/session/stepup",
-            &json!({ "method": m["id"] }),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{ch}");
-    let (s, v) = status_json(
-        post_as(
-            &h.app,
-            cookie,
-            "/api/session/stepup/verify",
-            &json!({ "code": code }),
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    v
+    let m = method_of(h, cookie, kind).await;
+    prove(h, cookie, &m, async { code.to_string() }).await
 }

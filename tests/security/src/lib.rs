@@ -47,7 +47,8 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-fn free_port() -> u16 {
+/// A port nothing listens on yet.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -426,14 +427,7 @@ impl Portal {
 
     /// Proves alice's-style first email for a signed-in session.
     pub async fn step_up_by_email(&self, cookie: &str) {
-        let info = self.security_info(cookie).await;
-        let m = info["methods"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["kind"] == "email")
-            .unwrap()
-            .clone();
+        let m = first_method(&self.security_info(cookie).await, "email");
         let to = m["target"].as_str().unwrap().to_string();
         let before = self.mails_to(&to);
         let (s, v) = self
@@ -450,6 +444,17 @@ impl Portal {
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
+}
+
+/// The first registered method of `kind` in a security-info view.
+pub fn first_method(info: &Value, kind: &str) -> Value {
+    info["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} method in {info}"))
+        .clone()
 }
 
 /// The first 8-digit number in a text.

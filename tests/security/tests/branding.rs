@@ -13,11 +13,7 @@ use sspr_security::*;
 /// one folder, the theme's images in `branding/` beside them.
 fn etc_layout(extra_theme: &str) -> (tempfile::TempDir, u16, Options) {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     std::fs::create_dir_all(dir.path().join("branding")).unwrap();
     std::fs::write(
         dir.path().join("theme.json"),

@@ -67,11 +67,7 @@ async fn each_client_behind_the_proxy_has_its_own_budget() {
         StatusCode::TOO_MANY_REQUESTS
     );
     // ...and a second node on the same store counts against the same budget.
-    let port2 = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port2 = free_port();
     let text = std::fs::read_to_string(portal.dir.path().join("sspr.toml"))
         .unwrap()
         .replace(

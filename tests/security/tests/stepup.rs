@@ -19,13 +19,7 @@ async fn a_password_alone_cannot_add_replace_or_remove_methods() {
     let portal = Portal::start(questions_on()).await;
     let alice = portal.sign_in(ALICE.0, ALICE.1).await.unwrap();
     let info = portal.security_info(&alice).await;
-    let email = info["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "email")
-        .unwrap()["id"]
-        .clone();
+    let email = first_method(&info, "email")["id"].clone();
     let q: Vec<String> = serde_json::from_value(info["questions"].clone()).unwrap();
     let answers = json!({ "answers": [
         { "question": q[0], "answer": "Biscuit" },
@@ -118,13 +112,7 @@ async fn wrong_step_up_codes_are_limited_and_count_against_the_account() {
     let portal = Portal::start(Options::default()).await;
     let bob = portal.sign_in(BOB.0, BOB.1).await.unwrap();
     let info = portal.security_info(&bob).await;
-    let email = info["methods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "email")
-        .unwrap()["id"]
-        .clone();
+    let email = first_method(&info, "email")["id"].clone();
     // Not one of bob's methods: refused.
     let (s, _) = portal
         .post_as(
