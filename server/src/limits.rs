@@ -31,7 +31,7 @@ impl IpLimits {
         now: UnixTime,
     ) -> Result<(), ApiError> {
         let key = format!("{bucket}|{client}");
-        let (hits, start): (i64, i64) = sqlx::query_as(
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
             "INSERT INTO ip_windows (key, window_start, hits) VALUES ($1, $2, 1) \
              ON CONFLICT (key) DO UPDATE SET \
                hits = CASE WHEN ip_windows.window_start <= $3 THEN 1 ELSE ip_windows.hits + 1 END, \
@@ -41,9 +41,13 @@ impl IpLimits {
         .bind(&key)
         .bind(now)
         .bind(now - window)
-        .fetch_one(self.store.pool())
+        .fetch_all(self.store.pool())
         .await
         .map_err(ApiError::internal)?;
+        let (hits, start) = rows
+            .first()
+            .copied()
+            .ok_or_else(|| ApiError::internal("no window"))?;
         if hits > i64::from(limit) {
             return Err(ApiError::RateLimited {
                 retry_after: (start + window - now).max(1) as u64,

@@ -496,9 +496,11 @@ pub async fn confirm(
             "UPDATE enrollments SET attempts = attempts + 1 WHERE id_hash = $1 RETURNING attempts",
         )
         .bind(&hash)
-        .fetch_optional(state.store.pool())
+        .fetch_all(state.store.pool())
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .next();
         if attempts.is_none_or(|a| a >= ENROLLMENT_ATTEMPTS) {
             delete_enrollment(state, &hash).await?;
         }

@@ -128,9 +128,12 @@ async fn record_failure(state: &AppState, key: &str) -> Result<(), ApiError> {
          ON CONFLICT (user_id) DO UPDATE SET failures = signin_throttle.failures + 1 RETURNING failures",
     )
     .bind(key)
-    .fetch_one(state.store.pool())
+    .fetch_all(state.store.pool())
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("RETURNING gave no row"))?;
     if failures % LOCK_EVERY == 0 {
         let lock = (FIRST_LOCK << (failures / LOCK_EVERY - 1).min(20)).min(MAX_LOCK);
         sqlx::query("UPDATE signin_throttle SET locked_until = $1 WHERE user_id = $2")

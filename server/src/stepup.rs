@@ -204,9 +204,11 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
             "UPDATE stepup_challenges SET attempts = attempts + 1 WHERE session_hash = $1 RETURNING attempts",
         )
         .bind(&s.hash)
-        .fetch_optional(state.store.pool())
+        .fetch_all(state.store.pool())
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .next();
         if attempts.is_none_or(|a| a >= ATTEMPTS) {
             delete(state, s).await?;
         }

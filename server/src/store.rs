@@ -80,6 +80,11 @@ impl Store {
         })
     }
 
+    /// The pool every query uses. A statement with `RETURNING` must be read
+    /// to its end (`fetch_all`): sqlx's SQLite driver leaves one read with
+    /// `fetch_one` or `fetch_optional` unfinished, which holds its
+    /// transaction and stops WAL checkpoints. Measured: a million per-IP
+    /// hits left 14 GB of WAL that way, 5.8 MB per 20,000 read to the end.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -165,6 +170,22 @@ mod tests {
                 .unwrap();
             assert_eq!(n, 0, "{:?}", store.backend());
         }
+    }
+
+    #[tokio::test]
+    async fn writes_that_return_rows_let_the_wal_checkpoint() {
+        let (store, dir) = testing::sqlite().await;
+        let limits = crate::limits::IpLimits::new(store.clone());
+        for i in 0..3_000u32 {
+            limits
+                .hit(&format!("10.0.{}.{}", i / 256, i % 256), ("t", 5, 600), 0)
+                .await
+                .unwrap();
+        }
+        let wal = std::fs::metadata(dir.path().join("t.db-wal")).map_or(0, |m| m.len());
+        // Checkpoints keep the WAL near its 1,000-page (4 MB) mark; an
+        // unfinished RETURNING statement let it grow ~14 KB a write (42 MB here).
+        assert!(wal < 16 << 20, "WAL at {} MB", wal >> 20);
     }
 
     #[tokio::test]

@@ -24,6 +24,15 @@ for (const vp of VIEWPORTS) {
     const { page, context, problems } = await watchedPage(portal.browser, vp);
     const shot = (step) => page.screenshot({ path: join(SCREENS, `reset-${step}-${vp.name}.png`), fullPage: true });
 
+    // A session of the user's elsewhere, which the reset must end.
+    const elsewhere = await fetch(portal.server.url + '/api/session', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: portal.server.url },
+      body: JSON.stringify({ username: user.name, password: OLD_PASSWORDS[user.name] }),
+    });
+    assert.equal(elsewhere.status, 200);
+    const elsewhereCookie = elsewhere.headers.get('set-cookie').split(';')[0];
+
     // From sign-in's "Forgot my password" into the wizard.
     await page.goto(portal.server.url + '/signin');
     await page.getByRole('link', { name: 'Forgot my password' }).click();
@@ -111,6 +120,11 @@ for (const vp of VIEWPORTS) {
     await page.getByRole('button', { name: 'Reset password' }).click();
     await page.getByRole('heading', { level: 2, name: 'Your password has been reset' }).waitFor();
     assert.equal(await page.locator('.progress [aria-current="step"]').textContent(), 'Done');
+    // The page says what else happened, as the server reports it.
+    await page.getByText('We signed you out of 1 other session.').waitFor();
+    await page.getByText('We emailed you a confirmation.').waitFor();
+    const after = await fetch(portal.server.url + '/api/session', { headers: { cookie: elsewhereCookie } });
+    assert.equal(await after.text(), 'null', 'the session elsewhere ended');
     await shot('done');
 
     // The user is told by mail, with the organisation's name from the theme.

@@ -44,9 +44,11 @@ pub async fn redeem(state: &AppState, sol: &PowSolution) -> Result<(), ApiError>
     )
     .bind(&sol.id)
     .bind(state.clock.now())
-    .fetch_optional(state.store.pool())
+    .fetch_all(state.store.pool())
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal)?
+    .into_iter()
+    .next();
     let (prefix, difficulty) = row.ok_or(ApiError::PowInvalid)?;
     let prefix = hex::decode(prefix).map_err(ApiError::internal)?;
     let digest = Sha256::digest(pow_message(&prefix, sol.nonce));

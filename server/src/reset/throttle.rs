@@ -73,9 +73,11 @@ pub async fn reserve(state: &AppState, subject: &str) -> Result<bool, ApiError> 
     .bind(now)
     .bind(now - FAIL_WINDOW)
     .bind(FAIL_LIMIT)
-    .fetch_optional(state.store.pool())
+    .fetch_all(state.store.pool())
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal)?
+        .into_iter()
+        .next();
     Ok(row.is_some())
 }
 
@@ -95,9 +97,11 @@ pub async fn fail_reserved(state: &AppState, subject: &str) -> Result<bool, ApiE
         "UPDATE proof_budget SET failed = failed + 1 WHERE subject = $1 RETURNING failed",
     )
     .bind(subject)
-    .fetch_optional(state.store.pool())
+    .fetch_all(state.store.pool())
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal)?
+    .into_iter()
+    .next();
     block_at_limit(state, subject, failed.unwrap_or(FAIL_LIMIT)).await
 }
 
@@ -116,9 +120,12 @@ pub async fn fail_unreserved(state: &AppState, subject: &str) -> Result<bool, Ap
     .bind(subject)
     .bind(now)
     .bind(now - FAIL_WINDOW)
-    .fetch_one(state.store.pool())
+    .fetch_all(state.store.pool())
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("RETURNING gave no row"))?;
     block_at_limit(state, subject, failed).await
 }
 
