@@ -87,7 +87,7 @@ fn main() {
                 secret: None,
                 used_step: None,
             };
-            sspr_server::methods::add(&h.state, &u, m).await.unwrap();
+            sspr_server::methods::add(&h.state, &u, m, false).await.unwrap();
         }
         let h = std::sync::Arc::new(h);
         let started = Instant::now();

@@ -42,7 +42,7 @@ async fn run(label: &str, queue: usize) {
         dir.path().join("sspr.toml"),
         format!(
             "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"{url}\"\nhash_queue = {queue}\n\
-             connection_limit = 4096\n\
+             connection_limit = 4096\nconnection_limit_per_client = 4096\n\
              [store]\nurl = \"sqlite://sspr.db?mode=rwc\"\n[directory]\ndemo_users = true\n\
              [reset]\nsteps_per_ip = 1000000\n"
         ),

@@ -34,6 +34,21 @@ CREATE TABLE send_log (
 -- Step-up: when this session last proved a method the user already had.
 ALTER TABLE sessions ADD COLUMN mfa_at BIGINT NOT NULL DEFAULT 0;
 
+-- Session epochs: a session is live only while its epoch is its user's.
+-- A reset or a change of password moves the user's epoch (before and after
+-- the directory write), so a sign-in that checked the old password while it
+-- ran cannot leave a session behind.
+ALTER TABLE sessions ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE session_epochs (
+    user_id TEXT PRIMARY KEY,
+    epoch   BIGINT NOT NULL
+);
+
+-- Sign-in checks in flight per name, reserved before the password is
+-- checked, so concurrent guesses never pass the 10-failure lock.
+ALTER TABLE signin_throttle ADD COLUMN pending BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE signin_throttle ADD COLUMN pending_at BIGINT NOT NULL DEFAULT 0;
+
 -- A step-up proof being made: one per session. An emailed or texted code is
 -- kept only as its keyed hash.
 CREATE TABLE stepup_challenges (

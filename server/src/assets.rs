@@ -97,15 +97,28 @@ pub fn branding_type(name: &str) -> Option<&'static str> {
 }
 
 /// Reads `name` from the operator's branding folder, if it is a regular file
-/// that really lies inside it (a symlink out of the folder is refused).
+/// that really lies inside it: a symlink out of the folder is refused, and
+/// so is a file with more than one hard link, which could be the key or the
+/// store under an image's name.
 pub fn branding_file(dir: &std::path::Path, name: &str) -> Option<Vec<u8>> {
     branding_type(name)?;
     let root = std::fs::canonicalize(dir).ok()?;
     let real = std::fs::canonicalize(root.join(name)).ok()?;
-    if !real.starts_with(&root) || !real.is_file() {
+    if !real.starts_with(&root) || !real.is_file() || hard_linked(&real) {
         return None;
     }
     std::fs::read(real).ok()
+}
+
+#[cfg(unix)]
+fn hard_linked(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).map_or(true, |m| m.nlink() > 1)
+}
+
+#[cfg(not(unix))]
+fn hard_linked(_path: &std::path::Path) -> bool {
+    false
 }
 
 /// `name-0123456789abcdef.ext` or `name-0123456789abcdef_bg.wasm`: trunk's content hash.

@@ -146,6 +146,10 @@ pub struct ServerConfig {
     /// Open connections at most; past it a new connection is closed at once.
     #[serde(default = "default_connection_limit")]
     pub connection_limit: usize,
+    /// Open connections per client address (IPv6 per /64); not applied to
+    /// `trusted_proxies`.
+    #[serde(default = "default_connection_limit_per_client")]
+    pub connection_limit_per_client: usize,
     /// A request's headers must be in within this; also how long an idle
     /// keep-alive connection waits for its next request.
     #[serde(default = "default_header_timeout")]
@@ -429,6 +433,9 @@ fn default_bind() -> SocketAddr {
 }
 fn default_connection_limit() -> usize {
     1024
+}
+fn default_connection_limit_per_client() -> usize {
+    64
 }
 fn default_header_timeout() -> u64 {
     10
@@ -816,10 +823,12 @@ impl Config {
     }
 
     /// The SQLite database file, when the store is SQLite on disk.
+    /// The path as SQLite will open it: percent-encoding decoded, as sqlx
+    /// decodes it (`branding%2Fs.db` is `branding/s.db`).
     pub fn sqlite_file(&self) -> Option<PathBuf> {
         let rest = self.store.url.strip_prefix("sqlite:")?;
         let rest = rest.strip_prefix("//").unwrap_or(rest);
-        let file = rest.split('?').next().unwrap_or(rest);
+        let file = percent_decode(rest.split('?').next().unwrap_or(rest));
         (!file.is_empty() && !file.starts_with(':')).then(|| PathBuf::from(file))
     }
 
@@ -1136,6 +1145,31 @@ impl Config {
     }
 }
 
+/// `%2F` and friends decoded; anything that is not a valid escape stays.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'%'));
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Whether `path` is `folder` or lies below it: compared lexically (`..`
 /// folded) and, where both exist, after resolving symlinks.
 pub fn is_within(path: &Path, folder: &Path) -> bool {
@@ -1324,6 +1358,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(db.field.as_deref(), Some("store.url"));
+        // Percent-encoding does not hide the store's folder.
+        let encoded = load(
+            "[store]\nurl = \"sqlite://www%2Fsspr.db?mode=rwc\"\n[server]\nassets_dir = \"www\"\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(encoded.field.as_deref(), Some("store.url"), "{encoded}");
         assert!(
             db.to_string()
                 .starts_with("/etc/sspr/sspr.toml:2: field `store.url`"),

@@ -421,6 +421,8 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
     let public_url = srv.public_url.clone();
     let limits = sspr_server::serve::Limits {
         max_connections: srv.connection_limit,
+        per_client: srv.connection_limit_per_client,
+        trusted: srv.trusted_proxies.clone(),
         header_timeout: std::time::Duration::from_secs(srv.header_timeout_secs),
         idle_timeout: std::time::Duration::from_secs(srv.idle_timeout_secs),
     };

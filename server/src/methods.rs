@@ -128,11 +128,55 @@ impl std::fmt::Debug for NewMethod<'_> {
     }
 }
 
+/// Opens a transaction for a change to `user`'s methods. With
+/// `first_only` (a session that has not proved a method) the change may
+/// only be a first registration: the user's row is locked for the rest of
+/// the transaction and the change refused with `StepUpRequired` if a method
+/// that can prove who they are already exists. So two sessions racing to
+/// register "first" serialise, and the second sees the first's method.
+pub async fn begin_change<'t>(
+    state: &'t AppState,
+    user: &DirUser,
+    first_only: bool,
+) -> Result<sqlx::Transaction<'t, sqlx::Any>, ApiError> {
+    let mut tx = state
+        .store
+        .pool()
+        .begin()
+        .await
+        .map_err(ApiError::internal)?;
+    if first_only {
+        sqlx::query("UPDATE users SET enabled = enabled WHERE id = $1")
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ApiError::internal)?;
+        let proofs: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM auth_methods WHERE user_id = $1 AND kind <> 'security_questions'",
+        )
+        .bind(&user.id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(ApiError::internal)?;
+        if proofs > 0 {
+            return Err(ApiError::StepUpRequired);
+        }
+    }
+    Ok(tx)
+}
+
 /// Stores a confirmed method. The user's first method becomes the default.
-pub async fn add(state: &AppState, user: &DirUser, m: NewMethod<'_>) -> Result<String, ApiError> {
+/// `first_only`: see [`begin_change`].
+pub async fn add(
+    state: &AppState,
+    user: &DirUser,
+    m: NewMethod<'_>,
+    first_only: bool,
+) -> Result<String, ApiError> {
     let id = state.entropy.hex_id(16);
     let sealed = m.secret.map(|s| state.keys.seal(s, state.entropy.as_ref()));
     let now = state.clock.now();
+    let mut tx = begin_change(state, user, first_only).await?;
     sqlx::query(
         "INSERT INTO auth_methods (id, user_id, kind, target, secret_sealed, totp_last_step, is_default, created_at, confirmed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, \
@@ -145,9 +189,10 @@ pub async fn add(state: &AppState, user: &DirUser, m: NewMethod<'_>) -> Result<S
     .bind(sealed)
     .bind(m.used_step)
     .bind(now)
-    .execute(state.store.pool())
+    .execute(&mut *tx)
     .await
     .map_err(ApiError::internal)?;
+    tx.commit().await.map_err(ApiError::internal)?;
     Ok(id)
 }
 
@@ -198,12 +243,12 @@ pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
             used_step: None,
         };
         if let Some(email) = &user.email {
-            add(state, &user, plain(MethodKind::Email, Some(email))).await?;
+            add(state, &user, plain(MethodKind::Email, Some(email)), false).await?;
         }
         if name != "alice"
             && let Some(mobile) = &user.mobile
         {
-            add(state, &user, plain(MethodKind::Sms, Some(mobile))).await?;
+            add(state, &user, plain(MethodKind::Sms, Some(mobile)), false).await?;
         }
         if let Some((_, b32)) = DEMO_TOTP.iter().find(|(u, _)| *u == name) {
             let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, b32)
@@ -212,7 +257,7 @@ pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
                 secret: Some(&secret),
                 ..plain(MethodKind::Authenticator, None)
             };
-            add(state, &user, m).await?;
+            add(state, &user, m, false).await?;
         }
         crate::security_info::mark_reviewed(state, &user.id).await?;
     }

@@ -280,9 +280,15 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
+/// The body of a call that takes no fields: `{}`, and nothing else.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
 pub async fn reset_challenge(
     State(state): State<AppState>,
     ip: ClientIp,
+    ApiJson(NoFields {}): ApiJson<NoFields>,
 ) -> Result<Json<PowChallenge>, ApiError> {
     let budget = (
         "identify",
@@ -463,6 +469,7 @@ pub async fn security_info(
 pub async fn security_info_review(
     State(state): State<AppState>,
     me: SignedIn,
+    ApiJson(NoFields {}): ApiJson<NoFields>,
 ) -> Result<Json<SecurityInfoView>, ApiError> {
     security_info::review(&state, &me.session, &me.ip)
         .await
@@ -512,6 +519,7 @@ pub async fn method_default(
 pub async fn recovery_codes(
     State(state): State<AppState>,
     me: SignedIn,
+    ApiJson(NoFields {}): ApiJson<NoFields>,
 ) -> Result<Response, ApiError> {
     let codes: RecoveryCodes =
         security_info::new_recovery_codes(&state, &me.session, &me.ip).await?;

@@ -50,21 +50,40 @@ pub async fn headers(req: Request, next: Next) -> Response {
 
 /// State-changing API calls must come from the portal's own pages. Browsers send
 /// `Origin` on every POST and `Sec-Fetch-Site` on every request; either one
-/// naming another site is refused. Non-browser clients send neither and carry
-/// no victim's cookies.
+/// naming another site is refused, as is a `Referer` from another site when
+/// there is no `Origin`. Non-browser clients send none and carry no victim's
+/// cookies. A declared body over the API's limit is refused here too, for
+/// endpoints that read none.
 pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
         let h = req.headers();
-        let origin_ok = h
-            .get(header::ORIGIN)
-            .map(|o| o.to_str().ok() == Some(state.public_origin.as_str()))
-            .unwrap_or(true);
+        let same = |v: &HeaderValue| v.to_str().ok() == Some(state.public_origin.as_str());
+        // Every Origin must be ours, not just the first.
+        let origins: Vec<&HeaderValue> = h.get_all(header::ORIGIN).iter().collect();
+        let origin_ok = origins.iter().all(|o| same(o));
+        // Without an Origin, a Referer from elsewhere still gives it away.
+        let referer_ok = !origins.is_empty()
+            || h.get_all(header::REFERER).iter().all(|r| {
+                r.to_str()
+                    .ok()
+                    .and_then(|r| url::Url::parse(r).ok())
+                    .is_some_and(|u| u.origin().ascii_serialization() == state.public_origin)
+            });
         let site_ok = h
             .get("sec-fetch-site")
             .map(|s| matches!(s.to_str().unwrap_or(""), "same-origin" | "none"))
             .unwrap_or(true);
-        if !(origin_ok && site_ok) {
+        let too_big = h
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > crate::json::MAX_BODY);
+        if too_big {
+            // Whatever the endpoint, even one that reads no body.
+            return ApiError::PayloadTooLarge.into_response();
+        }
+        if !(origin_ok && referer_ok && site_ok) {
             return ApiError::CrossOrigin.into_response();
         }
     }

@@ -460,6 +460,10 @@ pub async fn confirm(
 ) -> Result<SecurityInfoView, ApiError> {
     let hash = hash_id(enrollment);
     let now = state.clock.now();
+    // The rule holds when the method is stored, not only when its enrolment
+    // began: an enrolment started as a first registration cannot be
+    // confirmed once the user has registered a method elsewhere.
+    require_stepup(state, s, &methods::for_user(state, Some(&s.user.id)).await?)?;
     let p: Pending = sqlx::query_as(
         "SELECT kind, target, secret_sealed, code_hash FROM enrollments \
          WHERE id_hash = $1 AND session_hash = $2 AND expires_at > $3",
@@ -524,6 +528,7 @@ pub async fn confirm(
             secret: secret.as_deref(),
             used_step,
         },
+        !s.stepped_up(now),
     )
     .await?;
     // Proving the new method is a fresh proof of a method the user now has:
@@ -712,17 +717,13 @@ fn replaceable<'m>(
 /// replaced.
 async fn replace_method<'t>(
     state: &'t AppState,
-    user: &DirUser,
+    s: &Session,
     existing: &[&StoredMethod],
     method_id: &str,
     kind: MethodKind,
 ) -> Result<sqlx::Transaction<'t, sqlx::Any>, ApiError> {
-    let mut tx = state
-        .store
-        .pool()
-        .begin()
-        .await
-        .map_err(ApiError::internal)?;
+    let user = &s.user;
+    let mut tx = methods::begin_change(state, user, !s.stepped_up(state.clock.now())).await?;
     for m in existing {
         sqlx::query("DELETE FROM auth_methods WHERE id = $1")
             .bind(&m.id)
@@ -805,14 +806,7 @@ pub async fn new_recovery_codes(
     let before = usable_kinds(state, &s.user, &stored);
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code(state)).collect();
     let method_id = state.entropy.hex_id(16);
-    let mut tx = replace_method(
-        state,
-        &s.user,
-        &existing,
-        &method_id,
-        MethodKind::RecoveryCode,
-    )
-    .await?;
+    let mut tx = replace_method(state, s, &existing, &method_id, MethodKind::RecoveryCode).await?;
     for c in &codes {
         sqlx::query("INSERT INTO recovery_codes (method_id, code_hash) VALUES ($1, $2)")
             .bind(&method_id)
@@ -924,7 +918,7 @@ pub async fn set_questions(
     let method_id = state.entropy.hex_id(16);
     let mut tx = replace_method(
         state,
-        &s.user,
+        s,
         &existing,
         &method_id,
         MethodKind::SecurityQuestions,

@@ -1,9 +1,11 @@
 //! The HTTP listener, with the limits a public service needs:
 //!
-//! - a cap on open connections (past it a new connection is closed at once);
+//! - a cap on open connections, in all and per client address (past it a
+//!   new connection is closed at once; trusted proxies have no per-address cap);
 //! - a header-read timeout: a request whose headers are not all in within it
-//!   is dropped (slowloris), and a keep-alive connection waiting for its next
-//!   request is closed after the same time;
+//!   is dropped (slowloris), a connection that sends nothing at all is closed
+//!   after the same time, and so is a keep-alive connection waiting for its
+//!   next request;
 //! - an idle timeout: a connection on which no byte moves for that long is
 //!   closed (a body trickled in byte by byte, a silent HTTP/2 peer);
 //! - the request timeout lives in [`crate::deadline`], per request.
@@ -33,11 +35,42 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 /// The connection limits, from `[server]`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub max_connections: usize,
+    /// Open connections per client address (IPv6 per /64); trusted proxies
+    /// are exempt, since every client behind them shares their address.
+    pub per_client: usize,
+    pub trusted: Vec<crate::client_ip::Cidr>,
     pub header_timeout: Duration,
     pub idle_timeout: Duration,
+}
+
+/// Open connections per client address. Holds an entry per address with an
+/// open connection, so no more than the connection cap.
+#[derive(Debug, Default)]
+struct PerClient(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl PerClient {
+    fn take(&self, key: &str, max: usize) -> bool {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(key.to_string()).or_insert(0);
+        if *n >= max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn give(&self, key: &str) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(key) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(key);
+            }
+        }
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.
@@ -48,6 +81,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_client = Arc::new(PerClient::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
     let mut refused_at: Option<Instant> = None;
@@ -64,7 +98,17 @@ pub async fn run(
             },
             () = &mut shutdown => break,
         };
+        let client = crate::client_ip::ClientIp(Some(peer.ip()));
+        let exempt = limits.trusted.iter().any(|c| c.contains(peer.ip()));
+        let key = client.limit_key();
+        if !exempt && !per_client.take(&key, limits.per_client) {
+            drop(stream);
+            continue;
+        }
         let Ok(slot) = slots.clone().try_acquire_owned() else {
+            if !exempt {
+                per_client.give(&key);
+            }
             // Closed at once rather than left waiting in the backlog.
             if refused_at.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                 tracing::warn!(
@@ -79,9 +123,13 @@ pub async fn run(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let mut stop = stop_rx.clone();
+        let (limits, per_client) = (limits.clone(), per_client.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            serve_connection(stream, peer, app, limits, &mut stop).await;
+            serve_connection(stream, peer, app, &limits, &mut stop).await;
+            if !exempt {
+                per_client.give(&key);
+            }
         });
     }
     // Open connections finish their requests, then close.
@@ -97,14 +145,16 @@ async fn serve_connection(
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
-    limits: Limits,
+    limits: &Limits,
     stop: &mut watch::Receiver<bool>,
 ) {
     let started = Instant::now();
     let activity = Arc::new(AtomicU64::new(0));
+    let read_any = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let io = TokioIo::new(Tracked {
         inner: stream,
         activity: activity.clone(),
+        read_any: read_any.clone(),
         started,
     });
     let service = app.map_request(move |mut req: Request<Incoming>| {
@@ -125,7 +175,7 @@ async fn serve_connection(
         .keep_alive_interval(Some(limits.idle_timeout / 2))
         .keep_alive_timeout(Duration::from_secs(10));
     let mut conn = pin!(builder.serve_connection(io, TowerToHyperService::new(service)));
-    let tick = (limits.idle_timeout / 4).max(Duration::from_millis(100));
+    let tick = (limits.idle_timeout.min(limits.header_timeout) / 4).max(Duration::from_millis(100));
     let mut stopping = *stop.borrow();
     if stopping {
         conn.as_mut().graceful_shutdown();
@@ -145,6 +195,13 @@ async fn serve_connection(
                 }
             }
             () = tokio::time::sleep(tick) => {
+                // A connection that has sent nothing at all gets the header
+                // timeout, not the idle one: opening sockets and staying
+                // silent must not hold slots.
+                if !read_any.load(Ordering::Relaxed) && started.elapsed() >= limits.header_timeout {
+                    tracing::debug!(%peer, "silent connection closed");
+                    return;
+                }
                 let last = Duration::from_millis(activity.load(Ordering::Relaxed));
                 if started.elapsed().saturating_sub(last) >= limits.idle_timeout {
                     tracing::debug!(%peer, "idle connection closed");
@@ -160,6 +217,8 @@ struct Tracked {
     inner: TcpStream,
     /// Milliseconds after `started` of the last read or write.
     activity: Arc<AtomicU64>,
+    /// Whether the client has sent a byte yet.
+    read_any: Arc<std::sync::atomic::AtomicBool>,
     started: Instant,
 }
 
@@ -179,6 +238,7 @@ impl AsyncRead for Tracked {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.read_any.store(true, Ordering::Relaxed);
             self.touch();
         }
         r

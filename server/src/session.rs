@@ -122,18 +122,25 @@ async fn locked_until(state: &AppState, key: &str) -> Result<Option<i64>, ApiErr
 /// re-entry.
 async fn record_failure(state: &AppState, key: &str) -> Result<(), ApiError> {
     let now = state.clock.now();
-    // One atomic statement: concurrent failures each see their own count.
+    // One atomic statement: the check's reservation becomes a failure, and
+    // the tenth of a round locks the key at once (for the shortest lock; its
+    // full length follows), so no reservation slips in between.
     let failures: i64 = sqlx::query_scalar(
         "INSERT INTO signin_throttle (user_id, failures) VALUES ($1, 1) \
-         ON CONFLICT (user_id) DO UPDATE SET failures = signin_throttle.failures + 1 RETURNING failures",
+         ON CONFLICT (user_id) DO UPDATE SET failures = signin_throttle.failures + 1, \
+           pending = CASE WHEN signin_throttle.pending > 0 THEN signin_throttle.pending - 1 ELSE 0 END, \
+           locked_until = CASE WHEN (signin_throttle.failures + 1) % 10 = 0 THEN $2 \
+                               ELSE signin_throttle.locked_until END \
+         RETURNING failures",
     )
     .bind(key)
+    .bind(now + FIRST_LOCK)
     .fetch_all(state.store.pool())
     .await
     .map_err(ApiError::internal)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::internal("RETURNING gave no row"))?;
+    .into_iter()
+    .next()
+    .ok_or_else(|| ApiError::internal("RETURNING gave no row"))?;
     if failures % LOCK_EVERY == 0 {
         let lock = (FIRST_LOCK << (failures / LOCK_EVERY - 1).min(20)).min(MAX_LOCK);
         sqlx::query("UPDATE signin_throttle SET locked_until = $1 WHERE user_id = $2")
@@ -144,6 +151,74 @@ async fn record_failure(state: &AppState, key: &str) -> Result<(), ApiError> {
             .map_err(ApiError::internal)?;
     }
     Ok(())
+}
+
+/// Reserves one password check for `key`, atomically: refused (as a lock)
+/// while the key is locked, or while the failures of this round of ten plus
+/// the checks in flight already make ten. A reservation older than a
+/// minute (a node that died mid-check) no longer counts.
+async fn reserve_check(state: &AppState, key: &str) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let stale = now - 60;
+    let reserved: Vec<i64> = sqlx::query_scalar(
+        "INSERT INTO signin_throttle (user_id, failures, pending, pending_at) VALUES ($1, 0, 1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET \
+           pending = CASE WHEN signin_throttle.pending_at <= $3 THEN 1 ELSE signin_throttle.pending + 1 END, \
+           pending_at = $2 \
+         WHERE (signin_throttle.locked_until IS NULL OR signin_throttle.locked_until <= $2) \
+           AND (signin_throttle.failures % 10) \
+               + CASE WHEN signin_throttle.pending_at <= $3 THEN 0 ELSE signin_throttle.pending END < 10 \
+         RETURNING pending",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(stale)
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    if !reserved.is_empty() {
+        return Ok(());
+    }
+    let until = locked_until(state, key).await?;
+    Err(ApiError::SignInLocked {
+        retry_after: until.map_or(1, |u| (u - now).max(1)) as u64,
+    })
+}
+
+/// Ends a reserved check: a wrong answer counts as a failure (and may lock
+/// the key), a right one clears the key, an error gives the slot back.
+async fn settle_check<T>(
+    state: &AppState,
+    key: &str,
+    checked: Result<Option<T>, ApiError>,
+) -> Result<Option<T>, ApiError> {
+    let release = || async {
+        sqlx::query(
+            "UPDATE signin_throttle SET pending = pending - 1 WHERE user_id = $1 AND pending > 0",
+        )
+        .bind(key)
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)
+    };
+    match checked {
+        Err(e) => {
+            let _ = release().await;
+            Err(e)
+        }
+        Ok(None) => {
+            record_failure(state, key).await?;
+            Ok(None)
+        }
+        Ok(Some(v)) => {
+            sqlx::query("DELETE FROM signin_throttle WHERE user_id = $1")
+                .bind(key)
+                .execute(state.store.pool())
+                .await
+                .map_err(ApiError::internal)?;
+            Ok(Some(v))
+        }
+    }
 }
 
 /// The sign-in lockout's key for a name as typed: the same function of the
@@ -182,26 +257,25 @@ pub async fn sign_in(
     let key = signin_key(state, username);
     locked(state, &key).await?;
     let started = tokio::time::Instant::now();
-    let Some((user, via)) = check_sign_in(state, username, password, ip).await? else {
-        record_failure(state, &key).await?;
+    // A slot is reserved before the password is checked: however many
+    // guesses come at once, no more than the lock allows are checked.
+    reserve_check(state, &key).await?;
+    let checked = check_sign_in(state, username, password, ip).await;
+    let Some((user, via, epoch)) = settle_check(state, &key, checked).await? else {
         state.paces.sign_in.wait(started).await;
         return Err(ApiError::InvalidCredentials);
     };
-    sqlx::query("DELETE FROM signin_throttle WHERE user_id = $1")
-        .bind(&key)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
     let token = state.entropy.hex_id(32);
     let now = state.clock.now();
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, auth_at, via) VALUES ($1, $2, $3, $4, $3, $5)",
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, auth_at, via, epoch) VALUES ($1, $2, $3, $4, $3, $5, $6)",
     )
     .bind(hash(&token))
     .bind(&user.id)
     .bind(now)
     .bind(now + LIFETIME)
     .bind(via_str(via))
+    .bind(epoch)
     .execute(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
@@ -216,24 +290,53 @@ async fn check_sign_in(
     username: &str,
     password: &Secret,
     ip: &str,
-) -> Result<Option<(DirUser, SignedInWith)>, ApiError> {
+) -> Result<Option<(DirUser, SignedInWith, i64)>, ApiError> {
     let Some(user) = state
         .directory
         .find_user(username)
         .await?
         .filter(|u| u.enabled)
     else {
+        epoch_of(state, "-").await?;
         state.directory.burn(password).await?;
         crate::tap::burn(state, password).await?;
         return Ok(None);
     };
+    // Read before the password is checked: a reset that runs meanwhile
+    // moves it, and the session made with the old password is born dead.
+    let epoch = epoch_of(state, &user.id).await?;
     if state.directory.verify_password(&user, password).await? {
-        return Ok(Some((user, SignedInWith::Password)));
+        return Ok(Some((user, SignedInWith::Password, epoch)));
     }
     if crate::tap::redeem(state, &user, password, ip).await? {
-        return Ok(Some((user, SignedInWith::TemporaryAccessPass)));
+        return Ok(Some((user, SignedInWith::TemporaryAccessPass, epoch)));
     }
     Ok(None)
+}
+
+/// The user's session epoch (0 until a reset or change moves it).
+async fn epoch_of(state: &AppState, user_id: &str) -> Result<i64, ApiError> {
+    let e: Option<i64> = sqlx::query_scalar("SELECT epoch FROM session_epochs WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(e.unwrap_or(0))
+}
+
+/// Moves the user's epoch on: every session of an older one is dead.
+async fn bump_epoch(state: &AppState, user_id: &str) -> Result<i64, ApiError> {
+    sqlx::query_scalar(
+        "INSERT INTO session_epochs (user_id, epoch) VALUES ($1, 1) \
+         ON CONFLICT (user_id) DO UPDATE SET epoch = session_epochs.epoch + 1 RETURNING epoch",
+    )
+    .bind(user_id)
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?
+    .into_iter()
+    .next()
+    .ok_or_else(|| ApiError::internal("RETURNING gave no row"))
 }
 
 fn view(user: &DirUser) -> SessionView {
@@ -260,7 +363,9 @@ pub async fn require(state: &AppState, headers: &HeaderMap) -> Result<Session, A
     let token = token(headers).ok_or(ApiError::SessionRequired)?;
     let hash = hash(&token);
     let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT user_id, via, auth_at, mfa_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+        "SELECT s.user_id, s.via, s.auth_at, s.mfa_at FROM sessions s \
+         LEFT JOIN session_epochs e ON e.user_id = s.user_id \
+         WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.epoch = COALESCE(e.epoch, 0)",
     )
     .bind(&hash)
     .bind(state.clock.now())
@@ -312,12 +417,14 @@ pub async fn check_password(
     password: &Secret,
 ) -> Result<bool, ApiError> {
     let key = account_key(user);
-    locked(state, &key).await?;
-    let ok = state.directory.verify_password(user, password).await?;
-    if !ok {
-        record_failure(state, &key).await?;
-    }
-    Ok(ok)
+    reserve_check(state, &key).await?;
+    let checked = state
+        .directory
+        .verify_password(user, password)
+        .await
+        .map(|ok| ok.then_some(()))
+        .map_err(ApiError::from);
+    Ok(settle_check(state, &key, checked).await?.is_some())
 }
 
 /// Notes that this session just proved a method the user already had.
@@ -368,13 +475,34 @@ pub async fn revoke_all(state: &AppState, user_id: &str) -> Result<u64, ApiError
     revoke_others(state, user_id, "-").await
 }
 
-/// Ends every session of a user except `keep_hash` (after a password change).
+/// Ends every session of a user except `keep_hash` (after a password
+/// change): the user's epoch moves on, so even a session being made right
+/// now with the old password is dead, and the kept one moves with it.
+/// Returns how many live sessions ended.
 pub async fn revoke_others(
     state: &AppState,
     user_id: &str,
     keep_hash: &str,
 ) -> Result<u64, ApiError> {
-    let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+    let epoch = bump_epoch(state, user_id).await?;
+    sqlx::query("UPDATE sessions SET epoch = $1 WHERE id_hash = $2 AND user_id = $3")
+        .bind(epoch)
+        .bind(keep_hash)
+        .bind(user_id)
+        .execute(state.store.pool())
+        .await
+        .map_err(ApiError::internal)?;
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 AND expires_at > $3",
+    )
+    .bind(user_id)
+    .bind(keep_hash)
+    .bind(state.clock.now())
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    // Expired ones go too, uncounted.
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
         .bind(user_id)
         .bind(keep_hash)
         .execute(state.store.pool())

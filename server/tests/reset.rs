@@ -698,8 +698,10 @@ async fn sspr_limited_to_a_group_treats_outsiders_as_unknown() {
     // alice is in finance, nested in staff: eligible. carol is only in it-admins.
     let alice = start(&h, "alice").await;
     choose(&h, &alice, "email").await;
+    // A decoy's methods are drawn from every real shape: pick its first.
     let carol = start(&h, "carol").await;
-    choose(&h, &carol, "email").await;
+    let first = offered_kinds(&carol)[0].clone();
+    choose(&h, &carol, &first).await;
     let mails = outbox_lines(&h.outbox_dir(), "mail.jsonl", 1).await;
     assert!(
         mails.iter().all(|m| m["to"] == "alice@example.com"),

@@ -36,9 +36,22 @@ fn draw(bytes: &[u8; 5], gates: u8) -> [(MethodKind, usize); 5] {
     ]
 }
 
+/// What a decoy's methods are drawn from: the identifier, or for an address
+/// its local part. A real account shows the same methods whichever of its
+/// names is typed, so `zed` and `zed@example.com` must show the same decoy
+/// (the usual pairing, user name = local part; an organisation whose names
+/// and addresses differ should set `reset.decoy_email_domain` to its own).
+pub(super) fn seed(state: &AppState, identifier: &str) -> [u8; 32] {
+    let ident = identifier.trim().to_lowercase();
+    let basis = ident
+        .rsplit_once('@')
+        .map_or(ident.as_str(), |(local, _)| local);
+    state.keys.decoy_seed(&format!("decoy-shape:{basis}"))
+}
+
 /// The decoy's options for `gates` gates under this portal's policy.
 pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Candidate> {
-    let seed = state.keys.decoy_seed(identifier);
+    let seed = seed(state, identifier);
     let available = |k: MethodKind| methods::kind_available(state, k);
     let usable = |shape: &[(MethodKind, usize)]| {
         methods::distinct_kinds(

@@ -97,6 +97,9 @@ struct FlowState {
     /// When each offered method last got a code in this flow.
     #[serde(default)]
     sent: Vec<(String, UnixTime)>,
+    /// A decoy's seed (hex), for its stable questions.
+    #[serde(default)]
+    decoy: String,
     stage: Stage,
 }
 
@@ -514,6 +517,11 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         passed: Vec::new(),
         proofs: Vec::new(),
         sent: Vec::new(),
+        decoy: if user_id.is_none() {
+            hex::encode(decoy::seed(state, identifier))
+        } else {
+            String::new()
+        },
         stage: Stage::Choose,
     };
     let flow = Flow {
@@ -632,8 +640,8 @@ async fn questions_for(state: &AppState, flow: &Flow) -> Result<Vec<String>, Api
     if let Some(user_id) = &flow.user_id {
         return crate::security_info::questions_of(state, user_id).await;
     }
-    // The decoy's subject is a keyed hash of what was typed: stable picks.
-    let seed = hex::decode(flow.subject.trim_start_matches("t:")).unwrap_or_default();
+    // The same picks for the same decoy, whichever of its names was typed.
+    let seed = hex::decode(&flow.st.decoy).unwrap_or_default();
     let mut pool = state.config.policy.questions.clone();
     let mut picked = Vec::new();
     for b in seed.iter().take(sspr_proto::security_info::QUESTIONS) {
@@ -779,6 +787,15 @@ pub async fn set_password(
     if let Err(e) = written {
         return Err(reopen(state, &mut flow, e).await);
     }
+    // And again once written: a sign-in that checked the old password while
+    // the write ran made a session of the epoch just ended.
+    let signed_out = match crate::session::revoke_all(state, &user.id).await {
+        Ok(n) => signed_out.saturating_add(u32::try_from(n).unwrap_or(u32::MAX)),
+        Err(e) => {
+            tracing::error!(error = %e, user = %user.username, "sessions after a reset could not be ended");
+            signed_out
+        }
+    };
     audit::record(
         state,
         Event {

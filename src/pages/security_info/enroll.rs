@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use sspr_proto::security_info::{Enrollment, SecurityInfoView};
 
-use super::{FocusHeading, use_info};
+use super::{FocusHeading, Info, Retry, use_info};
 use crate::api;
 use crate::components::code_input::CodeInput;
 use crate::components::qr::QrCode;
@@ -25,6 +25,35 @@ fn copy_to_clipboard(text: &str) -> bool {
         .is_some()
 }
 
+/// Confirms an enrolment; if the user registered a method elsewhere
+/// meanwhile (so this is no longer a first registration), after a step-up.
+async fn confirm_enrolment(
+    info: Info,
+    on_done: Callback<SecurityInfoView>,
+    enrollment: String,
+    code: String,
+) {
+    match api::security_info::confirm(enrollment.clone(), code.clone()).await {
+        Ok(v) => {
+            info.error.set(None);
+            on_done.run(v);
+        }
+        Err(e) => {
+            let retry = Retry::new(move || {
+                leptos::task::spawn_local(confirm_enrolment(
+                    info,
+                    on_done,
+                    enrollment.clone(),
+                    code.clone(),
+                ));
+            });
+            if !info.wants_stepup(&e, retry) {
+                info.error.set(Some(e));
+            }
+        }
+    }
+}
+
 /// The code field shared by both confirmations.
 #[component]
 fn CodeForm(
@@ -39,16 +68,7 @@ fn CodeForm(
     let info = use_info();
     let (code, set_code) = signal(String::new());
     let confirm = Action::new_local(move |code: &String| {
-        let (enrollment, code) = (enrollment.clone(), code.clone());
-        async move {
-            match api::security_info::confirm(enrollment, code).await {
-                Ok(v) => {
-                    info.error.set(None);
-                    on_done.run(v);
-                }
-                Err(e) => info.error.set(Some(e)),
-            }
-        }
+        confirm_enrolment(info, on_done, enrollment.clone(), code.clone())
     });
     view! {
         <form

@@ -157,3 +157,37 @@ async fn the_key_file_is_created_private_and_a_shared_one_is_refused() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn neither_an_encoded_store_path_nor_a_hard_link_serves_a_secret() {
+    // The store named with percent-encoding, inside the branding folder.
+    let (dir, _port, _opts) = etc_layout("");
+    let cfg = dir.path().join("sspr.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("sqlite://sspr.db", "sqlite://branding%2Fs.png");
+    std::fs::write(&cfg, text).unwrap();
+    let log = spawn(&binary(), dir.path(), &["--config", "sspr.toml"], &[])
+        .expect_err("an encoded path inside the branding folder is refused");
+    assert!(log.contains("field `store.url`"), "{log}");
+    assert!(
+        !dir.path().join("branding/s.png").exists(),
+        "no store was made there"
+    );
+
+    // A hard link to the key, named like an image, in the branding folder.
+    let (dir, port, opts) = etc_layout("");
+    let portal = Portal::start_in(dir, port, &opts);
+    std::fs::hard_link(
+        portal.dir.path().join("sspr.key"),
+        portal.dir.path().join("branding/hk.png"),
+    )
+    .unwrap();
+    let (s, body, _) = portal.get("/branding/hk.png", &[]).await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+}

@@ -186,3 +186,65 @@ async fn proofs_of_work_and_authenticator_codes_work_once() {
         (StatusCode::UNPROCESSABLE_ENTITY, "reset.code_invalid")
     );
 }
+
+#[tokio::test]
+async fn every_origin_and_referer_counts_and_no_endpoint_takes_a_big_or_odd_body() {
+    let portal = Portal::start(Options::default()).await;
+    let url = format!("{}/api/session", portal.url);
+    let body = json!({ "username": "alice", "password": "x" }).to_string();
+    // Two Origins, ours first: refused.
+    let r = portal
+        .client()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("origin", &portal.url)
+        .header("origin", "https://evil.example")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // No Origin, a Referer from elsewhere: refused; from the portal: fine.
+    for (referer, want) in [
+        ("https://evil.example/x", StatusCode::FORBIDDEN),
+        (&*format!("{}/signin", portal.url), StatusCode::UNAUTHORIZED),
+    ] {
+        let r = portal
+            .client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("referer", referer)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), want, "{referer}");
+    }
+    // An endpoint that needs no body still refuses a big one...
+    let (s, v, _) = portal
+        .post(
+            "/api/reset/challenge",
+            &json!({ "pad": "x".repeat(2 << 20) }),
+        )
+        .await;
+    assert_eq!(
+        (s, error_id(&v)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "request.too_large")
+    );
+    // ...and fields it does not take.
+    let (s, v, _) = portal
+        .post("/api/reset/challenge", &json!({ "x": 1 }))
+        .await;
+    assert_eq!(
+        (s, error_id(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "request.invalid_field")
+    );
+    let c = portal.sign_in(ALICE.0, ALICE.1).await.unwrap();
+    let (s, v) = portal
+        .post_as(&c, "/api/security-info/review", &json!({ "x": 1 }))
+        .await;
+    assert_eq!(
+        (s, error_id(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "request.invalid_field")
+    );
+}

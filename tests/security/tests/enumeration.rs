@@ -223,3 +223,29 @@ async fn identify_answers_carry_the_same_headers() {
     let (s2, _, h2) = portal.identify("nobody-here", &[]).await;
     assert_eq!((s1, names(&h1)), (s2, names(&h2)));
 }
+
+#[tokio::test]
+async fn a_name_and_its_address_show_the_same_methods_known_or_not() {
+    let portal = Portal::start(open_limits()).await;
+    let same = |a: &Value, b: &Value| options(a) == options(b);
+    for name in [BOB.0, CAROL.0, ALICE.0] {
+        let a = portal.start_flow(name).await;
+        let b = portal.start_flow(&format!("{name}@example.com")).await;
+        assert!(
+            same(&a, &b),
+            "{name}: {:?} vs {:?}",
+            options(&a),
+            options(&b)
+        );
+    }
+    for name in ["zed", "yolanda", "xavier", "wendy", "nobody7"] {
+        let a = portal.start_flow(name).await;
+        let b = portal.start_flow(&format!("{name}@example.com")).await;
+        assert!(
+            same(&a, &b),
+            "{name}: {:?} vs {:?}",
+            options(&a),
+            options(&b)
+        );
+    }
+}

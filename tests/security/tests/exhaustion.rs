@@ -189,3 +189,36 @@ async fn connections_past_the_cap_are_closed_at_once() {
     }
     assert!(served, "a freed slot was never reused");
 }
+
+#[tokio::test]
+async fn silent_sockets_are_closed_and_capped_per_client() {
+    let portal = Portal::start(Options {
+        server: "header_timeout_secs = 1\nidle_timeout_secs = 60\nconnection_limit_per_client = 8"
+            .into(),
+        ..Options::default()
+    })
+    .await;
+    let addr = format!("127.0.0.1:{}", portal.port);
+    // A socket that never sends a byte is closed at the header timeout,
+    // not left for the idle one.
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    let took = closed_within(&mut silent, Duration::from_secs(10)).await;
+    assert!(took.is_some_and(|t| t < Duration::from_secs(5)), "{took:?}");
+    // One client may hold 8; the 9th is closed at once.
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut ninth = TcpStream::connect(&addr).await.unwrap();
+    let took = closed_within(&mut ninth, Duration::from_secs(5)).await;
+    assert!(
+        took.is_some_and(|t| t < Duration::from_millis(900)),
+        "{took:?}"
+    );
+    // They all go at the header timeout, and the client is served again.
+    for s in &mut held {
+        assert!(closed_within(s, Duration::from_secs(10)).await.is_some());
+    }
+    let (s, _, _) = portal.get("/api/health", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+}

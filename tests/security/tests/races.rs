@@ -127,3 +127,147 @@ async fn twenty_parallel_guesses_get_at_most_the_limit_evaluated() {
 fn step_is(v: &Value, name: &str) -> bool {
     v.get("step").is_some() && step(v).0 == name
 }
+
+async fn concurrently(
+    portal: &Portal,
+    n: usize,
+    path: &'static str,
+    body: impl Fn(usize) -> Value,
+    cookie: Option<String>,
+) -> Vec<StatusCode> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (client, url, body, cookie) = (
+                portal.client().clone(),
+                portal.url.clone(),
+                body(i),
+                cookie.clone(),
+            );
+            tokio::spawn(async move {
+                let mut r = client
+                    .post(format!("{url}{path}"))
+                    .header("content-type", "application/json")
+                    .header("origin", &url)
+                    .body(body.to_string());
+                if let Some(c) = cookie {
+                    r = r.header("cookie", c);
+                }
+                r.send().await.unwrap().status()
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_passwords_never_get_past_the_lock() {
+    let portal = Portal::start(Options {
+        server: "hash_queue = 1000\nconnection_limit_per_client = 1000".into(),
+        reset: "steps_per_ip = 100000\n".into(),
+        ..Options::default()
+    })
+    .await;
+    // 59 wrong guesses and the right one, all at once.
+    let answers = concurrently(
+        &portal,
+        60,
+        "/api/session",
+        |i| json!({ "username": "carol", "password": if i == 59 { CAROL.1.to_string() } else { format!("guess-{i}") } }),
+        None,
+    )
+    .await;
+    let checked = answers
+        .iter()
+        .filter(|s| matches!(**s, StatusCode::UNAUTHORIZED | StatusCode::OK))
+        .count();
+    assert!(checked <= 10, "{checked} passwords checked: {answers:?}");
+    assert!(answers.iter().all(|s| matches!(
+        *s,
+        StatusCode::UNAUTHORIZED | StatusCode::OK | StatusCode::TOO_MANY_REQUESTS
+    )));
+    // Re-entry inside a session: the same bound, per account.
+    let c = portal.sign_in(BOB.0, BOB.1).await.unwrap();
+    let answers = concurrently(
+        &portal,
+        100,
+        "/api/session/reauth",
+        |i| json!({ "password": format!("guess-{i}") }),
+        Some(c),
+    )
+    .await;
+    let checked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(checked <= 10, "{checked} re-entries checked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_signed_in_while_a_reset_runs_do_not_outlive_it() {
+    let portal = Portal::start(Options {
+        server: "hash_queue = 1000".into(),
+        reset: "steps_per_ip = 100000\n".into(),
+        ..Options::default()
+    })
+    .await;
+    let flow = portal.start_flow(BOB.0).await;
+    portal.choose(&flow, "email").await;
+    let code = portal.mailed_code("bob@example.com", 0).await;
+    portal.verify(&flow, &code).await;
+    // Someone with bob's old password signs in as fast as they can...
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signers: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, url, stop) = (portal.client().clone(), portal.url.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut cookies = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = client
+                        .post(format!("{url}/api/session"))
+                        .header("content-type", "application/json")
+                        .header("origin", &url)
+                        .body(json!({ "username": "bob", "password": BOB.1 }).to_string())
+                        .send()
+                        .await
+                        .unwrap();
+                    if let Some(c) = r.headers().get("set-cookie") {
+                        cookies.push(c.to_str().unwrap().split(';').next().unwrap().to_string());
+                    }
+                }
+                cookies
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // ...while bob resets.
+    let (s, v, _) = portal
+        .post(
+            "/api/reset/password",
+            &json!({ "flow": flow["flow"], "password": "Quartz-Meadow-Violin-42" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut cookies = Vec::new();
+    for t in signers {
+        cookies.extend(t.await.unwrap());
+    }
+    assert!(!cookies.is_empty());
+    let mut alive = 0;
+    for c in &cookies {
+        let (_, body, _) = portal.get("/api/session", &[("cookie", c)]).await;
+        if body != b"null" {
+            alive += 1;
+        }
+    }
+    assert_eq!(
+        alive,
+        0,
+        "{alive} of {} sessions made with the old password outlived the reset",
+        cookies.len()
+    );
+}

@@ -171,3 +171,46 @@ async fn wrong_step_up_codes_are_limited_and_count_against_the_account() {
     .unwrap();
     assert_eq!(held, 1);
 }
+
+#[tokio::test]
+async fn an_enrolment_begun_as_a_first_registration_cannot_be_confirmed_after_one() {
+    // The attacker has dave's password, and dave has nothing yet: a first
+    // registration, begun but not confirmed.
+    let portal = Portal::start(Options::default()).await;
+    let attacker = portal.sign_in(DAVE.0, DAVE.1).await.unwrap();
+    let (s, e) = portal
+        .post_as(
+            &attacker,
+            "/api/security-info/methods",
+            &json!({ "kind": "email", "address": "attacker@evil.test" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let code = portal.mailed_code("attacker@evil.test", 0).await;
+    // Meanwhile dave registers, in his own session.
+    let dave = portal.sign_in(DAVE.0, DAVE.1).await.unwrap();
+    let (s, v) = portal
+        .post_as(&dave, "/api/security-info/recovery-codes", &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The attacker's enrolment is no longer a first registration.
+    let (s, v) = portal
+        .post_as(
+            &attacker,
+            "/api/security-info/methods/confirm",
+            &json!({ "enrollment": e["email"]["enrollment"], "code": code }),
+        )
+        .await;
+    assert_eq!(
+        (s, error_id(&v)),
+        (StatusCode::UNAUTHORIZED, "session.stepup_required"),
+        "{v}"
+    );
+    let methods = portal.security_info(&dave).await["methods"].clone();
+    assert_eq!(methods.as_array().unwrap().len(), 1, "{methods}");
+    assert_eq!(
+        portal.mails_to("attacker@evil.test"),
+        1,
+        "only the enrolment code"
+    );
+}
