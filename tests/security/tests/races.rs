@@ -20,20 +20,41 @@ async fn wrong_proofs(portal: &Portal) -> i64 {
         .unwrap()
 }
 
+/// Sends every body to /api/reset/verify at once: the connections are open
+/// beforehand and the requests wait on one barrier, so they truly race.
 async fn race(portal: &Portal, bodies: Vec<Value>) -> Vec<(StatusCode, Value)> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(bodies.len())
+        .build()
+        .unwrap();
+    let warm: Vec<_> = (0..bodies.len())
+        .map(|_| {
+            let (client, url) = (client.clone(), portal.url.clone());
+            tokio::spawn(async move {
+                client
+                    .get(format!("{url}/api/health"))
+                    .send()
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for w in warm {
+        w.await.unwrap();
+    }
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(bodies.len()));
     let tasks: Vec<_> = bodies
         .into_iter()
         .map(|body| {
-            let (client, url) = (portal.client().clone(), portal.url.clone());
+            let (client, url, barrier) = (client.clone(), portal.url.clone(), barrier.clone());
             tokio::spawn(async move {
-                let r = client
+                let req = client
                     .post(format!("{url}/api/reset/verify"))
                     .header("content-type", "application/json")
                     .header("origin", &url)
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .unwrap();
+                    .body(body.to_string());
+                barrier.wait().await;
+                let r = req.send().await.unwrap();
                 let s = r.status();
                 (s, r.json::<Value>().await.unwrap_or(Value::Null))
             })
