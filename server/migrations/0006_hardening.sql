@@ -60,6 +60,10 @@ CREATE TABLE stepup_challenges (
     expires_at   BIGINT NOT NULL
 );
 
+-- A session opened with a Temporary Access Pass lives only while its pass
+-- does: revoked, replaced or expired, the session ends with it.
+ALTER TABLE sessions ADD COLUMN pass_id TEXT;
+
 -- Temporary Access Passes: who issued each, and revocation.
 ALTER TABLE access_passes ADD COLUMN issued_by TEXT;
 ALTER TABLE access_passes ADD COLUMN revoked_at BIGINT;

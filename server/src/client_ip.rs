@@ -52,6 +52,11 @@ impl std::str::FromStr for Cidr {
                 .filter(|b| *b <= max)
                 .ok_or_else(|| format!("{s:?}: the prefix length must be 0 to {max}"))?,
         };
+        if bits == 0 {
+            return Err(format!(
+                "{s:?} trusts every address as a proxy, so any client could forge its own: list your proxies"
+            ));
+        }
         if mask(net, bits) != net {
             return Err(format!(
                 "{s:?} has host bits set: did you mean {}/{bits}?",
@@ -259,6 +264,13 @@ mod tests {
         );
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
         assert!("proxy.internal".parse::<Cidr>().is_err());
+        assert!(
+            "0.0.0.0/0"
+                .parse::<Cidr>()
+                .unwrap_err()
+                .contains("every address")
+        );
+        assert!("::/0".parse::<Cidr>().is_err());
     }
 
     #[test]

@@ -1171,7 +1171,8 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Whether `path` is `folder` or lies below it: compared lexically (`..`
-/// folded) and, where both exist, after resolving symlinks.
+/// folded), and as the operating system resolves them (symlinks followed
+/// before `..`, as `open` does), where they exist.
 pub fn is_within(path: &Path, folder: &Path) -> bool {
     let lexical = |p: &Path| {
         let mut out = PathBuf::new();
@@ -1189,26 +1190,33 @@ pub fn is_within(path: &Path, folder: &Path) -> bool {
         }
         out
     };
-    // A file that does not exist yet (a key created on first start) is
-    // resolved through its nearest existing ancestor.
-    let resolved = |p: &Path| {
-        let p = lexical(p);
-        let mut base = p.clone();
-        let mut rest = Vec::new();
-        loop {
-            if let Ok(real) = std::fs::canonicalize(&base) {
-                return rest.iter().rev().fold(real, |acc: PathBuf, c| acc.join(c));
-            }
-            match (base.file_name().map(|n| n.to_os_string()), base.parent()) {
-                (Some(name), Some(parent)) => {
-                    rest.push(name);
-                    base = parent.to_path_buf();
-                }
-                _ => return p,
-            }
-        }
-    };
     lexical(path).starts_with(lexical(folder)) || resolved(path).starts_with(resolved(folder))
+}
+
+/// `p` as `open` would find it: the longest prefix of the path *as written*
+/// that exists is resolved by the system (so `link/..` is the parent of the
+/// link's target, not of the link), and the rest, which does not exist and
+/// so holds no symlink, is folded lexically. A file that does not exist yet
+/// (a key created on first start) resolves through its folder.
+fn resolved(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let parts: Vec<std::path::Component> = abs.components().collect();
+    for keep in (1..=parts.len()).rev() {
+        let prefix: PathBuf = parts[..keep].iter().collect();
+        if let Ok(mut real) = std::fs::canonicalize(&prefix) {
+            for c in &parts[keep..] {
+                match c {
+                    std::path::Component::ParentDir => {
+                        real.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    other => real.push(other),
+                }
+            }
+            return real;
+        }
+    }
+    abs
 }
 
 /// `localhost`, `127.0.0.1`, `::1` and the rest of the loopback ranges.
@@ -1370,6 +1378,27 @@ mod tests {
                 .starts_with("/etc/sspr/sspr.toml:2: field `store.url`"),
             "{db}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_through_a_symlink_and_back_does_not_hide_the_key() {
+        // other/bs -> ../branding/sub: other/bs/../key.png is branding/key.png.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("branding/sub")).unwrap();
+        std::fs::create_dir_all(dir.path().join("other")).unwrap();
+        std::os::unix::fs::symlink("../branding/sub", dir.path().join("other/bs")).unwrap();
+        std::fs::write(dir.path().join("theme.json"), "{}").unwrap();
+        let cfg = dir.path().join("sspr.toml");
+        let text =
+            "[theme]\nfile = \"theme.json\"\n[secrets]\nkey_file = \"other/bs/../key2.png\"\n";
+        let e = Config::from_str_at(text, &cfg, []).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("secrets.key_file"), "{e}");
+        // The served folder written that way is caught too.
+        std::os::unix::fs::symlink("../branding", dir.path().join("other/br")).unwrap();
+        let text = "[theme]\nfile = \"theme.json\"\nbranding_dir = \"other/br/..\"\n";
+        let e = Config::from_str_at(text, &cfg, []).unwrap_err();
+        assert!(e.to_string().contains("theme.branding_dir"), "{e}");
     }
 
     #[cfg(unix)]

@@ -21,12 +21,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        // Exactly one Content-Type, and it is JSON.
+        let types: Vec<_> = req.headers().get_all(header::CONTENT_TYPE).iter().collect();
+        let is_json = types.len() == 1
+            && types[0]
+                .to_str()
+                .ok()
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
@@ -38,7 +40,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// Deserializes strictly; errors say which field and why, never echoing values.
+/// Every request body is a JSON object: serde would take a struct from an
+/// array of its fields in order, which no client of this API sends.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        // Well-formed JSON of the wrong shape is a field error, like any other.
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => ApiError::InvalidField {
+                    field: String::new(),
+                    reason: "the body must be a JSON object".into(),
+                },
+                Err(e) => ApiError::InvalidJson(e.to_string()),
+            },
+        );
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

@@ -79,12 +79,20 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
             .is_some_and(|n| n > crate::json::MAX_BODY);
+        // A refusal leaves the body unread: the connection closes after it,
+        // so no client reuses it with the body still on the wire.
+        let refuse = |e: ApiError| {
+            let mut r = e.into_response();
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        };
         if too_big {
             // Whatever the endpoint, even one that reads no body.
-            return ApiError::PayloadTooLarge.into_response();
+            return refuse(ApiError::PayloadTooLarge);
         }
         if !(origin_ok && referer_ok && site_ok) {
-            return ApiError::CrossOrigin.into_response();
+            return refuse(ApiError::CrossOrigin);
         }
     }
     next.run(req).await

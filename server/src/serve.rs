@@ -161,19 +161,15 @@ async fn serve_connection(
         req.extensions_mut().insert(ConnectInfo(peer));
         req.map(Body::new)
     });
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: the portal sits behind a TLS proxy, which speaks
+    // HTTP/1.1 to it; HTTP/2 in clear (prior knowledge) would only add
+    // surface, and its pings keep a connection that sends no request alive.
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(64 * 1024);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(32)
-        .max_header_list_size(32 * 1024)
-        .keep_alive_interval(Some(limits.idle_timeout / 2))
-        .keep_alive_timeout(Duration::from_secs(10));
     let mut conn = pin!(builder.serve_connection(io, TowerToHyperService::new(service)));
     let tick = (limits.idle_timeout.min(limits.header_timeout) / 4).max(Duration::from_millis(100));
     let mut stopping = *stop.borrow();

@@ -179,10 +179,14 @@ async fn reserve_check(state: &AppState, key: &str) -> Result<(), ApiError> {
     if !reserved.is_empty() {
         return Ok(());
     }
-    let until = locked_until(state, key).await?;
-    Err(ApiError::SignInLocked {
-        retry_after: until.map_or(1, |u| (u - now).max(1)) as u64,
-    })
+    // Locked, or ten checks of this name already in flight: the first is a
+    // lock, the second only a crowd (right passwords too), so "busy".
+    match locked_until(state, key).await? {
+        Some(until) => Err(ApiError::SignInLocked {
+            retry_after: (until - now).max(1) as u64,
+        }),
+        None => Err(ApiError::ServerBusy { retry_after: 1 }),
+    }
 }
 
 /// Ends a reserved check: a wrong answer counts as a failure (and may lock
@@ -261,21 +265,27 @@ pub async fn sign_in(
     // guesses come at once, no more than the lock allows are checked.
     reserve_check(state, &key).await?;
     let checked = check_sign_in(state, username, password, ip).await;
-    let Some((user, via, epoch)) = settle_check(state, &key, checked).await? else {
+    let Some((user, via, epoch, pass)) = settle_check(state, &key, checked).await? else {
         state.paces.sign_in.wait(started).await;
         return Err(ApiError::InvalidCredentials);
     };
     let token = state.entropy.hex_id(32);
     let now = state.clock.now();
+    // A pass session lives no longer than its pass.
+    let expires = pass
+        .as_ref()
+        .map_or(now + LIFETIME, |p| p.expires_at.min(now + LIFETIME));
     sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, auth_at, via, epoch) VALUES ($1, $2, $3, $4, $3, $5, $6)",
+        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, auth_at, via, epoch, pass_id) \
+         VALUES ($1, $2, $3, $4, $3, $5, $6, $7)",
     )
     .bind(hash(&token))
     .bind(&user.id)
     .bind(now)
-    .bind(now + LIFETIME)
+    .bind(expires)
     .bind(via_str(via))
     .bind(epoch)
+    .bind(pass.map(|p| p.id))
     .execute(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
@@ -290,7 +300,7 @@ async fn check_sign_in(
     username: &str,
     password: &Secret,
     ip: &str,
-) -> Result<Option<(DirUser, SignedInWith, i64)>, ApiError> {
+) -> Result<Option<(DirUser, SignedInWith, i64, Option<crate::tap::LivePass>)>, ApiError> {
     let Some(user) = state
         .directory
         .find_user(username)
@@ -306,10 +316,15 @@ async fn check_sign_in(
     // moves it, and the session made with the old password is born dead.
     let epoch = epoch_of(state, &user.id).await?;
     if state.directory.verify_password(&user, password).await? {
-        return Ok(Some((user, SignedInWith::Password, epoch)));
+        return Ok(Some((user, SignedInWith::Password, epoch, None)));
     }
-    if crate::tap::redeem(state, &user, password, ip).await? {
-        return Ok(Some((user, SignedInWith::TemporaryAccessPass, epoch)));
+    if let Some(pass) = crate::tap::redeem(state, &user, password, ip).await? {
+        return Ok(Some((
+            user,
+            SignedInWith::TemporaryAccessPass,
+            epoch,
+            Some(pass),
+        )));
     }
     Ok(None)
 }
@@ -365,7 +380,9 @@ pub async fn require(state: &AppState, headers: &HeaderMap) -> Result<Session, A
     let row: Option<(String, String, i64, i64)> = sqlx::query_as(
         "SELECT s.user_id, s.via, s.auth_at, s.mfa_at FROM sessions s \
          LEFT JOIN session_epochs e ON e.user_id = s.user_id \
-         WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.epoch = COALESCE(e.epoch, 0)",
+         LEFT JOIN access_passes p ON p.id = s.pass_id \
+         WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.epoch = COALESCE(e.epoch, 0) \
+           AND (s.pass_id IS NULL OR (p.revoked_at IS NULL AND p.expires_at > $2))",
     )
     .bind(&hash)
     .bind(state.clock.now())

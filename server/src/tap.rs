@@ -299,39 +299,79 @@ pub async fn redeem(
     user: &DirUser,
     presented: &Secret,
     ip: &str,
-) -> Result<bool, ApiError> {
+) -> Result<Option<LivePass>, ApiError> {
     let text = presented.expose();
     if !(MIN_LENGTH..=MAX_LENGTH).contains(&text.chars().count()) {
-        return Ok(false);
+        return Ok(None);
     }
     let now = state.clock.now();
-    let done = sqlx::query(
+    // Read to its end: a RETURNING statement left open holds SQLite's WAL.
+    let found: Vec<(String, i64)> = sqlx::query_as(
         "UPDATE access_passes SET used_at = $1 WHERE user_id = $2 AND pass_hash = $3 AND expires_at > $1 \
-         AND revoked_at IS NULL AND (one_time = 0 OR used_at IS NULL)",
+         AND revoked_at IS NULL AND (one_time = 0 OR used_at IS NULL) RETURNING id, expires_at",
     )
     .bind(now)
     .bind(&user.id)
     .bind(pass_hash(state, &user.id, text))
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    let Some((id, expires_at)) = found.into_iter().next() else {
+        return Ok(None);
+    };
+    audit::record(
+        state,
+        Event {
+            activity: USED,
+            actor: &user.username,
+            target: Some(&user.username),
+            method: Some("temporary_access_pass"),
+            success: true,
+            ip,
+            ..Default::default()
+        },
+    )
+    .await;
+    Ok(Some(LivePass { id, expires_at }))
+}
+
+/// The pass a session was opened with: the session lives no longer than
+/// it, and ends when it is revoked or replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePass {
+    pub id: String,
+    pub expires_at: i64,
+}
+
+/// Revokes a user's live passes without an operator (the user reset their
+/// password: they have their account back). Returns how many.
+pub async fn revoke_on_reset(state: &AppState, user: &DirUser) -> Result<u64, ApiError> {
+    let now = state.clock.now();
+    let done = sqlx::query(
+        "UPDATE access_passes SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(&user.id)
     .execute(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
-    let ok = done.rows_affected() >= 1;
-    if ok {
+    if done.rows_affected() > 0 {
         audit::record(
             state,
             Event {
-                activity: USED,
+                activity: REVOKED,
                 actor: &user.username,
                 target: Some(&user.username),
                 method: Some("temporary_access_pass"),
                 success: true,
-                ip,
+                ip: "local",
+                detail: Some("revoked by the user's password reset"),
                 ..Default::default()
             },
         )
         .await;
     }
-    Ok(ok)
+    Ok(done.rows_affected())
 }
 
 /// The statement a pass check runs, for a name that matches nobody.

@@ -10,7 +10,7 @@ use super::{Candidate, KIND_ORDER, mask};
 use crate::AppState;
 use crate::methods;
 
-/// Domains for a decoy's second address; its first follows the identifier.
+/// Domains of a decoy's personal addresses.
 const OTHER_DOMAINS: &[&str] = &[
     "gmail.com",
     "outlook.com",
@@ -85,12 +85,9 @@ pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Cand
     });
 
     let ident = identifier.trim().to_lowercase();
-    // Whoever is found by an address has that address registered, as good as
-    // always: so does a decoy found by one.
-    let mut shape = shape;
-    if ident.contains('@') && available(MethodKind::Email) && shape[0].1 == 0 {
-        shape[0].1 = 1;
-    }
+    let basis = ident
+        .rsplit_once('@')
+        .map_or(ident.as_str(), |(local, _)| local);
     let mut out = Vec::new();
     for k in KIND_ORDER {
         let n = shape.iter().find(|(s, _)| *s == k).map_or(0, |(_, n)| *n);
@@ -98,18 +95,22 @@ pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Cand
             continue;
         }
         for i in 0..n {
+            // The first address is the organisation's own (the name at
+            // `reset.decoy_email_domain`) seven times in ten, else a
+            // personal one, as real accounts' are; from the local part
+            // only, so a name and its address show the same.
+            let org = seed[31] >= 77;
             let masked = match k {
-                MethodKind::Email if i == 0 && ident.contains('@') => mask::email(&ident),
-                MethodKind::Email if i == 0 => mask::email(&format!(
-                    "{ident}@{}",
+                MethodKind::Email if i == 0 && org => mask::email(&format!(
+                    "{basis}@{}",
                     state.config.reset.decoy_email_domain
                 )),
                 MethodKind::Email => {
-                    let letter = char::from(b'a' + seed[25] % 26);
-                    let domain = OTHER_DOMAINS[usize::from(seed[26]) % OTHER_DOMAINS.len()];
+                    let letter = char::from(b'a' + seed[25 + 2 * i] % 26);
+                    let domain = OTHER_DOMAINS[usize::from(seed[26 + 2 * i]) % OTHER_DOMAINS.len()];
                     mask::email(&format!("{letter}@{domain}"))
                 }
-                MethodKind::Sms => format!("+*** *** **{:02}", seed[27 + i] % 100),
+                MethodKind::Sms => format!("+*** *** **{:02}", seed[29 + i] % 100),
                 MethodKind::Authenticator
                 | MethodKind::RecoveryCode
                 | MethodKind::SecurityQuestions => String::new(),

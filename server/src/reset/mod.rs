@@ -787,6 +787,10 @@ pub async fn set_password(
     if let Err(e) = written {
         return Err(reopen(state, &mut flow, e).await);
     }
+    // The user has their account back: a pass the helpdesk issued is void.
+    if let Err(e) = crate::tap::revoke_on_reset(state, &user).await {
+        tracing::error!(error = %e, user = %user.username, "passes after a reset could not be revoked");
+    }
     // And again once written: a sign-in that checked the old password while
     // the write ran made a session of the epoch just ended.
     let signed_out = match crate::session::revoke_all(state, &user.id).await {

@@ -191,3 +191,22 @@ async fn neither_an_encoded_store_path_nor_a_hard_link_serves_a_secret() {
         String::from_utf8_lossy(&body)
     );
 }
+
+#[tokio::test]
+async fn a_path_through_a_symlink_and_back_stops_the_start() {
+    // other/bs -> ../branding/sub, so other/bs/../key.png is branding/key.png.
+    let (dir, _port, _opts) = etc_layout("");
+    std::fs::create_dir_all(dir.path().join("branding/sub")).unwrap();
+    std::fs::create_dir_all(dir.path().join("other")).unwrap();
+    std::os::unix::fs::symlink("../branding/sub", dir.path().join("other/bs")).unwrap();
+    let cfg = dir.path().join("sspr.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "key_file = \"sspr.key\"",
+        "key_file = \"other/bs/../key2.png\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let log = spawn(&binary(), dir.path(), &["--config", "sspr.toml"], &[])
+        .expect_err("a key path that lands in the branding folder is refused");
+    assert!(log.contains("field `secrets.key_file`"), "{log}");
+    assert!(!dir.path().join("branding/key2.png").exists());
+}

@@ -248,3 +248,56 @@ async fn every_origin_and_referer_counts_and_no_endpoint_takes_a_big_or_odd_body
         (StatusCode::UNPROCESSABLE_ENTITY, "request.invalid_field")
     );
 }
+
+#[tokio::test]
+async fn bodies_are_objects_and_typed_once() {
+    let portal = Portal::start(Options::default()).await;
+    // A struct's fields as an array, as serde would otherwise take them.
+    let (s, v, _) = portal.post("/api/session", &json!(["dave", DAVE.1])).await;
+    assert_eq!(
+        (s, error_id(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "request.invalid_field")
+    );
+    let (s, _, _) = portal.post("/api/reset/challenge", &json!([])).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Two Content-Types: refused whichever comes first.
+    for order in [
+        ["application/json", "text/plain"],
+        ["text/plain", "application/json"],
+    ] {
+        let r = portal
+            .client()
+            .post(format!("{}/api/session", portal.url))
+            .header("content-type", order[0])
+            .header("content-type", order[1])
+            .header("origin", &portal.url)
+            .body(json!({ "username": "dave", "password": DAVE.1 }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{order:?}");
+    }
+}
+
+#[tokio::test]
+async fn trusting_every_address_as_a_proxy_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for all in ["0.0.0.0/0", "::/0"] {
+        std::fs::write(
+            dir.path().join("sspr.toml"),
+            format!("[server]\ntrusted_proxies = [\"{all}\"]\n"),
+        )
+        .unwrap();
+        let out = std::process::Command::new(binary())
+            .current_dir(dir.path())
+            .args(["--config", "sspr.toml", "check-config"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{all}: {err}");
+        assert!(
+            err.contains("server.trusted_proxies") && err.contains("every address"),
+            "{err}"
+        );
+    }
+}

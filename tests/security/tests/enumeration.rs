@@ -84,12 +84,21 @@ async fn decoys_take_every_shape_real_accounts_have() {
         .map(|(k, _)| k)
         .collect();
     assert!(shapes.contains(&bob), "{bob:?} in {shapes:?}");
-    // An identifier that is an address shows its own mask first, as a real
-    // account found by its address does; the same identifier, the same decoy.
-    let v = portal.start_flow("Mallory@Example.com").await;
-    assert_eq!(options(&v)[0], ("email".into(), "m***@e***.com".into()));
-    let again = portal.start_flow("mallory@example.com").await;
-    assert_eq!(options(&v), options(&again));
+    // An identifier that is an address shows its own mask for its first
+    // email, as a real account found by its address does; the same
+    // identifier, the same decoy.
+    // Its first address is sometimes the organisation's, sometimes a
+    // personal one, as real accounts' are.
+    let mut firsts = HashSet::new();
+    for n in 0..30 {
+        let v = portal.start_flow(&format!("Mallory{n}@Example.com")).await;
+        if let Some(first) = options(&v).into_iter().find(|(k, _)| k == "email") {
+            firsts.insert(first.1 == "m***@e***.com");
+        }
+        let again = portal.start_flow(&format!("mallory{n}@example.com")).await;
+        assert_eq!(options(&v), options(&again));
+    }
+    assert_eq!(firsts.len(), 2, "both kinds of first address");
 }
 
 #[tokio::test]
@@ -194,7 +203,16 @@ async fn sign_in_locks_known_and_unknown_names_alike() {
             e.1["error"]["retry_after"].clone(),
         ));
     }
-    assert_eq!(eleventh[0], eleventh[1]);
+    // The same answer; the retry time may differ by the second between them.
+    assert_eq!(
+        (&eleventh[0].0, &eleventh[0].1),
+        (&eleventh[1].0, &eleventh[1].1)
+    );
+    let secs = |v: &serde_json::Value| v.as_i64().unwrap();
+    assert!(
+        (secs(&eleventh[0].2) - secs(&eleventh[1].2)).abs() <= 1,
+        "{eleventh:?}"
+    );
     assert_eq!(eleventh[0].0, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(eleventh[0].1, "session.locked");
     // A lock on one name is not a lock on the account's other name, as

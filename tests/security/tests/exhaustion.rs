@@ -222,3 +222,56 @@ async fn silent_sockets_are_closed_and_capped_per_client() {
     let (s, _, _) = portal.get("/api/health", &[]).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn http2_in_clear_is_not_spoken_and_its_preface_is_closed() {
+    let portal = Portal::start(Options {
+        server: "header_timeout_secs = 1\nidle_timeout_secs = 60".into(),
+        ..Options::default()
+    })
+    .await;
+    let mut s = TcpStream::connect(("127.0.0.1", portal.port))
+        .await
+        .unwrap();
+    // An h2c prior-knowledge preface and an empty SETTINGS frame.
+    s.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let took = closed_within(&mut s, Duration::from_secs(10)).await;
+    assert!(took.is_some_and(|t| t < Duration::from_secs(5)), "{took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crowd_of_right_passwords_is_told_busy_not_locked() {
+    let portal = Portal::start(Options {
+        server: "hash_queue = 1000".into(),
+        reset: "steps_per_ip = 100000\n".into(),
+        ..Options::default()
+    })
+    .await;
+    let tasks: Vec<_> = (0..30)
+        .map(|_| {
+            let (client, url) = (portal.client().clone(), portal.url.clone());
+            tokio::spawn(async move {
+                let r = client
+                    .post(format!("{url}/api/session"))
+                    .header("content-type", "application/json")
+                    .header("origin", &url)
+                    .body(json!({ "username": "dave", "password": DAVE.1 }).to_string())
+                    .send()
+                    .await
+                    .unwrap();
+                let s = r.status();
+                (s, r.json::<Value>().await.unwrap_or(Value::Null))
+            })
+        })
+        .collect();
+    for t in tasks {
+        let (s, v) = t.await.unwrap();
+        assert!(
+            s == StatusCode::OK
+                || (s == StatusCode::SERVICE_UNAVAILABLE && error_id(&v) == "server.busy"),
+            "{s} {v}"
+        );
+    }
+}

@@ -197,3 +197,73 @@ async fn no_secret_reaches_the_log_or_the_audit_trail() {
         "a real account is named: {audit}"
     );
 }
+
+#[tokio::test]
+async fn a_pass_session_ends_with_its_pass() {
+    let portal = Portal::start(Options::default()).await;
+    let issue = |lifetime: &str| {
+        let (code, pass, err) = portal.cli(&[
+            "tap",
+            "issue",
+            "--user",
+            "dave",
+            "--lifetime",
+            lifetime,
+            "--by",
+            "helpdesk-test",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        pass.trim().to_string()
+    };
+    let alive = |c: String| {
+        let p = &portal;
+        async move { p.get("/api/session", &[("cookie", &c)]).await.1 != b"null" }
+    };
+    // Revoked: the session opened with it ends too.
+    let pass = issue("1h");
+    let s1 = portal.sign_in(DAVE.0, &pass).await.unwrap();
+    assert!(alive(s1.clone()).await);
+    let (code, _, err) = portal.cli(&["tap", "revoke", "--user", "dave", "--by", "helpdesk-test"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !alive(s1.clone()).await,
+        "a revoked pass's session lived on"
+    );
+    let (s, v) = portal
+        .post_as(
+            &s1,
+            "/api/security-info/methods",
+            &json!({ "kind": "authenticator" }),
+        )
+        .await;
+    assert_eq!(
+        (s, error_id(&v)),
+        (StatusCode::UNAUTHORIZED, "session.required")
+    );
+    // Replaced by a new pass: the old one's session ends.
+    let old = issue("1h");
+    let s2 = portal.sign_in(DAVE.0, &old).await.unwrap();
+    let new = issue("1h");
+    assert!(!alive(s2).await, "a replaced pass's session lived on");
+    // The user resets their password: the pass is void, and so its session.
+    let s3 = portal.sign_in(DAVE.0, &new).await.unwrap();
+    let (s, v) = portal
+        .post_as(&s3, "/api/security-info/recovery-codes", &json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let codes: Vec<String> = serde_json::from_value(v["codes"].clone()).unwrap();
+    let flow = portal.start_flow(DAVE.0).await;
+    portal.choose(&flow, "recovery_code").await;
+    portal.verify(&flow, &codes[0]).await;
+    let (s, _, _) = portal
+        .post(
+            "/api/reset/password",
+            &json!({ "flow": flow["flow"], "password": "Lantern-Fjord-Cobalt-77" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        portal.sign_in(DAVE.0, &new).await.is_err(),
+        "the pass outlived the reset"
+    );
+}
