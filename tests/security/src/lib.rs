@@ -270,6 +270,48 @@ impl Portal {
         (status, r.bytes().await.unwrap().to_vec(), h)
     }
 
+    /// `n` same-origin JSON POSTs to `path` at once (`body(i)` for the
+    /// i-th, with `cookie` if given): status, body and `Retry-After` of each.
+    pub async fn concurrently(
+        &self,
+        n: usize,
+        path: &'static str,
+        body: impl Fn(usize) -> Value,
+        cookie: Option<&str>,
+    ) -> Vec<(StatusCode, Value, Option<String>)> {
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let (client, url, body) = (self.http.clone(), self.url.clone(), body(i));
+                let cookie = cookie.map(str::to_string);
+                tokio::spawn(async move {
+                    let mut r = client
+                        .post(format!("{url}{path}"))
+                        .header(CONTENT_TYPE, "application/json")
+                        .header(ORIGIN, &url)
+                        .body(body.to_string());
+                    if let Some(c) = cookie {
+                        r = r.header(COOKIE, c);
+                    }
+                    let r = r.send().await.unwrap();
+                    let retry = r
+                        .headers()
+                        .get("retry-after")
+                        .map(|v| v.to_str().unwrap().to_string());
+                    (
+                        r.status(),
+                        r.json::<Value>().await.unwrap_or(Value::Null),
+                        retry,
+                    )
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+
     /// A solved proof-of-work challenge (`headers` as for the request it
     /// will be charged to).
     pub async fn pow(&self, headers: &[(&str, &str)]) -> Result<Value, (StatusCode, Value)> {
@@ -444,6 +486,19 @@ impl Portal {
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
+}
+
+/// `sspr check-config` on `dir/sspr.toml`: its exit code and stderr.
+pub fn check_config(dir: &Path) -> (Option<i32>, String) {
+    let out = Command::new(binary())
+        .current_dir(dir)
+        .args(["--config", "sspr.toml", "check-config"])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The first registered method of `kind` in a security-info view.

@@ -95,13 +95,8 @@ async fn the_key_the_store_and_the_config_are_never_served() {
 async fn a_served_folder_holding_a_secret_stops_the_start() {
     // The old behaviour, asked for explicitly: serve the folder of the key.
     let (dir, port, opts) = etc_layout("branding_dir = \".\"\n");
-    let out = std::process::Command::new(binary())
-        .current_dir(dir.path())
-        .args(["--config", "sspr.toml", "check-config"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, err) = check_config(dir.path());
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("configuration error")
             && err.contains("field `secrets.key_file`")

@@ -288,13 +288,8 @@ async fn trusting_every_address_as_a_proxy_is_refused() {
             format!("[server]\ntrusted_proxies = [\"{all}\"]\n"),
         )
         .unwrap();
-        let out = std::process::Command::new(binary())
-            .current_dir(dir.path())
-            .args(["--config", "sspr.toml", "check-config"])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{all}: {err}");
+        let (code, err) = check_config(dir.path());
+        assert_eq!(code, Some(2), "{all}: {err}");
         assert!(
             err.contains("server.trusted_proxies") && err.contains("every address"),
             "{err}"

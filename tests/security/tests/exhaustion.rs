@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sspr_security::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,33 +24,18 @@ async fn a_sign_in_flood_is_answered_busy_past_the_queue_and_health_stays_up() {
         ..Options::default()
     })
     .await;
-    let tasks: Vec<_> = (0..48)
-        .map(|i| {
-            let (client, url) = (portal.client().clone(), portal.url.clone());
-            tokio::spawn(async move {
-                let r = client
-                    .post(format!("{url}/api/session"))
-                    .header("content-type", "application/json")
-                    .header("origin", &url)
-                    .body(json!({ "username": format!("flood{i}"), "password": "x" }).to_string())
-                    .send()
-                    .await
-                    .unwrap();
-                let retry = r
-                    .headers()
-                    .get("retry-after")
-                    .map(|v| v.to_str().unwrap().to_string());
-                (r.status(), retry, r.json::<Value>().await.unwrap())
-            })
-        })
-        .collect();
+    let flood = portal.concurrently(
+        48,
+        "/api/session",
+        |i| json!({ "username": format!("flood{i}"), "password": "x" }),
+        None,
+    );
     // Meanwhile the portal answers what needs no hashing.
-    let (s, _, _) = portal.get("/api/health", &[]).await;
+    let (flood, (s, _, _)) = tokio::join!(flood, portal.get("/api/health", &[]));
     assert_eq!(s, StatusCode::OK);
     let mut busy = 0;
     let mut refused = 0;
-    for t in tasks {
-        let (s, retry, body) = t.await.unwrap();
+    for (s, body, retry) in flood {
         match s {
             StatusCode::SERVICE_UNAVAILABLE => {
                 assert_eq!(error_id(&body), "server.busy");
@@ -249,25 +234,15 @@ async fn a_crowd_of_right_passwords_is_told_busy_not_locked() {
         ..Options::default()
     })
     .await;
-    let tasks: Vec<_> = (0..30)
-        .map(|_| {
-            let (client, url) = (portal.client().clone(), portal.url.clone());
-            tokio::spawn(async move {
-                let r = client
-                    .post(format!("{url}/api/session"))
-                    .header("content-type", "application/json")
-                    .header("origin", &url)
-                    .body(json!({ "username": "dave", "password": DAVE.1 }).to_string())
-                    .send()
-                    .await
-                    .unwrap();
-                let s = r.status();
-                (s, r.json::<Value>().await.unwrap_or(Value::Null))
-            })
-        })
-        .collect();
-    for t in tasks {
-        let (s, v) = t.await.unwrap();
+    let crowd = portal
+        .concurrently(
+            30,
+            "/api/session",
+            |_| json!({ "username": "dave", "password": DAVE.1 }),
+            None,
+        )
+        .await;
+    for (s, v, _) in crowd {
         assert!(
             s == StatusCode::OK
                 || (s == StatusCode::SERVICE_UNAVAILABLE && error_id(&v) == "server.busy"),

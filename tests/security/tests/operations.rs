@@ -21,16 +21,11 @@ async fn smtp_without_tls_is_refused_unless_the_relay_is_on_loopback() {
         ("localhost", true),
     ] {
         std::fs::write(dir.path().join("sspr.toml"), cfg(host)).unwrap();
-        let out = std::process::Command::new(binary())
-            .current_dir(dir.path())
-            .args(["--config", "sspr.toml", "check-config"])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
+        let (code, err) = check_config(dir.path());
         if ok {
-            assert!(out.status.success(), "{host}: {err}");
+            assert!(code == Some(0), "{host}: {err}");
         } else {
-            assert_eq!(out.status.code(), Some(2), "{host}");
+            assert_eq!(code, Some(2), "{host}");
             assert!(
                 err.contains("field `delivery.smtp_tls`") && err.contains("loopback"),
                 "{host}: {err}"

@@ -149,41 +149,6 @@ fn step_is(v: &Value, name: &str) -> bool {
     v.get("step").is_some() && step(v).0 == name
 }
 
-async fn concurrently(
-    portal: &Portal,
-    n: usize,
-    path: &'static str,
-    body: impl Fn(usize) -> Value,
-    cookie: Option<String>,
-) -> Vec<StatusCode> {
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let (client, url, body, cookie) = (
-                portal.client().clone(),
-                portal.url.clone(),
-                body(i),
-                cookie.clone(),
-            );
-            tokio::spawn(async move {
-                let mut r = client
-                    .post(format!("{url}{path}"))
-                    .header("content-type", "application/json")
-                    .header("origin", &url)
-                    .body(body.to_string());
-                if let Some(c) = cookie {
-                    r = r.header("cookie", c);
-                }
-                r.send().await.unwrap().status()
-            })
-        })
-        .collect();
-    let mut out = Vec::new();
-    for t in tasks {
-        out.push(t.await.unwrap());
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_passwords_never_get_past_the_lock() {
     let portal = Portal::start(Options {
@@ -193,14 +158,14 @@ async fn parallel_passwords_never_get_past_the_lock() {
     })
     .await;
     // 59 wrong guesses and the right one, all at once.
-    let answers = concurrently(
-        &portal,
+    let answers = portal.concurrently(
         60,
         "/api/session",
         |i| json!({ "username": "carol", "password": if i == 59 { CAROL.1.to_string() } else { format!("guess-{i}") } }),
         None,
     )
     .await;
+    let answers: Vec<StatusCode> = answers.into_iter().map(|a| a.0).collect();
     let checked = answers
         .iter()
         .filter(|s| matches!(**s, StatusCode::UNAUTHORIZED | StatusCode::OK))
@@ -216,17 +181,17 @@ async fn parallel_passwords_never_get_past_the_lock() {
     )));
     // Re-entry inside a session: the same bound, per account.
     let c = portal.sign_in(BOB.0, BOB.1).await.unwrap();
-    let answers = concurrently(
-        &portal,
-        100,
-        "/api/session/reauth",
-        |i| json!({ "password": format!("guess-{i}") }),
-        Some(c),
-    )
-    .await;
+    let answers = portal
+        .concurrently(
+            100,
+            "/api/session/reauth",
+            |i| json!({ "password": format!("guess-{i}") }),
+            Some(&c),
+        )
+        .await;
     let checked = answers
         .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .filter(|a| a.0 == StatusCode::UNAUTHORIZED)
         .count();
     assert!(checked <= 10, "{checked} re-entries checked");
 }
