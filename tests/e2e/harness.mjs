@@ -1,6 +1,7 @@
 // Shared e2e plumbing: a real sspr on a free loopback port with its own store
 // and theme, and Debian's Chromium driven by playwright-core.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, cpSync, writeFileSync, mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -213,3 +214,31 @@ export async function assertAccessible(page, where) {
   assert.deepEqual(found, [], `axe at ${where}`);
 }
 
+
+/** Identify over the API, as the page does: the proof of work solved here,
+ *  then the flow's view (for choosing a decoy to drive in the page). */
+export async function identifyByApi(url, identifier) {
+  const post = (path, body) => fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: url },
+    body: JSON.stringify(body),
+  }).then((r) => r.json());
+  const ch = await post('/api/reset/challenge', {});
+  const prefix = Buffer.from(ch.prefix, 'hex');
+  const zeros = (d) => {
+    let n = 0;
+    for (const b of d) {
+      if (b === 0) { n += 8; continue; }
+      return n + Math.clz32(b) - 24;
+    }
+    return n;
+  };
+  const buf = Buffer.alloc(prefix.length + 8);
+  prefix.copy(buf);
+  for (let nonce = 0n; ; nonce++) {
+    buf.writeBigUInt64LE(nonce, prefix.length);
+    if (zeros(createHash('sha256').update(buf).digest()) >= ch.difficulty) {
+      return post('/api/reset/start', { identifier, pow: { id: ch.id, nonce: Number(nonce) } });
+    }
+  }
+}
