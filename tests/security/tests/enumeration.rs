@@ -66,7 +66,7 @@ async fn decoys_take_every_shape_real_accounts_have() {
     let portal = Portal::start(open_limits()).await;
     let mut shapes = HashSet::new();
     let (mut no_email, mut two_emails, mut two_phones) = (false, false, false);
-    for n in 0..120 {
+    for n in 0..200 {
         let v = portal.start_flow(&format!("nobody{n}")).await;
         let kinds: Vec<String> = options(&v).into_iter().map(|(k, _)| k).collect();
         let count = |k: &str| kinds.iter().filter(|x| *x == k).count();
