@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sspr_proto::{PublicConfig, SsprAvailability, config::PasswordRules};
 
+mod secret_files;
+pub use secret_files::CREDENTIALS_DIRECTORY;
+use secret_files::SecretField;
+
 /// Prefix of environment overrides: `SSPR__SERVER__BIND=0.0.0.0:8080`.
 pub const ENV_PREFIX: &str = "SSPR__";
 
@@ -108,6 +112,9 @@ pub struct DeliveryConfig {
     pub smtp_user: Option<String>,
     #[serde(default)]
     pub smtp_password: Option<crate::secret::Secret>,
+    /// A file holding `smtp_password` (or `%d/name`, a systemd credential).
+    #[serde(default)]
+    pub smtp_password_file: Option<PathBuf>,
     /// The From: of every mail, e.g. `IT Helpdesk <no-reply@contoso.com>`.
     #[serde(default = "default_from")]
     pub from: String,
@@ -117,6 +124,9 @@ pub struct DeliveryConfig {
     /// Sent as `Authorization: Bearer <token>` to the SMS gateway.
     #[serde(default)]
     pub sms_http_token: Option<crate::secret::Secret>,
+    /// A file holding `sms_http_token` (or `%d/name`, a systemd credential).
+    #[serde(default)]
+    pub sms_http_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -170,7 +180,7 @@ pub struct ServerConfig {
     pub hash_queue: usize,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
@@ -178,6 +188,31 @@ pub struct StoreConfig {
     pub url: String,
     #[serde(default = "default_max_connections")]
     pub max_connections: u32,
+    /// PostgreSQL: a file holding the password, kept out of `url`
+    /// (or `%d/name`, a systemd credential).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &redact_url_password(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("password_file", &self.password_file)
+            .finish()
+    }
+}
+
+/// A URL as it may be printed: any password replaced.
+pub fn redact_url_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,6 +255,9 @@ pub struct LdapConfig {
     /// Required; best given as `SSPR__DIRECTORY__LDAP__BIND_PASSWORD`.
     #[serde(default)]
     pub bind_password: Option<crate::secret::Secret>,
+    /// A file holding `bind_password` (or `%d/name`, a systemd credential).
+    #[serde(default)]
+    pub bind_password_file: Option<PathBuf>,
     /// Where users live, searched with subtree scope.
     pub user_base: String,
     /// Narrows the user search, e.g. `(objectClass=inetOrgPerson)`. Default per directory kind.
@@ -602,6 +640,11 @@ impl Config {
         })?;
 
         // Pass 2: environment overrides on top, blamed on their variable.
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let credentials = env
+            .iter()
+            .find(|(k, v)| k == CREDENTIALS_DIRECTORY && !v.is_empty())
+            .map(|(_, v)| PathBuf::from(v));
         let overrides: Vec<(String, Vec<String>, toml::Value)> = env
             .into_iter()
             .filter_map(|(name, value)| {
@@ -648,10 +691,14 @@ impl Config {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let base = std::path::absolute(dir).unwrap_or_default();
-        config.resolve_paths(&base);
         let config_file = base.join(path.file_name().unwrap_or_default());
         config
-            .validate()
+            .expand_credentials(credentials.as_deref())
+            .and_then(|()| {
+                config.resolve_paths(&base);
+                config.read_secret_files(credentials.as_deref())
+            })
+            .and_then(|()| config.validate())
             .and_then(|()| config.check_layout(&config_file))
             .map_err(|(field, reason)| {
                 let source = overrides
@@ -669,6 +716,89 @@ impl Config {
                 }
             })?;
         Ok(config)
+    }
+
+    /// Every secret field with its `_file` twin.
+    fn secret_fields(&mut self) -> Vec<SecretField<'_>> {
+        let d = &mut self.delivery;
+        let mut out = vec![
+            SecretField {
+                name: "delivery.smtp_password",
+                value: &mut d.smtp_password,
+                file: &mut d.smtp_password_file,
+            },
+            SecretField {
+                name: "delivery.sms_http_token",
+                value: &mut d.sms_http_token,
+                file: &mut d.sms_http_token_file,
+            },
+        ];
+        if let Some(l) = self.directory.ldap.as_mut() {
+            out.push(SecretField {
+                name: "directory.ldap.bind_password",
+                value: &mut l.bind_password,
+                file: &mut l.bind_password_file,
+            });
+        }
+        out
+    }
+
+    /// `%d/` and `$CREDENTIALS_DIRECTORY/` in secret file paths.
+    fn expand_credentials(&mut self, credentials: Option<&Path>) -> Result<(), (String, String)> {
+        for f in self.secret_fields() {
+            if let Some(p) = f.file.as_mut() {
+                secret_files::expand(p, credentials)
+                    .map_err(|r| (format!("{}_file", f.name), r))?;
+            }
+        }
+        if let Some(p) = self.store.password_file.as_mut() {
+            secret_files::expand(p, credentials).map_err(|r| ("store.password_file".into(), r))?;
+        }
+        Ok(())
+    }
+
+    /// Reads every `_file` secret (relative to the config file's folder),
+    /// and the systemd credentials named after unset secret fields.
+    fn read_secret_files(&mut self, credentials: Option<&Path>) -> Result<(), (String, String)> {
+        for f in self.secret_fields() {
+            secret_files::read(f, credentials)?;
+        }
+        let mut password = None;
+        secret_files::read(
+            SecretField {
+                name: "store.password",
+                value: &mut password,
+                file: &mut self.store.password_file,
+            },
+            credentials,
+        )?;
+        let Some(password) = password else {
+            return Ok(());
+        };
+        let field = "store.password_file";
+        let mut url = url::Url::parse(&self.store.url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "postgres" | "postgresql"))
+            .ok_or_else(|| {
+                (
+                    field.to_string(),
+                    "is only read for a postgres:// store.url".into(),
+                )
+            })?;
+        if url.password().is_some() {
+            return Err((
+                field.into(),
+                "cannot be set while store.url holds a password: keep it in one place".into(),
+            ));
+        }
+        url.set_password(Some(password.expose())).map_err(|()| {
+            (
+                field.to_string(),
+                "store.url needs a user for a password".into(),
+            )
+        })?;
+        self.store.url = url.into();
+        Ok(())
     }
 
     /// Relative paths are relative to the config file, not the working directory.
@@ -697,6 +827,14 @@ impl Config {
         }
         fix(&mut self.secrets.key_file);
         fix(&mut self.delivery.outbox_dir);
+        for f in self.secret_fields() {
+            if let Some(p) = f.file {
+                fix(p);
+            }
+        }
+        if let Some(p) = self.store.password_file.as_mut() {
+            fix(p);
+        }
         if let Some(p) = self.password.breached_range_dir.as_mut() {
             fix(p);
         }
@@ -842,6 +980,27 @@ impl Config {
         ];
         if let Some(db) = self.sqlite_file() {
             secrets.push(("store.url", db));
+        }
+        let files = [
+            (
+                "delivery.smtp_password_file",
+                &self.delivery.smtp_password_file,
+            ),
+            (
+                "delivery.sms_http_token_file",
+                &self.delivery.sms_http_token_file,
+            ),
+            ("store.password_file", &self.store.password_file),
+        ];
+        let ldap = self.directory.ldap.as_ref();
+        let ldap_file = ldap.and_then(|l| l.bind_password_file.clone());
+        for (field, file) in files {
+            if let Some(f) = file {
+                secrets.push((field, f.clone()));
+            }
+        }
+        if let Some(f) = ldap_file {
+            secrets.push(("directory.ldap.bind_password_file", f));
         }
         secrets.push(("", config_file.to_path_buf()));
         for (served_field, served) in self.served_folders() {
@@ -1540,6 +1699,113 @@ mod tests {
             "from-env-Secret"
         );
         assert!(!format!("{l:?}").contains("from-env-Secret"));
+    }
+
+    #[test]
+    fn secret_fields_take_files_and_systemd_credentials() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let secret = |name: &str, text: &str| {
+            let p = d.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        };
+        secret("ldap.pw", "from-a-file\n");
+        secret("pg.pw", "p@ss/word\n");
+        let creds = d.path().join("creds");
+        std::fs::create_dir(&creds).unwrap();
+        secret("creds/delivery.smtp_password", "from-credential");
+        secret("creds/sms", "token-by-specifier");
+        let text = "[store]\nurl = \"postgres://sspr@db.internal/sspr\"\npassword_file = \"pg.pw\"\n\
+                    [delivery]\nsms_http_token_file = \"%d/sms\"\n\
+                    [directory]\nkind = \"ldap\"\n[directory.ldap]\nurl = \"ldaps://dir\"\n\
+                    bind_dn = \"cn=s\"\nbind_password_file = \"ldap.pw\"\nuser_base = \"dc=x\"\n";
+        let at = d.path().join("sspr.toml");
+        let env = |extra: &[(&str, &str)]| {
+            let mut v = vec![(
+                CREDENTIALS_DIRECTORY.to_string(),
+                creds.display().to_string(),
+            )];
+            v.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            v
+        };
+        let c = Config::from_str_at(text, &at, env(&[])).unwrap();
+        let l = c.directory.ldap.as_ref().unwrap();
+        assert_eq!(l.bind_password.as_ref().unwrap().expose(), "from-a-file");
+        let dl = &c.delivery;
+        assert_eq!(
+            dl.smtp_password.as_ref().unwrap().expose(),
+            "from-credential"
+        );
+        assert_eq!(
+            dl.sms_http_token.as_ref().unwrap().expose(),
+            "token-by-specifier"
+        );
+        // The password joins the URL encoded, and never prints.
+        assert_eq!(
+            c.store.url,
+            "postgres://sspr:p%40ss%2Fword@db.internal/sspr"
+        );
+        let printed = format!("{c:?}");
+        for s in [
+            "from-a-file",
+            "p%40ss",
+            "from-credential",
+            "token-by-specifier",
+        ] {
+            assert!(!printed.contains(s), "{s} printed");
+        }
+
+        // The `_file` form works as an environment override too, and the
+        // error names the variable, the field and the file.
+        let e = Config::from_str_at(
+            text,
+            &at,
+            env(&[("SSPR__DIRECTORY__LDAP__BIND_PASSWORD_FILE", "missing.pw")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.source,
+            Source::Env("SSPR__DIRECTORY__LDAP__BIND_PASSWORD_FILE".into())
+        );
+        assert_eq!(
+            e.field.as_deref(),
+            Some("directory.ldap.bind_password_file")
+        );
+        assert!(e.reason.contains("missing.pw: cannot read it"), "{e}");
+        // A credential the unit does not load is a clear error, on its line.
+        let e = Config::from_str_at(text, &at, []).unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("delivery.sms_http_token_file"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("sspr.toml:5:"), "{e}");
+        assert!(e.reason.contains("CREDENTIALS_DIRECTORY is not set"), "{e}");
+        // A password in the URL and in a file: one place only.
+        let both = text.replace("sspr@db", "sspr:inline@db");
+        let e = Config::from_str_at(&both, &at, env(&[])).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("store.password_file"), "{e}");
+        // A readable secret file is refused.
+        std::fs::set_permissions(
+            d.path().join("ldap.pw"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let e = Config::from_str_at(text, &at, env(&[])).unwrap_err();
+        assert!(e.reason.contains("others can read it"), "{e}");
+        // A secret file inside a served folder stops the start.
+        std::fs::create_dir(d.path().join("www")).unwrap();
+        secret("www/smtp.pw", "x");
+        let served = "[server]\nassets_dir = \"www\"\n[delivery]\nsmtp_password_file = \"www/smtp.pw\"\n\
+                      [secrets]\nkey_file = \"/var/lib/sspr/sspr.key\"\n\
+                      [store]\nurl = \"sqlite:///var/lib/sspr/sspr.db\"\n";
+        let e = Config::from_str_at(served, &at, []).unwrap_err();
+        assert_eq!(
+            e.field.as_deref(),
+            Some("delivery.smtp_password_file"),
+            "{e}"
+        );
     }
 
     #[test]
