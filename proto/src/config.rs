@@ -8,6 +8,24 @@ pub struct Health {
     pub version: String,
 }
 
+/// `/api/ready`: whether this node can serve, part by part. 200 when every
+/// check passed, else 503 with the same body. Causes are logged, not shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    pub checks: Vec<ReadinessCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadinessCheck {
+    /// `store`, `directory`, `mail` or `sms`.
+    pub name: String,
+    pub ok: bool,
+    /// How long the check took.
+    pub ms: u64,
+}
+
 /// Who may use self-service password reset. The group name itself is not public.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -38,6 +38,12 @@ impl std::fmt::Debug for Outgoing {
 #[async_trait]
 pub trait Transport: Send + Sync + std::fmt::Debug {
     async fn deliver(&self, msg: &Outgoing) -> Result<(), String>;
+
+    /// Whether a message could go out now, without sending one (readiness).
+    /// `None`: this transport cannot tell without sending.
+    async fn ready(&self) -> Option<Result<(), String>> {
+        None
+    }
 }
 
 /// The dev outbox: each message is a JSON line in `<dir>/mail.jsonl` or `<dir>/sms.jsonl`.
@@ -71,6 +77,11 @@ impl Transport for DevOutbox {
         f.write_all(format!("{line}\n").as_bytes())
             .await
             .map_err(|e| e.to_string())
+    }
+
+    async fn ready(&self) -> Option<Result<(), String>> {
+        let r = tokio::fs::create_dir_all(&self.dir).await;
+        Some(r.map_err(|e| e.to_string()))
     }
 }
 
@@ -124,6 +135,15 @@ impl Transport for Smtp {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    /// Connects, greets, authenticates when configured, and says NOOP.
+    async fn ready(&self) -> Option<Result<(), String>> {
+        Some(match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the relay did not answer NOOP".into()),
+            Err(e) => Err(e.to_string()),
+        })
     }
 }
 
@@ -186,12 +206,15 @@ enum Item {
 #[derive(Debug, Clone)]
 pub struct Outbox {
     tx: mpsc::UnboundedSender<Item>,
+    mail: Arc<dyn Transport>,
+    sms: Arc<dyn Transport>,
 }
 
 impl Outbox {
     /// Starts the worker. `mail` and `sms` may be the same transport.
     pub fn start(mail: Arc<dyn Transport>, sms: Arc<dyn Transport>) -> Outbox {
         let (tx, mut rx) = mpsc::unbounded_channel::<Item>();
+        let transports = (mail.clone(), sms.clone());
         tokio::spawn(async move {
             while let Some(item) = rx.recv().await {
                 let msg = match item {
@@ -220,7 +243,16 @@ impl Outbox {
                 }
             }
         });
-        Outbox { tx }
+        Outbox {
+            tx,
+            mail: transports.0,
+            sms: transports.1,
+        }
+    }
+
+    /// The mail and the SMS transport, for readiness.
+    pub fn transports(&self) -> (&dyn Transport, &dyn Transport) {
+        (self.mail.as_ref(), self.sms.as_ref())
     }
 
     pub fn send(&self, msg: Outgoing) {

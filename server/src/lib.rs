@@ -18,6 +18,7 @@ pub mod limits;
 pub mod methods;
 pub mod pacing;
 pub mod password;
+pub mod ready;
 pub mod reset;
 pub mod routes;
 pub mod secret;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub hashes: HashPool,
     /// Floors that keep known and unknown accounts' answers alike in time.
     pub paces: Arc<Paces>,
+    /// The last readiness answer, reused for a few seconds.
+    pub ready: Arc<ready::ReadyCache>,
 }
 
 impl AppState {
@@ -93,6 +96,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/health", get(routes::health))
+        .route("/ready", get(routes::ready))
         .route("/config", get(routes::public_config))
         .route(
             "/session",

@@ -245,13 +245,20 @@ async fn directory_check(config: Config, user: Option<String>) -> anyhow::Result
     let kind = config.directory.kind;
     let dir = LdapDirectory::new(kind, ldap.clone(), store, Arc::new(SystemClock))
         .map_err(|e| anyhow::anyhow!("directory.ldap: {e}"))?;
-    dir.check()
-        .await
-        .map_err(|e| anyhow::anyhow!("{}: {e}", ldap.url))?;
-    println!(
-        "directory: {kind:?} at {} (TLS verified), bound as {}",
-        ldap.url, ldap.bind_dn
-    );
+    // Every server of a failover list must work, or failing over would not.
+    let mut failed = Vec::new();
+    for (url, r) in dir.check_each().await {
+        match r {
+            Ok(()) => println!(
+                "directory: {kind:?} at {url} (TLS verified), bound as {}",
+                ldap.bind_dn
+            ),
+            Err(e) => failed.push(format!("{url}: {e}")),
+        }
+    }
+    if !failed.is_empty() {
+        anyhow::bail!("{}", failed.join("; "));
+    }
     println!(
         "a reset honours password history: {}",
         if dir.reset_honours_history().await? {
@@ -518,7 +525,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
             Arc::new(builtin)
         }
         (kind, Some(ldap)) => {
-            let url = ldap.url.clone();
+            let url = ldap.url.to_string();
             let dir = LdapDirectory::new(kind, ldap.clone(), store.clone(), clock.clone())
                 .map_err(|e| anyhow::anyhow!("directory.ldap: {e}"))?;
             // A wrong URL, certificate or service password shows now, not at the first reset.
@@ -557,6 +564,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         outbox,
         hashes,
         paces,
+        ready: Default::default(),
     };
     if demo {
         sspr_server::methods::seed_demo(&state)

@@ -43,6 +43,18 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
     }))
 }
 
+/// 200 when the store, the directory and the mail relay answer, else 503;
+/// the same body either way (see [`crate::ready`]).
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let r = crate::ready::readiness(&state).await;
+    let status = if r.status == "ready" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(r)).into_response()
+}
+
 pub async fn public_config(State(state): State<AppState>) -> Json<PublicConfig> {
     Json(state.config.public_summary())
 }

@@ -422,3 +422,101 @@ async fn sspr_directory_check_reports_the_connection_and_a_user() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_dead_directory_server_is_skipped_and_preferred_again_once_back() {
+    if !slapd_available() {
+        return;
+    }
+    let mut first = Slapd::start();
+    let mut second = Slapd::start();
+    let (store, _db) = sqlite().await;
+    let clock = sspr_server::clock::ManualClock::at(T0);
+    // One CA file for both servers' test CAs.
+    let cas = tempfile::NamedTempFile::new().unwrap();
+    let pem = [first.ca_file(), second.ca_file()]
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect::<String>();
+    std::fs::write(cas.path(), pem).unwrap();
+    let text = format!(
+        "[server]\npublic_url = \"{PUBLIC_URL}\"\n{}",
+        first.config(false)
+    )
+    .replace(
+        &format!("url = \"{}\"", first.ldaps_url()),
+        &format!(
+            "url = [\"{}\", \"{}\"]",
+            first.ldaps_url(),
+            second.ldaps_url()
+        ),
+    )
+    .replace(
+        &first.ca_file().display().to_string(),
+        &cas.path().display().to_string(),
+    );
+    let config = Config::from_str_at(&text, Path::new("/test/sspr.toml"), []).unwrap();
+    let dir = LdapDirectory::new(
+        config.directory.kind,
+        config.directory.ldap.clone().unwrap(),
+        store,
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    let up = |dir: &LdapDirectory| -> Vec<bool> {
+        dir.servers()
+            .iter()
+            .map(|s| s.down_until.is_none())
+            .collect()
+    };
+    let alice = || async {
+        let u = dir.find_user("alice").await.unwrap().unwrap();
+        assert!(
+            dir.verify_password(&u, &pw(ALICE_PW)).await.unwrap(),
+            "alice's password binds"
+        );
+    };
+    alice().await;
+    assert_eq!(up(&dir), [true, true]);
+    let each: Vec<bool> = dir
+        .check_each()
+        .await
+        .iter()
+        .map(|(_, r)| r.is_ok())
+        .collect();
+    assert_eq!(each, [true, true]);
+
+    // The first server dies: searches and user binds go on through the
+    // second, and the first is passed over.
+    first.stop();
+    alice().await;
+    assert_eq!(up(&dir), [false, true]);
+    let each = dir.check_each().await;
+    assert!(each[0].1.is_err() && each[1].1.is_ok(), "{each:?}");
+    assert_eq!(each[0].0, first.ldaps_url());
+
+    // It comes back. Within the 30 s it stays passed over; after them it is
+    // preferred again: with the second now down, nothing even tries it.
+    first.resume();
+    clock.advance(10);
+    alice().await;
+    assert_eq!(up(&dir), [false, true]);
+    clock.advance(21);
+    second.stop();
+    alice().await;
+    assert_eq!(
+        up(&dir),
+        [true, true],
+        "the first is back in use and the second was never needed"
+    );
+
+    // Both down: a clear error, not a hang; the first back: it works at once.
+    dir.ready().await.unwrap();
+    first.stop();
+    let e = dir.find_user("alice").await.unwrap_err();
+    assert!(matches!(e, DirectoryError::Unavailable(_)), "{e:?}");
+    assert!(dir.ready().await.is_err(), "readiness sees no server");
+    first.resume();
+    alice().await;
+    dir.ready().await.unwrap();
+}

@@ -174,6 +174,7 @@ fn test(root: &Path) -> Result {
         .env("SSPR_TEST_PG_URL", pg.url())
         .env("SSPR_REQUIRE_PG", "1")
         .env("SSPR_REQUIRE_SLAPD", "1")
+        .env("SSPR_REQUIRE_SMTPD", "1")
         // The estimator's parity test runs JS zxcvbn (npm) as its oracle.
         .env("SSPR_REQUIRE_NODE", "1");
     // A Samba DC needs root; elsewhere its test says it was skipped.

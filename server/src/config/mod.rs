@@ -243,8 +243,10 @@ pub enum DirectoryKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LdapConfig {
-    /// `ldaps://host:636`, or `ldap://host:389` with `starttls = true`.
-    pub url: String,
+    /// `ldaps://host:636`, or `ldap://host:389` with `starttls = true`; or a
+    /// list of them, tried in order: a server that fails is skipped for
+    /// 30 seconds, then tried first again.
+    pub url: LdapUrls,
     #[serde(default)]
     pub starttls: bool,
     /// PEM file of the CA(s) that sign the directory's certificate. Unset: the system's roots.
@@ -282,6 +284,47 @@ pub struct LdapConfig {
     /// Pooled service connections.
     #[serde(default = "default_ldap_pool")]
     pub pool_size: usize,
+}
+
+/// One LDAP URL or several, in the order they are preferred.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LdapUrls(pub Vec<String>);
+
+impl LdapUrls {
+    /// The preferred one.
+    pub fn first(&self) -> &str {
+        self.0.first().map_or("", String::as_str)
+    }
+}
+
+impl fmt::Display for LdapUrls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
+}
+
+impl<'de> Deserialize<'de> for LdapUrls {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        let urls = match OneOrMany::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("must be a URL or a list of URLs"))?
+        {
+            OneOrMany::One(u) => vec![u],
+            OneOrMany::Many(v) => v,
+        };
+        if urls.is_empty() {
+            return Err(serde::de::Error::custom("needs at least one URL"));
+        }
+        if urls.len() > 16 {
+            return Err(serde::de::Error::custom("takes at most 16 URLs"));
+        }
+        Ok(LdapUrls(urls))
+    }
 }
 
 fn default_ldap_timeout() -> u64 {
@@ -880,43 +923,49 @@ impl Config {
                 "is only read when directory.kind is ldap or active_directory".into(),
             );
         }
-        let scheme = url::Url::parse(&l.url)
-            .ok()
-            .filter(|u| u.host().is_some())
-            .map(|u| u.scheme().to_string());
-        match (scheme.as_deref(), l.starttls, d.kind) {
-            (Some("ldaps"), false, _) => {}
-            (Some("ldap"), true, DirectoryKind::Ldap) => {}
-            (Some("ldaps"), true, _) => {
-                return err(
-                    "directory.ldap.starttls",
-                    "cannot be combined with an ldaps:// URL".into(),
-                );
+        for u in &l.url.0 {
+            let scheme = url::Url::parse(u)
+                .ok()
+                .filter(|u| u.host().is_some())
+                .map(|u| u.scheme().to_string());
+            match (scheme.as_deref(), l.starttls, d.kind) {
+                (Some("ldaps"), false, _) => {}
+                (Some("ldap"), true, DirectoryKind::Ldap) => {}
+                (Some("ldaps"), true, _) => {
+                    return err(
+                        "directory.ldap.starttls",
+                        "cannot be combined with an ldaps:// URL".into(),
+                    );
+                }
+                (Some("ldap"), _, DirectoryKind::ActiveDirectory) => {
+                    return err(
+                        "directory.ldap.url",
+                        format!("must be ldaps:// for Active Directory, not {:?}", u),
+                    );
+                }
+                (Some("ldap"), false, _) => {
+                    return err(
+                        "directory.ldap.url",
+                        format!(
+                            "sends passwords in clear: use ldaps:// or set starttls = true, not {:?}",
+                            u
+                        ),
+                    );
+                }
+                _ => {
+                    return err(
+                        "directory.ldap.url",
+                        format!(
+                            "must be an ldaps:// or ldap:// URL with a host, not {:?}",
+                            u
+                        ),
+                    );
+                }
             }
-            (Some("ldap"), _, DirectoryKind::ActiveDirectory) => {
-                return err(
-                    "directory.ldap.url",
-                    format!("must be ldaps:// for Active Directory, not {:?}", l.url),
-                );
-            }
-            (Some("ldap"), false, _) => {
-                return err(
-                    "directory.ldap.url",
-                    format!(
-                        "sends passwords in clear: use ldaps:// or set starttls = true, not {:?}",
-                        l.url
-                    ),
-                );
-            }
-            _ => {
-                return err(
-                    "directory.ldap.url",
-                    format!(
-                        "must be an ldaps:// or ldap:// URL with a host, not {:?}",
-                        l.url
-                    ),
-                );
-            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = l.url.0.iter().find(|u| !seen.insert(u.as_str())) {
+            return err("directory.ldap.url", format!("lists {dup:?} twice"));
         }
         if l.bind_password
             .as_ref()

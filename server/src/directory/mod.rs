@@ -115,6 +115,12 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     /// Finds a user by the directory's own stable id (as stored in a flow).
     async fn user_by_id(&self, id: &str) -> Result<Option<DirUser>, DirectoryError>;
 
+    /// Whether the directory answers now (readiness). The built-in one lives
+    /// in the store, which readiness checks on its own.
+    async fn ready(&self) -> Result<(), DirectoryError> {
+        Ok(())
+    }
+
     /// Every administrator, for notifications.
     async fn administrators(&self) -> Result<Vec<DirUser>, DirectoryError>;
 

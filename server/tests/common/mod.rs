@@ -133,6 +133,7 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
         limits: IpLimits::new(store.clone()),
         hashes,
         paces: Arc::new(Paces::new(std::time::Duration::ZERO)),
+        ready: Default::default(),
     };
     sspr_server::methods::seed_demo(&state).await.unwrap();
     Harness {

@@ -152,7 +152,7 @@ impl LdapDirectory {
             DirectoryKind::ActiveDirectory => Flavor::ActiveDirectory,
             _ => Flavor::OpenLdap,
         };
-        let endpoint = Endpoint::new(&cfg)?;
+        let endpoint = Endpoint::new(&cfg, clock.clone())?;
         if cfg.admin_group.is_none() {
             tracing::warn!(
                 "directory.ldap.admin_group is unset: {}",
@@ -179,6 +179,22 @@ impl LdapDirectory {
         self.pool.get().await.map(drop)
     }
 
+    /// Connects and binds on every configured server in turn, so a
+    /// failover target that would not work shows before it is needed.
+    pub async fn check_each(&self) -> Vec<(String, Result<(), DirectoryError>)> {
+        let mut out = Vec::new();
+        for (i, s) in self.pool.endpoint().states().into_iter().enumerate() {
+            let r = self.pool.bind_service(Some(i)).await.map(drop);
+            out.push((s.url, r));
+        }
+        out
+    }
+
+    /// Every server and whether it is passed over after a failure.
+    pub fn servers(&self) -> Vec<pool::ServerState> {
+        self.pool.endpoint().states()
+    }
+
     fn user_filter(&self) -> String {
         self.cfg
             .user_filter
@@ -202,15 +218,27 @@ impl LdapDirectory {
         attrs: &[&str],
         limit: i32,
     ) -> Result<(Vec<SearchEntry>, bool), DirectoryError> {
-        let mut conn = self.pool.get().await?;
-        let res = conn
-            .op()
-            .with_search_options(SearchOptions::new().sizelimit(limit))
-            .search(base, scope, filter, attrs.to_vec())
-            .await;
-        let res = match res {
-            Ok(r) => r,
-            Err(e) => return Err(conn.fail("searching", e)),
+        // A search is safe to repeat: when its connection breaks (its server
+        // went away), it runs once more on a fresh one, which fails over.
+        let mut retried = false;
+        let res = loop {
+            let mut conn = self.pool.get().await?;
+            let res = conn
+                .op()
+                .with_search_options(SearchOptions::new().sizelimit(limit))
+                .search(base, scope, filter, attrs.to_vec())
+                .await;
+            match res {
+                Ok(r) => break r,
+                Err(e) => {
+                    let timed_out = matches!(e, ldap3::LdapError::Timeout { .. });
+                    let err = conn.fail("searching", e);
+                    if retried || timed_out {
+                        return Err(err);
+                    }
+                    retried = true;
+                }
+            }
         };
         let (entries, result) = (res.0, res.1);
         // 4: size limit exceeded, 32: no such object (an empty base).
@@ -637,6 +665,13 @@ impl LdapDirectory {
 
 #[async_trait]
 impl Directory for LdapDirectory {
+    /// Reads the root DSE on a pooled connection: the server answers a search.
+    async fn ready(&self) -> Result<(), DirectoryError> {
+        self.search("", Scope::Base, "(objectClass=*)", &["1.1"], 1)
+            .await
+            .map(drop)
+    }
+
     async fn find_user(&self, login: &str) -> Result<Option<DirUser>, DirectoryError> {
         let login = login.trim();
         if login.is_empty() || login.len() > 256 {

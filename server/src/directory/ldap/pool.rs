@@ -14,16 +14,29 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::clock::{Clock, UnixTime};
 use crate::config::LdapConfig;
 use crate::directory::DirectoryError;
 use crate::secret::Secret;
 
-/// Where and how to connect, shared by the pool and user binds.
-#[derive(Clone)]
-pub struct Endpoint {
+/// How long a server that failed is passed over before it is tried first again.
+pub const DOWN_SECS: i64 = 30;
+
+/// One directory server of the configured list.
+#[derive(Debug, Clone)]
+struct Server {
     url: String,
     host: String,
     port: u16,
+}
+
+/// Where and how to connect, shared by the pool and user binds: the servers
+/// in the order they are preferred, and which of them failed lately.
+pub struct Endpoint {
+    servers: Vec<Server>,
+    /// Per server: until when it is passed over (0: up).
+    down_until: Mutex<Vec<UnixTime>>,
+    clock: Arc<dyn Clock>,
     starttls: bool,
     tls: Arc<ClientConfig>,
     pub timeout: Duration,
@@ -31,8 +44,9 @@ pub struct Endpoint {
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<&str> = self.servers.iter().map(|s| s.url.as_str()).collect();
         f.debug_struct("Endpoint")
-            .field("url", &self.url)
+            .field("urls", &urls)
             .field("starttls", &self.starttls)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -43,8 +57,16 @@ pub fn unavailable(what: &str, e: impl std::fmt::Display) -> DirectoryError {
     DirectoryError::Unavailable(format!("{what}: {e}"))
 }
 
+/// One server's state, for `directory check` and readiness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerState {
+    pub url: String,
+    /// Passed over until this time, after a failure.
+    pub down_until: Option<UnixTime>,
+}
+
 impl Endpoint {
-    pub fn new(cfg: &LdapConfig) -> Result<Self, DirectoryError> {
+    pub fn new(cfg: &LdapConfig, clock: Arc<dyn Clock>) -> Result<Self, DirectoryError> {
         let mut roots = rustls::RootCertStore::empty();
         match &cfg.ca_file {
             Some(path) => {
@@ -75,26 +97,106 @@ impl Endpoint {
                 .map_err(|e| unavailable("TLS", e))?
                 .with_root_certificates(roots)
                 .with_no_client_auth();
-        let parsed = url::Url::parse(&cfg.url).map_err(|e| unavailable("directory.ldap.url", e))?;
-        let host = parsed
-            .host_str()
-            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
-            .ok_or_else(|| unavailable("directory.ldap.url", "no host"))?;
-        let port = parsed
-            .port()
-            .unwrap_or(if parsed.scheme() == "ldaps" { 636 } else { 389 });
+        let servers = cfg
+            .url
+            .0
+            .iter()
+            .map(|raw| {
+                let parsed =
+                    url::Url::parse(raw).map_err(|e| unavailable("directory.ldap.url", e))?;
+                let host = parsed
+                    .host_str()
+                    .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_string())
+                    .ok_or_else(|| unavailable("directory.ldap.url", "no host"))?;
+                let port =
+                    parsed
+                        .port()
+                        .unwrap_or(if parsed.scheme() == "ldaps" { 636 } else { 389 });
+                Ok(Server {
+                    url: raw.clone(),
+                    host,
+                    port,
+                })
+            })
+            .collect::<Result<Vec<_>, DirectoryError>>()?;
         Ok(Endpoint {
-            url: cfg.url.clone(),
-            host,
-            port,
+            down_until: Mutex::new(vec![0; servers.len()]),
+            servers,
+            clock,
             starttls: cfg.starttls,
             tls: Arc::new(tls),
             timeout: Duration::from_secs(cfg.timeout_secs),
         })
     }
 
-    /// A fresh TLS connection, not yet bound.
-    pub async fn connect(&self) -> Result<Ldap, DirectoryError> {
+    /// Every server and whether it is passed over now.
+    pub fn states(&self) -> Vec<ServerState> {
+        let now = self.clock.now();
+        let down = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        self.servers
+            .iter()
+            .zip(down.iter())
+            .map(|(s, &until)| ServerState {
+                url: s.url.clone(),
+                down_until: (until > now).then_some(until),
+            })
+            .collect()
+    }
+
+    /// The servers to try, best first: those up in configured order, then
+    /// those passed over (a last resort beats no directory).
+    fn order(&self) -> Vec<usize> {
+        let now = self.clock.now();
+        let down = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut up, passed): (Vec<usize>, Vec<usize>) =
+            (0..self.servers.len()).partition(|&i| down[i] <= now);
+        up.extend(passed);
+        up
+    }
+
+    /// The server a new connection would go to now.
+    pub fn preferred(&self) -> usize {
+        self.order().first().copied().unwrap_or(0)
+    }
+
+    fn mark(&self, i: usize, ok: bool, why: &DirectoryError) {
+        let mut down = self.down_until.lock().unwrap_or_else(|p| p.into_inner());
+        let url = &self.servers[i].url;
+        if ok {
+            if down[i] != 0 {
+                tracing::info!(%url, "directory server is back");
+            }
+            down[i] = 0;
+        } else {
+            if down[i] == 0 {
+                tracing::warn!(%url, error = %why, "directory server failed; the next one is tried");
+            }
+            down[i] = self.clock.now() + DOWN_SECS;
+        }
+    }
+
+    /// A fresh TLS connection, not yet bound, to the best server that
+    /// answers, and which one it is.
+    pub async fn connect(&self) -> Result<(Ldap, usize), DirectoryError> {
+        let mut last = unavailable("connecting", "no directory server configured");
+        for i in self.order() {
+            match self.connect_to(i).await {
+                Ok(l) => {
+                    self.mark(i, true, &last);
+                    return Ok((l, i));
+                }
+                Err(e) => {
+                    self.mark(i, false, &e);
+                    last = e;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// Connects to one server, whatever its state (`directory check`).
+    pub async fn connect_to(&self, i: usize) -> Result<Ldap, DirectoryError> {
+        let server = &self.servers[i];
         let settings = LdapConnSettings::new()
             .set_conn_timeout(self.timeout)
             .set_starttls(self.starttls)
@@ -102,13 +204,13 @@ impl Endpoint {
         let (conn, ldap) = tokio::time::timeout(self.timeout, async {
             // Our own socket, with Nagle off: LDAP's small request/response
             // exchanges otherwise meet delayed ACKs and wait 40 ms each.
-            let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            let tcp = tokio::net::TcpStream::connect((server.host.as_str(), server.port))
                 .await
                 .map_err(|e| unavailable("connecting", e))?;
             tcp.set_nodelay(true)
                 .map_err(|e| unavailable("connecting", e))?;
             let std = tcp.into_std().map_err(|e| unavailable("connecting", e))?;
-            LdapConnAsync::with_settings(settings.set_std_stream(StdStream::Tcp(std)), &self.url)
+            LdapConnAsync::with_settings(settings.set_std_stream(StdStream::Tcp(std)), &server.url)
                 .await
                 .map_err(|e| unavailable("connecting", e))
         })
@@ -125,15 +227,33 @@ impl Endpoint {
         if password.expose().is_empty() || dn.is_empty() {
             return Ok(None);
         }
-        let mut ldap = self.connect().await?;
+        let (ldap, _) = self.bind_at(None, dn, password).await?;
+        Ok(ldap)
+    }
+
+    /// Binds on the best server (`None`) or on one (`Some(i)`): the bound
+    /// connection, or `None` when the credentials are wrong, and the server.
+    pub async fn bind_at(
+        &self,
+        server: Option<usize>,
+        dn: &str,
+        password: &Secret,
+    ) -> Result<(Option<Ldap>, usize), DirectoryError> {
+        if password.expose().is_empty() || dn.is_empty() {
+            return Ok((None, server.unwrap_or(0)));
+        }
+        let (mut ldap, i) = match server {
+            Some(i) => (self.connect_to(i).await?, i),
+            None => self.connect().await?,
+        };
         let res = ldap
             .with_timeout(self.timeout)
             .simple_bind(dn, password.expose())
             .await
             .map_err(|e| unavailable("binding", e))?;
         match res.rc {
-            0 => Ok(Some(ldap)),
-            49 => Ok(None),
+            0 => Ok((Some(ldap), i)),
+            49 => Ok((None, i)),
             rc => Err(unavailable(
                 "binding",
                 format!("result code {rc}: {}", res.text),
@@ -148,7 +268,8 @@ pub struct Pool {
     endpoint: Endpoint,
     bind_dn: String,
     bind_password: Secret,
-    idle: Mutex<Vec<Ldap>>,
+    /// Idle bound connections and the server each is on.
+    idle: Mutex<Vec<(Ldap, usize)>>,
     permits: Arc<Semaphore>,
 }
 
@@ -156,6 +277,7 @@ pub struct Pool {
 pub struct Pooled<'a> {
     pool: &'a Pool,
     ldap: Option<Ldap>,
+    server: usize,
     broken: bool,
     _permit: OwnedSemaphorePermit,
 }
@@ -181,36 +303,50 @@ impl Pool {
                 .await
                 .map_err(|_| unavailable("waiting for a pooled connection", "timed out"))?
                 .map_err(|e| unavailable("pool", e))?;
+        // A connection on a less preferred server than the one a new
+        // connection would reach is let go, so a server that came back
+        // gets its share again.
+        let best = self.endpoint.preferred();
         let reused = {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
             let mut found = None;
-            while let Some(mut l) = idle.pop() {
-                if !l.is_closed() {
-                    found = Some(l);
+            while let Some((mut l, i)) = idle.pop() {
+                if !l.is_closed() && i <= best {
+                    found = Some((l, i));
                     break;
                 }
             }
             found
         };
-        let ldap = match reused {
-            Some(l) => l,
-            None => self
-                .endpoint
-                .bind(&self.bind_dn, &self.bind_password)
-                .await?
-                .ok_or_else(|| {
-                    unavailable(
-                        "binding the service account",
-                        "the directory refused bind_dn and bind_password",
-                    )
-                })?,
+        let (ldap, server) = match reused {
+            Some(found) => found,
+            None => self.bind_service(None).await?,
         };
         Ok(Pooled {
             pool: self,
             ldap: Some(ldap),
+            server,
             broken: false,
             _permit: permit,
         })
+    }
+
+    /// A new service connection, on the best server or on one.
+    pub async fn bind_service(
+        &self,
+        server: Option<usize>,
+    ) -> Result<(Ldap, usize), DirectoryError> {
+        match self
+            .endpoint
+            .bind_at(server, &self.bind_dn, &self.bind_password)
+            .await?
+        {
+            (Some(l), i) => Ok((l, i)),
+            (None, _) => Err(unavailable(
+                "binding the service account",
+                "the directory refused bind_dn and bind_password",
+            )),
+        }
     }
 
     /// Drops every idle connection (after the directory went away, say).
@@ -235,6 +371,11 @@ impl Pooled<'_> {
         ldap.with_timeout(timeout)
     }
 
+    /// Which configured server this connection is on.
+    pub fn server(&self) -> usize {
+        self.server
+    }
+
     /// Marks the connection unusable after a transport error or timeout.
     pub fn fail(&mut self, what: &str, e: impl std::fmt::Display) -> DirectoryError {
         self.broken = true;
@@ -253,7 +394,7 @@ impl Drop for Pooled<'_> {
                 .idle
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push(l);
+                .push((l, self.server));
         }
     }
 }
