@@ -19,6 +19,7 @@ pub mod methods;
 pub mod pacing;
 pub mod password;
 pub mod ready;
+pub mod request_log;
 pub mod reset;
 pub mod routes;
 pub mod secret;
@@ -162,5 +163,9 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(CatchPanicLayer::custom(routes::panic_response))
         .layer(middleware::from_fn(security::headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_log::log,
+        ))
         .with_state(state)
 }

@@ -144,14 +144,26 @@ fn operator(by: Option<String>) -> String {
         .map_or_else(|| "unknown operator".to_string(), |b| b.trim().to_string())
 }
 
+/// Logs go to stderr, filtered by `SSPR_LOG` (`info,sqlx=warn` unless set),
+/// as text or as one JSON object per line.
+fn init_logging(format: sspr_server::config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SSPR_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let base = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        sspr_server::config::LogFormat::Text => base.init(),
+        sspr_server::config::LogFormat::Json => base
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SSPR_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     if let Some(Command::Theme {
         command: ThemeCommand::Check { file, branding },
@@ -175,6 +187,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    init_logging(config.server.log_format);
     let theme = match config
         .theme
         .file

@@ -104,7 +104,8 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
 /// A late answer is `408 request.timeout`.
 pub async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = std::time::Duration::from_secs(state.config.server.request_timeout_secs);
-    let work = tokio::spawn(next.run(req));
+    // The task keeps the request's span, so its lines name the request.
+    let work = tokio::spawn(tracing::Instrument::in_current_span(next.run(req)));
     match tokio::time::timeout(limit, work).await {
         Ok(Ok(resp)) => resp,
         Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

@@ -170,6 +170,10 @@ pub struct ServerConfig {
     /// A connection on which no byte moves for this long is closed.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
+    /// `text` (for people) or `json` (one object per line, for a log
+    /// pipeline). What is logged is set by `SSPR_LOG`.
+    #[serde(default)]
+    pub log_format: LogFormat,
     /// Threads for argon2 (sign-in, password changes, security answers);
     /// 0 = one per core. Each holds 19 MiB.
     #[serde(default)]
@@ -178,6 +182,14 @@ pub struct ServerConfig {
     /// `503 server.busy` with Retry-After.
     #[serde(default = "default_hash_queue")]
     pub hash_queue: usize,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Clone, Deserialize)]

@@ -488,6 +488,18 @@ impl Portal {
     }
 }
 
+/// Polls `probe` until it gives a value, for at most 10 s (then panics).
+pub async fn wait_until<T>(mut probe: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(Instant::now() < end, "not within 10 s");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 /// `sspr check-config` on `dir/sspr.toml`: its exit code and stderr.
 pub fn check_config(dir: &Path) -> (Option<i32>, String) {
     let out = Command::new(binary())
