@@ -87,7 +87,13 @@ fn main() {
                 secret: None,
                 used_step: None,
             };
-            sspr_server::methods::add(&h.state, &u, m, false).await.unwrap();
+            let mut tx = sspr_server::methods::begin_change(&h.state, &u, false)
+                .await
+                .unwrap();
+            sspr_server::methods::add(&mut tx, &h.state, &u, m)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
         }
         let h = std::sync::Arc::new(h);
         let started = Instant::now();

@@ -7,6 +7,11 @@ pub const FLOW_PROGRESS: &str = "Self-service password reset flow activity progr
 pub const RESET_COMPLETED: &str = "Reset password (self-service)";
 pub const USER_BLOCKED: &str = "User blocked from self-service password reset";
 pub const UNLOCK: &str = "Unlock user account (self-service)";
+/// A mail or text that was never sent: its code expired, the relay refused
+/// it for as long as the policy retries, or the outbox was full.
+pub const DELIVERY_FAILED: &str = "Notification delivery failed";
+/// The actor of what no person did.
+pub const SYSTEM: &str = "(system)";
 
 #[derive(Debug, Default, Clone)]
 pub struct Event<'a> {

@@ -1,19 +1,20 @@
-//! Mail and SMS, sent off the request path by a background worker. Handlers
-//! only enqueue, so timing never depends on whether a message goes out.
+//! The transports that carry mail and SMS: SMTP, an HTTP SMS gateway, and
+//! the dev outbox. Handlers never call them: they queue in the durable
+//! outbox (`crate::outbox`), whose worker does, off the request path.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use lettre::message::Mailbox;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use tokio::sync::mpsc;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{DeliveryConfig, SmtpTls};
 
 /// One message. Bodies hold codes: never printed.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Outgoing {
     Mail {
         to: String,
@@ -37,7 +38,9 @@ impl std::fmt::Debug for Outgoing {
 
 #[async_trait]
 pub trait Transport: Send + Sync + std::fmt::Debug {
-    async fn deliver(&self, msg: &Outgoing) -> Result<(), String>;
+    /// Hands `msg` on. `id` is the outbox row's: the same for every try of
+    /// one message (mail carries it as its Message-ID).
+    async fn deliver(&self, msg: &Outgoing, id: &str) -> Result<(), String>;
 
     /// Whether a message could go out now, without sending one (readiness).
     /// `None`: this transport cannot tell without sending.
@@ -54,16 +57,17 @@ pub struct DevOutbox {
 
 #[async_trait]
 impl Transport for DevOutbox {
-    async fn deliver(&self, msg: &Outgoing) -> Result<(), String> {
+    async fn deliver(&self, msg: &Outgoing, id: &str) -> Result<(), String> {
         use tokio::io::AsyncWriteExt;
         let (file, line) = match msg {
             Outgoing::Mail { to, subject, body } => (
                 "mail.jsonl",
-                serde_json::json!({ "to": to, "subject": subject, "body": body }),
+                serde_json::json!({ "id": id, "to": to, "subject": subject, "body": body }),
             ),
-            Outgoing::Sms { to, body } => {
-                ("sms.jsonl", serde_json::json!({ "to": to, "body": body }))
-            }
+            Outgoing::Sms { to, body } => (
+                "sms.jsonl",
+                serde_json::json!({ "id": id, "to": to, "body": body }),
+            ),
         };
         tokio::fs::create_dir_all(&self.dir)
             .await
@@ -119,11 +123,13 @@ impl Smtp {
 
 #[async_trait]
 impl Transport for Smtp {
-    async fn deliver(&self, msg: &Outgoing) -> Result<(), String> {
+    async fn deliver(&self, msg: &Outgoing, id: &str) -> Result<(), String> {
         let Outgoing::Mail { to, subject, body } = msg else {
             return Err("SMTP carries mail only".into());
         };
+        let domain = self.from.email.domain();
         let email = Message::builder()
+            .message_id(Some(format!("<{id}@{domain}>")))
             .from(self.from.clone())
             .to(to.parse().map_err(|e| format!("recipient: {e}"))?)
             .subject(subject)
@@ -172,13 +178,16 @@ impl HttpSms {
 
 #[async_trait]
 impl Transport for HttpSms {
-    async fn deliver(&self, msg: &Outgoing) -> Result<(), String> {
+    /// Every try of one text carries the same `Idempotency-Key`, so a
+    /// gateway that honours it sends a retried text once.
+    async fn deliver(&self, msg: &Outgoing, id: &str) -> Result<(), String> {
         let Outgoing::Sms { to, body } = msg else {
             return Err("the SMS gateway carries texts only".into());
         };
         let mut req = self
             .client
             .post(&self.url)
+            .header("Idempotency-Key", id)
             .json(&serde_json::json!({ "to": to, "message": body }));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t.expose());
@@ -191,82 +200,6 @@ impl Transport for HttpSms {
             Ok(())
         } else {
             Err(format!("SMS gateway answered {}", resp.status()))
-        }
-    }
-}
-
-/// What the worker takes: a message, or a request to say when every
-/// message before it has been handled.
-enum Item {
-    Message(Outgoing),
-    Flush(tokio::sync::oneshot::Sender<()>),
-}
-
-/// The queue handlers enqueue into.
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    tx: mpsc::UnboundedSender<Item>,
-    mail: Arc<dyn Transport>,
-    sms: Arc<dyn Transport>,
-}
-
-impl Outbox {
-    /// Starts the worker. `mail` and `sms` may be the same transport.
-    pub fn start(mail: Arc<dyn Transport>, sms: Arc<dyn Transport>) -> Outbox {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Item>();
-        let transports = (mail.clone(), sms.clone());
-        tokio::spawn(async move {
-            while let Some(item) = rx.recv().await {
-                let msg = match item {
-                    Item::Message(m) => m,
-                    Item::Flush(done) => {
-                        let _ = done.send(());
-                        continue;
-                    }
-                };
-                let t = if matches!(msg, Outgoing::Mail { .. }) {
-                    &mail
-                } else {
-                    &sms
-                };
-                // A few retries with backoff; a message is never logged with its body.
-                let mut delay = std::time::Duration::from_millis(200);
-                for attempt in 1..=3 {
-                    match t.deliver(&msg).await {
-                        Ok(()) => break,
-                        Err(e) => {
-                            tracing::warn!(?msg, attempt, error = %e, "delivery failed");
-                            tokio::time::sleep(delay).await;
-                            delay *= 4;
-                        }
-                    }
-                }
-            }
-        });
-        Outbox {
-            tx,
-            mail: transports.0,
-            sms: transports.1,
-        }
-    }
-
-    /// The mail and the SMS transport, for readiness.
-    pub fn transports(&self) -> (&dyn Transport, &dyn Transport) {
-        (self.mail.as_ref(), self.sms.as_ref())
-    }
-
-    pub fn send(&self, msg: Outgoing) {
-        if self.tx.send(Item::Message(msg)).is_err() {
-            tracing::error!("delivery worker is gone; message dropped");
-        }
-    }
-
-    /// Waits until every message queued so far has been handled (delivered,
-    /// or given up on): a command that exits right after queueing one.
-    pub async fn flush(&self) {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        if self.tx.send(Item::Flush(done)).is_ok() {
-            let _ = wait.await;
         }
     }
 }

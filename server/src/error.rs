@@ -90,6 +90,12 @@ impl From<crate::directory::DirectoryError> for ApiError {
     }
 }
 
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
 impl From<crate::hashing::HashError> for ApiError {
     fn from(e: crate::hashing::HashError) -> Self {
         match e {

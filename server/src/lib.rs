@@ -16,6 +16,7 @@ pub mod json;
 pub mod keys;
 pub mod limits;
 pub mod methods;
+pub mod outbox;
 pub mod pacing;
 pub mod password;
 pub mod ready;
@@ -43,11 +44,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::assets::Assets;
 use crate::clock::{Clock, Entropy};
 use crate::config::Config;
-use crate::delivery::Outbox;
 use crate::directory::Directory;
 use crate::hashing::HashPool;
 use crate::keys::Keys;
 use crate::limits::IpLimits;
+use crate::outbox::Outbox;
 use crate::pacing::Paces;
 use crate::store::Store;
 use crate::theme::ThemeFile;
@@ -90,6 +91,18 @@ impl AppState {
             .map(|t| t.organisation)
             .unwrap_or_else(|_| "your organisation's".to_string())
     }
+}
+
+/// The outbox job kinds and what resolves each into a message.
+pub fn resolvers() -> outbox::Resolvers {
+    let mut resolvers = outbox::Resolvers::new();
+    resolvers.insert(reset::send::KIND, Arc::new(reset::send::Resolver));
+    resolvers
+}
+
+/// Starts the background work every node runs: the outbox's worker.
+pub fn start_workers(state: &AppState) -> tokio::task::JoinHandle<()> {
+    outbox::spawn_worker(state.clone(), resolvers())
 }
 
 /// The whole HTTP surface: `/api/*` (JSON only), `/theme.json`, `/branding/*`,
@@ -168,4 +181,58 @@ pub fn app(state: AppState) -> Router {
             request_log::log,
         ))
         .with_state(state)
+}
+
+/// An [`AppState`] for the crate's own tests, on a store of
+/// `store::testing`, the built-in directory (demo users seeded), a manual
+/// clock and `transport` for both mail and SMS.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+    use crate::clock::{ManualClock, OsEntropy};
+    use crate::delivery::Transport;
+    use crate::directory::builtin::Builtin;
+
+    pub const T0: i64 = 1_780_000_000;
+
+    pub async fn state(
+        store: Store,
+        transport: Arc<dyn Transport>,
+        config: &str,
+    ) -> (AppState, ManualClock) {
+        let config = Config::from_str_at(
+            config,
+            std::path::Path::new("/test/sspr.toml"),
+            std::iter::empty::<(String, String)>(),
+        )
+        .expect("test config");
+        let clock = ManualClock::at(T0);
+        let entropy = Arc::new(OsEntropy);
+        let hashes = HashPool::new(1, 16);
+        let builtin = Builtin::new(
+            store.clone(),
+            Arc::new(clock.clone()),
+            entropy.clone(),
+            hashes.clone(),
+        );
+        builtin.seed_demo().await.expect("demo users");
+        let policy = config.delivery.outbox_policy();
+        let state = AppState {
+            public_origin: config.public_origin(),
+            config: Arc::new(config),
+            limits: IpLimits::new(store.clone()),
+            store,
+            directory: Arc::new(builtin),
+            clock: Arc::new(clock.clone()),
+            entropy,
+            assets: Arc::new(Assets::Dir(std::env::temp_dir())),
+            theme: None,
+            keys: Arc::new(Keys::from_master(&[7; 32])),
+            outbox: Outbox::new(transport.clone(), transport, policy),
+            hashes,
+            paces: Arc::new(Paces::new(std::time::Duration::ZERO)),
+            ready: Default::default(),
+        };
+        (state, clock)
+    }
 }

@@ -9,13 +9,14 @@ use sspr_server::assets::Assets;
 use sspr_server::clock::{OsEntropy, SystemClock};
 use sspr_server::config::DirectoryKind;
 use sspr_server::config::{Config, MailKind, SmsKind};
-use sspr_server::delivery::{DevOutbox, HttpSms, Outbox, Smtp, Transport};
+use sspr_server::delivery::{DevOutbox, HttpSms, Smtp, Transport};
 use sspr_server::directory::Directory;
 use sspr_server::directory::builtin::Builtin;
 use sspr_server::directory::ldap::LdapDirectory;
 use sspr_server::hashing::HashPool;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
+use sspr_server::outbox::Outbox;
 use sspr_server::pacing::Paces;
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
@@ -344,8 +345,12 @@ async fn tap_issue(
     let state = build_state(config, theme).await?;
     let (pass, expires) =
         sspr_server::tap::issue(&state, user, lifetime, one_time, length, by).await?;
-    // The user's notice goes out before the command ends.
-    state.outbox.flush().await;
+    // The user's notice is in the outbox; a running portal sends it. Try
+    // once from here too, so a portal that is down does not hold it up.
+    if let Err(e) = sspr_server::outbox::run_once(&state, Arc::new(sspr_server::resolvers())).await
+    {
+        tracing::warn!(error = %e, "the notice stays queued for the portal to send");
+    }
     let until = time::OffsetDateTime::from_unix_timestamp(expires)?
         .format(&time::format_description::well_known::Rfc3339)?;
     println!("{}", pass.expose());
@@ -456,6 +461,7 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
     tracing::info!(%local, %public_url, "sspr listening");
     println!("sspr listening on http://{local}  (public URL {public_url})");
     tokio::spawn(housekeeping(state.clone()));
+    sspr_server::start_workers(&state);
     sspr_server::serve::run(listener, app(state), limits, shutdown()).await?;
     Ok(())
 }
@@ -516,7 +522,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
             .map_err(|e| anyhow::anyhow!("delivery: {e}"))?,
         ),
     };
-    let outbox = Outbox::start(mail, sms);
+    let outbox = Outbox::new(mail, sms, config.delivery.outbox_policy());
     let demo = config.directory.demo_users;
     let directory: Arc<dyn Directory> = match (config.directory.kind, &config.directory.ldap) {
         (DirectoryKind::Builtin, _) | (_, None) => {

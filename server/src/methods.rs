@@ -165,18 +165,18 @@ pub async fn begin_change<'t>(
     Ok(tx)
 }
 
-/// Stores a confirmed method. The user's first method becomes the default.
-/// `first_only`: see [`begin_change`].
+/// Stores a confirmed method on `tx` (from [`begin_change`]); the caller
+/// commits it with what else the change writes. The user's first method
+/// becomes the default.
 pub async fn add(
+    tx: &mut sqlx::AnyConnection,
     state: &AppState,
     user: &DirUser,
     m: NewMethod<'_>,
-    first_only: bool,
 ) -> Result<String, ApiError> {
     let id = state.entropy.hex_id(16);
     let sealed = m.secret.map(|s| state.keys.seal(s, state.entropy.as_ref()));
     let now = state.clock.now();
-    let mut tx = begin_change(state, user, first_only).await?;
     sqlx::query(
         "INSERT INTO auth_methods (id, user_id, kind, target, secret_sealed, totp_last_step, is_default, created_at, confirmed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, \
@@ -192,7 +192,6 @@ pub async fn add(
     .execute(&mut *tx)
     .await
     .map_err(ApiError::internal)?;
-    tx.commit().await.map_err(ApiError::internal)?;
     Ok(id)
 }
 
@@ -233,7 +232,17 @@ pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
         else {
             continue;
         };
-        if !for_user(state, Some(&user.id)).await?.is_empty() {
+        // Holds the user's row, so nodes starting together seed once.
+        let mut tx = state.store.pool().begin().await?;
+        sqlx::query("UPDATE users SET enabled = enabled WHERE id = $1")
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+        let has: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_methods WHERE user_id = $1")
+            .bind(&user.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if has > 0 {
             continue;
         }
         let plain = |kind, target| NewMethod {
@@ -243,12 +252,12 @@ pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
             used_step: None,
         };
         if let Some(email) = &user.email {
-            add(state, &user, plain(MethodKind::Email, Some(email)), false).await?;
+            add(&mut tx, state, &user, plain(MethodKind::Email, Some(email))).await?;
         }
         if name != "alice"
             && let Some(mobile) = &user.mobile
         {
-            add(state, &user, plain(MethodKind::Sms, Some(mobile)), false).await?;
+            add(&mut tx, state, &user, plain(MethodKind::Sms, Some(mobile))).await?;
         }
         if let Some((_, b32)) = DEMO_TOTP.iter().find(|(u, _)| *u == name) {
             let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, b32)
@@ -257,8 +266,9 @@ pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
                 secret: Some(&secret),
                 ..plain(MethodKind::Authenticator, None)
             };
-            add(state, &user, m, false).await?;
+            add(&mut tx, state, &user, m).await?;
         }
+        tx.commit().await?;
         crate::security_info::mark_reviewed(state, &user.id).await?;
     }
     Ok(())

@@ -17,6 +17,7 @@ use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::i18n;
 use crate::methods::{self, NewMethod, StoredMethod};
+use crate::outbox;
 use crate::reset::{self, throttle};
 use crate::secret::Secret;
 use crate::session::{self, Session};
@@ -214,16 +215,9 @@ fn audit_for<'a>(s: &'a Session, ip: &'a str, activity: &'a str) -> Event<'a> {
     }
 }
 
-/// Audits a change to a method and mails the user about it.
-async fn changed(
-    state: &AppState,
-    s: &Session,
-    ip: &str,
-    activity: &str,
-    kind: MethodKind,
-    what: &str,
-    also: Option<&str>,
-) {
+/// Audits a change to a method. Its mail went with the change (see
+/// [`queue_change_mail`]).
+async fn changed(state: &AppState, s: &Session, ip: &str, activity: &str, kind: MethodKind) {
     audit::record(
         state,
         Event {
@@ -232,12 +226,32 @@ async fn changed(
         },
     )
     .await;
-    notify_change(state, &s.user, what, also);
 }
 
-/// "Your security info was changed", with what to do if it wasn't them.
-/// `what` is the change's catalog key.
-fn notify_change(state: &AppState, user: &DirUser, what: &str, also: Option<&str>) {
+/// Queues "your security info was changed", with what to do if it wasn't
+/// them, in the transaction of the change: to the user and, for a new
+/// address, to that address too. `what` is the change's catalog key.
+async fn queue_change_mail(
+    conn: &mut sqlx::AnyConnection,
+    batch: &mut outbox::Batch,
+    state: &AppState,
+    user: &DirUser,
+    what: &str,
+    also: Option<&str>,
+) -> Result<(), ApiError> {
+    queue_change_mail_held(conn, batch, state, user, what, also, 0).await
+}
+
+/// As [`queue_change_mail`], held for `hold` seconds (see `outbox::Item::held`).
+async fn queue_change_mail_held(
+    conn: &mut sqlx::AnyConnection,
+    batch: &mut outbox::Batch,
+    state: &AppState,
+    user: &DirUser,
+    what: &str,
+    also: Option<&str>,
+    hold: i64,
+) -> Result<(), ApiError> {
     let org = state.organisation();
     let lang = i18n::current();
     let change = i18n::text(lang, what);
@@ -256,12 +270,15 @@ fn notify_change(state: &AppState, user: &DirUser, what: &str, also: Option<&str
             .is_some_and(|e| e.eq_ignore_ascii_case(a))
     }));
     for addr in to {
-        state.outbox.send(Outgoing::Mail {
+        let msg = Outgoing::Mail {
             to: addr.to_string(),
             subject: i18n::text_with(lang, "email.info_changed.subject", &args),
             body: i18n::text_with(lang, "email.info_changed.body", &args),
-        });
+        };
+        let item = outbox::Item::message(&msg, Some(&user.username)).held(hold);
+        batch.add(conn, state, item).await?;
     }
+    Ok(())
 }
 
 fn valid_email(addr: &str) -> bool {
@@ -378,6 +395,28 @@ pub async fn start(
             (None, Some(reset::numeric_code(state)))
         }
     };
+    let org = state.organisation();
+    let lang = i18n::current();
+    let expires_at = now + ENROLLMENT_LIFETIME;
+    // The code's message goes in the enrolment's own transaction, and never
+    // once the enrolment has expired.
+    let message = match (kind, &code, &target) {
+        (MethodKind::Sms, Some(code), Some(to)) => Some(Outgoing::Sms {
+            to: to.clone(),
+            body: i18n::text_with(
+                lang,
+                "sms.enroll_code",
+                &[("code", code.expose()), ("organisation", &org)],
+            ),
+        }),
+        (_, Some(code), Some(to)) => Some(Outgoing::Mail {
+            to: to.clone(),
+            subject: i18n::text_with(lang, "email.enroll_code.subject", &[("organisation", &org)]),
+            body: i18n::text_with(lang, "email.enroll_code.body", &[("code", code.expose())]),
+        }),
+        _ => None,
+    };
+    let mut tx = state.store.pool().begin().await?;
     sqlx::query(
         "INSERT INTO enrollments (id_hash, session_hash, user_id, kind, target, secret_sealed, code_hash, sent_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -390,52 +429,35 @@ pub async fn start(
     .bind(secret.as_ref().map(|x| state.keys.seal(x, state.entropy.as_ref())))
     .bind(code.as_ref().map(|c| state.keys.code_hash(&id_hash, c.expose())))
     .bind(code.as_ref().map(|_| now))
-    .bind(now + ENROLLMENT_LIFETIME)
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    let mut batch = outbox::Batch::default();
+    if let Some(msg) = &message {
+        let item = outbox::Item::code(msg, Some(&s.user.username), expires_at);
+        batch.add(&mut tx, state, item).await?;
+    }
+    tx.commit().await?;
+    let _ = batch.committed(state).await;
 
-    let org = state.organisation();
-    let lang = i18n::current();
-    Ok(match (kind, secret, code, target) {
-        (MethodKind::Authenticator, Some(secret), _, _) => Enrollment::Authenticator {
+    Ok(match (kind, secret, target) {
+        (MethodKind::Authenticator, Some(secret), _) => Enrollment::Authenticator {
             enrollment: id,
             otpauth: totp::otpauth_uri(&org, &s.user.username, &secret),
             secret: base32::encode(base32::Alphabet::Rfc4648 { padding: false }, &secret),
             account: s.user.username.clone(),
             issuer: org,
         },
-        (MethodKind::Sms, _, Some(code), Some(to)) => {
-            state.outbox.send(Outgoing::Sms {
-                to: to.clone(),
-                body: i18n::text_with(
-                    lang,
-                    "sms.enroll_code",
-                    &[("code", code.expose()), ("organisation", &org)],
-                ),
-            });
-            Enrollment::Sms {
-                enrollment: id,
-                target: to,
-                resend_in: reset::RESEND_COOLDOWN as u32,
-            }
-        }
-        (_, _, Some(code), Some(to)) => {
-            state.outbox.send(Outgoing::Mail {
-                to: to.clone(),
-                subject: i18n::text_with(
-                    lang,
-                    "email.enroll_code.subject",
-                    &[("organisation", &org)],
-                ),
-                body: i18n::text_with(lang, "email.enroll_code.body", &[("code", code.expose())]),
-            });
-            Enrollment::Email {
-                enrollment: id,
-                target: to,
-                resend_in: reset::RESEND_COOLDOWN as u32,
-            }
-        }
+        (MethodKind::Sms, _, Some(to)) if message.is_some() => Enrollment::Sms {
+            enrollment: id,
+            target: to,
+            resend_in: reset::RESEND_COOLDOWN as u32,
+        },
+        (_, _, Some(to)) if message.is_some() => Enrollment::Email {
+            enrollment: id,
+            target: to,
+            resend_in: reset::RESEND_COOLDOWN as u32,
+        },
         _ => return Err(ApiError::internal("enrollment without its material")),
     })
 }
@@ -519,7 +541,9 @@ pub async fn confirm(
         &s.user,
         &methods::for_user(state, Some(&s.user.id)).await?,
     );
+    let mut tx = methods::begin_change(state, &s.user, !s.stepped_up(now)).await?;
     methods::add(
+        &mut tx,
         state,
         &s.user,
         NewMethod {
@@ -528,13 +552,19 @@ pub async fn confirm(
             secret: secret.as_deref(),
             used_step,
         },
-        !s.stepped_up(now),
     )
     .await?;
+    let mut batch = outbox::Batch::default();
+    let also = (kind == MethodKind::Email)
+        .then_some(p.target.as_deref())
+        .flatten();
+    queue_change_mail(&mut tx, &mut batch, state, &s.user, describe(kind), also).await?;
+    tx.commit().await?;
+    let _ = batch.committed(state).await;
     // Proving the new method is a fresh proof of a method the user now has:
     // the next one (an administrator's second, say) needs no other.
     session::mark_stepped_up(state, &s.hash).await?;
-    registered(state, s, ip, kind, before, p.target.as_deref()).await?;
+    registered(state, s, ip, kind, before).await?;
     view(state, &fresh(state, s)).await
 }
 
@@ -569,17 +599,15 @@ fn describe(kind: MethodKind) -> &'static str {
     }
 }
 
-/// Audit, mail, and the "all required" milestone after a method is stored.
+/// Audit, and the "all required" milestone, after a method is stored.
 async fn registered(
     state: &AppState,
     s: &Session,
     ip: &str,
     kind: MethodKind,
     kinds_before: usize,
-    new_address: Option<&str>,
 ) -> Result<(), ApiError> {
-    let also = (kind == MethodKind::Email).then_some(new_address).flatten();
-    changed(state, s, ip, REGISTERED, kind, describe(kind), also).await;
+    changed(state, s, ip, REGISTERED, kind).await;
     let required = usize::from(required(state, &s.user));
     let after = usable_kinds(
         state,
@@ -623,23 +651,6 @@ pub async fn remove(
             field: "method".into(),
             reason: "not one of your methods".into(),
         })?;
-    let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
-        .bind(&m.id)
-        .bind(&s.user.id)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
-    if done.rows_affected() == 1 && m.is_default {
-        // The oldest remaining method inherits the default.
-        sqlx::query(
-            "UPDATE auth_methods SET is_default = 1 WHERE id = \
-             (SELECT id FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id LIMIT 1)",
-        )
-        .bind(&s.user.id)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
-    }
     let what = match m.kind {
         MethodKind::Authenticator => "change.removed.authenticator",
         MethodKind::Email => "change.removed.email",
@@ -647,7 +658,31 @@ pub async fn remove(
         MethodKind::RecoveryCode => "change.removed.recovery_code",
         MethodKind::SecurityQuestions => "change.removed.questions",
     };
-    changed(state, s, ip, DELETED, m.kind, what, None).await;
+    let mut tx = state.store.pool().begin().await?;
+    let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
+        .bind(&m.id)
+        .bind(&s.user.id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        // A concurrent removal won: it mailed and audited.
+        return view(state, s).await;
+    }
+    if m.is_default {
+        // The oldest remaining method inherits the default.
+        sqlx::query(
+            "UPDATE auth_methods SET is_default = 1 WHERE id = \
+             (SELECT id FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id LIMIT 1)",
+        )
+        .bind(&s.user.id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut batch = outbox::Batch::default();
+    queue_change_mail(&mut tx, &mut batch, state, &s.user, what, None).await?;
+    tx.commit().await?;
+    let _ = batch.committed(state).await;
+    changed(state, s, ip, DELETED, m.kind).await;
     view(state, s).await
 }
 
@@ -673,24 +708,19 @@ pub async fn set_default(
             field: "method".into(),
             reason: "not one of your methods".into(),
         })?;
+    let mut tx = state.store.pool().begin().await?;
     sqlx::query(
         "UPDATE auth_methods SET is_default = CASE WHEN id = $1 THEN 1 ELSE 0 END WHERE user_id = $2",
     )
     .bind(&m.id)
     .bind(&s.user.id)
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    changed(
-        state,
-        s,
-        ip,
-        CHANGED_DEFAULT,
-        m.kind,
-        "Your default sign-in method was changed",
-        None,
-    )
-    .await;
+    .execute(&mut *tx)
+    .await?;
+    let mut batch = outbox::Batch::default();
+    queue_change_mail(&mut tx, &mut batch, state, &s.user, "change.default", None).await?;
+    tx.commit().await?;
+    let _ = batch.committed(state).await;
+    changed(state, s, ip, CHANGED_DEFAULT, m.kind).await;
     view(state, s).await
 }
 
@@ -815,8 +845,12 @@ pub async fn new_recovery_codes(
             .await
             .map_err(ApiError::internal)?;
     }
+    let mut batch = outbox::Batch::default();
+    let what = describe(MethodKind::RecoveryCode);
+    queue_change_mail(&mut tx, &mut batch, state, &s.user, what, None).await?;
     tx.commit().await.map_err(ApiError::internal)?;
-    registered(state, s, ip, MethodKind::RecoveryCode, before, None).await?;
+    let _ = batch.committed(state).await;
+    registered(state, s, ip, MethodKind::RecoveryCode, before).await?;
     Ok(RecoveryCodes {
         codes,
         view: view(state, s).await?,
@@ -853,6 +887,10 @@ pub async fn redeem_recovery_code(
     Ok(false)
 }
 
+/// How long a password-change notice waits for the directory write before
+/// it goes anyway: longer than any write takes.
+const NOTICE_HOLD: i64 = 60;
+
 /// Changes the password while signed in: the current one, then the new one
 /// under the same policy as a reset. Other sessions end; this one continues.
 pub async fn change_password(
@@ -870,14 +908,27 @@ pub async fn change_password(
         });
     }
     crate::password::enforce(state, new, &s.user, ip, "change").await?;
-    state
-        .directory
-        .change_password(&s.user, current, new)
-        .await?;
+    // The notice is queued before the directory write and held: it goes
+    // once the write is done, or when the hold ends if this node dies
+    // between the two; a refused write drops it.
+    let mut tx = state.store.pool().begin().await?;
+    let mut batch = outbox::Batch::default();
+    let (user, what) = (&s.user, "change.password");
+    queue_change_mail_held(&mut tx, &mut batch, state, user, what, None, NOTICE_HOLD).await?;
+    tx.commit().await?;
+    let held = batch.committed(state).await;
+    if let Err(e) = state.directory.change_password(&s.user, current, new).await {
+        if let Err(c) = outbox::cancel(state, &held).await {
+            tracing::error!(error = %c, "the notice of a refused password change could not be dropped");
+        }
+        return Err(e.into());
+    }
+    if let Err(e) = outbox::release(state, &held).await {
+        tracing::warn!(error = %e, "the password-change notice waits for its hold to end");
+    }
     session::mark_authenticated(state, &s.hash).await?;
     session::revoke_others(state, &s.user.id, &s.hash).await?;
     audit::record(state, audit_for(s, ip, PASSWORD_CHANGED)).await;
-    notify_change(state, &s.user, "change.password", None);
     Ok(())
 }
 
@@ -936,8 +987,12 @@ pub async fn set_questions(
         .await
         .map_err(ApiError::internal)?;
     }
+    let mut batch = outbox::Batch::default();
+    let what = describe(MethodKind::SecurityQuestions);
+    queue_change_mail(&mut tx, &mut batch, state, &s.user, what, None).await?;
     tx.commit().await.map_err(ApiError::internal)?;
-    registered(state, s, ip, MethodKind::SecurityQuestions, before, None).await?;
+    let _ = batch.committed(state).await;
+    registered(state, s, ip, MethodKind::SecurityQuestions, before).await?;
     view(state, s).await
 }
 

@@ -17,6 +17,7 @@ use crate::delivery::Outgoing;
 use crate::error::ApiError;
 use crate::i18n;
 use crate::methods;
+use crate::outbox;
 use crate::reset::{self, throttle};
 use crate::session::{self, Session};
 
@@ -70,6 +71,8 @@ pub async fn start(
         _ => None,
     };
     let key = challenge_key(s);
+    let expires_at = now + LIFETIME;
+    let mut tx = state.store.pool().begin().await?;
     sqlx::query(
         "INSERT INTO stepup_challenges (session_hash, method_id, code_hash, attempts, sent_at, expires_at) \
          VALUES ($1, $2, $3, 0, $4, $5) \
@@ -81,15 +84,17 @@ pub async fn start(
     .bind(&m.id)
     .bind(code.as_ref().map(|(c, _)| state.keys.code_hash(&key, c.expose())))
     .bind(code.as_ref().map(|_| now))
-    .bind(now + LIFETIME)
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
+    // The code's message goes in the challenge's transaction, and never once
+    // the challenge has expired.
+    let mut batch = outbox::Batch::default();
     if let Some((code, to)) = code {
         let org = state.organisation();
         let lang = i18n::current();
         let args = [("code", code.expose()), ("organisation", org.as_str())];
-        state.outbox.send(if m.kind == MethodKind::Sms {
+        let msg = if m.kind == MethodKind::Sms {
             Outgoing::Sms {
                 to,
                 body: i18n::text_with(lang, "sms.stepup_code", &args),
@@ -100,8 +105,12 @@ pub async fn start(
                 subject: i18n::text_with(lang, "email.stepup_code.subject", &args),
                 body: i18n::text_with(lang, "email.stepup_code.body", &args),
             }
-        });
+        };
+        let item = outbox::Item::code(&msg, Some(&s.user.username), expires_at);
+        batch.add(&mut tx, state, item).await?;
     }
+    tx.commit().await?;
+    let _ = batch.committed(state).await;
     Ok(StepUpChallenge {
         method: m.id.clone(),
         kind: m.kind,

@@ -7,8 +7,10 @@
 
 use crate::AppState;
 use crate::audit::{self, Event};
+use crate::delivery::Outgoing;
 use crate::directory::DirUser;
 use crate::error::ApiError;
+use crate::outbox;
 use crate::secret::Secret;
 
 pub const MIN_LENGTH: usize = 8;
@@ -114,7 +116,14 @@ pub async fn issue(
     .execute(&mut *tx)
     .await
     .map_err(store)?;
+    // The user's notice is queued with the pass it announces.
+    let mut batch = outbox::Batch::default();
+    if let Some(msg) = issued_notice(state, &user, expires) {
+        let item = outbox::Item::message(&msg, Some(&user.username));
+        batch.add(&mut tx, state, item).await.map_err(store)?;
+    }
     tx.commit().await.map_err(store)?;
+    let _ = batch.committed(state).await;
     let detail = format!(
         "{} pass issued by {by}{}",
         if one_time { "one-time" } else { "multi-use" },
@@ -138,7 +147,6 @@ pub async fn issue(
         },
     )
     .await;
-    notify_issued(state, &user, expires);
     Ok((Secret::new(pass), expires))
 }
 
@@ -153,10 +161,8 @@ async fn find(state: &AppState, username: &str) -> Result<DirUser, TapError> {
 
 /// "A Temporary Access Pass was issued for your account": if the user did
 /// not ask the helpdesk for one, they know to call.
-fn notify_issued(state: &AppState, user: &DirUser, expires: i64) {
-    let Some(to) = &user.email else {
-        return;
-    };
+fn issued_notice(state: &AppState, user: &DirUser, expires: i64) -> Option<Outgoing> {
+    let to = user.email.as_ref()?;
     let org = state.organisation();
     let until = time::OffsetDateTime::from_unix_timestamp(expires)
         .ok()
@@ -173,11 +179,11 @@ fn notify_issued(state: &AppState, user: &DirUser, expires: i64) {
         ("until", until.as_str()),
         ("url", state.config.server.public_url.as_str()),
     ];
-    state.outbox.send(crate::delivery::Outgoing::Mail {
+    Some(Outgoing::Mail {
         to: to.clone(),
         subject: crate::i18n::text_with(lang, "email.tap_issued.subject", &args),
         body: crate::i18n::text_with(lang, "email.tap_issued.body", &args),
-    });
+    })
 }
 
 /// A pass as `sspr tap list` shows it: never the pass itself.

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde_json::Value;
-use sspr_server::delivery::{HttpSms, Outbox, Outgoing, Transport};
+use sspr_server::delivery::{HttpSms, Outgoing, Transport};
 use sspr_server::secret::Secret;
 
 type Seen = Arc<Mutex<Vec<(Option<String>, Value)>>>;
@@ -41,10 +41,13 @@ async fn gateway(status: StatusCode) -> (String, Seen) {
 async fn texts_reach_the_http_gateway_with_the_bearer_token() {
     let (url, seen) = gateway(StatusCode::ACCEPTED).await;
     let sms = HttpSms::new(&url, Some(Secret::new("gw-token"))).unwrap();
-    sms.deliver(&Outgoing::Sms {
-        to: "+15550100002".into(),
-        body: "12345678 is your code".into(),
-    })
+    sms.deliver(
+        &Outgoing::Sms {
+            to: "+15550100002".into(),
+            body: "12345678 is your code".into(),
+        },
+        "row-1",
+    )
     .await
     .unwrap();
     let got = seen.lock().unwrap().clone();
@@ -61,10 +64,13 @@ async fn a_refusing_or_absent_gateway_is_an_error_not_a_silent_success() {
     let (url, _) = gateway(StatusCode::INTERNAL_SERVER_ERROR).await;
     let e = HttpSms::new(&url, None)
         .unwrap()
-        .deliver(&Outgoing::Sms {
-            to: "+1".into(),
-            body: "x".into(),
-        })
+        .deliver(
+            &Outgoing::Sms {
+                to: "+1".into(),
+                body: "x".into(),
+            },
+            "row-1",
+        )
         .await;
     assert_eq!(
         e.unwrap_err(),
@@ -73,49 +79,15 @@ async fn a_refusing_or_absent_gateway_is_an_error_not_a_silent_success() {
 
     let dead = HttpSms::new("http://127.0.0.1:9/send", None).unwrap();
     assert!(
-        dead.deliver(&Outgoing::Sms {
-            to: "+1".into(),
-            body: "x".into()
-        })
+        dead.deliver(
+            &Outgoing::Sms {
+                to: "+1".into(),
+                body: "x".into()
+            },
+            "row-1"
+        )
         .await
         .unwrap_err()
         .starts_with("SMS gateway unreachable")
     );
-}
-
-#[tokio::test]
-async fn the_outbox_worker_retries_until_the_gateway_takes_it() {
-    // Fails twice, then accepts: the worker's retries deliver it.
-    let calls = Arc::new(Mutex::new(0));
-    let c = calls.clone();
-    let app = Router::new().route(
-        "/send",
-        post(move || {
-            let c = c.clone();
-            async move {
-                let mut n = c.lock().unwrap();
-                *n += 1;
-                if *n < 3 {
-                    StatusCode::SERVICE_UNAVAILABLE
-                } else {
-                    StatusCode::OK
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let sms: Arc<dyn Transport> =
-        Arc::new(HttpSms::new(&format!("http://{addr}/send"), None).unwrap());
-    let outbox = Outbox::start(sms.clone(), sms);
-    outbox.send(Outgoing::Sms {
-        to: "+15550100002".into(),
-        body: "x".into(),
-    });
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while *calls.lock().unwrap() < 3 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(*calls.lock().unwrap(), 3);
 }

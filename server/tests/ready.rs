@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use common::*;
 use sspr_server::config::{DeliveryConfig, SmtpTls};
-use sspr_server::delivery::{DevOutbox, Outbox, Smtp, Transport};
+use sspr_server::delivery::{DevOutbox, Smtp, Transport};
+use sspr_server::outbox::Outbox;
 
 fn checks(v: &serde_json::Value) -> Vec<(String, bool)> {
     v["checks"]
@@ -96,7 +97,7 @@ async fn readiness_checks_each_part_and_follows_the_mail_relay() {
         dir: h.outbox_dir(),
     });
     let mut state = h.state.clone();
-    state.outbox = Outbox::start(smtp, sms);
+    state.outbox = Outbox::new(smtp, sms, cfg.outbox_policy());
     state.ready = Default::default();
     h.app = sspr_server::app(state);
 

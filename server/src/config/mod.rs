@@ -127,6 +127,27 @@ pub struct DeliveryConfig {
     /// A file holding `sms_http_token` (or `%d/name`, a systemd credential).
     #[serde(default)]
     pub sms_http_token_file: Option<PathBuf>,
+    /// The durable outbox: the first wait after a failed try, in seconds;
+    /// each later wait doubles, up to an hour.
+    #[serde(default = "default_retry_first_secs")]
+    pub retry_first_secs: u32,
+    /// How long a message is retried before it is given up (audited).
+    #[serde(default = "default_retry_hours")]
+    pub retry_hours: u32,
+    /// Messages the outbox may hold; past it a new one is refused (audited).
+    #[serde(default = "default_queue_limit")]
+    pub queue_limit: u32,
+}
+
+impl DeliveryConfig {
+    /// The outbox's retry policy and bound.
+    pub fn outbox_policy(&self) -> crate::outbox::Policy {
+        crate::outbox::Policy {
+            first_retry: i64::from(self.retry_first_secs),
+            give_up_after: i64::from(self.retry_hours) * 3600,
+            limit: i64::from(self.queue_limit),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -516,6 +537,15 @@ fn default_smtp_port() -> u16 {
 }
 fn default_smtp_tls() -> SmtpTls {
     SmtpTls::Starttls
+}
+fn default_retry_first_secs() -> u32 {
+    10
+}
+fn default_retry_hours() -> u32 {
+    24
+}
+fn default_queue_limit() -> u32 {
+    10_000
 }
 fn default_from() -> String {
     "Password reset <no-reply@localhost>".into()
@@ -1261,6 +1291,25 @@ impl Config {
                     "\"none\" sends codes in clear: it is only allowed for a relay on loopback, not {:?}; use \"starttls\" or \"tls\"",
                     self.delivery.smtp_host
                 ),
+            );
+        }
+        let d = &self.delivery;
+        if !(1..=3600).contains(&d.retry_first_secs) {
+            return err(
+                "delivery.retry_first_secs",
+                format!("must be 1 to 3600, not {}", d.retry_first_secs),
+            );
+        }
+        if !(1..=168).contains(&d.retry_hours) {
+            return err(
+                "delivery.retry_hours",
+                format!("must be 1 to 168, not {}", d.retry_hours),
+            );
+        }
+        if !(100..=1_000_000).contains(&d.queue_limit) {
+            return err(
+                "delivery.queue_limit",
+                format!("must be 100 to 1000000, not {}", d.queue_limit),
             );
         }
         if self

@@ -10,7 +10,7 @@ mod decoy;
 pub mod mask;
 pub mod pow;
 mod proof;
-mod send;
+pub mod send;
 pub mod throttle;
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,7 @@ use crate::directory::{DirUser, DirectoryError};
 use crate::error::ApiError;
 use crate::i18n;
 use crate::methods::{self, StoredMethod};
+use crate::outbox;
 use crate::secret::Secret;
 
 /// A flow lives 15 minutes from its start.
@@ -394,6 +395,16 @@ async fn release(state: &AppState, flow: &mut Flow) {
 /// Saves the new state only if nobody else moved the flow meanwhile (and no
 /// other request holds it for a proof).
 async fn save(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
+    let mut conn = state.store.pool().acquire().await?;
+    save_on(&mut conn, state, flow).await
+}
+
+/// As [`save`], on a connection the caller holds (its transaction).
+async fn save_on(
+    conn: &mut sqlx::AnyConnection,
+    state: &AppState,
+    flow: &mut Flow,
+) -> Result<(), ApiError> {
     let json = serde_json::to_string(&flow.st).map_err(ApiError::internal)?;
     let done = sqlx::query(
         "UPDATE reset_flows SET state = $1, version = version + 1, busy_until = NULL \
@@ -404,7 +415,7 @@ async fn save(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
     .bind(flow.version)
     .bind(i64::from(flow.claimed))
     .bind(state.clock.now())
-    .execute(state.store.pool())
+    .execute(&mut *conn)
     .await
     .map_err(ApiError::internal)?;
     if done.rows_affected() != 1 {
@@ -598,6 +609,7 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
             reason: "not offered in this flow".into(),
         })?;
     let now = state.clock.now();
+    let mut send = None;
     flow.st.stage = match offered.kind {
         MethodKind::SecurityQuestions => Stage::Questions {
             method: offered.id.clone(),
@@ -611,7 +623,7 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
             let sent_at = match flow.st.sent_at(&offered.id) {
                 Some(t) if now < t + RESEND_COOLDOWN => t,
                 _ => {
-                    send_code(state, &flow, &offered).await?;
+                    send = Some(offered.clone());
                     flow.st.note_sent(&offered.id, now);
                     now
                 }
@@ -622,7 +634,10 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
             }
         }
     };
-    save(state, &mut flow).await?;
+    match &send {
+        Some(offered) => save_sending(state, &mut flow, offered).await?,
+        None => save(state, &mut flow).await?,
+    }
     audit::record(
         state,
         Event {
@@ -676,13 +691,12 @@ pub async fn resend(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
         .find(|o| o.id == method)
         .cloned()
         .ok_or(ApiError::WrongStep)?;
-    send_code(state, &flow, &offered).await?;
     flow.st.note_sent(&method, now);
     flow.st.stage = Stage::Code {
         method,
         sent_at: Some(now),
     };
-    save(state, &mut flow).await?;
+    save_sending(state, &mut flow, &offered).await?;
     respond(state, &flow).await
 }
 
@@ -696,19 +710,24 @@ pub async fn back(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     respond(state, &flow).await
 }
 
-/// Stores a new code for the option and hands its delivery to a task. The
-/// same statements run for a decoy; only the task finds there is no one to
-/// send to (see `send`).
-async fn send_code(state: &AppState, flow: &Flow, offered: &Offered) -> Result<(), ApiError> {
+/// Saves the flow with a new code for `offered`, in one transaction: the
+/// code's hash, and its job in the outbox (see `send`). The same statements
+/// run for a decoy; only the worker finds there is no one to send to. A flow
+/// that another request moved meanwhile saves nothing and sends nothing.
+async fn save_sending(
+    state: &AppState,
+    flow: &mut Flow,
+    offered: &Offered,
+) -> Result<(), ApiError> {
     let now = state.clock.now();
     let code = numeric_code(state);
+    let mut tx = state.store.pool().begin().await?;
     // A new code replaces any earlier one for this flow.
     sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
         .bind(now)
         .bind(&flow.hash)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "INSERT INTO reset_codes (id, flow_hash, method_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -718,21 +737,25 @@ async fn send_code(state: &AppState, flow: &Flow, offered: &Offered) -> Result<(
     .bind(state.keys.code_hash(&flow.hash, code.expose()))
     .bind(now)
     .bind(now + CODE_LIFETIME)
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    send::spawn(
-        state,
-        send::Job {
-            user_id: flow.user_id.clone(),
-            method: offered.method.clone(),
-            kind: offered.kind,
-            code,
-            lang: i18n::current(),
-            flow_hash: flow.hash.clone(),
-            ip: flow.ip.clone(),
-        },
-    );
+    .execute(&mut *tx)
+    .await?;
+    let job = send::Job {
+        user_id: flow.user_id.clone(),
+        method: offered.method.clone(),
+        kind: offered.kind,
+        code: code.expose().to_string(),
+        lang: i18n::current().to_string(),
+        flow_hash: flow.hash.clone(),
+        ip: flow.ip.clone(),
+        charged: None,
+    };
+    let mut batch = outbox::Batch::default();
+    batch
+        .add(&mut tx, state, job.item(now + CODE_LIFETIME))
+        .await?;
+    save_on(&mut tx, state, flow).await?;
+    tx.commit().await?;
+    let _ = batch.committed(state).await;
     Ok(())
 }
 
@@ -754,10 +777,13 @@ pub use proof::{answer, verify};
 /// Sets the new password in the directory, once every gate is passed.
 ///
 /// The flow is claimed first (of concurrent submissions one gets past it),
-/// then the user's other sessions end, then the directory is written. Only a
-/// refused or failed write reopens the step. What follows the write (audit,
-/// the notices) cannot turn the answer into an error: the password has
-/// changed, and the answer says what else happened.
+/// with the notices queued in the same transaction but held; then the
+/// user's other sessions end; then the directory is written. Only a refused
+/// or failed write reopens the step (and drops the notices). Once written,
+/// the notices go at once; a node that dies in between still sends them when
+/// the hold ends, because a missing "your password was reset" could hide a
+/// takeover. What follows the write cannot turn the answer into an error:
+/// the password has changed, and the answer says what else happened.
 pub async fn set_password(
     state: &AppState,
     id: &str,
@@ -769,23 +795,27 @@ pub async fn set_password(
     }
     let user = user_of(state, &flow).await?.ok_or(ApiError::WrongStep)?;
     crate::password::enforce(state, password, &user, &flow.ip, "reset").await?;
-    finish(state, &mut flow, Outcome::PasswordReset).await?;
+    let notices = reset_notices(state, &user).await;
+    let held = finish(state, &mut flow, Outcome::PasswordReset, &notices).await?;
     // No automatic sign-in, and every other session ends, before the write:
     // a session the attacker holds cannot outlive the reset.
     let signed_out = match crate::session::revoke_all(state, &user.id).await {
         Ok(n) => u32::try_from(n).unwrap_or(u32::MAX),
-        Err(e) => return Err(reopen_with(state, &mut flow, e).await),
+        Err(e) => return Err(reopen_with(state, &mut flow, e, &held).await),
     };
     let written = async {
         state.directory.set_password(&user, password).await?;
         if user.is_locked(state.clock.now()) {
             state.directory.unlock(&user).await?;
         }
-        Ok(())
+        Ok::<(), DirectoryError>(())
     }
     .await;
     if let Err(e) = written {
-        return Err(reopen(state, &mut flow, e).await);
+        return Err(reopen_with(state, &mut flow, ApiError::from(e), &held).await);
+    }
+    if let Err(e) = outbox::release(state, &held).await {
+        tracing::warn!(error = %e, user = %user.username, "reset notices wait for their hold to end");
     }
     // The user has their account back: a pass the helpdesk issued is void.
     if let Err(e) = crate::tap::revoke_on_reset(state, &user).await {
@@ -816,8 +846,7 @@ pub async fn set_password(
         },
     )
     .await;
-    let notified = notify_reset(state, &user).await;
-    record_outcome(state, &mut flow, signed_out, notified).await;
+    record_outcome(state, &mut flow, signed_out).await;
     respond(state, &flow).await
 }
 
@@ -831,9 +860,9 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
         .await?
         .filter(|u| u.is_locked(state.clock.now()))
         .ok_or(ApiError::WrongStep)?;
-    finish(state, &mut flow, Outcome::Unlocked).await?;
+    finish(state, &mut flow, Outcome::Unlocked, &Notices::default()).await?;
     if let Err(e) = state.directory.unlock(&user).await {
-        return Err(reopen(state, &mut flow, e).await);
+        return Err(reopen_with(state, &mut flow, ApiError::from(e), &[]).await);
     }
     audit::record(
         state,
@@ -847,13 +876,12 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
 }
 
 /// The directory refused or is down after the flow was claimed: the flow goes
-/// back to the new-password step, nothing is recorded as completed, and the
-/// directory's reason is the answer.
-async fn reopen(state: &AppState, flow: &mut Flow, e: DirectoryError) -> ApiError {
-    reopen_with(state, flow, ApiError::from(e)).await
-}
-
-async fn reopen_with(state: &AppState, flow: &mut Flow, e: ApiError) -> ApiError {
+/// back to the new-password step, nothing is recorded as completed, the held
+/// notices are dropped, and the directory's reason is the answer.
+async fn reopen_with(state: &AppState, flow: &mut Flow, e: ApiError, held: &[String]) -> ApiError {
+    if let Err(c) = outbox::cancel(state, held).await {
+        tracing::error!(error = %c, "notices of a reset that failed could not be dropped");
+    }
     flow.st.stage = Stage::NewPassword;
     match save(state, flow).await {
         Ok(()) => e,
@@ -861,21 +889,42 @@ async fn reopen_with(state: &AppState, flow: &mut Flow, e: ApiError) -> ApiError
     }
 }
 
-/// Moves the flow to its end, atomically: fails with `WrongStep` if another
-/// request moved it first.
-async fn finish(state: &AppState, flow: &mut Flow, outcome: Outcome) -> Result<(), ApiError> {
+/// How long the notices of a claimed reset wait for the directory write
+/// before they go anyway: longer than any write takes.
+const NOTICE_HOLD: i64 = 60;
+
+/// Moves the flow to its end, atomically (fails with `WrongStep` if another
+/// request moved it first), and queues `notices` in the same transaction,
+/// held for [`NOTICE_HOLD`]. Returns the held rows.
+async fn finish(
+    state: &AppState,
+    flow: &mut Flow,
+    outcome: Outcome,
+    notices: &Notices,
+) -> Result<Vec<String>, ApiError> {
     flow.st.stage = Stage::Done {
         outcome,
         signed_out: 0,
-        notified: false,
+        notified: notices.own,
     };
-    save(state, flow).await
+    let mut tx = state.store.pool().begin().await?;
+    let mut batch = outbox::Batch::default();
+    for (msg, account) in &notices.mail {
+        let item = outbox::Item::message(msg, account.as_deref()).held(NOTICE_HOLD);
+        batch.add(&mut tx, state, item).await?;
+    }
+    save_on(&mut tx, state, flow).await?;
+    tx.commit().await?;
+    Ok(batch.committed(state).await)
 }
 
 /// Notes what else the reset did, for the answer and a reload of it. The
 /// reset itself is done: a failure here is logged, not answered.
-async fn record_outcome(state: &AppState, flow: &mut Flow, signed_out: u32, notified: bool) {
-    if let Stage::Done { outcome, .. } = flow.st.stage {
+async fn record_outcome(state: &AppState, flow: &mut Flow, signed_out: u32) {
+    if let Stage::Done {
+        outcome, notified, ..
+    } = flow.st.stage
+    {
         flow.st.stage = Stage::Done {
             outcome,
             signed_out,
@@ -887,10 +936,18 @@ async fn record_outcome(state: &AppState, flow: &mut Flow, signed_out: u32, noti
     }
 }
 
-/// Mails the user (and, for an administrator, the other administrators).
-/// Best effort: the password has changed whatever happens here. Returns
-/// whether the user's own notice was queued.
-async fn notify_reset(state: &AppState, user: &DirUser) -> bool {
+/// The mail a reset sends, each with the account it goes to.
+#[derive(Debug, Default)]
+struct Notices {
+    mail: Vec<(Outgoing, Option<String>)>,
+    /// Whether the user's own notice is among them.
+    own: bool,
+}
+
+/// The user's own notice and, for an administrator, one to each other
+/// administrator. Best effort: an administrator list that cannot be read is
+/// logged.
+async fn reset_notices(state: &AppState, user: &DirUser) -> Notices {
     let org = state.organisation();
     let args = [
         ("organisation", org.as_str()),
@@ -898,22 +955,25 @@ async fn notify_reset(state: &AppState, user: &DirUser) -> bool {
         ("account", user.username.as_str()),
         ("url", state.config.server.public_url.as_str()),
     ];
-    let mut notified = false;
+    let mut notices = Notices::default();
     if let Some(email) = &user.email {
         let lang = i18n::current();
-        state.outbox.send(Outgoing::Mail {
-            to: email.clone(),
-            subject: i18n::text_with(lang, "email.reset_done.subject", &args),
-            body: i18n::text_with(lang, "email.reset_done.body", &args),
-        });
-        notified = true;
+        notices.own = true;
+        notices.mail.push((
+            Outgoing::Mail {
+                to: email.clone(),
+                subject: i18n::text_with(lang, "email.reset_done.subject", &args),
+                body: i18n::text_with(lang, "email.reset_done.body", &args),
+            },
+            Some(user.username.clone()),
+        ));
     }
     if user.is_admin {
         let admins = match state.directory.administrators().await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, user = %user.username, "an administrator's reset could not be announced to the other administrators");
-                return notified;
+                return notices;
             }
         };
         for admin in admins {
@@ -923,12 +983,15 @@ async fn notify_reset(state: &AppState, user: &DirUser) -> bool {
             let Some(to) = admin.email else { continue };
             // Other administrators' languages are unknown: the portal's default.
             let lang = state.config.default_locale();
-            state.outbox.send(Outgoing::Mail {
-                to,
-                subject: i18n::text_with(lang, "email.admin_reset.subject", &args),
-                body: i18n::text_with(lang, "email.admin_reset.body", &args),
-            });
+            notices.mail.push((
+                Outgoing::Mail {
+                    to,
+                    subject: i18n::text_with(lang, "email.admin_reset.subject", &args),
+                    body: i18n::text_with(lang, "email.admin_reset.body", &args),
+                },
+                Some(admin.username),
+            ));
         }
     }
-    notified
+    notices
 }

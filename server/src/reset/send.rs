@@ -1,29 +1,41 @@
 //! A reset code's way out, off the request path. The request does the same
-//! work for a real account as for a decoy (store the code's hash, hand a job
-//! to a task); only the task looks the account up, applies the silent send
-//! limits and queues the message. So neither the answer nor its timing says
-//! whether anything was sent.
+//! work for a real account as for a decoy (store the code's hash, queue a
+//! job in the same transaction); only the outbox worker, when the job's turn
+//! comes, looks the account up, applies the silent send limits and renders
+//! the message. So neither the answer nor its timing says whether anything
+//! was sent, and a crash after the answer loses no code.
 
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use sspr_proto::reset::MethodKind;
 
 use super::throttle::{self, Held};
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::delivery::Outgoing;
+use crate::error::ApiError;
 use crate::i18n;
 use crate::methods;
-use crate::secret::Secret;
+use crate::outbox::{self, Channel, Item, Resolution};
 
-/// What the task needs to deliver one code.
+/// The outbox row kind of a reset code's job.
+pub const KIND: &str = "reset_code";
+
+/// What the worker needs to deliver one code. Sealed in the outbox.
+#[derive(Serialize, Deserialize)]
 pub(super) struct Job {
     pub user_id: Option<String>,
     /// The stored method behind the option, for an email or phone.
     pub method: Option<String>,
     pub kind: MethodKind,
-    pub code: Secret,
-    pub lang: &'static str,
+    pub code: String,
+    pub lang: String,
     pub flow_hash: String,
     pub ip: String,
+    /// The message, once the send limits were charged for it: a retry after
+    /// a failed delivery is not charged again.
+    #[serde(default)]
+    pub charged: Option<Outgoing>,
 }
 
 impl std::fmt::Debug for Job {
@@ -34,25 +46,59 @@ impl std::fmt::Debug for Job {
     }
 }
 
-/// Hands the job to a task; returns at once, whoever it is for.
-pub(super) fn spawn(state: &AppState, job: Job) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = deliver(&state, job).await {
-            tracing::error!(error = %e, "a reset code could not be queued");
-        }
-    });
+impl Job {
+    /// The outbox item: never sent once the code has expired.
+    pub fn item(&self, expires_at: crate::clock::UnixTime) -> Item {
+        let channel = if self.kind == MethodKind::Sms {
+            Channel::Sms
+        } else {
+            Channel::Mail
+        };
+        Item::job(
+            KIND,
+            channel,
+            serde_json::to_vec(self).unwrap_or_default(),
+            Some(expires_at),
+        )
+    }
 }
 
-async fn deliver(state: &AppState, job: Job) -> Result<(), crate::error::ApiError> {
+/// Turns queued reset-code jobs into messages.
+#[derive(Debug)]
+pub struct Resolver;
+
+#[async_trait]
+impl outbox::Resolve for Resolver {
+    async fn resolve(
+        &self,
+        state: &AppState,
+        payload: &mut Vec<u8>,
+    ) -> Result<Resolution, ApiError> {
+        let mut job: Job = serde_json::from_slice(payload).map_err(ApiError::internal)?;
+        let resolution = resolve(state, &mut job).await?;
+        if matches!(resolution, Resolution::Send(_)) {
+            *payload = serde_json::to_vec(&job).map_err(ApiError::internal)?;
+        }
+        Ok(resolution)
+    }
+}
+
+async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError> {
     // A decoy: nothing to send, ever.
-    let Some(user_id) = job.user_id.as_deref() else {
-        return Ok(());
+    let Some(user_id) = job.user_id.clone() else {
+        return Ok(Resolution::Drop);
     };
-    let Some(user) = state.directory.user_by_id(user_id).await? else {
-        return Ok(());
+    // Replaced by a newer code, used, or expired: a code is never sent late.
+    if !still_live(state, job).await? {
+        return Ok(Resolution::Drop);
+    }
+    if let Some(msg) = &job.charged {
+        return Ok(Resolution::Send(msg.clone()));
+    }
+    let Some(user) = state.directory.user_by_id(&user_id).await? else {
+        return Ok(Resolution::Drop);
     };
-    let account = throttle::account_subject(user_id);
+    let account = throttle::account_subject(&user_id);
     let audit_held = |detail: &'static str| Event {
         activity: audit::FLOW_PROGRESS,
         actor: &user.username,
@@ -66,9 +112,9 @@ async fn deliver(state: &AppState, job: Job) -> Result<(), crate::error::ApiErro
     // A blocked account gets the same answer, and no code.
     if throttle::is_blocked(state, &account).await? {
         audit::record(state, audit_held("code not sent: blocked")).await;
-        return Ok(());
+        return Ok(Resolution::Drop);
     }
-    let stored = methods::for_user(state, Some(user_id)).await?;
+    let stored = methods::for_user(state, Some(&user_id)).await?;
     let Some(target) = stored
         .iter()
         .find(|m| match &job.method {
@@ -77,46 +123,30 @@ async fn deliver(state: &AppState, job: Job) -> Result<(), crate::error::ApiErro
         })
         .and_then(|m| m.target.clone())
     else {
-        return Ok(());
+        return Ok(Resolution::Drop);
     };
     // A code went to this address or number less than 60 s ago (another
-    // flow, a click on the same method): this one waits its turn rather
-    // than going now, and goes only if it is still the flow's live code.
-    let mut turns = 0;
-    loop {
-        if !still_live(state, &job).await? {
-            audit::record(
-                state,
-                audit_held("code not sent: replaced or expired while waiting"),
-            )
-            .await;
-            return Ok(());
+    // flow, a click on the same method): this one waits its turn in the
+    // outbox rather than going now, and goes only if it is still the flow's
+    // live code by then.
+    match throttle::charge_send(state, &account, &target, throttle::Purpose::Reset).await? {
+        Ok(()) => {}
+        Err(Held::Cooldown { retry_after }) => {
+            return Ok(Resolution::Later(state.clock.now() + retry_after.max(1)));
         }
-        match throttle::charge_send(state, &account, &target, throttle::Purpose::Reset).await? {
-            Ok(()) => break,
-            Err(Held::Cooldown { retry_after }) if turns < 5 => {
-                turns += 1;
-                tokio::time::sleep(std::time::Duration::from_secs(retry_after.unsigned_abs()))
-                    .await;
-            }
-            Err(Held::Cooldown { .. }) => {
-                audit::record(state, audit_held("code not sent: target cooling down")).await;
-                return Ok(());
-            }
-            Err(Held::Cap { .. }) => {
-                audit::record(state, audit_held("code not sent: 10 codes in 10 minutes")).await;
-                return Ok(());
-            }
+        Err(Held::Cap { .. }) => {
+            audit::record(state, audit_held("code not sent: 10 codes in 10 minutes")).await;
+            return Ok(Resolution::Drop);
         }
     }
     let org = state.organisation();
     let args = [
-        ("code", job.code.expose()),
+        ("code", job.code.as_str()),
         ("organisation", org.as_str()),
         ("url", state.config.server.public_url.as_str()),
     ];
-    let lang = job.lang;
-    state.outbox.send(match job.kind {
+    let lang = job.lang.as_str();
+    let msg = match job.kind {
         MethodKind::Sms => Outgoing::Sms {
             to: target,
             body: i18n::text_with(lang, "sms.reset_code", &args),
@@ -126,22 +156,22 @@ async fn deliver(state: &AppState, job: Job) -> Result<(), crate::error::ApiErro
             subject: i18n::text_with(lang, "email.reset_code.subject", &args),
             body: i18n::text_with(lang, "email.reset_code.body", &args),
         },
-    });
-    Ok(())
+    };
+    job.charged = Some(msg.clone());
+    Ok(Resolution::Send(msg))
 }
 
 /// Whether the job's code is still the live one of its flow (not replaced by
 /// a newer code, not used, not expired): a code is never sent late.
-async fn still_live(state: &AppState, job: &Job) -> Result<bool, crate::error::ApiError> {
+async fn still_live(state: &AppState, job: &Job) -> Result<bool, ApiError> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM reset_codes WHERE flow_hash = $1 AND code_hash = $2 \
          AND used_at IS NULL AND expires_at > $3",
     )
     .bind(&job.flow_hash)
-    .bind(state.keys.code_hash(&job.flow_hash, job.code.expose()))
+    .bind(state.keys.code_hash(&job.flow_hash, &job.code))
     .bind(state.clock.now())
     .fetch_one(state.store.pool())
-    .await
-    .map_err(crate::error::ApiError::internal)?;
+    .await?;
     Ok(n > 0)
 }

@@ -16,11 +16,12 @@ use sspr_proto::reset::PowChallenge;
 use sspr_server::assets::Assets;
 use sspr_server::clock::{ManualClock, OsEntropy};
 use sspr_server::config::Config;
-use sspr_server::delivery::{DevOutbox, Outbox, Transport};
+use sspr_server::delivery::{DevOutbox, Transport};
 use sspr_server::directory::builtin::Builtin;
 use sspr_server::hashing::HashPool;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
+use sspr_server::outbox::Outbox;
 use sspr_server::pacing::Paces;
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
@@ -119,6 +120,7 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
     let outbox_transport: Arc<dyn Transport> = Arc::new(DevOutbox {
         dir: dir.path().join("outbox"),
     });
+    let policy = config.delivery.outbox_policy();
     let state = AppState {
         public_origin: config.public_origin(),
         config: Arc::new(config),
@@ -129,13 +131,14 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
         assets: Arc::new(Assets::Dir(dist)),
         theme,
         keys: Arc::new(Keys::from_master(&[7; 32])),
-        outbox: Outbox::start(outbox_transport.clone(), outbox_transport),
+        outbox: Outbox::new(outbox_transport.clone(), outbox_transport, policy),
         limits: IpLimits::new(store.clone()),
         hashes,
         paces: Arc::new(Paces::new(std::time::Duration::ZERO)),
         ready: Default::default(),
     };
     sspr_server::methods::seed_demo(&state).await.unwrap();
+    sspr_server::start_workers(&state);
     Harness {
         app: app(state.clone()),
         state,
