@@ -69,6 +69,9 @@ pub struct Options {
     pub config: String,
     /// Extra environment for the process (e.g. `SSPR_LOG`).
     pub env: Vec<(String, String)>,
+    /// Mail over SMTP (no TLS) to this loopback port, instead of the dev
+    /// outbox. Texts stay in the dev outbox.
+    pub smtp_port: Option<u16>,
 }
 
 /// A running portal.
@@ -97,12 +100,19 @@ impl Drop for Portal {
 /// The config file a portal starts with.
 pub fn write_config(dir: &Path, port: u16, opts: &Options) -> PathBuf {
     let url = format!("http://127.0.0.1:{port}");
+    let mail = match opts.smtp_port {
+        Some(p) => format!(
+            "mail = \"smtp\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {p}\nsmtp_tls = \"none\"\n\
+             from = \"IT Helpdesk <no-reply@example.com>\"\n"
+        ),
+        None => "mail = \"outbox\"\n".into(),
+    };
     let text = format!(
         "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"{url}\"\n{}\n\
          [store]\nurl = \"sqlite://sspr.db?mode=rwc\"\n\
          [directory]\ndemo_users = true\n\
          [reset]\npow_difficulty = 8\nidentify_floor_ms = 50\n{}\n\
-         [delivery]\nmail = \"outbox\"\nsms = \"outbox\"\noutbox_dir = \"outbox\"\n{}\n",
+         [delivery]\n{mail}sms = \"outbox\"\noutbox_dir = \"outbox\"\n{}\n",
         opts.server, opts.reset, opts.config
     );
     let path = dir.join("sspr.toml");
@@ -485,6 +495,72 @@ impl Portal {
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
+    }
+}
+
+/// A real SMTP server (aiosmtpd, as the e2e tests use) on a loopback port:
+/// `mails()` reads what it accepted. Stopped when dropped.
+#[derive(Debug)]
+pub struct SmtpSink {
+    pub port: u16,
+    file: PathBuf,
+    _dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl SmtpSink {
+    /// Starts it on `port` and waits until it listens.
+    pub fn start(port: u16) -> SmtpSink {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mail.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&file)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 with aiosmtpd (tests/e2e/requirements.txt)");
+        let stdout = child.stdout.take().unwrap();
+        let ready = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.contains("ready"));
+        assert!(ready, "the SMTP sink did not start");
+        SmtpSink {
+            port,
+            file,
+            _dir: dir,
+            child,
+        }
+    }
+
+    /// Every mail accepted so far: `{"to": [..], "subject", "body"}`.
+    pub fn mails(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Mails accepted so far for `to`.
+    pub fn mails_to(&self, to: &str) -> Vec<Value> {
+        self.mails()
+            .into_iter()
+            .filter(|m| {
+                m["to"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|t| t == to))
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
