@@ -16,6 +16,7 @@ pub mod json;
 pub mod keys;
 pub mod limits;
 pub mod methods;
+pub mod metrics;
 pub mod pacing;
 pub mod password;
 pub mod ready;
@@ -48,6 +49,7 @@ use crate::directory::Directory;
 use crate::hashing::HashPool;
 use crate::keys::Keys;
 use crate::limits::IpLimits;
+use crate::metrics::Metrics;
 use crate::pacing::Paces;
 use crate::store::Store;
 use crate::theme::ThemeFile;
@@ -73,6 +75,8 @@ pub struct AppState {
     pub paces: Arc<Paces>,
     /// The last readiness answer, reused for a few seconds.
     pub ready: Arc<ready::ReadyCache>,
+    /// Prometheus metrics, served on `server.metrics_bind` only.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
