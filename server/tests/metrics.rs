@@ -138,19 +138,23 @@ async fn decoys_count_as_started_only_and_a_block_is_counted_once() {
         )
         .await;
     }
-    // The right code, refused while blocked, is no new block.
-    let f = start(&h, "alice").await;
-    choose(&h, &f, "authenticator").await;
-    let (_, v) = step(
-        &h,
-        "/api/reset/verify",
-        json!({ "flow": f["flow"], "code": totp_now(&h, ALICE_TOTP) }),
-    )
-    .await;
-    assert_eq!(shown(&v)["step"], "blocked");
+    // The right code, refused while blocked (unevaluated under the blocked
+    // name, evaluated but refused under another), is no success and no new block.
+    for name in ["alice", "alice@example.com"] {
+        let f = start(&h, name).await;
+        choose(&h, &f, "authenticator").await;
+        let (_, v) = step(
+            &h,
+            "/api/reset/verify",
+            json!({ "flow": f["flow"], "code": totp_now(&h, ALICE_TOTP) }),
+        )
+        .await;
+        assert_eq!(shown(&v)["step"], "blocked", "{name}");
+    }
     let after = scrape(&h);
     assert_eq!(value(&after, "sspr_resets_blocked_total"), 1.0);
     assert_eq!(value(&after, TOTP_BAD), 5.0);
+    assert_eq!(value(&after, TOTP_OK), 0.0);
     assert_eq!(value(&after, COMPLETED), 0.0);
 }
 

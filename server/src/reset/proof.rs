@@ -130,9 +130,6 @@ async fn prove(
     };
     let print = fingerprint(state, flow, proof);
     if ok {
-        if !flow.is_decoy() {
-            state.metrics.reset_proof(offered.kind, true);
-        }
         throttle::refund(state, &typed).await?;
         if !flow.is_decoy() && throttle::is_blocked(state, &flow.subject).await? {
             // Right, but the account is blocked through another of its names.
@@ -155,6 +152,9 @@ async fn prove(
             Stage::Choose
         };
         save(state, flow).await?;
+        if !flow.is_decoy() {
+            state.metrics.reset_proof(offered.kind, true);
+        }
         audit::record(
             state,
             Event {
