@@ -132,6 +132,14 @@ pub struct Metrics {
     hooks: Mutex<Vec<Hook>>,
 }
 
+/// This build's metrics, for states that need no sharing with a pool or a
+/// directory built elsewhere (tests): `metrics: Default::default()`.
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new(env!("CARGO_PKG_VERSION"))
+    }
+}
+
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics").finish_non_exhaustive()
@@ -431,7 +439,22 @@ impl Metrics {
     }
 
     /// Runs `hook` before each scrape (for at most 2 s), e.g. to read the
-    /// outbox's depth from the store and [`Metrics::set_outbox`] it.
+    /// outbox's depth from the store and [`Metrics::set_outbox`] it:
+    ///
+    /// ```ignore
+    /// let s = state.clone();
+    /// state.metrics.before_scrape(move || {
+    ///     let s = s.clone();
+    ///     async move {
+    ///         let (depth, oldest) = pending(&s.store).await; // the outbox's own query
+    ///         let age = oldest.map_or(0, |t| s.clock.now() - t);
+    ///         s.metrics.set_outbox(depth, age);
+    ///     }
+    /// });
+    /// ```
+    ///
+    /// (A hook holding the state keeps this `Metrics` alive as long as the
+    /// process, which is how long a server's lives anyway.)
     pub fn before_scrape<F, Fut>(&self, hook: F)
     where
         F: Fn() -> Fut + Send + Sync + 'static,
