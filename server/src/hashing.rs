@@ -5,14 +5,19 @@
 //! of memory and CPU and the rest of the portal keeps answering.
 //!
 //! Parameters: m = 19456 KiB, t = 2, p = 1 (OWASP's argon2id minimum).
+//!
+//! With metrics, each job's wait in the queue (until a worker takes it) goes
+//! to `sspr_hash_wait_seconds`, and each refusal to `sspr_hash_busy_total`.
 
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
+use crate::metrics::Metrics;
 use crate::secret::Secret;
 
 /// m = 19456 KiB, t = 2, p = 1.
@@ -37,6 +42,8 @@ enum Work {
 
 struct Job {
     work: Work,
+    /// When it entered the queue.
+    queued: Instant,
     reply: oneshot::Sender<Result<Answer, HashError>>,
 }
 
@@ -51,6 +58,7 @@ pub struct HashPool {
     tx: SyncSender<Job>,
     workers: usize,
     queue: usize,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl std::fmt::Debug for HashPool {
@@ -65,6 +73,15 @@ impl std::fmt::Debug for HashPool {
 impl HashPool {
     /// `workers` threads (0 = one per core) and room for `queue` waiting jobs.
     pub fn new(workers: usize, queue: usize) -> HashPool {
+        Self::start(workers, queue, None)
+    }
+
+    /// As [`HashPool::new`], measuring waits and refusals into `metrics`.
+    pub fn with_metrics(workers: usize, queue: usize, metrics: Arc<Metrics>) -> HashPool {
+        Self::start(workers, queue, Some(metrics))
+    }
+
+    fn start(workers: usize, queue: usize, metrics: Option<Arc<Metrics>>) -> HashPool {
         let workers = if workers == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -73,15 +90,20 @@ impl HashPool {
         let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..workers {
-            let rx = rx.clone();
+            let (rx, metrics) = (rx.clone(), metrics.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("sspr-argon2-{i}"))
-                .spawn(move || worker(&rx));
+                .spawn(move || worker(&rx, metrics.as_deref()));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "cannot start a password hashing thread");
             }
         }
-        HashPool { tx, workers, queue }
+        HashPool {
+            tx,
+            workers,
+            queue,
+            metrics,
+        }
     }
 
     pub fn workers(&self) -> usize {
@@ -90,9 +112,19 @@ impl HashPool {
 
     async fn submit(&self, work: Work) -> Result<Answer, HashError> {
         let (reply, answer) = oneshot::channel();
-        match self.tx.try_send(Job { work, reply }) {
+        let job = Job {
+            work,
+            queued: Instant::now(),
+            reply,
+        };
+        match self.tx.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(HashError::Busy),
+            Err(TrySendError::Full(_)) => {
+                if let Some(m) = &self.metrics {
+                    m.hash_busy();
+                }
+                return Err(HashError::Busy);
+            }
             Err(TrySendError::Disconnected(_)) => {
                 return Err(HashError::Failed("no hashing workers".into()));
             }
@@ -142,7 +174,7 @@ fn dummy_phc() -> &'static str {
     "$argon2id$v=19$m=19456,t=2,p=1$c3Nwci1kdW1teS1zYWx0IQ$VB6lnMQtpLbDxcCxJSwV7S1pe+cMvwDQ7awZ4H3ZmUU"
 }
 
-fn worker(rx: &Mutex<Receiver<Job>>) {
+fn worker(rx: &Mutex<Receiver<Job>>, metrics: Option<&Metrics>) {
     // Allocated once, on the first job, and reused: memory stays at one
     // argon2 working set per worker however many requests come.
     let mut memory: Vec<Block> = Vec::new();
@@ -154,6 +186,9 @@ fn worker(rx: &Mutex<Receiver<Job>>) {
                 Err(_) => return,
             }
         };
+        if let Some(m) = metrics {
+            m.hash_waited(job.queued.elapsed());
+        }
         let answer = match job.work {
             Work::Hash { password, salt } => {
                 hash_with(&mut memory, &password, &salt).map(Answer::Hashed)
@@ -287,6 +322,35 @@ mod tests {
         }
         // One worker and one queue slot: at most two of eight are taken.
         assert!(busy >= 6, "{busy} of 8 refused");
+    }
+
+    #[tokio::test]
+    async fn waits_and_refusals_are_measured() {
+        let metrics = Arc::new(Metrics::new("0"));
+        let pool = HashPool::with_metrics(1, 1, metrics.clone());
+        let pw = Secret::new("x");
+        let jobs: Vec<_> = (0..6)
+            .map(|_| {
+                let pool = pool.clone();
+                let pw = pw.clone();
+                tokio::spawn(async move { pool.burn(&pw).await })
+            })
+            .collect();
+        let mut busy = 0u32;
+        for j in jobs {
+            if j.await.unwrap() == Err(HashError::Busy) {
+                busy += 1;
+            }
+        }
+        let text = metrics.encode().unwrap();
+        let value = |series: &str| -> u32 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+                .unwrap_or_else(|| panic!("{series} in\n{text}"))
+        };
+        assert_eq!(value("sspr_hash_busy_total"), busy);
+        // Every job a worker took had its wait measured.
+        assert_eq!(value("sspr_hash_wait_seconds_count"), 6 - busy);
     }
 
     #[tokio::test]

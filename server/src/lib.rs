@@ -16,6 +16,7 @@ pub mod json;
 pub mod keys;
 pub mod limits;
 pub mod methods;
+pub mod metrics;
 pub mod outbox;
 pub mod pacing;
 pub mod password;
@@ -48,6 +49,7 @@ use crate::directory::Directory;
 use crate::hashing::HashPool;
 use crate::keys::Keys;
 use crate::limits::IpLimits;
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::pacing::Paces;
 use crate::store::Store;
@@ -74,6 +76,8 @@ pub struct AppState {
     pub paces: Arc<Paces>,
     /// The last readiness answer, reused for a few seconds.
     pub ready: Arc<ready::ReadyCache>,
+    /// Prometheus metrics, served on `server.metrics_bind` only.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -100,8 +104,10 @@ pub fn resolvers() -> outbox::Resolvers {
     resolvers
 }
 
-/// Starts the background work every node runs: the outbox's worker.
+/// Starts the background work every node runs: the outbox's worker, and
+/// the outbox's depth and age read for each scrape of the metrics.
 pub fn start_workers(state: &AppState) -> tokio::task::JoinHandle<()> {
+    outbox::report_depth(state);
     outbox::spawn_worker(state.clone(), resolvers())
 }
 
@@ -232,6 +238,7 @@ pub mod testing {
             hashes,
             paces: Arc::new(Paces::new(std::time::Duration::ZERO)),
             ready: Default::default(),
+            metrics: Default::default(),
         };
         (state, clock)
     }

@@ -12,10 +12,12 @@ use sspr_server::config::{Config, MailKind, SmsKind};
 use sspr_server::delivery::{DevOutbox, HttpSms, Smtp, Transport};
 use sspr_server::directory::Directory;
 use sspr_server::directory::builtin::Builtin;
+use sspr_server::directory::instrumented::Instrumented;
 use sspr_server::directory::ldap::LdapDirectory;
 use sspr_server::hashing::HashPool;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
+use sspr_server::metrics::Metrics;
 use sspr_server::outbox::Outbox;
 use sspr_server::pacing::Paces;
 use sspr_server::store::Store;
@@ -458,6 +460,28 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     let local = listener.local_addr()?;
+    // The metrics listener, if any, is up before the portal says it listens.
+    if let Some(addr) = srv.metrics_bind {
+        let metrics_listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (server.metrics_bind): {e}"))?;
+        let at = metrics_listener.local_addr()?;
+        tracing::info!(%at, "metrics at /metrics");
+        println!("metrics on http://{at}/metrics");
+        let limits = sspr_server::serve::Limits {
+            max_connections: 16,
+            per_client: 16,
+            trusted: Vec::new(),
+            ..limits.clone()
+        };
+        let app = sspr_server::metrics::router(state.metrics.clone());
+        tokio::spawn(async move {
+            if let Err(e) = sspr_server::serve::run(metrics_listener, app, limits, shutdown()).await
+            {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     tracing::info!(%local, %public_url, "sspr listening");
     println!("sspr listening on http://{local}  (public URL {public_url})");
     tokio::spawn(housekeeping(state.clone()));
@@ -501,7 +525,12 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
     let store = Store::open(&config.store.url, config.store.max_connections).await?;
     let clock = Arc::new(SystemClock);
     let entropy = Arc::new(OsEntropy);
-    let hashes = HashPool::new(config.server.hash_workers, config.server.hash_queue);
+    let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION")));
+    let hashes = HashPool::with_metrics(
+        config.server.hash_workers,
+        config.server.hash_queue,
+        metrics.clone(),
+    );
     let keys = Keys::load_or_create(&config.secrets.key_file, entropy.as_ref())?;
     let outbox_dir: Arc<dyn Transport> = Arc::new(DevOutbox {
         dir: config.delivery.outbox_dir.clone(),
@@ -557,6 +586,8 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
             Arc::new(dir)
         }
     };
+    // Every directory call, whichever the connector, is measured here.
+    let directory = Instrumented::wrap(directory, metrics.clone());
     let assets = match &config.server.assets_dir {
         Some(dir) => Assets::Dir(dir.clone()),
         None => Assets::Embedded,
@@ -584,6 +615,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         hashes,
         paces,
         ready: Default::default(),
+        metrics,
     };
     if demo {
         sspr_server::methods::seed_demo(&state)

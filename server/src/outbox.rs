@@ -265,6 +265,7 @@ impl Batch {
             state.outbox.wake();
         }
         for (channel, account) in self.refused {
+            state.metrics.outbox_failed(channel.as_str());
             tracing::error!(
                 channel = channel.as_str(),
                 limit = state.outbox.policy.limit,
@@ -484,8 +485,16 @@ async fn handle(state: &AppState, resolvers: &Resolvers, row: Row) {
         }
     };
     match state.outbox.transport(channel).deliver(&msg, &row.id).await {
-        Ok(()) => delete(state, &row.id).await,
+        Ok(()) => {
+            if row.not_after.is_some() {
+                state.metrics.code_sent(channel.as_str(), true);
+            }
+            delete(state, &row.id).await;
+        }
         Err(e) => {
+            if row.not_after.is_some() {
+                state.metrics.code_sent(channel.as_str(), false);
+            }
             let error = scrub(&e);
             let next = now + state.outbox.policy.backoff(row.attempts);
             tracing::warn!(
@@ -549,6 +558,7 @@ async fn fail(state: &AppState, row: &Row, channel: Channel, why: Failed) {
         Failed::Unreadable(e) => format!("not sent: unreadable ({e})"),
     };
     tracing::error!(channel = channel.as_str(), detail = %detail, "a message was not delivered");
+    state.metrics.outbox_failed(channel.as_str());
     // A job that never became a message concerns no account we may name.
     let actor = row.account.as_deref().unwrap_or(audit::SYSTEM);
     audit::record(
@@ -593,7 +603,21 @@ pub fn scrub(error: &str) -> String {
     out
 }
 
-/// Depth and the oldest row's age in seconds, for metrics and readiness.
+/// Reads the depth and the oldest row's age for each scrape of the metrics.
+pub fn report_depth(state: &AppState) {
+    let s = state.clone();
+    state.metrics.before_scrape(move || {
+        let s = s.clone();
+        async move {
+            match depth(&s).await {
+                Ok((depth, age)) => s.metrics.set_outbox(depth, age),
+                Err(e) => tracing::warn!(error = %e, "metrics: cannot read the outbox's depth"),
+            }
+        }
+    });
+}
+
+/// Depth and the oldest row's age in seconds.
 pub async fn depth(state: &AppState) -> Result<(i64, i64), sqlx::Error> {
     let (n, oldest): (i64, Option<i64>) =
         sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox")
@@ -723,6 +747,25 @@ mod tests {
             assert_eq!(got[0].1, mail(1));
             assert_eq!(got[0].0.len(), 32);
             assert_eq!(rows(&state).await, 0);
+            // A notice is no code; a code that goes is counted, as the queue's depth is.
+            let now = state.clock.now();
+            send(&state, Item::code(&mail(2), None, now + 300))
+                .await
+                .unwrap();
+            report_depth(&state);
+            let m = state.metrics.scrape().await.unwrap();
+            assert!(m.contains("sspr_outbox_depth 1"), "{m}");
+            assert_eq!(
+                run_once(&state, none()).await.unwrap(),
+                1,
+                "{:?}",
+                relay.got()
+            );
+            let m = state.metrics.encode().unwrap();
+            assert!(
+                m.contains(r#"sspr_codes_sent_total{channel="mail",result="success"} 1"#),
+                "{m}"
+            );
         }
     }
 

@@ -38,8 +38,9 @@ export function freePort() {
  *  branding folder (`branding/` beside the theme, served under /branding/).
  *  With `smtpPort`, mail goes over real SMTP to that port. `restart(offset)`
  *  runs the same server (same store and port) again with its clock moved by
- *  faketime's `offset` (e.g. '+181d'). */
-export async function startSspr({ theme, themeFiles = {}, config = '', server = '', smtpPort }) {
+ *  faketime's `offset` (e.g. '+181d'). With `metricsPort`, the server also
+ *  answers GET /metrics there (`server.metrics_bind`), at `metricsUrl`. */
+export async function startSspr({ theme, themeFiles = {}, config = '', server = '', smtpPort, metricsPort }) {
   const dir = mkdtempSync(join(tmpdir(), 'sspr-e2e-'));
   const themeDir = join(dir, 'theme');
   cpSync(join(ROOT, 'themes', theme), themeDir, { recursive: true });
@@ -52,6 +53,7 @@ export async function startSspr({ theme, themeFiles = {}, config = '', server = 
   writeFileSync(
     join(dir, 'sspr.toml'),
     `[server]\nbind = "127.0.0.1:${port}"\npublic_url = "${url}"\nassets_dir = ${JSON.stringify(dist)}\n${server}\n` +
+      (metricsPort ? `metrics_bind = "127.0.0.1:${metricsPort}"\n` : '') +
       `[store]\nurl = "sqlite://sspr.db?mode=rwc"\n[directory]\ndemo_users = true\n` +
       `[theme]\nfile = "theme/theme.json"\n` +
       (smtpPort ? `[delivery]\nmail = "smtp"\nsmtp_host = "127.0.0.1"\nsmtp_port = ${smtpPort}\nsmtp_tls = "none"\nfrom = "IT Helpdesk <no-reply@northwind.test>"\n` : '') +
@@ -83,6 +85,7 @@ export async function startSspr({ theme, themeFiles = {}, config = '', server = 
   });
   return {
     url,
+    metricsUrl: metricsPort ? `http://127.0.0.1:${metricsPort}/metrics` : undefined,
     dir,
     themeFile: join(themeDir, 'theme.json'),
     log: () => log,

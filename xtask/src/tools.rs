@@ -201,6 +201,11 @@ pub fn ensure_test_packages(root: &Path) -> Result {
     if !Path::new("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1").exists() {
         missing.push("faketime");
     }
+    // Prometheus scrapes the portal's metrics listener in the metrics e2e
+    // test, which runs the binary itself (never the packaged service).
+    if !Path::new("/usr/bin/prometheus").exists() {
+        missing.push("prometheus");
+    }
     // OpenLDAP for the writeback tests: slapd with its ppolicy module, the
     // ldap-utils clients they check binds with, and openssl for the certificates.
     if !Path::new("/usr/sbin/slapd").exists() {

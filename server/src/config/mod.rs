@@ -203,6 +203,10 @@ pub struct ServerConfig {
     /// `503 server.busy` with Retry-After.
     #[serde(default = "default_hash_queue")]
     pub hash_queue: usize,
+    /// A second listener that serves `GET /metrics` (Prometheus) and nothing
+    /// else. Unset: no metrics listener. `/metrics` is never served on `bind`.
+    #[serde(default)]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -1171,6 +1175,18 @@ impl Config {
                 );
             }
         }
+        if let Some(m) = srv.metrics_bind {
+            let b = srv.bind;
+            let same_ip = m.ip() == b.ip() || m.ip().is_unspecified() || b.ip().is_unspecified();
+            if m.port() != 0 && m.port() == b.port() && same_ip {
+                return err(
+                    "server.metrics_bind",
+                    format!(
+                        "must not be server.bind's address ({b}): metrics have a listener of their own"
+                    ),
+                );
+            }
+        }
         if sspr_proto::i18n::supported(&self.server.default_locale).is_none() {
             let shipped: Vec<&str> = sspr_proto::i18n::LOCALES.iter().map(|(c, _)| *c).collect();
             return err(
@@ -1999,6 +2015,39 @@ mod tests {
             matches!(e.source, Source::File { line: Some(2), .. }),
             "{e}"
         );
+    }
+
+    #[test]
+    fn metrics_bind_is_off_by_default_and_never_the_public_listener() {
+        assert_eq!(load("", &[]).unwrap().server.metrics_bind, None);
+        let c = load("[server]\nmetrics_bind = \"127.0.0.1:9100\"\n", &[]).unwrap();
+        assert_eq!(
+            c.server.metrics_bind,
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
+        // Another address on the same port is another listener: fine.
+        assert!(
+            load(
+                "[server]\nbind = \"127.0.0.1:8080\"\nmetrics_bind = \"10.0.0.5:8080\"\n",
+                &[]
+            )
+            .is_ok()
+        );
+        for (bind, metrics) in [
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("0.0.0.0:8080", "127.0.0.1:8080"),
+            ("127.0.0.1:8080", "[::]:8080"),
+        ] {
+            let e = load(
+                &format!("[server]\nbind = \"{bind}\"\nmetrics_bind = \"{metrics}\"\n"),
+                &[],
+            )
+            .unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("server.metrics_bind"), "{e}");
+            assert!(e.reason.contains("listener of their own"), "{e}");
+        }
+        let e = load("", &[("SSPR__SERVER__METRICS_BIND", "not-an-address")]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("server.metrics_bind"), "{e}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! OpenLDAP or Active Directory.
 
 pub mod builtin;
+pub mod instrumented;
 pub mod ldap;
 
 use async_trait::async_trait;

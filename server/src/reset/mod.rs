@@ -566,6 +566,8 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
     .execute(state.store.pool())
     .await
     .map_err(ApiError::internal)?;
+    // Real and decoy flows alike: an attacker sees both start.
+    state.metrics.reset_started();
     audit::record(
         state,
         Event {
@@ -817,6 +819,7 @@ pub async fn set_password(
     if let Err(e) = outbox::release(state, &held).await {
         tracing::warn!(error = %e, user = %user.username, "reset notices wait for their hold to end");
     }
+    state.metrics.reset_completed(Outcome::PasswordReset);
     // The user has their account back: a pass the helpdesk issued is void.
     if let Err(e) = crate::tap::revoke_on_reset(state, &user).await {
         tracing::error!(error = %e, user = %user.username, "passes after a reset could not be revoked");
@@ -864,6 +867,7 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     if let Err(e) = state.directory.unlock(&user).await {
         return Err(reopen_with(state, &mut flow, ApiError::from(e), &[]).await);
     }
+    state.metrics.reset_completed(Outcome::Unlocked);
     audit::record(
         state,
         Event {

@@ -152,6 +152,9 @@ async fn prove(
             Stage::Choose
         };
         save(state, flow).await?;
+        if !flow.is_decoy() {
+            state.metrics.reset_proof(offered.kind, true);
+        }
         audit::record(
             state,
             Event {
@@ -169,6 +172,9 @@ async fn prove(
         release(state, flow).await;
         return Err(ApiError::WrongStep);
     }
+    if !flow.is_decoy() {
+        state.metrics.reset_proof(offered.kind, false);
+    }
     let typed_blocked = throttle::fail_reserved(state, &typed).await?;
     let account_blocked =
         !flow.is_decoy() && throttle::fail_unreserved(state, &flow.subject).await?;
@@ -182,6 +188,7 @@ async fn prove(
     )
     .await;
     if account_blocked {
+        state.metrics.reset_blocked();
         audit::record(
             state,
             Event {

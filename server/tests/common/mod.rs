@@ -18,9 +18,11 @@ use sspr_server::clock::{ManualClock, OsEntropy};
 use sspr_server::config::Config;
 use sspr_server::delivery::{DevOutbox, Transport};
 use sspr_server::directory::builtin::Builtin;
+use sspr_server::directory::instrumented::Instrumented;
 use sspr_server::hashing::HashPool;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
+use sspr_server::metrics::Metrics;
 use sspr_server::outbox::Outbox;
 use sspr_server::pacing::Paces;
 use sspr_server::store::Store;
@@ -109,7 +111,8 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
     let store = Store::open(&config.store.url, 4).await.unwrap();
     let clock = ManualClock::at(T0);
     let entropy = Arc::new(OsEntropy);
-    let hashes = HashPool::new(2, 64);
+    let metrics = Arc::new(Metrics::new("test"));
+    let hashes = HashPool::with_metrics(2, 64, metrics.clone());
     let builtin = Builtin::new(
         store.clone(),
         Arc::new(clock.clone()),
@@ -124,7 +127,7 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
     let state = AppState {
         public_origin: config.public_origin(),
         config: Arc::new(config),
-        directory: Arc::new(builtin.clone()),
+        directory: Instrumented::wrap(Arc::new(builtin.clone()), metrics.clone()),
         store: store.clone(),
         clock: Arc::new(clock.clone()),
         entropy,
@@ -136,6 +139,7 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
         hashes,
         paces: Arc::new(Paces::new(std::time::Duration::ZERO)),
         ready: Default::default(),
+        metrics,
     };
     sspr_server::methods::seed_demo(&state).await.unwrap();
     sspr_server::start_workers(&state);
