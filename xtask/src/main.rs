@@ -159,6 +159,7 @@ fn test(root: &Path) -> Result {
     ]))?;
 
     step("native tests (SQLite, PostgreSQL, OpenLDAP, Samba AD)");
+    // Up until the end-to-end tests are done: they run two nodes on it.
     let pg = tools::Postgres::start(root)?;
     let mut native = cargo(root);
     native
@@ -182,7 +183,6 @@ fn test(root: &Path) -> Result {
         native.env("SSPR_REQUIRE_SAMBA", "1");
     }
     run(&mut native)?;
-    drop(pg);
 
     step("wasm-bindgen tests in headless Chromium (components, policy parity)");
     run(cargo(root)
@@ -217,7 +217,10 @@ fn test(root: &Path) -> Result {
         .args(["--test", "--test-concurrency=1"])
         .args(&specs)
         .env("SSPR_BIN", root.join("target/debug/sspr"))
-        .env("SSPR_DIST", root.join("dist")))?;
+        .env("SSPR_DIST", root.join("dist"))
+        // Two nodes on one PostgreSQL behind haproxy (ha.test.mjs).
+        .env("SSPR_TEST_PG_URL", pg.url()))?;
+    drop(pg);
 
     step("release binary serves the embedded SPA");
     web::check_embedded_release(root)?;

@@ -217,6 +217,10 @@ pub fn ensure_test_packages(root: &Path) -> Result {
     if !Path::new("/usr/bin/openssl").exists() {
         missing.push("openssl");
     }
+    // The TLS-terminating load balancer in front of two nodes (e2e ha test).
+    if !Path::new("/usr/sbin/haproxy").exists() {
+        missing.push("haproxy");
+    }
     // A Samba AD domain controller for the Active Directory tests.
     if !Path::new("/usr/sbin/samba").exists() || !Path::new("/usr/bin/samba-tool").exists() {
         missing.extend(["samba-ad-dc", "samba-ad-provision"]);
