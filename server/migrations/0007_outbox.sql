@@ -16,3 +16,12 @@ CREATE TABLE outbox (
     last_error  TEXT                   -- why the last try failed (never a body or an address)
 );
 CREATE INDEX outbox_due ON outbox (next_at);
+
+-- Facts about the store itself. `key_fingerprint`: a one-way digest of the
+-- master key that sealed it, so a node started with another key (a second
+-- node given a fresh one, a restored backup without its key) refuses to
+-- start instead of failing to open, or dropping, what the others sealed.
+CREATE TABLE store_meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -76,6 +76,14 @@ impl Keys {
         Ok(Keys::from_master(&master))
     }
 
+    /// A one-way digest of the key, recorded in the store: every node of
+    /// one store must hold the same key.
+    pub fn fingerprint(&self) -> String {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.sealing).expect("any key length");
+        mac.update(b"sspr/v1/fingerprint");
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
     /// Keyed hash of a one-time code, bound to its flow: a code from one flow
     /// can never match in another, and the database alone cannot brute-force it.
     pub fn code_hash(&self, flow_hash: &str, code: &str) -> String {

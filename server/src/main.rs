@@ -532,6 +532,13 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         metrics.clone(),
     );
     let keys = Keys::load_or_create(&config.secrets.key_file, entropy.as_ref())?;
+    if !store.same_key(&keys.fingerprint()).await? {
+        anyhow::bail!(
+            "secrets.key_file: {} is not the key this store was sealed with. Every node of one \
+             store needs the same key: copy the first node's key file (0600) to this one",
+            config.secrets.key_file.display()
+        );
+    }
     let outbox_dir: Arc<dyn Transport> = Arc::new(DevOutbox {
         dir: config.delivery.outbox_dir.clone(),
     });

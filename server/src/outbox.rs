@@ -430,8 +430,6 @@ enum Failed {
     Expired,
     /// Tried for as long as the policy says.
     GaveUp(String),
-    /// It cannot be read (a different master key, or a bug).
-    Unreadable(String),
 }
 
 async fn handle(state: &AppState, resolvers: &Resolvers, row: Row) {
@@ -444,19 +442,22 @@ async fn handle(state: &AppState, resolvers: &Resolvers, row: Row) {
     if row.not_after.is_some_and(|t| t <= now) {
         return fail(state, &row, channel, Failed::Expired).await;
     }
+    // A row this node cannot read or resolve is a failed try, not a loss:
+    // a node of a newer version (a new job kind) or with the right key may
+    // send it (and a node with another key refuses to start at all).
     let mut payload = match state.keys.open(&row.payload) {
         Ok(p) => p,
-        Err(e) => return fail(state, &row, channel, Failed::Unreadable(e.to_string())).await,
+        Err(e) => return retry_or_fail(state, &row, channel, format!("unreadable: {e}")).await,
     };
     let msg = if row.kind == MESSAGE {
         match serde_json::from_slice::<Outgoing>(&payload) {
             Ok(m) => m,
-            Err(e) => return fail(state, &row, channel, Failed::Unreadable(e.to_string())).await,
+            Err(e) => return retry_or_fail(state, &row, channel, format!("unreadable: {e}")).await,
         }
     } else {
         let Some(resolver) = resolvers.get(row.kind.as_str()) else {
-            let why = format!("no worker for {:?} rows", row.kind);
-            return fail(state, &row, channel, Failed::Unreadable(why)).await;
+            let why = format!("no worker for {:?} rows on this node", row.kind);
+            return retry_or_fail(state, &row, channel, why).await;
         };
         let before = payload.clone();
         match resolver.resolve(state, &mut payload).await {
@@ -478,10 +479,7 @@ async fn handle(state: &AppState, resolvers: &Resolvers, row: Row) {
             }
             Ok(Resolution::Later(at)) => return later(state, &row, at, None).await,
             Ok(Resolution::Drop) => return delete(state, &row.id).await,
-            Err(e) => {
-                let at = now + state.outbox.policy.backoff(row.attempts);
-                return later(state, &row, at, Some(&e.to_string())).await;
-            }
+            Err(e) => return retry_or_fail(state, &row, channel, e.to_string()).await,
         }
     };
     match state.outbox.transport(channel).deliver(&msg, &row.id).await {
@@ -495,22 +493,28 @@ async fn handle(state: &AppState, resolvers: &Resolvers, row: Row) {
             if row.not_after.is_some() {
                 state.metrics.code_sent(channel.as_str(), false);
             }
-            let error = scrub(&e);
-            let next = now + state.outbox.policy.backoff(row.attempts);
-            tracing::warn!(
-                channel = channel.as_str(),
-                attempt = row.attempts,
-                error = %error,
-                "delivery failed; will retry"
-            );
-            if next >= row.created_at + state.outbox.policy.give_up_after {
-                fail(state, &row, channel, Failed::GaveUp(error)).await;
-            } else if row.not_after.is_some_and(|t| next >= t) {
-                fail(state, &row, channel, Failed::Expired).await;
-            } else {
-                later(state, &row, next, Some(&error)).await;
-            }
+            retry_or_fail(state, &row, channel, e).await;
         }
+    }
+}
+
+/// A failed try: the row waits its backoff, unless the next try would come
+/// after the policy's retry period or the code's expiry.
+async fn retry_or_fail(state: &AppState, row: &Row, channel: Channel, error: String) {
+    let error = scrub(&error);
+    let next = state.clock.now() + state.outbox.policy.backoff(row.attempts);
+    tracing::warn!(
+        channel = channel.as_str(),
+        attempt = row.attempts,
+        error = %error,
+        "delivery failed; will retry"
+    );
+    if next >= row.created_at + state.outbox.policy.give_up_after {
+        fail(state, row, channel, Failed::GaveUp(error)).await;
+    } else if row.not_after.is_some_and(|t| next >= t) {
+        fail(state, row, channel, Failed::Expired).await;
+    } else {
+        later(state, row, next, Some(&error)).await;
     }
 }
 
@@ -555,7 +559,6 @@ async fn fail(state: &AppState, row: &Row, channel: Channel, why: Failed) {
             row.attempts,
             (state.clock.now() - row.created_at) / 3600
         ),
-        Failed::Unreadable(e) => format!("not sent: unreadable ({e})"),
     };
     tracing::error!(channel = channel.as_str(), detail = %detail, "a message was not delivered");
     state.metrics.outbox_failed(channel.as_str());
@@ -981,14 +984,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_row_sealed_with_another_key_is_dropped_and_audited_not_retried_forever() {
-        for (mut state, _clock, relay, _dir) in backends("").await {
+    async fn a_row_a_node_cannot_read_waits_for_one_that_can() {
+        for (state, clock, relay, _dir) in backends("").await {
             send(&state, Item::message(&mail(1), None)).await.unwrap();
-            state.keys = Arc::new(crate::keys::Keys::from_master(&[9; 32]));
-            run_once(&state, none()).await.unwrap();
+            // A node with another key (it could not start, but say it did).
+            let mut wrong = state.clone();
+            wrong.keys = Arc::new(crate::keys::Keys::from_master(&[9; 32]));
+            assert_eq!(run_once(&wrong, none()).await.unwrap(), 1);
+            // And one of an older version, which knows no such job kind.
+            send(
+                &state,
+                Item::job("from_a_newer_node", Channel::Mail, vec![], None),
+            )
+            .await
+            .unwrap();
+            assert_eq!(run_once(&state, none()).await.unwrap(), 1);
             assert!(relay.got().is_empty());
-            assert_eq!(rows(&state).await, 0);
-            assert!(failures(&state).await[0].1.contains("unreadable"));
+            assert_eq!(rows(&state).await, 2, "nothing dropped");
+            assert!(failures(&state).await.is_empty());
+            clock.advance(10);
+            run_once(&state, none()).await.unwrap();
+            assert_eq!(relay.got().len(), 1);
+            assert_eq!(relay.got()[0].1, mail(1));
         }
     }
 

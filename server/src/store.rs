@@ -98,6 +98,24 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.health).await?;
         Ok(())
     }
+
+    /// Records `fingerprint` (of the master key) as the store's, or checks
+    /// it is the one recorded: `false` when the store was sealed with
+    /// another key.
+    pub async fn same_key(&self, fingerprint: &str) -> Result<bool, StoreError> {
+        sqlx::query(
+            "INSERT INTO store_meta (name, value) VALUES ('key_fingerprint', $1) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(fingerprint)
+        .execute(&self.pool)
+        .await?;
+        let recorded: String =
+            sqlx::query_scalar("SELECT value FROM store_meta WHERE name = 'key_fingerprint'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(recorded == fingerprint)
+    }
 }
 
 /// Stores for tests: a fresh SQLite file, and a fresh PostgreSQL database when
@@ -186,6 +204,18 @@ mod tests {
         // Checkpoints keep the WAL near its 1,000-page (4 MB) mark; an
         // unfinished RETURNING statement let it grow ~14 KB a write (42 MB here).
         assert!(wal < 16 << 20, "WAL at {} MB", wal >> 20);
+    }
+
+    #[tokio::test]
+    async fn a_store_keeps_the_fingerprint_of_its_first_key() {
+        for (store, _dir) in testing::all().await {
+            let first = crate::keys::Keys::from_master(&[1; 32]).fingerprint();
+            let other = crate::keys::Keys::from_master(&[2; 32]).fingerprint();
+            assert_ne!(first, other);
+            assert!(store.same_key(&first).await.unwrap());
+            assert!(store.same_key(&first).await.unwrap());
+            assert!(!store.same_key(&other).await.unwrap());
+        }
     }
 
     #[tokio::test]
