@@ -75,7 +75,7 @@ pub fn test_step(root: &Path) -> Result {
     ensure_deb_tools(true)?;
     let deb = build_deb(root)?;
     lintian(&deb)?;
-    deb_roundtrip(&deb)?;
+    deb_roundtrip(root, &deb)?;
     let deb_secs = started.elapsed().as_secs();
 
     ensure_oci_tools(true)?;
@@ -369,6 +369,8 @@ fn man_page(bin: &Path, version: &str) -> Result<Vec<u8>> {
         &["theme", "--help"][..],
     ] {
         let mut cmd = Command::new(bin);
+        // clap prints SSPR_CONFIG's value, and wraps at the terminal's width.
+        cmd.env_remove("SSPR_CONFIG").env_remove("COLUMNS");
         if sub.is_empty() {
             cmd.arg("--help");
         } else {
@@ -700,6 +702,21 @@ fn wait_healthy(port: u16, mut alive: impl FnMut() -> Result) -> Result<String> 
     }
 }
 
+/// `/reset` answers the reset page the binary embedded from dist/.
+fn serves_the_spa(root: &Path, port: u16, who: &str) -> Result {
+    let page = read(root, "dist/index.html")?;
+    match http_get(port, "/reset") {
+        Some((200, body)) if body.contains(page.trim()) => {
+            eprintln!("{who} serves the SPA it embedded (GET /reset)");
+            Ok(())
+        }
+        Some((status, _)) => Err(format!(
+            "{who}: GET /reset answered {status} without dist/index.html"
+        )),
+        None => Err(format!("{who}: GET /reset got no answer")),
+    }
+}
+
 fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
@@ -722,7 +739,7 @@ impl Drop for Installed {
 
 /// `dpkg -i`, `check-config`, the portal run as `sspr` and its health, the
 /// key file it made, then `dpkg --purge` and nothing left behind.
-fn deb_roundtrip(deb: &Path) -> Result {
+fn deb_roundtrip(root: &Path, deb: &Path) -> Result {
     if !tools::is_root() {
         eprintln!("packages: not root, so the .deb was built and linted but not installed");
         return Ok(());
@@ -735,15 +752,31 @@ fn deb_roundtrip(deb: &Path) -> Result {
     }
     run(Command::new("dpkg").arg("-i").arg(deb))?;
     let installed = Installed;
+    // Again, as an upgrade: the maintainer scripts must take a second run.
+    run(Command::new("dpkg").arg("-i").arg(deb))?;
 
     run(Command::new("/usr/bin/sspr").args(["--config", "/etc/sspr/sspr.toml", "check-config"]))?;
     systemd_checks()?;
 
-    let uid = output(Command::new("id").args(["-u", "sspr"]))?;
-    let uid: u32 = uid
-        .trim()
-        .parse()
-        .map_err(|_| format!("id -u sspr: {uid}"))?;
+    let id = |flag: &str| -> Result<u32> {
+        let n = output(Command::new("id").args([flag, "sspr"]))?;
+        n.trim().parse().map_err(|_| format!("id {flag} sspr: {n}"))
+    };
+    let (uid, gid) = (id("-u")?, id("-g")?);
+    // The config may hold secrets: root's, readable by the service's group only.
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata("/etc/sspr/sspr.toml").map_err(|e| e.to_string())?;
+        if (m.uid(), m.gid(), m.mode() & 0o7777) != (0, gid, 0o640) {
+            return Err(format!(
+                "/etc/sspr/sspr.toml is {}:{} mode {:o}, expected root:sspr 640",
+                m.uid(),
+                m.gid(),
+                m.mode() & 0o7777
+            ));
+        }
+        eprintln!("/etc/sspr/sspr.toml: root:sspr, mode 640");
+    }
     let port = free_port()?;
     let log = std::env::temp_dir().join(format!("sspr-deb-{}.log", std::process::id()));
     let log_file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
@@ -771,6 +804,7 @@ fn deb_roundtrip(deb: &Path) -> Result {
             Err(e) => Err(e.to_string()),
         })?;
         eprintln!("installed sspr, run as sspr: GET /api/health -> 200 {body}");
+        serves_the_spa(root, port, "the installed sspr")?;
         check_owned_0600(Path::new("/var/lib/sspr/sspr.key"), uid)?;
         // The store sits in the state folder, which only sspr may enter.
         check_owned(Path::new("/var/lib/sspr"), uid, 0o700)?;
@@ -982,6 +1016,9 @@ fn build_image(root: &Path, bin: &Path) -> Result<PathBuf> {
             "/var/lib/sspr",
             "--env",
             "SSPR_CONFIG=/etc/sspr/sspr.toml",
+            // Container logs are collected as text: no terminal colours.
+            "--env",
+            "NO_COLOR=1",
             "--stop-signal",
             "SIGTERM",
             "--label",
@@ -994,9 +1031,18 @@ fn build_image(root: &Path, bin: &Path) -> Result<PathBuf> {
             "org.opencontainers.image.description=Self-service password reset portal",
             &ctr,
         ]))?;
-        run(buildah(&store)
-            .args(["commit", "--format", "oci", "--rm", &ctr, &tag])
-            .env("SOURCE_DATE_EPOCH", source_date_epoch(root)))?;
+        // The commit's time on the image and its files: one commit, one image.
+        let epoch = source_date_epoch(root);
+        run(buildah(&store).args([
+            "commit",
+            "--format",
+            "oci",
+            "--timestamp",
+            &epoch,
+            "--rm",
+            &ctr,
+            &tag,
+        ]))?;
         let archive = out.join("sspr-oci.tar");
         let _ = std::fs::remove_file(&archive);
         run(buildah(&store).args([
@@ -1132,7 +1178,11 @@ fn oci_roundtrip(root: &Path, archive: &Path) -> Result {
             .find_map(|l| l.strip_prefix("Loaded image: "))
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|| format!("localhost/sspr:{version}"));
-        eprintln!("podman load: {image}");
+        let mb = output(podman(&store).args(["image", "inspect", "-f", "{{.Size}}", &image]))?;
+        eprintln!(
+            "podman load: {image}, {:.1} MB unpacked",
+            mb.trim().parse::<f64>().unwrap_or(0.0) / 1e6
+        );
         // The image's own binary, once: a host that cannot run containers says so here.
         match output(
             podman(&store)
@@ -1179,6 +1229,7 @@ fn oci_roundtrip(root: &Path, archive: &Path) -> Result {
                 }
             })?;
             eprintln!("container: GET /api/health -> 200 {body}");
+            serves_the_spa(root, port, "the container's sspr")?;
             let mount = output(podman(&store).args([
                 "volume",
                 "inspect",
@@ -1242,6 +1293,18 @@ mod tests {
         assert!(c.contains("Dan Wheeler and Dropbox, Inc."));
         // Every continuation line is indented; blank lines are " .".
         assert!(!c.lines().any(|l| l.trim().is_empty() && !l.is_empty()));
+    }
+
+    #[test]
+    fn podman_failures_of_the_host_are_told_from_the_images() {
+        for host in [
+            "Error: OCI runtime error: crun: cgroups in hybrid mode not supported, drop all controllers from cgroupv2",
+            "Error: crun: setrlimit `RLIMIT_NOFILE`: Operation not permitted: OCI permission denied",
+        ] {
+            assert!(host_refuses(host).is_some(), "{host}");
+        }
+        let image = "Error: runc: runc create failed: unable to start container process: exec: \"/usr/bin/sspr\": exec format error";
+        assert_eq!(host_refuses(image), None);
     }
 
     #[test]
