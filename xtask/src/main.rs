@@ -5,9 +5,11 @@
 //! - `build-web`        build the SPA into dist/ (release, precompressed) and print its size
 //! - `bench-web`        build the SPA, then print page and engine sizes and the strength-call latency in Chromium beside JS zxcvbn
 //! - `bench-floor`      print what the SPA's stack costs before our code: five tiny leptos apps, each adding one piece the reset page needs
+//! - `package [deb|oci]` build the Debian package and the OCI image into target/package/
 //! - `tools`            only install the toolchain (wasm target, trunk, wasm-bindgen-cli, npm packages)
 
 mod floor;
+mod package;
 mod tools;
 mod web;
 
@@ -27,10 +29,13 @@ fn main() -> ExitCode {
             .map(|_| ()),
         Some("bench-web") => bench_web(&root),
         Some("bench-floor") => floor::bench(&root),
+        Some("package") => package::command(&root, &args[1..]),
+        // The test command's packages step alone, on the release binary as built.
+        Some("package-test") => package::test_step(&root),
         Some("tools") => tools::ensure_build_tools(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [--port N] | test | build-web | bench-web | bench-floor | tools>"
+                "usage: cargo xtask <demo [--port N] | test | build-web | bench-web | bench-floor | package [deb|oci] | tools>"
             );
             return ExitCode::from(2);
         }
@@ -224,6 +229,9 @@ fn test(root: &Path) -> Result {
 
     step("release binary serves the embedded SPA");
     web::check_embedded_release(root)?;
+
+    step("packages: the .deb installed, run as its user and purged; the OCI image");
+    package::test_step(root)?;
 
     step("the attacker's suite, black-box against the release binary (tests/security)");
     run(cargo(root)
