@@ -152,8 +152,13 @@ fn operator(by: Option<String>) -> String {
 fn init_logging(format: sspr_server::config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SSPR_LOG")
         .unwrap_or_else(|_| "info,sqlx=warn".into());
+    // Colours only for a person at a terminal: journald and container logs
+    // would keep the escape codes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let base = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match format {
         sspr_server::config::LogFormat::Text => base.init(),

@@ -262,3 +262,43 @@ async fn a_pass_session_ends_with_its_pass() {
         "the pass outlived the reset"
     );
 }
+
+#[tokio::test]
+async fn a_node_with_another_master_key_refuses_to_start_on_the_store() {
+    let mut portal = Portal::start(Options::default()).await;
+    let key = portal.dir.path().join("sspr.key");
+    let first = std::fs::read_to_string(&key).unwrap();
+    portal.kill();
+    // A second node given a fresh key of its own (0600, well formed).
+    std::fs::write(&key, "ab".repeat(32)).unwrap();
+    let (code, out) = run_to_exit(&portal, &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("secrets.key_file") && out.contains("not the key this store was sealed with"),
+        "{out}"
+    );
+    // The store was left as it was: with its own key the node starts again.
+    std::fs::write(&key, first).unwrap();
+    portal.restart(&Options::default());
+    let (s, _, _) = portal.get("/api/health", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    // Logs that go to a file, journald or a container carry no colour codes.
+    assert!(!portal.log().contains('\u{1b}'), "{}", portal.log());
+}
+
+/// Runs `sspr --config sspr.toml <args>` in the portal's folder to its end:
+/// the exit code and everything it printed.
+fn run_to_exit(portal: &Portal, args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(binary())
+        .current_dir(portal.dir.path())
+        .args(["--config", "sspr.toml"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
