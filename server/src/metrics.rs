@@ -184,16 +184,6 @@ fn outcome(o: Outcome) -> &'static str {
     }
 }
 
-fn method_kind(k: MethodKind) -> &'static str {
-    match k {
-        MethodKind::Email => "email",
-        MethodKind::Sms => "sms",
-        MethodKind::Authenticator => "authenticator",
-        MethodKind::RecoveryCode => "recovery_code",
-        MethodKind::SecurityQuestions => "security_questions",
-    }
-}
-
 /// The standard methods by name; anything else a client sends is `other`.
 fn http_method(m: &Method) -> &'static str {
     match *m {
@@ -326,7 +316,7 @@ impl Metrics {
         for k in METHOD_KINDS {
             for ok in [true, false] {
                 drop(m.reset_proofs.get_or_create(&ProofLabels {
-                    method: method_kind(k),
+                    method: crate::methods::kind_str(k),
                     result: result(ok),
                 }));
             }
@@ -365,7 +355,7 @@ impl Metrics {
     pub fn reset_proof(&self, method: MethodKind, ok: bool) {
         self.reset_proofs
             .get_or_create(&ProofLabels {
-                method: method_kind(method),
+                method: crate::methods::kind_str(method),
                 result: result(ok),
             })
             .inc();

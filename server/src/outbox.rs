@@ -258,6 +258,19 @@ impl Batch {
         Ok(())
     }
 
+    /// [`Batch::add`] for each of `items`.
+    pub async fn add_all(
+        &mut self,
+        conn: &mut AnyConnection,
+        state: &AppState,
+        items: impl IntoIterator<Item = Item>,
+    ) -> Result<(), sqlx::Error> {
+        for item in items {
+            self.add(conn, state, item).await?;
+        }
+        Ok(())
+    }
+
     /// Wakes the worker and audits what the full queue refused. Returns the
     /// rows added, for [`release`] or [`cancel`] of held ones.
     pub async fn committed(self, state: &AppState) -> Vec<String> {

@@ -216,7 +216,7 @@ fn audit_for<'a>(s: &'a Session, ip: &'a str, activity: &'a str) -> Event<'a> {
 }
 
 /// Audits a change to a method. Its mail went with the change (see
-/// [`queue_change_mail`]).
+/// [`change_mail`]).
 async fn changed(state: &AppState, s: &Session, ip: &str, activity: &str, kind: MethodKind) {
     audit::record(
         state,
@@ -228,30 +228,15 @@ async fn changed(state: &AppState, s: &Session, ip: &str, activity: &str, kind: 
     .await;
 }
 
-/// Queues "your security info was changed", with what to do if it wasn't
-/// them, in the transaction of the change: to the user and, for a new
-/// address, to that address too. `what` is the change's catalog key.
-async fn queue_change_mail(
-    conn: &mut sqlx::AnyConnection,
-    batch: &mut outbox::Batch,
+/// "Your security info was changed", with what to do if it wasn't them:
+/// to the user and, for a new address, to that address too. `what` is the
+/// change's catalog key. Queue them in the transaction of the change.
+fn change_mail(
     state: &AppState,
     user: &DirUser,
     what: &str,
     also: Option<&str>,
-) -> Result<(), ApiError> {
-    queue_change_mail_held(conn, batch, state, user, what, also, 0).await
-}
-
-/// As [`queue_change_mail`], held for `hold` seconds (see `outbox::Item::held`).
-async fn queue_change_mail_held(
-    conn: &mut sqlx::AnyConnection,
-    batch: &mut outbox::Batch,
-    state: &AppState,
-    user: &DirUser,
-    what: &str,
-    also: Option<&str>,
-    hold: i64,
-) -> Result<(), ApiError> {
+) -> Vec<outbox::Item> {
     let org = state.organisation();
     let lang = i18n::current();
     let change = i18n::text(lang, what);
@@ -269,16 +254,16 @@ async fn queue_change_mail_held(
             .as_deref()
             .is_some_and(|e| e.eq_ignore_ascii_case(a))
     }));
-    for addr in to {
-        let msg = Outgoing::Mail {
-            to: addr.to_string(),
-            subject: i18n::text_with(lang, "email.info_changed.subject", &args),
-            body: i18n::text_with(lang, "email.info_changed.body", &args),
-        };
-        let item = outbox::Item::message(&msg, Some(&user.username)).held(hold);
-        batch.add(conn, state, item).await?;
-    }
-    Ok(())
+    to.into_iter()
+        .map(|addr| {
+            let msg = Outgoing::Mail {
+                to: addr.to_string(),
+                subject: i18n::text_with(lang, "email.info_changed.subject", &args),
+                body: i18n::text_with(lang, "email.info_changed.body", &args),
+            };
+            outbox::Item::message(&msg, Some(&user.username))
+        })
+        .collect()
 }
 
 fn valid_email(addr: &str) -> bool {
@@ -558,7 +543,13 @@ pub async fn confirm(
     let also = (kind == MethodKind::Email)
         .then_some(p.target.as_deref())
         .flatten();
-    queue_change_mail(&mut tx, &mut batch, state, &s.user, describe(kind), also).await?;
+    batch
+        .add_all(
+            &mut tx,
+            state,
+            change_mail(state, &s.user, describe(kind), also),
+        )
+        .await?;
     tx.commit().await?;
     let _ = batch.committed(state).await;
     // Proving the new method is a fresh proof of a method the user now has:
@@ -679,7 +670,9 @@ pub async fn remove(
         .await?;
     }
     let mut batch = outbox::Batch::default();
-    queue_change_mail(&mut tx, &mut batch, state, &s.user, what, None).await?;
+    batch
+        .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
+        .await?;
     tx.commit().await?;
     let _ = batch.committed(state).await;
     changed(state, s, ip, DELETED, m.kind).await;
@@ -717,7 +710,13 @@ pub async fn set_default(
     .execute(&mut *tx)
     .await?;
     let mut batch = outbox::Batch::default();
-    queue_change_mail(&mut tx, &mut batch, state, &s.user, "change.default", None).await?;
+    batch
+        .add_all(
+            &mut tx,
+            state,
+            change_mail(state, &s.user, "change.default", None),
+        )
+        .await?;
     tx.commit().await?;
     let _ = batch.committed(state).await;
     changed(state, s, ip, CHANGED_DEFAULT, m.kind).await;
@@ -847,7 +846,9 @@ pub async fn new_recovery_codes(
     }
     let mut batch = outbox::Batch::default();
     let what = describe(MethodKind::RecoveryCode);
-    queue_change_mail(&mut tx, &mut batch, state, &s.user, what, None).await?;
+    batch
+        .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
+        .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     let _ = batch.committed(state).await;
     registered(state, s, ip, MethodKind::RecoveryCode, before).await?;
@@ -913,8 +914,10 @@ pub async fn change_password(
     // between the two; a refused write drops it.
     let mut tx = state.store.pool().begin().await?;
     let mut batch = outbox::Batch::default();
-    let (user, what) = (&s.user, "change.password");
-    queue_change_mail_held(&mut tx, &mut batch, state, user, what, None, NOTICE_HOLD).await?;
+    let notices = change_mail(state, &s.user, "change.password", None)
+        .into_iter()
+        .map(|item| item.held(NOTICE_HOLD));
+    batch.add_all(&mut tx, state, notices).await?;
     tx.commit().await?;
     let held = batch.committed(state).await;
     if let Err(e) = state.directory.change_password(&s.user, current, new).await {
@@ -989,7 +992,9 @@ pub async fn set_questions(
     }
     let mut batch = outbox::Batch::default();
     let what = describe(MethodKind::SecurityQuestions);
-    queue_change_mail(&mut tx, &mut batch, state, &s.user, what, None).await?;
+    batch
+        .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
+        .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     let _ = batch.committed(state).await;
     registered(state, s, ip, MethodKind::SecurityQuestions, before).await?;
