@@ -52,7 +52,8 @@ const FLOWS: usize = 500;
 const WARM: usize = 50;
 /// `server.hash_queue` of each node: every one of the 500 new passwords of a
 /// phase may wait for an argon2 worker (2 per node here) instead of being
-/// refused with `server.busy`, with room to spare.
+/// refused with `server.busy`, with room to spare. With the default 64, 349
+/// of 500 (one node) and 291 (two) were refused in one run.
 const HASH_QUEUE: usize = 1024;
 /// haproxy's own address towards the nodes: the only trusted proxy.
 const PROXY_SOURCE: &str = "127.0.0.2";
