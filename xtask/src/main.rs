@@ -5,6 +5,7 @@
 //! - `build-web`        build the SPA into dist/ (release, precompressed) and print its size
 //! - `bench-web`        build the SPA, then print page and engine sizes and the strength-call latency in Chromium beside JS zxcvbn
 //! - `bench-floor`      print what the SPA's stack costs before our code: five tiny leptos apps, each adding one piece the reset page needs
+//! - `bench-ha`         500 concurrent resets through haproxy (TLS) against one node, then two, on a throwaway PostgreSQL
 //! - `package [deb|oci]` build the Debian package and the OCI image into target/package/
 //! - `tools`            only install the toolchain (wasm target, trunk, wasm-bindgen-cli, npm packages)
 
@@ -29,13 +30,14 @@ fn main() -> ExitCode {
             .map(|_| ()),
         Some("bench-web") => bench_web(&root),
         Some("bench-floor") => floor::bench(&root),
+        Some("bench-ha") => bench_ha(&root),
         Some("package") => package::command(&root, &args[1..]),
         // The test command's packages step alone, on the release binary as built.
         Some("package-test") => package::test_step(&root),
         Some("tools") => tools::ensure_build_tools(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [--port N] | test | build-web | bench-web | bench-floor | package [deb|oci] | tools>"
+                "usage: cargo xtask <demo [--port N] | test | build-web | bench-web | bench-floor | bench-ha | package [deb|oci] | tools>"
             );
             return ExitCode::from(2);
         }
@@ -104,6 +106,27 @@ fn bench_web(root: &Path) -> Result {
         .arg(root.join("bench/strength.mjs"))
         .current_dir(root)
         .env("SSPR_DIST", root.join("dist")))
+}
+
+/// Issue 17's load benchmark: 500 concurrent reset flows through haproxy
+/// against one node and then two, on a throwaway PostgreSQL. Figures, never
+/// a verdict on timings; it fails only if a flow did not complete.
+fn bench_ha(root: &Path) -> Result {
+    tools::ensure_bench_ha_packages()?;
+    // API only: the SPA is not built (an empty dist/ embeds nothing).
+    run(cargo(root).args(["build", "--release", "-p", "sspr-server"]))?;
+    // The nodes run this very binary. `cargo bench` builds its own `sspr`
+    // too, with the dev-dependencies' features (tokio's test-util), and
+    // puts it at the same path: set ours aside first.
+    let bin = root.join("target/bench-ha/sspr");
+    std::fs::create_dir_all(root.join("target/bench-ha")).map_err(|e| e.to_string())?;
+    std::fs::copy(root.join("target/release/sspr"), &bin)
+        .map_err(|e| format!("target/release/sspr: {e}"))?;
+    let pg = tools::Postgres::start(root)?;
+    run(cargo(root)
+        .args(["bench", "-p", "sspr-server", "--bench", "ha_load"])
+        .env("SSPR_BENCH_PG_URL", pg.url())
+        .env("SSPR_BIN", &bin))
 }
 
 fn demo(root: &Path, args: &[String]) -> Result {

@@ -174,6 +174,24 @@ pub fn ensure_browser() -> Result {
     apt_install(&["chromium"])
 }
 
+/// What `bench-ha` runs: PostgreSQL, haproxy, and openssl for its certificate.
+pub fn ensure_bench_ha_packages() -> Result {
+    let mut missing = Vec::new();
+    if postgres_bin().is_none() {
+        missing.push("postgresql");
+    }
+    if !Path::new("/usr/sbin/haproxy").exists() {
+        missing.push("haproxy");
+    }
+    if !Path::new("/usr/bin/openssl").exists() {
+        missing.push("openssl");
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    apt_install(&missing)
+}
+
 /// The real servers and tools the tests drive.
 pub fn ensure_test_packages(root: &Path) -> Result {
     let mut missing = Vec::new();
