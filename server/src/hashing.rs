@@ -1,14 +1,24 @@
 //! Every argon2id hash and verify runs here: a fixed number of worker threads
 //! (one per core by default), each with its own preallocated 19 MiB memory,
-//! behind a bounded queue. Past the queue the caller gets [`HashError::Busy`]
-//! at once (`503 server.busy`), so a flood of sign-ins costs a bounded amount
-//! of memory and CPU and the rest of the portal keeps answering.
+//! behind one queue with two ways in:
+//!
+//! - **Checks** ([`HashPool::verify`], [`HashPool::burn`]): sign-ins, re-entries
+//!   and security answers, which anyone can send. At most `hash_queue` wait;
+//!   past that the caller gets [`HashError::Busy`] at once (`503
+//!   server.busy`), so a flood of sign-ins costs a bounded amount of memory
+//!   and CPU and the rest of the portal keeps answering.
+//! - **New hashes** ([`HashPool::hash`]): a password written after every gate
+//!   of a reset was passed, a password change, new security answers. These
+//!   come only from proven users, so they wait their turn (up to
+//!   [`GATED`] of them, then in line for a place) rather than fail: a burst
+//!   of 500 resets at once is slow, not refused.
 //!
 //! Parameters: m = 19456 KiB, t = 2, p = 1 (OWASP's argon2id minimum).
 //!
 //! With metrics, each job's wait in the queue (until a worker takes it) goes
 //! to `sspr_hash_wait_seconds`, and each refusal to `sspr_hash_busy_total`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -40,10 +50,28 @@ enum Work {
     Verify { phc: String, password: Secret },
 }
 
+/// New hashes that may wait in the queue at once; more wait for a place.
+pub const GATED: usize = 1024;
+
+/// The place a job holds in the queue, given back when a worker takes it.
+enum Place {
+    Check(Arc<AtomicUsize>),
+    New(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit),
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if let Place::Check(waiting) = self {
+            waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
 struct Job {
     work: Work,
     /// When it entered the queue.
     queued: Instant,
+    place: Place,
     reply: oneshot::Sender<Result<Answer, HashError>>,
 }
 
@@ -58,6 +86,10 @@ pub struct HashPool {
     tx: SyncSender<Job>,
     workers: usize,
     queue: usize,
+    /// Checks waiting now (at most `queue`).
+    checks: Arc<AtomicUsize>,
+    /// Places for new hashes.
+    new: Arc<tokio::sync::Semaphore>,
     metrics: Option<Arc<Metrics>>,
 }
 
@@ -87,7 +119,9 @@ impl HashPool {
         } else {
             workers
         };
-        let (tx, rx) = sync_channel::<Job>(queue);
+        // Room for every check and every new hash that holds a place, so a
+        // send never finds the channel full.
+        let (tx, rx) = sync_channel::<Job>(queue + GATED);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..workers {
             let (rx, metrics) = (rx.clone(), metrics.clone());
@@ -102,6 +136,8 @@ impl HashPool {
             tx,
             workers,
             queue,
+            checks: Arc::new(AtomicUsize::new(0)),
+            new: Arc::new(tokio::sync::Semaphore::new(GATED)),
             metrics,
         }
     }
@@ -110,21 +146,40 @@ impl HashPool {
         self.workers
     }
 
+    fn busy(&self) -> HashError {
+        if let Some(m) = &self.metrics {
+            m.hash_busy();
+        }
+        HashError::Busy
+    }
+
     async fn submit(&self, work: Work) -> Result<Answer, HashError> {
+        let place = match work {
+            Work::Verify { .. } => {
+                if self.checks.fetch_add(1, Ordering::SeqCst) >= self.queue {
+                    self.checks.fetch_sub(1, Ordering::SeqCst);
+                    return Err(self.busy());
+                }
+                Place::Check(self.checks.clone())
+            }
+            Work::Hash { .. } => Place::New(
+                self.new
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| HashError::Failed("no hashing workers".into()))?,
+            ),
+        };
         let (reply, answer) = oneshot::channel();
         let job = Job {
             work,
             queued: Instant::now(),
+            place,
             reply,
         };
         match self.tx.try_send(job) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                if let Some(m) = &self.metrics {
-                    m.hash_busy();
-                }
-                return Err(HashError::Busy);
-            }
+            Err(TrySendError::Full(_)) => return Err(self.busy()),
             Err(TrySendError::Disconnected(_)) => {
                 return Err(HashError::Failed("no hashing workers".into()));
             }
@@ -189,6 +244,8 @@ fn worker(rx: &Mutex<Receiver<Job>>, metrics: Option<&Metrics>) {
         if let Some(m) = metrics {
             m.hash_waited(job.queued.elapsed());
         }
+        // Taken: the place in the queue is free for the next one.
+        drop(job.place);
         let answer = match job.work {
             Work::Hash { password, salt } => {
                 hash_with(&mut memory, &password, &salt).map(Answer::Hashed)
@@ -322,6 +379,45 @@ mod tests {
         }
         // One worker and one queue slot: at most two of eight are taken.
         assert!(busy >= 6, "{busy} of 8 refused");
+    }
+
+    #[tokio::test]
+    async fn new_hashes_wait_their_turn_while_checks_past_the_queue_are_refused() {
+        let pool = HashPool::new(1, 1);
+        let pw = Secret::new("x");
+        // Twenty new passwords at once through one worker and one check place.
+        let new: Vec<_> = (0..20)
+            .map(|i| {
+                let (pool, pw) = (pool.clone(), pw.clone());
+                tokio::spawn(async move { pool.hash(&pw, [i; 16]).await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        // Meanwhile a crowd of sign-ins: they may not queue behind them.
+        let checks: Vec<_> = (0..8)
+            .map(|_| {
+                let (pool, pw) = (pool.clone(), pw.clone());
+                tokio::spawn(async move { pool.burn(&pw).await })
+            })
+            .collect();
+        for j in new {
+            assert!(j.await.unwrap().is_ok(), "a new hash was refused");
+        }
+        let refused = refused_of(checks).await;
+        assert!(refused >= 6, "{refused} of 8 checks refused");
+        // The places were given back: the pool takes work again.
+        assert!(pool.burn(&pw).await.is_ok());
+        assert_eq!(pool.checks.load(Ordering::SeqCst), 0);
+    }
+
+    async fn refused_of(jobs: Vec<tokio::task::JoinHandle<Result<(), HashError>>>) -> usize {
+        let mut busy = 0;
+        for j in jobs {
+            if j.await.unwrap() == Err(HashError::Busy) {
+                busy += 1;
+            }
+        }
+        busy
     }
 
     #[tokio::test]
