@@ -92,6 +92,13 @@ pub enum ErrorId {
     /// user already has (or a Temporary Access Pass session).
     #[serde(rename = "session.stepup_required")]
     StepUpRequired,
+    /// Usage & insights are for administrators only.
+    #[serde(rename = "insights.forbidden")]
+    InsightsForbidden,
+    /// An administrator must prove two different methods in this session
+    /// before the insights open.
+    #[serde(rename = "insights.two_methods_required")]
+    TwoMethodsRequired,
     /// An id this build of the SPA does not know yet (newer server).
     #[serde(other, rename = "unknown")]
     Unknown,
@@ -139,6 +146,8 @@ impl ErrorId {
         ErrorId::ServerBusy,
         ErrorId::RequestTimeout,
         ErrorId::StepUpRequired,
+        ErrorId::InsightsForbidden,
+        ErrorId::TwoMethodsRequired,
     ];
 
     /// The catalog key of this id's text (`public/locales/*.json`): the
@@ -185,6 +194,8 @@ impl ErrorId {
             ErrorId::ServerBusy => "error.server.busy",
             ErrorId::RequestTimeout => "error.request.timeout",
             ErrorId::StepUpRequired => "error.session.stepup_required",
+            ErrorId::InsightsForbidden => "error.insights.forbidden",
+            ErrorId::TwoMethodsRequired => "error.insights.two_methods_required",
             ErrorId::Unknown => "error.unknown",
         }
     }
@@ -260,6 +271,8 @@ mod tests {
                 "\"server.busy\"",
                 "\"request.timeout\"",
                 "\"session.stepup_required\"",
+                "\"insights.forbidden\"",
+                "\"insights.two_methods_required\"",
             ]
         );
     }

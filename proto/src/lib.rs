@@ -7,6 +7,7 @@ pub mod banned;
 pub mod config;
 pub mod error;
 pub mod i18n;
+pub mod insights;
 pub mod password;
 pub mod reset;
 pub mod security_info;

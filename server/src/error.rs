@@ -73,6 +73,12 @@ pub enum ApiError {
     /// Needs a fresh proof of an existing method first.
     #[error("step-up required")]
     StepUpRequired,
+    /// Usage & insights: not an administrator.
+    #[error("insights are for administrators")]
+    InsightsForbidden,
+    /// Usage & insights: an administrator who has not proved two methods.
+    #[error("two methods required")]
+    TwoMethodsRequired,
 }
 
 impl From<crate::directory::DirectoryError> for ApiError {
@@ -157,6 +163,8 @@ impl ApiError {
             ApiError::ServerBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, ErrorId::ServerBusy),
             ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, ErrorId::RequestTimeout),
             ApiError::StepUpRequired => (StatusCode::UNAUTHORIZED, ErrorId::StepUpRequired),
+            ApiError::InsightsForbidden => (StatusCode::FORBIDDEN, ErrorId::InsightsForbidden),
+            ApiError::TwoMethodsRequired => (StatusCode::UNAUTHORIZED, ErrorId::TwoMethodsRequired),
         }
     }
 
