@@ -7,6 +7,7 @@ CREATE TABLE outbox (
     kind        TEXT NOT NULL,         -- message | reset_code (resolved to a message when its turn comes)
     channel     TEXT NOT NULL,         -- mail | sms
     account     TEXT,                  -- the user it concerns, for the audit record of a failure
+    subject     TEXT,                  -- a reset code's flow subject: a newer code for it supersedes this one
     payload     TEXT NOT NULL,         -- sealed JSON with the key outside the database: it holds codes
     created_at  BIGINT NOT NULL,
     not_after   BIGINT,                -- never sent from this time on (a code's expiry)
@@ -16,6 +17,7 @@ CREATE TABLE outbox (
     last_error  TEXT                   -- why the last try failed (never a body or an address)
 );
 CREATE INDEX outbox_due ON outbox (next_at);
+CREATE INDEX outbox_subject ON outbox (subject);
 
 -- Facts about the store itself. `key_fingerprint`: a one-way digest of the
 -- master key that sealed it, so a node started with another key (a second

@@ -155,6 +155,8 @@ pub struct Item {
     not_after: Option<UnixTime>,
     /// Not sent for this many seconds unless [`release`]d first.
     hold: i64,
+    /// What a newer item supersedes it by (see [`supersede`]).
+    subject: Option<String>,
 }
 
 impl std::fmt::Debug for Item {
@@ -176,6 +178,7 @@ impl Item {
             payload: serde_json::to_vec(msg).unwrap_or_default(),
             not_after: None,
             hold: 0,
+            subject: None,
         }
     }
 
@@ -195,12 +198,14 @@ impl Item {
         }
     }
 
-    /// Work of `kind` for the [`Resolve`] registered for it.
+    /// Work of `kind` for the [`Resolve`] registered for it; `subject`
+    /// names what a newer job of the kind supersedes it by.
     pub fn job(
         kind: &'static str,
         channel: Channel,
         payload: Vec<u8>,
         not_after: Option<UnixTime>,
+        subject: Option<&str>,
     ) -> Item {
         Item {
             kind,
@@ -209,6 +214,7 @@ impl Item {
             payload,
             not_after,
             hold: 0,
+            subject: subject.map(str::to_string),
         }
     }
 }
@@ -225,37 +231,48 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Adds `item` on `conn` (a transaction), unless the queue is full.
+    /// Adds `item` on `conn` (a transaction), unless the queue is full:
+    /// whether it was added. Codes and jobs stop at `queue_limit`; notices,
+    /// which carry no code and may be someone's only word of a takeover,
+    /// have a tenth more room, so a queue full of codes never refuses them.
     pub async fn add(
         &mut self,
         conn: &mut AnyConnection,
         state: &AppState,
         item: Item,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<bool, sqlx::Error> {
         let now = state.clock.now();
         let sealed = state.keys.seal(&item.payload, state.entropy.as_ref());
         let id = state.entropy.hex_id(16);
+        let limit = state.outbox.policy.limit;
+        let room = if item.not_after.is_some() {
+            limit
+        } else {
+            limit + limit / 10
+        };
         let done = sqlx::query(
-            "INSERT INTO outbox (id, kind, channel, account, payload, created_at, not_after, next_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE (SELECT COUNT(*) FROM outbox) < $9",
+            "INSERT INTO outbox (id, kind, channel, account, subject, payload, created_at, not_after, next_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE (SELECT COUNT(*) FROM outbox) < $10",
         )
         .bind(&id)
         .bind(item.kind)
         .bind(item.channel.as_str())
         .bind(item.account.as_deref())
+        .bind(item.subject.as_deref())
         .bind(sealed)
         .bind(now)
         .bind(item.not_after)
         .bind(now + item.hold)
-        .bind(state.outbox.policy.limit)
+        .bind(room)
         .execute(&mut *conn)
         .await?;
-        if done.rows_affected() == 1 {
+        let added = done.rows_affected() == 1;
+        if added {
             self.added.push(id);
         } else {
             self.refused.push((item.channel, item.account));
         }
-        Ok(())
+        Ok(added)
     }
 
     /// [`Batch::add`] for each of `items`.
@@ -266,7 +283,7 @@ impl Batch {
         items: impl IntoIterator<Item = Item>,
     ) -> Result<(), sqlx::Error> {
         for item in items {
-            self.add(conn, state, item).await?;
+            let _ = self.add(conn, state, item).await?;
         }
         Ok(())
     }
@@ -301,6 +318,24 @@ impl Batch {
     }
 }
 
+/// Drops the waiting jobs of `kind` for `subject`: a newer code for the
+/// same flow subject supersedes them, and a flow that has passed its gate
+/// needs none. So an account has one code at most in the queue, however
+/// many flows ask, and an attacker cannot fill the queue by making codes
+/// wait on their cooldown.
+pub async fn supersede(
+    conn: &mut AnyConnection,
+    kind: &str,
+    subject: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM outbox WHERE kind = $1 AND subject = $2")
+        .bind(kind)
+        .bind(subject)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Sends held rows now.
 pub async fn release(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error> {
     let now = state.clock.now();
@@ -331,7 +366,7 @@ pub async fn cancel(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error>
 pub async fn send(state: &AppState, item: Item) -> Result<(), ApiError> {
     let mut tx = state.store.pool().begin().await?;
     let mut batch = Batch::default();
-    batch.add(&mut tx, state, item).await?;
+    let _ = batch.add(&mut tx, state, item).await?;
     tx.commit().await?;
     let _ = batch.committed(state).await;
     Ok(())
@@ -951,12 +986,12 @@ mod tests {
     async fn the_queue_is_bounded_and_a_refusal_is_audited() {
         for (state, _clock, relay, _dir) in backends("[delivery]\nqueue_limit = 100\n").await {
             relay.set_down(true);
-            for n in 0..101 {
+            for n in 0..111 {
                 send(&state, Item::message(&mail(n), Some("carol")))
                     .await
                     .unwrap();
             }
-            assert_eq!(rows(&state).await, 100);
+            assert_eq!(rows(&state).await, 110, "notices: the limit and a tenth");
             let f = failures(&state).await;
             assert_eq!(f.len(), 1);
             assert_eq!(
@@ -966,6 +1001,48 @@ mod tests {
                     "not queued: the outbox is full".to_string()
                 )
             );
+        }
+    }
+
+    #[tokio::test]
+    async fn notices_have_room_a_queue_full_of_codes_does_not_take() {
+        for (state, _clock, relay, _dir) in backends("[delivery]\nqueue_limit = 100\n").await {
+            relay.set_down(true);
+            let now = state.clock.now();
+            for n in 0..101 {
+                send(&state, Item::code(&mail(n), None, now + 300))
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(rows(&state).await, 100, "codes stop at the limit");
+            for n in 0..11 {
+                send(&state, Item::message(&mail(n), Some("carol")))
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(rows(&state).await, 110, "notices have a tenth more");
+            assert_eq!(failures(&state).await.len(), 2);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_newer_job_for_a_subject_supersedes_the_waiting_one() {
+        for (state, _clock, _relay, _dir) in backends("").await {
+            let job = |subject: &str| Item::job("code", Channel::Mail, vec![], None, Some(subject));
+            send(&state, job("a:alice")).await.unwrap();
+            send(&state, job("a:bob")).await.unwrap();
+            let mut tx = state.store.pool().begin().await.unwrap();
+            supersede(&mut tx, "code", "a:alice").await.unwrap();
+            let mut batch = Batch::default();
+            assert!(batch.add(&mut tx, &state, job("a:alice")).await.unwrap());
+            tx.commit().await.unwrap();
+            let _ = batch.committed(&state).await;
+            let subjects: Vec<String> =
+                sqlx::query_scalar("SELECT subject FROM outbox ORDER BY subject")
+                    .fetch_all(state.store.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(subjects, ["a:alice", "a:bob"]);
         }
     }
 
@@ -1007,7 +1084,7 @@ mod tests {
             // And one of an older version, which knows no such job kind.
             send(
                 &state,
-                Item::job("from_a_newer_node", Channel::Mail, vec![], None),
+                Item::job("from_a_newer_node", Channel::Mail, vec![], None, None),
             )
             .await
             .unwrap();
@@ -1054,7 +1131,7 @@ mod tests {
             let r = Arc::new(r);
             send(
                 &state,
-                Item::job("test_job", Channel::Mail, b"ab".to_vec(), None),
+                Item::job("test_job", Channel::Mail, b"ab".to_vec(), None, None),
             )
             .await
             .unwrap();

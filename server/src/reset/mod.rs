@@ -751,9 +751,12 @@ async fn save_sending(
         ip: flow.ip.clone(),
         charged: None,
     };
+    // The newest code for the flow's subject is the one that waits: older
+    // ones (this flow's, or another flow's for the same account) go.
+    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
     let mut batch = outbox::Batch::default();
     batch
-        .add(&mut tx, state, job.item(now + CODE_LIFETIME))
+        .add(&mut tx, state, job.item(now + CODE_LIFETIME, &flow.subject))
         .await?;
     save_on(&mut tx, state, flow).await?;
     tx.commit().await?;
@@ -899,24 +902,26 @@ const NOTICE_HOLD: i64 = 60;
 
 /// Moves the flow to its end, atomically (fails with `WrongStep` if another
 /// request moved it first), and queues `notices` in the same transaction,
-/// held for [`NOTICE_HOLD`]. Returns the held rows.
+/// held for [`NOTICE_HOLD`]; the user's own comes first. Returns the held rows.
 async fn finish(
     state: &AppState,
     flow: &mut Flow,
     outcome: Outcome,
     notices: &Notices,
 ) -> Result<Vec<String>, ApiError> {
+    let mut tx = state.store.pool().begin().await?;
+    let mut batch = outbox::Batch::default();
+    let mut queued = Vec::new();
+    for (msg, account) in &notices.mail {
+        let item = outbox::Item::message(msg, account.as_deref()).held(NOTICE_HOLD);
+        queued.push(batch.add(&mut tx, state, item).await?);
+    }
+    // "We emailed you" only when the user's own notice is in the queue.
     flow.st.stage = Stage::Done {
         outcome,
         signed_out: 0,
-        notified: notices.own,
+        notified: notices.own && queued.first() == Some(&true),
     };
-    let mut tx = state.store.pool().begin().await?;
-    let mut batch = outbox::Batch::default();
-    for (msg, account) in &notices.mail {
-        let item = outbox::Item::message(msg, account.as_deref()).held(NOTICE_HOLD);
-        batch.add(&mut tx, state, item).await?;
-    }
     save_on(&mut tx, state, flow).await?;
     tx.commit().await?;
     Ok(batch.committed(state).await)

@@ -151,7 +151,17 @@ async fn prove(
         } else {
             Stage::Choose
         };
-        save(state, flow).await?;
+        // The gate is passed: the flow's other codes, sent or still waiting
+        // in the outbox, are of no more use, and none goes out late.
+        let mut tx = state.store.pool().begin().await?;
+        sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
+            .bind(state.clock.now())
+            .bind(&flow.hash)
+            .execute(&mut *tx)
+            .await?;
+        crate::outbox::supersede(&mut tx, super::send::KIND, &flow.subject).await?;
+        super::save_on(&mut tx, state, flow).await?;
+        tx.commit().await?;
         if !flow.is_decoy() {
             state.metrics.reset_proof(offered.kind, true);
         }

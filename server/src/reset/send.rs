@@ -47,8 +47,9 @@ impl std::fmt::Debug for Job {
 }
 
 impl Job {
-    /// The outbox item: never sent once the code has expired.
-    pub fn item(&self, expires_at: crate::clock::UnixTime) -> Item {
+    /// The outbox item: never sent once the code has expired, and
+    /// superseded by a newer code for the flow's `subject`.
+    pub fn item(&self, expires_at: crate::clock::UnixTime, subject: &str) -> Item {
         let channel = if self.kind == MethodKind::Sms {
             Channel::Sms
         } else {
@@ -59,6 +60,7 @@ impl Job {
             channel,
             serde_json::to_vec(self).unwrap_or_default(),
             Some(expires_at),
+            Some(subject),
         )
     }
 }

@@ -117,3 +117,98 @@ async fn enrolment_codes_are_charged_per_session_and_per_client() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn enrolment_never_points_the_relay_at_an_ip_literal_or_an_address_it_cannot_carry() {
+    let portal = Portal::start(Options::default()).await;
+    let dave = portal.sign_in(DAVE.0, DAVE.1).await.unwrap();
+    for address in [
+        "a@[127.0.0.1]",
+        "a@[IPv6:::1]",
+        "a@10.0.0.5",
+        "ä@example.com",
+    ] {
+        let (s, v) = portal
+            .post_as(
+                &dave,
+                "/api/security-info/methods",
+                &json!({ "kind": "email", "address": address }),
+            )
+            .await;
+        assert_eq!(
+            (s, error_id(&v)),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "security_info.email_invalid"
+            ),
+            "{address}"
+        );
+    }
+    assert!(portal.outbox("mail.jsonl").is_empty());
+}
+
+async fn waiting_rows(portal: &Portal) -> i64 {
+    let pool = portal.store().await;
+    let n = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+/// Found by an outside attack: flows that make codes wait on their 60 s
+/// cooldown (choose email, back, choose SMS, again and again) filled the
+/// outbox, and real users' codes and notices were refused. Now the newest
+/// code of an account supersedes its waiting ones, so an account holds one
+/// row however many flows ask.
+#[tokio::test]
+async fn flows_that_make_codes_wait_cannot_fill_the_outbox() {
+    let portal = Portal::start(Options {
+        reset: "identify_per_ip = 100000\nsteps_per_ip = 100000\n".into(),
+        env: vec![("SSPR__DELIVERY__QUEUE_LIMIT".into(), "100".into())],
+        ..Options::default()
+    })
+    .await;
+    for i in 0..40 {
+        let name = [BOB.0, "bob@example.com", CAROL.0, "carol@example.com"][i % 4];
+        let flow = portal.start_flow(name).await;
+        portal.choose(&flow, "email").await;
+        portal
+            .post("/api/reset/back", &json!({ "flow": flow["flow"] }))
+            .await;
+        portal.choose(&flow, "sms").await;
+    }
+    let rows = waiting_rows(&portal).await;
+    assert!(rows <= 2, "{rows} rows wait for two accounts");
+    // And a code for someone else still goes out.
+    let flow = portal.start_flow(ALICE.0).await;
+    portal.choose(&flow, "email").await;
+    portal.mailed_code("alice@example.com", 0).await;
+}
+
+/// Found by an outside attack: a code waiting on its cooldown went out
+/// after its flow had passed the gate another way and finished.
+#[tokio::test]
+async fn a_waiting_code_is_dropped_once_its_flow_passes_the_gate() {
+    let portal = Portal::start(Options::default()).await;
+    // alice's address was just sent a code: the next waits 60 s.
+    let first = portal.start_flow(ALICE.0).await;
+    portal.choose(&first, "email").await;
+    portal.mailed_code("alice@example.com", 0).await;
+    let flow = portal.start_flow("alice@example.com").await;
+    portal.choose(&flow, "email").await;
+    assert_eq!(waiting_rows(&portal).await, 1, "the second code waits");
+    portal
+        .post("/api/reset/back", &json!({ "flow": flow["flow"] }))
+        .await;
+    portal.choose(&flow, "authenticator").await;
+    let (s, v) = portal.verify(&flow, &oathtool(ALICE_TOTP)).await;
+    assert_eq!((s, step(&v).0.as_str()), (StatusCode::OK, "new_password"));
+    assert_eq!(
+        waiting_rows(&portal).await,
+        0,
+        "no code waits past the gate"
+    );
+    assert_eq!(portal.mails_to("alice@example.com"), 1);
+}
