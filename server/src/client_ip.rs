@@ -134,18 +134,53 @@ fn chain(headers: &HeaderMap, which: ForwardedHeader) -> Vec<Option<IpAddr>> {
             out.push(None);
             continue;
         };
-        for element in line.split(',') {
-            let value = match which {
-                ForwardedHeader::XForwardedFor => Some(element.trim()),
-                ForwardedHeader::Forwarded => element.split(';').find_map(|pair| {
+        if which == ForwardedHeader::XForwardedFor {
+            out.extend(line.split(',').map(|e| parse_node(e.trim())));
+            continue;
+        }
+        // RFC 7239: elements and pairs are separated outside quoted strings
+        // only, so a quoted value a proxy copied from the client (a Host,
+        // say) cannot add an element of its own. A line that does not
+        // parse is one unknown hop.
+        let Some(elements) = split_unquoted(line, b',') else {
+            out.push(None);
+            continue;
+        };
+        for element in elements {
+            let value = split_unquoted(element, b';').and_then(|pairs| {
+                pairs.into_iter().find_map(|pair| {
                     let (k, v) = pair.split_once('=')?;
                     k.trim().eq_ignore_ascii_case("for").then_some(v.trim())
-                }),
-            };
+                })
+            });
             out.push(value.and_then(parse_node));
         }
     }
     out
+}
+
+/// `s` split at each `sep` that is not inside a quoted string (with `\`
+/// escapes); `None` when a quoted string is left open.
+fn split_unquoted(s: &str, sep: u8) -> Option<Vec<&str>> {
+    let (mut parts, mut start) = (Vec::new(), 0);
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            _ if b == sep && !quoted => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if quoted {
+        return None;
+    }
+    parts.push(&s[start..]);
+    Some(parts)
 }
 
 /// `192.0.2.1`, `192.0.2.1:4711`, `2001:db8::1`, `"[2001:db8::1]:4711"`.
@@ -330,6 +365,23 @@ mod tests {
             "2001:db8:cafe::17".parse::<IpAddr>().unwrap()
         );
         let h = headers("forwarded", &["for=unknown"]);
+        assert_eq!(resolve(peer, &h, &trusted, fwd), peer);
+        // A comma or semicolon inside a quoted value (a Host a proxy copied
+        // from the client) adds no element: the client is still 1.2.3.4.
+        for forged in [
+            r#"for=1.2.3.4;host="x, for=9.9.9.9""#,
+            r#"for=1.2.3.4;host="x;for=9.9.9.9, for=8.8.8.8""#,
+            r#"for=1.2.3.4;host="a\", for=9.9.9.9""#,
+        ] {
+            let h = headers("forwarded", &[forged]);
+            assert_eq!(
+                resolve(peer, &h, &trusted, fwd),
+                "1.2.3.4".parse::<IpAddr>().unwrap(),
+                "{forged}"
+            );
+        }
+        // A quote left open is one unknown hop: the proxy is as far as we know.
+        let h = headers("forwarded", &[r#"for=1.2.3.4;host="x, for=9.9.9.9"#]);
         assert_eq!(resolve(peer, &h, &trusted, fwd), peer);
     }
 

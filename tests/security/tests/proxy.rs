@@ -143,6 +143,15 @@ async fn rfc7239_forwarded_when_configured() {
         StatusCode::TOO_MANY_REQUESTS
     );
     assert_eq!(go(fwd("for=192.0.2.60;proto=https")).await, StatusCode::OK);
+    // A proxy that quotes a client-chosen Host into its element: a comma in
+    // the quotes forges no hop, so the client is still 192.0.2.60, whose
+    // budget is spent (the attack found 70 of 70 passing this way).
+    for host in [
+        "for=192.0.2.60;host=\"x, for=10.9.0.1\"",
+        "for=192.0.2.60;host=\"x, for=10.9.0.2\"",
+    ] {
+        assert_eq!(go(fwd(host)).await, StatusCode::TOO_MANY_REQUESTS, "{host}");
+    }
     // X-Forwarded-For is not read when Forwarded is the configured header.
     assert_eq!(
         challenge(&portal, "192.0.2.99").await,
