@@ -266,17 +266,31 @@ fn change_mail(
         .collect()
 }
 
+/// An address the relay can deliver to: ASCII (a relay without SMTPUTF8
+/// would refuse anything else, for a day of retries), and a domain of
+/// host-name labels, never an IP literal (`a@[10.0.0.5]`), which would let
+/// any user point the relay at an internal host.
 fn valid_email(addr: &str) -> bool {
     let Some((local, domain)) = addr.rsplit_once('@') else {
         return false;
     };
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
     !local.is_empty()
+        && !local.contains('@')
         && addr.len() <= 254
+        && addr.is_ascii()
         && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
+        && domain.split('.').all(label)
+        && !domain
+            .split('.')
+            .all(|l| l.bytes().all(|b| b.is_ascii_digit()))
         && !addr.chars().any(|c| c.is_whitespace() || c.is_control())
-        && !domain.contains('@')
 }
 
 /// Starts adding a method: a fresh authenticator secret, or a code sent to
@@ -1042,4 +1056,36 @@ pub async fn verify_answers(
         all &= ok;
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_email;
+
+    #[test]
+    fn addresses_a_relay_can_deliver_to_and_nothing_it_should_not() {
+        for ok in [
+            "dave@example.com",
+            "d.o+tag@mail.example.co.uk",
+            "x@a-b.example",
+        ] {
+            assert!(valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "a@[127.0.0.1]",
+            "a@[IPv6:::1]",
+            "a@127.0.0.1",
+            "ä@example.com",
+            "a@exämple.com",
+            "a@b",
+            "a@-b.example",
+            "a@b..example",
+            "a@.example.com",
+            "a b@example.com",
+            "@example.com",
+            "a@b@example.com",
+        ] {
+            assert!(!valid_email(bad), "{bad}");
+        }
+    }
 }
