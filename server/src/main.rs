@@ -172,6 +172,10 @@ fn init_logging(format: sspr_server::config::LogFormat) {
 }
 
 fn main() -> ExitCode {
+    // Files the portal makes are its own: the store and its journal hold
+    // method targets and password hashes, the dev outbox holds codes.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     let cli = Cli::parse();
     if let Some(Command::Theme {
         command: ThemeCommand::Check { file, branding },
@@ -536,6 +540,15 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         config.server.hash_queue,
         metrics.clone(),
     );
+    // A store sealed with a key whose file is gone (a restore without it, a
+    // second node not given it): say so, rather than make a new key.
+    if !config.secrets.key_file.exists() && store.sealed().await? {
+        anyhow::bail!(
+            "secrets.key_file: {} is missing, and this store was sealed with a key: restore \
+             the key file (or copy it from another node) rather than start with a new one",
+            config.secrets.key_file.display()
+        );
+    }
     let keys = Keys::load_or_create(&config.secrets.key_file, entropy.as_ref())?;
     if !store.same_key(&keys.fingerprint()).await? {
         anyhow::bail!(

@@ -99,6 +99,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a key's fingerprint is recorded: the store holds sealed data.
+    pub async fn sealed(&self) -> Result<bool, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM store_meta WHERE name = 'key_fingerprint'")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n > 0)
+    }
+
     /// Records `fingerprint` (of the master key) as the store's, or checks
     /// it is the one recorded: `false` when the store was sealed with
     /// another key.

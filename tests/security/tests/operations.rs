@@ -277,13 +277,40 @@ async fn a_node_with_another_master_key_refuses_to_start_on_the_store() {
         out.contains("secrets.key_file") && out.contains("not the key this store was sealed with"),
         "{out}"
     );
+    // No key file at all, with a sealed store: refused, and no new key made.
+    std::fs::remove_file(&key).unwrap();
+    let (code, out) = run_to_exit(&portal, &[]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("secrets.key_file") && out.contains("missing"),
+        "{out}"
+    );
+    assert!(!key.exists(), "a stray key was made");
     // The store was left as it was: with its own key the node starts again.
     std::fs::write(&key, first).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     portal.restart(&Options::default());
     let (s, _, _) = portal.get("/api/health", &[]).await;
     assert_eq!(s, StatusCode::OK);
     // Logs that go to a file, journald or a container carry no colour codes.
     assert!(!portal.log().contains('\u{1b}'), "{}", portal.log());
+}
+
+#[tokio::test]
+async fn the_store_and_the_dev_outbox_are_readable_by_the_portals_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let portal = Portal::start(Options::default()).await;
+    let flow = portal.start_flow(BOB.0).await;
+    portal.choose(&flow, "email").await;
+    portal.mailed_code("bob@example.com", 0).await;
+    for name in ["sspr.db", "sspr.db-wal", "sspr.key", "outbox/mail.jsonl"] {
+        let path = portal.dir.path().join(name);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{name} is {mode:o}");
+    }
 }
 
 /// Runs `sspr --config sspr.toml <args>` in the portal's folder to its end:
