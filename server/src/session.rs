@@ -215,11 +215,25 @@ async fn settle_check<T>(
             Ok(None)
         }
         Ok(Some(v)) => {
-            sqlx::query("DELETE FROM signin_throttle WHERE user_id = $1")
-                .bind(key)
-                .execute(state.store.pool())
-                .await
-                .map_err(ApiError::internal)?;
+            // The round starts again, but checks still in flight keep their
+            // slots: forgetting them would let a burst that holds the right
+            // password past the ten-check bound.
+            sqlx::query(
+                "UPDATE signin_throttle SET failures = 0, locked_until = NULL, \
+                   pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END \
+                 WHERE user_id = $1",
+            )
+            .bind(key)
+            .execute(state.store.pool())
+            .await
+            .map_err(ApiError::internal)?;
+            sqlx::query(
+                "DELETE FROM signin_throttle WHERE user_id = $1 AND pending = 0 AND failures = 0",
+            )
+            .bind(key)
+            .execute(state.store.pool())
+            .await
+            .map_err(ApiError::internal)?;
             Ok(Some(v))
         }
     }
