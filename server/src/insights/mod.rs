@@ -729,25 +729,26 @@ pub fn table(i: &Insights) -> String {
 }
 
 /// The background work of Usage & insights on every node: the spike
-/// alerts every minute, the audit retention every hour, both by
-/// `state.clock`. The first run is a minute after start.
+/// alerts every minute (the first a minute after start), the audit
+/// retention five minutes after start and then every hour. What they count
+/// and delete is decided by `state.clock`.
 pub fn spawn_watch(state: AppState) -> tokio::task::JoinHandle<()> {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+    let retention_ticks = u64::try_from(retention::EVERY / 60).unwrap_or(60);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut retained_at: Option<UnixTime> = None;
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
+            ticks += 1;
             if let Err(e) = alerts::check(&state).await {
                 tracing::warn!(error = %e, "spike alerts could not be checked; will retry");
             }
-            let now = state.clock.now();
-            if retained_at.is_none_or(|t| now - t >= retention::EVERY) {
-                match retention::apply(&state).await {
-                    Ok(_) => retained_at = Some(now),
-                    Err(e) => tracing::warn!(error = %e, "audit retention failed; will retry"),
-                }
+            if ticks % retention_ticks == 5 % retention_ticks
+                && let Err(e) = retention::apply(&state).await
+            {
+                tracing::warn!(error = %e, "audit retention failed; will retry next hour");
             }
         }
     })
