@@ -59,6 +59,15 @@ pub struct SecurityInfoView {
     /// The questions to choose from when security questions can be added.
     #[serde(default)]
     pub questions: Vec<String>,
+    /// An administrator (see [`SessionView`](crate::session::SessionView)).
+    #[serde(default)]
+    pub is_admin: bool,
+    /// The method kinds this session proved with a step-up within the last
+    /// 10 minutes, most recent first (as in
+    /// [`SessionView::proven`](crate::session::SessionView::proven)), so the
+    /// answer to `/stepup/verify` says at once whether Usage & insights opens.
+    #[serde(default)]
+    pub proven: Vec<MethodKind>,
 }
 
 /// Security answers 3 to 40 characters (code points).
@@ -437,6 +446,8 @@ mod tests {
                 can_add: vec![],
                 recently_authenticated: true,
                 questions: vec![],
+                is_admin: false,
+                proven: vec![],
             },
         };
         assert!(!format!("{r:?}").contains("abcd"));

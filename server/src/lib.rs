@@ -1,6 +1,7 @@
 //! sspr: the thin JSON API and static host behind the self-service password
 //! reset portal. `app()` builds the whole HTTP surface from an [`AppState`].
 
+pub mod admin;
 pub mod assets;
 pub mod audit;
 pub mod breach;
@@ -12,6 +13,7 @@ pub mod directory;
 pub mod error;
 pub mod hashing;
 pub mod i18n;
+pub mod insights;
 pub mod json;
 pub mod keys;
 pub mod limits;
@@ -104,10 +106,12 @@ pub fn resolvers() -> outbox::Resolvers {
     resolvers
 }
 
-/// Starts the background work every node runs: the outbox's worker, and
-/// the outbox's depth and age read for each scrape of the metrics.
+/// Starts the background work every node runs: the outbox's worker, the
+/// outbox's depth and age read for each scrape of the metrics, and the
+/// spike alerts and audit retention of Usage & insights.
 pub fn start_workers(state: &AppState) -> tokio::task::JoinHandle<()> {
     outbox::report_depth(state);
+    insights::spawn_watch(state.clone());
     outbox::spawn_worker(state.clone(), resolvers())
 }
 
@@ -158,6 +162,9 @@ pub fn app(state: AppState) -> Router {
         .route("/reset/answers", post(routes::reset_answers))
         .route("/reset/password", post(routes::reset_password))
         .route("/reset/unlock", post(routes::reset_unlock))
+        .route("/insights", get(insights::http::figures))
+        .route("/insights/events", get(insights::http::events))
+        .route("/insights/export.csv", get(insights::http::export))
         .fallback(routes::api_not_found)
         .method_not_allowed_fallback(routes::api_method_not_allowed)
         .layer(middleware::from_fn_with_state(

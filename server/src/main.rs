@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use sspr_server::assets::Assets;
 use sspr_server::clock::{OsEntropy, SystemClock};
 use sspr_server::config::DirectoryKind;
@@ -66,6 +66,103 @@ enum Command {
         #[command(subcommand)]
         command: ThemeCommand,
     },
+    /// Usage & insights from the command line.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+    /// One account: clear its self-service block, end its sessions.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// The figures of Usage & insights, the same as `GET /api/insights`:
+    /// coverage, methods, activity by UTC day, accounts blocked now.
+    Usage {
+        /// Days of activity, today (UTC) included: 1d to 90d.
+        #[arg(long, default_value = "30d")]
+        since: String,
+        /// `table` to read, `json` as the API answers, `csv` the activity by day.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Who reads it, for the audit trail (default: the login running the command).
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ReportFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Clear the account's self-service password reset block and proof
+    /// budget, under every name of the account.
+    Unblock {
+        /// The user's name or email address.
+        #[arg(long)]
+        user: String,
+        /// Who does it, for the audit trail (default: the login running the command).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// The account's portal sessions.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SessionsCommand {
+    /// End every session of the account, as a reset does.
+    Revoke {
+        /// The user's name or email address.
+        #[arg(long)]
+        user: String,
+        /// Who does it, for the audit trail (default: the login running the command).
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Every audit event from --since to --until, oldest first, to stdout.
+    Export {
+        /// `30d`, `12h`, a UTC date (`2026-11-01`) or an RFC 3339 time
+        /// (default: the first event).
+        #[arg(long)]
+        since: Option<String>,
+        /// As --since; a date includes its whole day (default: now).
+        #[arg(long)]
+        until: Option<String>,
+        /// One JSON object a line, or CSV (RFC 4180, formulas defused).
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+        /// Who exports it, for the audit trail (default: the login running the command).
+        #[arg(long)]
+        by: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -255,6 +352,64 @@ fn main() -> ExitCode {
         Command::Directory {
             command: DirectoryCommand::Check { user },
         } => block_on(directory_check(config, user)),
+        Command::Report {
+            command: ReportCommand::Usage { since, format, by },
+        } => {
+            let days = match sspr_server::insights::parse_days(&since) {
+                Ok(d) => d,
+                Err(e) => {
+                    eprintln!("sspr: --since {since:?}: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            block_on(report_usage(config, theme, days, format, operator(by)))
+        }
+        Command::User {
+            command: UserCommand::Unblock { user, by },
+        } => block_on(user_unblock(config, theme, user, operator(by))),
+        Command::User {
+            command:
+                UserCommand::Sessions {
+                    command: SessionsCommand::Revoke { user, by },
+                },
+        } => block_on(user_sessions_revoke(config, theme, user, operator(by))),
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    since,
+                    until,
+                    format,
+                    by,
+                },
+        } => {
+            use sspr_server::insights::{Bound, parse_time};
+            let now = sspr_server::clock::Clock::now(&SystemClock);
+            let parse = |text: &Option<String>, bound, default: i64| match text {
+                None => Ok(default),
+                Some(t) => parse_time(t, bound, now),
+            };
+            let range = parse(&since, Bound::Since, i64::MIN)
+                .map_err(|e| format!("--since: {e}"))
+                .and_then(|s| {
+                    parse(&until, Bound::Until, now + 1)
+                        .map(|u| (s, u))
+                        .map_err(|e| format!("--until: {e}"))
+                });
+            match range {
+                Ok((since, until)) => block_on(audit_export(
+                    config,
+                    theme,
+                    since,
+                    until,
+                    format,
+                    operator(by),
+                )),
+                Err(e) => {
+                    eprintln!("sspr: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         // Handled before the configuration is read.
         Command::Theme { .. } => ExitCode::SUCCESS,
         Command::Serve => block_on(serve(config, theme)),
@@ -425,6 +580,108 @@ async fn tap_revoke(
         );
     }
     println!("revoked {n} pass(es) of {user}");
+    Ok(())
+}
+
+async fn report_usage(
+    config: Config,
+    theme: Option<ThemeFile>,
+    days: u16,
+    format: ReportFormat,
+    by: String,
+) -> anyhow::Result<()> {
+    use sspr_server::insights;
+    let state = build_state(config, theme).await?;
+    let figures = insights::compute(&state, days).await?;
+    let out = match format {
+        ReportFormat::Table => insights::table(&figures),
+        ReportFormat::Json => format!("{}\n", serde_json::to_string_pretty(&figures)?),
+        ReportFormat::Csv => insights::csv::activity(&figures.activity),
+    };
+    print!("{out}");
+    let detail = format!("sspr report usage: figures for {days} day(s)");
+    insights::record(&state, insights::VIEWED, &by, None, "local", &detail).await;
+    Ok(())
+}
+
+async fn user_unblock(
+    config: Config,
+    theme: Option<ThemeFile>,
+    user: String,
+    by: String,
+) -> anyhow::Result<()> {
+    let state = build_state(config, theme).await?;
+    let done = sspr_server::admin::unblock(&state, &user, &by).await?;
+    println!(
+        "{}: cleared {} self-service block(s) and {} proof budget(s)",
+        done.username, done.blocks, done.budgets
+    );
+    Ok(())
+}
+
+async fn user_sessions_revoke(
+    config: Config,
+    theme: Option<ThemeFile>,
+    user: String,
+    by: String,
+) -> anyhow::Result<()> {
+    let state = build_state(config, theme).await?;
+    let (username, ended) = sspr_server::admin::revoke_sessions(&state, &user, &by).await?;
+    println!("{username}: ended {ended} session(s)");
+    Ok(())
+}
+
+async fn audit_export(
+    config: Config,
+    theme: Option<ThemeFile>,
+    since: i64,
+    until: i64,
+    format: ExportFormat,
+    by: String,
+) -> anyhow::Result<()> {
+    use sspr_server::error::ApiError;
+    use sspr_server::insights;
+    use std::io::Write;
+    let state = build_state(config, theme).await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if format == ExportFormat::Csv {
+        out.write_all(insights::csv::events_header().as_bytes())?;
+    }
+    let filter = sspr_proto::insights::EventFilter::default();
+    let n = insights::export_events(&state, &filter, since, until, |e| {
+        let line = match format {
+            ExportFormat::Jsonl => {
+                let mut l = serde_json::to_string(e).map_err(ApiError::internal)?;
+                l.push('\n');
+                l
+            }
+            ExportFormat::Csv => insights::csv::event_row(e),
+        };
+        out.write_all(line.as_bytes()).map_err(ApiError::internal)
+    })
+    .await?;
+    out.flush()?;
+    drop(out);
+    let bound = |t: i64| {
+        if t == i64::MIN {
+            "the first event".to_string()
+        } else {
+            insights::rfc3339(t)
+        }
+    };
+    let detail = format!(
+        "sspr audit export: {n} event(s) from {} to {} as {}",
+        bound(since),
+        bound(until),
+        if format == ExportFormat::Csv {
+            "csv"
+        } else {
+            "jsonl"
+        }
+    );
+    insights::record(&state, insights::EXPORTED, &by, None, "local", &detail).await;
+    eprintln!("{n} audit event(s) exported");
     Ok(())
 }
 

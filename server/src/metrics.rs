@@ -38,7 +38,7 @@ pub const OTHER: &str = "other";
 
 /// The directory operations `sspr_directory_seconds{op}` times, one per
 /// method of the `Directory` trait.
-pub const DIRECTORY_OPS: [&str; 11] = [
+pub const DIRECTORY_OPS: [&str; 12] = [
     "find_user",
     "user_by_id",
     "ready",
@@ -50,7 +50,11 @@ pub const DIRECTORY_OPS: [&str; 11] = [
     "groups_of",
     "unlock",
     "password_rules",
+    "list_users",
 ];
+
+/// The spike alerts `sspr_alerts_total{kind}` counts (see `insights::alerts`).
+pub const ALERT_KINDS: [&str; 2] = ["resets", "blocks"];
 
 /// The delivery channels the outbox reports on.
 pub const CHANNELS: [&str; 2] = ["mail", "sms"];
@@ -94,6 +98,11 @@ struct OpLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
     /// A route pattern of the router (`/api/reset/start`), or [`OTHER`].
     route: String,
@@ -129,6 +138,7 @@ pub struct Metrics {
     directory_seconds: Histograms<OpLabel>,
     directory_errors: Family<OpLabel, Counter>,
     http_duration: Histograms<HttpLabels>,
+    alerts: Family<KindLabel, Counter>,
     hooks: Mutex<Vec<Hook>>,
 }
 
@@ -227,6 +237,7 @@ impl Metrics {
             directory_seconds: Family::new_with_constructor(directory_histogram),
             directory_errors: Family::default(),
             http_duration: Family::new_with_constructor(http_histogram),
+            alerts: Family::default(),
             hooks: Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
@@ -296,6 +307,11 @@ impl Metrics {
             "Time to answer a request on the public listener, by route pattern, method and status class",
             m.http_duration.clone(),
         );
+        m.registry.register(
+            "sspr_alerts",
+            "Spike alerts mailed to the administrators, by kind (resets or blocks)",
+            m.alerts.clone(),
+        );
         let build_info = Family::<VersionLabel, Gauge>::default();
         build_info
             .get_or_create(&VersionLabel {
@@ -334,7 +350,20 @@ impl Metrics {
             drop(m.directory_seconds.get_or_create(&OpLabel { op }));
             drop(m.directory_errors.get_or_create(&OpLabel { op }));
         }
+        for kind in ALERT_KINDS {
+            drop(m.alerts.get_or_create(&KindLabel { kind }));
+        }
         m
+    }
+
+    /// A spike alert (one of [`ALERT_KINDS`]; anything else counts as
+    /// `other`) went to the administrators.
+    pub fn alert(&self, kind: &str) {
+        let kind = ALERT_KINDS
+            .into_iter()
+            .find(|k| *k == kind)
+            .unwrap_or(OTHER);
+        self.alerts.get_or_create(&KindLabel { kind }).inc();
     }
 
     /// A flow passed identify (a real account's or a decoy's).

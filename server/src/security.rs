@@ -1,7 +1,7 @@
 //! Headers on every response, and the same-origin rule for the JSON API.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -48,6 +48,29 @@ pub async fn headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Whether a request says it comes from another site: an `Origin` that is
+/// not `public_origin` (every one, not just the first), a `Sec-Fetch-Site`
+/// other than `same-origin` or `none`, or, without an `Origin`, a `Referer`
+/// from elsewhere. A request that sends none of them (not a browser) is
+/// not from elsewhere: it carries no victim's cookie.
+pub fn from_elsewhere(public_origin: &str, h: &HeaderMap) -> bool {
+    let same = |v: &HeaderValue| v.to_str().ok() == Some(public_origin);
+    let origins: Vec<&HeaderValue> = h.get_all(header::ORIGIN).iter().collect();
+    let origin_ok = origins.iter().all(|o| same(o));
+    let referer_ok = !origins.is_empty()
+        || h.get_all(header::REFERER).iter().all(|r| {
+            r.to_str()
+                .ok()
+                .and_then(|r| url::Url::parse(r).ok())
+                .is_some_and(|u| u.origin().ascii_serialization() == public_origin)
+        });
+    let site_ok = h
+        .get("sec-fetch-site")
+        .map(|s| matches!(s.to_str().unwrap_or(""), "same-origin" | "none"))
+        .unwrap_or(true);
+    !(origin_ok && referer_ok && site_ok)
+}
+
 /// State-changing API calls must come from the portal's own pages. Browsers send
 /// `Origin` on every POST and `Sec-Fetch-Site` on every request; either one
 /// naming another site is refused, as is a `Referer` from another site when
@@ -58,22 +81,6 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe {
         let h = req.headers();
-        let same = |v: &HeaderValue| v.to_str().ok() == Some(state.public_origin.as_str());
-        // Every Origin must be ours, not just the first.
-        let origins: Vec<&HeaderValue> = h.get_all(header::ORIGIN).iter().collect();
-        let origin_ok = origins.iter().all(|o| same(o));
-        // Without an Origin, a Referer from elsewhere still gives it away.
-        let referer_ok = !origins.is_empty()
-            || h.get_all(header::REFERER).iter().all(|r| {
-                r.to_str()
-                    .ok()
-                    .and_then(|r| url::Url::parse(r).ok())
-                    .is_some_and(|u| u.origin().ascii_serialization() == state.public_origin)
-            });
-        let site_ok = h
-            .get("sec-fetch-site")
-            .map(|s| matches!(s.to_str().unwrap_or(""), "same-origin" | "none"))
-            .unwrap_or(true);
         let too_big = h
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
@@ -91,7 +98,7 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
             // Whatever the endpoint, even one that reads no body.
             return refuse(ApiError::PayloadTooLarge);
         }
-        if !(origin_ok && referer_ok && site_ok) {
+        if from_elsewhere(&state.public_origin, h) {
             return refuse(ApiError::CrossOrigin);
         }
     }

@@ -95,13 +95,17 @@ fn allowed(state: &AppState, user: &DirUser, k: MethodKind) -> bool {
 /// Distinct kinds the reset wizard would offer: two emails are still one
 /// gate. Security questions never count alone: without another kind they
 /// add nothing.
-fn usable_kinds(state: &AppState, user: &DirUser, stored: &[StoredMethod]) -> usize {
-    let usable = || {
-        stored
-            .iter()
-            .map(|m| m.kind)
-            .filter(|k| allowed(state, user, *k))
-    };
+pub(crate) fn usable_kinds(state: &AppState, user: &DirUser, stored: &[StoredMethod]) -> usize {
+    usable_kinds_of(state, user, stored.iter().map(|m| m.kind))
+}
+
+/// [`usable_kinds`] of the kinds of a user's methods.
+pub(crate) fn usable_kinds_of(
+    state: &AppState,
+    user: &DirUser,
+    kinds: impl Iterator<Item = MethodKind> + Clone,
+) -> usize {
+    let usable = || kinds.clone().filter(|k| allowed(state, user, *k));
     if usable().all(|k| k == MethodKind::SecurityQuestions) {
         return 0;
     }
@@ -201,6 +205,8 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
         } else {
             Vec::new()
         },
+        is_admin: s.user.is_admin,
+        proven: session::proven_kinds(state, &s.hash).await?,
     })
 }
 

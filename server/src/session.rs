@@ -7,6 +7,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use sha2::{Digest, Sha256};
+use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::SignedInWith;
 use sspr_proto::session::SessionView;
 
@@ -372,6 +373,8 @@ fn view(user: &DirUser) -> SessionView {
     SessionView {
         username: user.username.clone(),
         display_name: user.display_name.clone(),
+        is_admin: user.is_admin,
+        proven: Vec::new(),
     }
 }
 
@@ -382,9 +385,13 @@ fn via_str(via: SignedInWith) -> &'static str {
     }
 }
 
-/// The signed-in user, or `SessionRequired`.
+/// The signed-in user, with what this session has proved, or `SessionRequired`.
 pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<SessionView, ApiError> {
-    require(state, headers).await.map(|s| view(&s.user))
+    let s = require(state, headers).await?;
+    Ok(SessionView {
+        proven: proven_kinds(state, &s.hash).await?,
+        ..view(&s.user)
+    })
 }
 
 /// The live session, or `SessionRequired`.
@@ -461,6 +468,54 @@ pub async fn check_password(
 /// Notes that this session just proved a method the user already had.
 pub async fn mark_stepped_up(state: &AppState, session_hash: &str) -> Result<(), ApiError> {
     mark(state, session_hash, "mfa_at").await
+}
+
+/// Notes that this session just proved, with a step-up, a method of `kind`
+/// the user already had: it is stepped up, and the kind counts towards the
+/// two different ones Usage & insights needs. Security questions prove
+/// nothing on their own and are never recorded.
+pub async fn mark_proved(
+    state: &AppState,
+    session_hash: &str,
+    kind: MethodKind,
+) -> Result<(), ApiError> {
+    mark_stepped_up(state, session_hash).await?;
+    if kind == MethodKind::SecurityQuestions {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO session_proofs (session_hash, kind, at) VALUES ($1, $2, $3) \
+         ON CONFLICT (session_hash, kind) DO UPDATE SET at = excluded.at",
+    )
+    .bind(session_hash)
+    .bind(crate::methods::kind_str(kind))
+    .bind(state.clock.now())
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(())
+}
+
+/// The kinds this session proved with a step-up within [`RECENT_AUTH`],
+/// most recent first, each once.
+pub async fn proven_kinds(
+    state: &AppState,
+    session_hash: &str,
+) -> Result<Vec<MethodKind>, ApiError> {
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM session_proofs WHERE session_hash = $1 AND at >= $2 \
+         ORDER BY at DESC, kind",
+    )
+    .bind(session_hash)
+    .bind(state.clock.now() - RECENT_AUTH)
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(kinds
+        .iter()
+        .filter_map(|k| crate::methods::parse_kind(k))
+        .filter(|k| *k != MethodKind::SecurityQuestions)
+        .collect())
 }
 
 /// Notes that this session just proved the password again.

@@ -240,7 +240,7 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
     if !delete(state, s).await? {
         return Err(ApiError::EnrollmentExpired);
     }
-    session::mark_stepped_up(state, &s.hash).await?;
+    session::mark_proved(state, &s.hash, m.kind).await?;
     audit::record(state, event(true, "verified")).await;
     Ok(())
 }

@@ -63,7 +63,7 @@ async fn sign_in_sets_a_host_prefixed_strict_cookie_and_rotates_it() {
     assert_eq!(token.len(), 64, "256 bits");
     assert_eq!(
         json(r).await,
-        json!({ "username": "alice", "display_name": "Alice Andersen" })
+        json!({ "username": "alice", "display_name": "Alice Andersen", "is_admin": false, "proven": [] })
     );
     let first = cookie_of(&sign_in(&h, "alice", "Alice-demo-2026!", None).await);
     assert!(whoami(&h, &first).await);

@@ -37,6 +37,36 @@ pub struct Config {
     pub secrets: SecretsConfig,
     #[serde(default)]
     pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// Spike alerts: a mail to every administrator, at most once an hour per
+/// kind, when the last hour reaches a threshold. 0 turns a kind off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Completed self-service password resets in the last hour.
+    #[serde(default = "default_alert_threshold")]
+    pub resets_per_hour: u32,
+    /// Accounts blocked from self-service reset in the last hour.
+    #[serde(default = "default_alert_threshold")]
+    pub blocks_per_hour: u32,
+}
+
+/// How long the audit trail keeps events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Every audit event is deleted this many days after it happened (30 to 3650).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+    /// The step-by-step "Self-service password reset flow activity progress"
+    /// events go sooner: 7 days to `retention_days`.
+    #[serde(default = "default_progress_retention_days")]
+    pub progress_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -509,6 +539,15 @@ impl PasswordConfig {
 fn default_pow_difficulty() -> u8 {
     18
 }
+fn default_alert_threshold() -> u32 {
+    10
+}
+fn default_retention_days() -> u32 {
+    365
+}
+fn default_progress_retention_days() -> u32 {
+    90
+}
 fn default_decoy_domain() -> String {
     "example.com".into()
 }
@@ -651,7 +690,9 @@ default_from_serde!(
     PasswordConfig,
     ResetConfig,
     SecretsConfig,
-    DeliveryConfig
+    DeliveryConfig,
+    AlertsConfig,
+    AuditConfig
 );
 
 /// Where a bad value came from.
@@ -1258,6 +1299,30 @@ impl Config {
                 "policy.reconfirm_days",
                 format!("must be 0 to 730, not {}", p.reconfirm_days),
             );
+        }
+        let a = &self.audit;
+        if !(30..=3650).contains(&a.retention_days) {
+            return err(
+                "audit.retention_days",
+                format!("must be 30 to 3650, not {}", a.retention_days),
+            );
+        }
+        if !(7..=a.retention_days).contains(&a.progress_retention_days) {
+            return err(
+                "audit.progress_retention_days",
+                format!(
+                    "must be 7 to audit.retention_days ({}), not {}",
+                    a.retention_days, a.progress_retention_days
+                ),
+            );
+        }
+        for (field, n) in [
+            ("alerts.resets_per_hour", self.alerts.resets_per_hour),
+            ("alerts.blocks_per_hour", self.alerts.blocks_per_hour),
+        ] {
+            if n > 1_000_000 {
+                return err(field, format!("must be 0 (off) to 1000000, not {n}"));
+            }
         }
         let r = &self.reset;
         if !(8..=28).contains(&r.pow_difficulty) {
@@ -2015,6 +2080,44 @@ mod tests {
             matches!(e.source, Source::File { line: Some(2), .. }),
             "{e}"
         );
+    }
+
+    #[test]
+    fn alerts_and_audit_retention_have_defaults_and_bounds() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(
+            (c.alerts.resets_per_hour, c.alerts.blocks_per_hour),
+            (10, 10)
+        );
+        assert_eq!(
+            (c.audit.retention_days, c.audit.progress_retention_days),
+            (365, 90)
+        );
+        let c = load(
+            "[alerts]\nresets_per_hour = 0\n[audit]\nretention_days = 30\nprogress_retention_days = 30\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.alerts.resets_per_hour, 0);
+        for (text, field) in [
+            ("[audit]\nretention_days = 29\n", "audit.retention_days"),
+            ("[audit]\nretention_days = 3651\n", "audit.retention_days"),
+            (
+                "[audit]\nretention_days = 60\nprogress_retention_days = 61\n",
+                "audit.progress_retention_days",
+            ),
+            (
+                "[audit]\nprogress_retention_days = 6\n",
+                "audit.progress_retention_days",
+            ),
+            (
+                "[alerts]\nblocks_per_hour = 1000001\n",
+                "alerts.blocks_per_hour",
+            ),
+        ] {
+            let e = load(text, &[]).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{text}: {e}");
+        }
     }
 
     #[test]

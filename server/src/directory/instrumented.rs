@@ -114,6 +114,10 @@ impl Directory for Instrumented {
         self.timed("password_rules", self.inner.password_rules(user))
             .await
     }
+
+    async fn list_users(&self) -> Result<Option<Vec<DirUser>>, DirectoryError> {
+        self.timed("list_users", self.inner.list_users()).await
+    }
 }
 
 #[cfg(test)]
@@ -172,6 +176,7 @@ mod tests {
             dir.password_rules(&user).await.unwrap(),
             DirectoryRules::default()
         );
+        assert_eq!(dir.list_users().await.unwrap(), None);
         let t = metrics.encode().unwrap();
         for (series, want) in [
             ("sspr_directory_seconds_count{op=\"find_user\"} ", "1"),
@@ -179,6 +184,7 @@ mod tests {
             ("sspr_directory_seconds_count{op=\"set_password\"} ", "1"),
             ("sspr_directory_errors_total{op=\"set_password\"} ", "0"),
             ("sspr_directory_seconds_count{op=\"password_rules\"} ", "1"),
+            ("sspr_directory_seconds_count{op=\"list_users\"} ", "1"),
         ] {
             assert!(t.contains(&format!("{series}{want}\n")), "{series} in\n{t}");
         }

@@ -163,6 +163,14 @@ pub trait Directory: Send + Sync + std::fmt::Debug {
     /// Clears a lockout.
     async fn unlock(&self, user: &DirUser) -> Result<(), DirectoryError>;
 
+    /// Every user, where the directory can list them cheaply (the built-in
+    /// one), for Usage & insights. `None` (the default) when listing a whole
+    /// directory on every view is not cheap (LDAP, Active Directory): the
+    /// figures then count the users the portal has seen.
+    async fn list_users(&self) -> Result<Option<Vec<DirUser>>, DirectoryError> {
+        Ok(None)
+    }
+
     /// The password rules the directory itself enforces for this user (an
     /// AD domain or fine-grained policy), so the checklist shows them before
     /// the user submits. The built-in directory adds none.

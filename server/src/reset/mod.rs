@@ -80,6 +80,10 @@ struct FlowState {
     /// Who the audit trail names: the identifier as typed when it named an
     /// account, never what was typed for a decoy (people paste passwords there).
     actor: String,
+    /// The account's user name, the target of the flow's audit records
+    /// (whichever of its names was typed); empty for a decoy.
+    #[serde(default)]
+    username: String,
     /// The throttling subject of the identifier as typed (`t:...`), the
     /// same for a real account and a decoy.
     #[serde(default)]
@@ -170,7 +174,7 @@ fn hash_flow_id(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
-const KIND_ORDER: [MethodKind; 5] = [
+pub(crate) const KIND_ORDER: [MethodKind; 5] = [
     MethodKind::Email,
     MethodKind::Sms,
     MethodKind::Authenticator,
@@ -179,7 +183,7 @@ const KIND_ORDER: [MethodKind; 5] = [
 ];
 
 /// Whether this account may reset at all under the policy.
-async fn enabled_for(state: &AppState, user: &DirUser) -> Result<bool, ApiError> {
+pub(crate) async fn enabled_for(state: &AppState, user: &DirUser) -> Result<bool, ApiError> {
     if !user.enabled {
         return Ok(false);
     }
@@ -453,12 +457,17 @@ async fn respond(state: &AppState, flow: &Flow) -> Result<FlowView, ApiError> {
 }
 
 /// Who audit records of a decoy flow name: never what was typed.
-const NO_ACCOUNT: &str = "(no account)";
+pub(crate) const NO_ACCOUNT: &str = "(no account)";
+/// The detail of the progress record of a proof that passed a gate.
+pub(crate) const PROOF_PASSED: &str = "verified";
+/// The detail of the progress record of a wrong proof (it counts towards a block).
+pub(crate) const PROOF_FAILED: &str = "wrong proof";
 
 fn audit_event<'a>(flow: &'a Flow, activity: &'a str, success: bool) -> Event<'a> {
     Event {
         activity,
         actor: &flow.st.actor,
+        target: Some(flow.st.username.as_str()).filter(|u| !u.is_empty()),
         success,
         ip: &flow.ip,
         flow: Some(&flow.hash),
@@ -492,11 +501,12 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         }
     }
     let typed = throttle::typed_subject(state, identifier);
-    let (user_id, subject, actor, gates, options) = match real {
+    let (user_id, subject, actor, username, gates, options) = match real {
         Some((user, gates, options)) => (
             Some(user.id.clone()),
             throttle::account_subject(&user.id),
             identifier.to_string(),
+            user.username.clone(),
             gates,
             options,
         ),
@@ -504,6 +514,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
             None,
             typed.clone(),
             NO_ACCOUNT.to_string(),
+            String::new(),
             policy_gates,
             decoy::options(state, identifier, policy_gates),
         ),
@@ -513,6 +524,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
     let now = state.clock.now();
     let st = FlowState {
         actor,
+        username,
         typed,
         gates,
         shown_gates: policy_gates,

@@ -169,7 +169,7 @@ async fn prove(
             state,
             Event {
                 method: Some(kind),
-                detail: Some("verified"),
+                detail: Some(super::PROOF_PASSED),
                 ..audit_event(flow, audit::FLOW_PROGRESS, true)
             },
         )
@@ -192,7 +192,7 @@ async fn prove(
         state,
         Event {
             method: Some(kind),
-            detail: Some("wrong proof"),
+            detail: Some(super::PROOF_FAILED),
             ..audit_event(flow, audit::FLOW_PROGRESS, false)
         },
     )

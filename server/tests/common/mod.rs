@@ -40,6 +40,8 @@ pub struct Harness {
     pub builtin: Builtin,
     pub clock: ManualClock,
     pub dir: tempfile::TempDir,
+    /// The store's URL, for a second node or a command on the same store.
+    pub store_url: String,
 }
 
 impl Harness {
@@ -71,6 +73,73 @@ fn fake_dist(root: &Path) -> PathBuf {
 
 /// `extra_config` is appended to the test config (TOML).
 pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness {
+    harness_setup(Setup {
+        theme: with_theme_file,
+        config: extra_config,
+        ..Setup::default()
+    })
+    .await
+}
+
+/// What a harness starts with.
+#[derive(Debug, Clone)]
+pub struct Setup<'a> {
+    /// An operator's theme file, not the built-in theme.
+    pub theme: bool,
+    /// Appended to the test config (TOML).
+    pub config: &'a str,
+    /// The store: a fresh SQLite file when `None`.
+    pub store_url: Option<String>,
+    /// Where the manual clock starts.
+    pub start: i64,
+}
+
+impl Default for Setup<'_> {
+    fn default() -> Self {
+        Setup {
+            theme: false,
+            config: "",
+            store_url: None,
+            start: T0,
+        }
+    }
+}
+
+/// A fresh database on the PostgreSQL server `SSPR_TEST_PG_URL` names, or
+/// `None` (the PostgreSQL half is skipped) when it names none, unless
+/// `SSPR_REQUIRE_PG` is set, as `cargo xtask test` sets it.
+pub async fn postgres_url() -> Option<String> {
+    let Ok(admin_url) = std::env::var("SSPR_TEST_PG_URL") else {
+        assert!(
+            std::env::var("SSPR_REQUIRE_PG").is_err(),
+            "SSPR_REQUIRE_PG is set but SSPR_TEST_PG_URL is not"
+        );
+        eprintln!("skipping the PostgreSQL half: SSPR_TEST_PG_URL is not set");
+        return None;
+    };
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    let name = format!("t_{}", sspr_server::clock::Entropy::hex_id(&OsEntropy, 8));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    Some(format!("{base}/{name}"))
+}
+
+/// Every store this machine offers: SQLite (`None`), and PostgreSQL where
+/// `SSPR_TEST_PG_URL` names a server.
+pub async fn backends() -> Vec<Option<String>> {
+    let mut v = vec![None];
+    if let Some(pg) = postgres_url().await {
+        v.push(Some(pg));
+    }
+    v
+}
+
+pub async fn harness_setup(setup: Setup<'_>) -> Harness {
+    let (with_theme_file, extra_config) = (setup.theme, setup.config);
     let dir = tempfile::tempdir().unwrap();
     let dist = fake_dist(dir.path());
     let theme = with_theme_file.then(|| {
@@ -88,7 +157,10 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
         .unwrap();
         Arc::new(ThemeFile::open(&tdir.join("theme.json")).unwrap())
     });
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let url = setup
+        .store_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display()));
     // The public URL comes as an environment override, so `extra_config`
     // may open a `[server]` table of its own.
     let theme_section = if with_theme_file {
@@ -109,7 +181,7 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
     )];
     let config = Config::from_str_at(&text, Path::new("/test/sspr.toml"), env).unwrap();
     let store = Store::open(&config.store.url, 4).await.unwrap();
-    let clock = ManualClock::at(T0);
+    let clock = ManualClock::at(setup.start);
     let entropy = Arc::new(OsEntropy);
     let metrics = Arc::new(Metrics::new("test"));
     let hashes = HashPool::with_metrics(2, 64, metrics.clone());
@@ -149,6 +221,7 @@ pub async fn harness_with(with_theme_file: bool, extra_config: &str) -> Harness 
         builtin,
         clock,
         dir,
+        store_url: url,
     }
 }
 

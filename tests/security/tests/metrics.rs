@@ -81,7 +81,9 @@ fn bounded(name: &str, value: &str) -> bool {
             "groups_of",
             "unlock",
             "password_rules",
+            "list_users",
         ]),
+        "kind" => one_of(&["resets", "blocks", "other"]),
         // The router's own patterns: the API's routes, /theme.json and /branding/{file}.
         "route" => {
             value == "other"
@@ -90,7 +92,7 @@ fn bounded(name: &str, value: &str) -> bool {
                 || (value.starts_with("/api/")
                     && value
                         .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b == b'/' || b == b'-'))
+                        .all(|b| b.is_ascii_lowercase() || b"/-.".contains(&b)))
         }
         "le" => value == "+Inf" || value.parse::<f64>().is_ok(),
         "version" => value.bytes().all(|b| b.is_ascii_digit() || b == b'.'),
