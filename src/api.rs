@@ -350,3 +350,57 @@ pub mod security_info {
         .await
     }
 }
+
+/// Usage & insights, for administrators who proved two methods.
+pub mod insights {
+    use sspr_proto::insights::{EventFilter, EventPage, EventResult, Insights};
+
+    use super::{ApiError, get};
+
+    pub async fn figures(days: u16) -> Result<Insights, ApiError> {
+        get(&format!("/api/insights?days={days}")).await
+    }
+
+    pub async fn events(filter: &EventFilter) -> Result<EventPage, ApiError> {
+        get(&format!("/api/insights/events{}", query(filter, &[]))).await
+    }
+
+    /// Where the CSV of `what` (`events`, `not_registered`, `activity`)
+    /// downloads from, with the page's filters.
+    pub fn export_url(what: &str, filter: &EventFilter, days: u16) -> String {
+        let days = days.to_string();
+        format!(
+            "/api/insights/export.csv{}",
+            query(filter, &[("what", what), ("days", &days)])
+        )
+    }
+
+    /// `?a=b&c=d`, percent-encoded, from the filter and `extra`.
+    fn query(filter: &EventFilter, extra: &[(&str, &str)]) -> String {
+        let result = filter.result.map(|r| match r {
+            EventResult::Success => "success",
+            EventResult::Failure => "failure",
+        });
+        let pairs: Vec<String> = extra
+            .iter()
+            .map(|(k, v)| (*k, Some(*v)))
+            .chain([
+                ("user", filter.user.as_deref()),
+                ("activity", filter.activity.as_deref()),
+                ("result", result),
+            ])
+            .filter_map(|(k, v)| {
+                let v = v.filter(|v| !v.is_empty())?;
+                Some(format!(
+                    "{k}={}",
+                    String::from(js_sys::encode_uri_component(v))
+                ))
+            })
+            .collect();
+        if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        }
+    }
+}

@@ -1,7 +1,8 @@
 //! The app shell: theme and policy loaded once (in parallel), the layout, and
-//! the router. The portal is two wasm apps sharing this shell: the reset app
-//! (`/`, `/reset`) and the account app (`/signin`, `/security-info`), so the
-//! reset page never downloads security-info code, and the other way round.
+//! the router. The portal is three wasm apps sharing this shell: the reset
+//! app (`/`, `/reset`), the account app (`/signin`, `/security-info`) and
+//! the insights app (`/insights`, for administrators), so no page downloads
+//! another's code.
 
 use leptos::prelude::*;
 use sspr_proto::{PublicConfig, Theme};
@@ -45,6 +46,8 @@ pub fn use_page_title(title: &'static str) {
 pub const RESET_PATHS: OwnPaths = OwnPaths(&["/", "/reset"]);
 /// Paths the account app renders (the server serves `account.html` for them).
 pub const ACCOUNT_PATHS: OwnPaths = OwnPaths(&["/signin", "/security-info", "/theme-preview"]);
+/// Paths the insights app renders (`insights.html`).
+pub const INSIGHTS_PATHS: OwnPaths = OwnPaths(&["/insights"]);
 
 /// Contexts both apps share. Both fetches start at once: no waterfall on first paint.
 fn provide_shell(own: OwnPaths) {
@@ -146,10 +149,26 @@ pub fn AccountApp() -> impl IntoView {
     view! {
         <Layout>
             {move || match path.get().as_str() {
-                "/signin" => SignIn().into_any(),
+                "/signin" => view! { <SignIn /> }.into_any(),
                 "/security-info" => SecurityInfo().into_any(),
                 "/security-info/password" => ChangePassword().into_any(),
                 "/theme-preview" => ThemePreview().into_any(),
+                _ => NotFound().into_any(),
+            }}
+        </Layout>
+    }
+}
+
+/// Usage & insights, for administrators.
+#[component]
+pub fn InsightsApp() -> impl IntoView {
+    use crate::pages::insights::Insights;
+    provide_shell(INSIGHTS_PATHS);
+    let path = provide_nav();
+    view! {
+        <Layout>
+            {move || match path.get().as_str() {
+                "/insights" => Insights().into_any(),
                 _ => NotFound().into_any(),
             }}
         </Layout>

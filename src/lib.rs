@@ -20,4 +20,4 @@ pub mod pow;
 pub mod strength;
 pub mod theme;
 
-pub use app::{AccountApp, ResetApp};
+pub use app::{AccountApp, InsightsApp, ResetApp};

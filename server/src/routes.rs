@@ -142,11 +142,18 @@ fn not_found_text() -> Response {
         .into_response()
 }
 
-/// Client-side routes of the account app (served `account.html`).
-const ACCOUNT_ROUTES: &[&str] = &["signin", "security-info", "theme-preview"];
+/// Client-side routes of the apps other than the reset app, and the shell
+/// each is served: sign-in and security info (`account.html`), usage &
+/// insights (`insights.html`).
+const APP_ROUTES: &[(&str, &str)] = &[
+    ("signin", "account.html"),
+    ("security-info", "account.html"),
+    ("theme-preview", "account.html"),
+    ("insights", "insights.html"),
+];
 
-/// The two app shells.
-const PAGES: &[&str] = &["index.html", "account.html"];
+/// The app shells.
+const PAGES: &[&str] = &["index.html", "account.html", "insights.html"];
 
 /// A page's `Link: rel=preload` hints for what its wasm fetches first:
 /// the theme and the catalog of the language the page will start in. The
@@ -194,7 +201,7 @@ fn with_page_hints(
     r
 }
 
-/// A built file if one matches; otherwise index.html (or account.html) for client-side routes
+/// A built file if one matches; otherwise the app shell for client-side routes
 /// (paths whose last segment has no extension); otherwise a plain 404.
 pub async fn static_or_spa(
     State(state): State<AppState>,
@@ -224,16 +231,12 @@ pub async fn static_or_spa(
     }
     let last = path.rsplit('/').next().unwrap_or(path);
     if !last.contains('.') {
-        // Sign-in and security info are their own app (account.html), so the
-        // reset page never loads their code.
-        let account = ACCOUNT_ROUTES
+        // Sign-in and security info, and the insights, are apps of their
+        // own, so the reset page never loads their code.
+        let page = APP_ROUTES
             .iter()
-            .any(|p| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')));
-        let page = if account {
-            "account.html"
-        } else {
-            "index.html"
-        };
+            .find(|(p, _)| path == *p || path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+            .map_or("index.html", |(_, page)| page);
         if let Some(r) = assets::serve(&state.assets, page, &method, &headers)
             .or_else(|| assets::serve(&state.assets, "index.html", &method, &headers))
         {

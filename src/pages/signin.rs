@@ -8,8 +8,10 @@ use crate::components::password_field::PasswordField;
 use crate::components::username_field::UsernameField;
 
 /// Sign in to manage security info, with the way out for those who forgot.
+/// Signed in, it goes to security info, or calls `on_signed_in` where a page
+/// signs in in place (usage & insights).
 #[component]
-pub fn SignIn() -> impl IntoView {
+pub fn SignIn(#[prop(optional)] on_signed_in: Option<Callback<()>>) -> impl IntoView {
     use_page_title("signin.title");
     let theme = use_theme();
     let navigate = use_navigate();
@@ -21,7 +23,10 @@ pub fn SignIn() -> impl IntoView {
         let navigate = navigate.clone();
         async move {
             match api::session::sign_in(u, p).await {
-                Ok(_) => navigate("/security-info"),
+                Ok(_) => match on_signed_in {
+                    Some(done) => done.run(()),
+                    None => navigate("/security-info"),
+                },
                 Err(e) => set_error.set(Some(e)),
             }
         }

@@ -18,6 +18,7 @@ const PAGES = [
   ['/signin', 'Sign in'],
   ['/security-info', 'Security info'],
   ['/theme-preview', 'Theme preview'],
+  ['/insights', 'Usage & insights'],
   ['/no/such/page', 'Page not found'],
 ];
 

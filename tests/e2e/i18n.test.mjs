@@ -210,6 +210,7 @@ test('every page reflows at 320 px in German, Polish, Arabic and Japanese', asyn
     ['/signin', 'signin.title'],
     ['/security-info', 'security_info.title'],
     ['/theme-preview', 'preview.title'],
+    ['/insights', 'insights.title'],
     ['/no/such/page', 'not_found.title'],
   ];
   const context = await portal.browser.newContext({ viewport: { width: 320, height: 568 }, isMobile: true, hasTouch: true });

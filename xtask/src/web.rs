@@ -28,6 +28,7 @@ const INPUTS: &[&str] = &[
     "strength",
     "index.html",
     "account.html",
+    "insights.html",
     "Trunk.toml",
     "Cargo.toml",
     "Cargo.lock",
@@ -66,9 +67,14 @@ fn inputs_hash(root: &Path) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// The two apps: the reset app (`/`, `/reset`) and the account app
-/// (`/signin`, `/security-info`). Each page loads only its own wasm.
-const PAGES: &[&str] = &["index.html", "account.html"];
+/// The three apps: the reset app (`/`, `/reset`), the account app
+/// (`/signin`, `/security-info`) and the insights app (`/insights`). Each
+/// page loads only its own wasm.
+const PAGES: &[&str] = &["index.html", "account.html", "insights.html"];
+
+/// The pages built after the first, each aside (trunk empties its dist on
+/// every build) and merged in: page and binary.
+const ASIDE: &[(&str, &str)] = &[("account.html", "account"), ("insights.html", "insights")];
 
 pub fn build(root: &Path) -> Result<Sizes> {
     let dist = root.join("dist");
@@ -89,24 +95,26 @@ pub fn build(root: &Path) -> Result<Sizes> {
     };
     same_shell(root)?;
     trunk("index.html", &dist)?;
-    // Trunk empties its dist on every build, so the second app is built
-    // aside and merged in (their hashed names never collide).
-    let aside = root.join("target/trunk-account");
-    trunk("account.html", &aside)?;
-    let mut files = Vec::new();
-    walk(&aside, &mut files);
-    for f in files {
-        let rel = f.strip_prefix(&aside).map_err(|e| e.to_string())?;
-        // Trunk always names its page index.html.
-        let to = if rel == Path::new("index.html") {
-            dist.join("account.html")
-        } else {
-            dist.join(rel)
-        };
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    // The other apps are built aside and merged in (their hashed names never
+    // collide).
+    for (page, bin) in ASIDE {
+        let aside = root.join(format!("target/trunk-{bin}"));
+        trunk(page, &aside)?;
+        let mut files = Vec::new();
+        walk(&aside, &mut files);
+        for f in files {
+            let rel = f.strip_prefix(&aside).map_err(|e| e.to_string())?;
+            // Trunk always names its page index.html.
+            let to = if rel == Path::new("index.html") {
+                dist.join(page)
+            } else {
+                dist.join(rel)
+            };
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::copy(&f, &to).map_err(|e| format!("{}: {e}", f.display()))?;
         }
-        std::fs::copy(&f, &to).map_err(|e| format!("{}: {e}", f.display()))?;
     }
     let worker = hash_worker(&dist)?;
     for page in PAGES {
@@ -118,19 +126,32 @@ pub fn build(root: &Path) -> Result<Sizes> {
     report(&dist)
 }
 
-/// The two pages must stay one shell: account.html is index.html with the
-/// account binary, and without the strength worker (built once, with the
-/// reset app, and shared). A head edit made to one only is caught here.
+/// The pages must stay one shell: account.html and insights.html are
+/// index.html with their own binary, and without the strength worker (built
+/// once, with the reset app, and shared); insights.html adds its own
+/// stylesheet, so the other pages carry none of its rules. A head edit made
+/// to one only is caught here.
 fn same_shell(root: &Path) -> Result {
     let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| format!("{p}: {e}"));
-    let expected: String = read("index.html")?
-        .replace("data-bin=\"sspr-web\"", "data-bin=\"account\"")
-        .lines()
-        .filter(|l| !l.contains("data-type=\"worker\""))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    if read("account.html")? != expected {
-        return Err("account.html must equal index.html with data-bin=\"account\"".into());
+    let index = read("index.html")?;
+    for (page, bin) in ASIDE {
+        let expected: String = index
+            .replace("data-bin=\"sspr-web\"", &format!("data-bin=\"{bin}\""))
+            .lines()
+            .filter(|l| !l.contains("data-type=\"worker\""))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let own_css = format!("    <link data-trunk rel=\"css\" href=\"style/{bin}.css\" />\n");
+        let actual: String = read(page)?
+            .lines()
+            .map(|l| format!("{l}\n"))
+            .filter(|l| *l != own_css)
+            .collect();
+        if actual != expected {
+            return Err(format!(
+                "{page} must equal index.html with data-bin=\"{bin}\" and no worker"
+            ));
+        }
     }
     Ok(())
 }
@@ -370,11 +391,13 @@ pub fn check_embedded_release(root: &Path) -> Result {
     let result = (|| {
         let read = |p: &str| std::fs::read_to_string(root.join(p)).map_err(|e| e.to_string());
         let (reset, account) = (read("dist/index.html")?, read("dist/account.html")?);
+        let insights = read("dist/insights.html")?;
         for (path, expect) in [
             ("/", reset.as_str()),
             ("/reset", reset.as_str()),
             ("/signin", account.as_str()),
             ("/security-info", account.as_str()),
+            ("/insights", insights.as_str()),
             ("/theme.json", "\"organisation\""),
         ] {
             let got = http_get(port, path)?;
