@@ -86,23 +86,46 @@ pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok())
             .is_some_and(|n| n > crate::json::MAX_BODY);
-        // A refusal leaves the body unread: the connection closes after it,
-        // so no client reuses it with the body still on the wire.
-        let refuse = |e: ApiError| {
+        let refusal = if too_big {
+            // Whatever the endpoint, even one that reads no body.
+            Some(ApiError::PayloadTooLarge)
+        } else if from_elsewhere(&state.public_origin, h) {
+            Some(ApiError::CrossOrigin)
+        } else {
+            None
+        };
+        if let Some(e) = refusal {
+            // Most clients send their whole body before they read: read and
+            // drop a bounded part of it first, so they get this answer rather
+            // than a reset connection. Then the connection closes, so none
+            // reuses it with the rest of the body still on the wire.
+            drain(req.into_body()).await;
             let mut r = e.into_response();
             r.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            r
-        };
-        if too_big {
-            // Whatever the endpoint, even one that reads no body.
-            return refuse(ApiError::PayloadTooLarge);
-        }
-        if from_elsewhere(&state.public_origin, h) {
-            return refuse(ApiError::CrossOrigin);
+            return r;
         }
     }
     next.run(req).await
+}
+
+/// The most of a refused body read and dropped, and for how long.
+const DRAIN_BYTES: usize = 4 << 20;
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn drain(body: axum::body::Body) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut read = 0usize;
+    let _ = tokio::time::timeout(DRAIN_FOR, async {
+        while read < DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
+                _ => break,
+            }
+        }
+    })
+    .await;
 }
 
 /// The request timeout (`server.request_timeout_secs`). The handler runs in
