@@ -71,7 +71,10 @@ async fn names_of(state: &AppState, user: &DirUser, login: &str) -> Result<Vec<S
 /// every name it may have been typed as, so its next reset starts afresh.
 pub async fn unblock(state: &AppState, login: &str, by: &str) -> Result<Unblocked, AdminError> {
     let user = find(state, login).await?;
-    let mut subjects = vec![throttle::account_subject(&user.id)];
+    let mut subjects = vec![
+        throttle::account_subject(&user.id),
+        crate::stepup::stepup_subject(&user.id),
+    ];
     for name in names_of(state, &user, login).await? {
         subjects.push(throttle::typed_subject(state, &name));
     }

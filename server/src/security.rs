@@ -64,10 +64,11 @@ pub fn from_elsewhere(public_origin: &str, h: &HeaderMap) -> bool {
                 .and_then(|r| url::Url::parse(r).ok())
                 .is_some_and(|u| u.origin().ascii_serialization() == public_origin)
         });
+    // Every value counts: a second header line cannot hide a cross-site one.
     let site_ok = h
-        .get("sec-fetch-site")
-        .map(|s| matches!(s.to_str().unwrap_or(""), "same-origin" | "none"))
-        .unwrap_or(true);
+        .get_all("sec-fetch-site")
+        .iter()
+        .all(|s| matches!(s.to_str().unwrap_or(""), "same-origin" | "none"));
     !(origin_ok && referer_ok && site_ok)
 }
 

@@ -293,9 +293,12 @@ fn valid_email(addr: &str) -> bool {
         && addr.is_ascii()
         && domain.contains('.')
         && domain.split('.').all(label)
-        && !domain
-            .split('.')
-            .all(|l| l.bytes().all(|b| b.is_ascii_digit()))
+        // A top-level label starts with a letter: `0x7f.1` or `a.1` is an
+        // address to a resolver, not a host name.
+        && domain
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.as_bytes().first().is_some_and(u8::is_ascii_alphabetic))
         && !addr.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
@@ -1081,6 +1084,10 @@ mod tests {
             "a@[127.0.0.1]",
             "a@[IPv6:::1]",
             "a@127.0.0.1",
+            "x@0x7f.0.0.1",
+            "x@0x7f.1",
+            "x@0xa.1",
+            "x@a.1",
             "ä@example.com",
             "a@exämple.com",
             "a@b",

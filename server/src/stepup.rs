@@ -3,8 +3,11 @@
 //! for MFA before registering more. A phished password alone then cannot
 //! plant a reset backdoor.
 //!
-//! One challenge per session, 10 minutes, 5 wrong codes. Wrong codes also
-//! count against the account's self-service budget (5 per 24 h), so a
+//! One challenge per session, 10 minutes, 5 wrong codes. Step-up has its
+//! own budget (5 wrong codes in 24 h block step-up), so failures at reset,
+//! which anyone who knows the name can cause, never lock a signed-in user
+//! out of their security info (an administrator out of usage & insights);
+//! its wrong codes also count against the account's reset budget, so a
 //! step-up is no second door for guessing. Sent codes obey the same
 //! per-account and per-target limits as every other code.
 
@@ -159,8 +162,13 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
         .iter()
         .find(|m| m.id == method_id)
         .ok_or(ApiError::EnrollmentExpired)?;
+    // Step-up has a budget of its own, so that anyone who can type the
+    // user's name at reset cannot lock a signed-in user (an administrator,
+    // say) out of their own security info; its wrong codes count towards
+    // the account's reset block too.
     let account = throttle::account_subject(&s.user.id);
-    if throttle::is_blocked(state, &account).await? || !throttle::reserve(state, &account).await? {
+    let own = stepup_subject(&s.user.id);
+    if throttle::is_blocked(state, &own).await? || !throttle::reserve(state, &own).await? {
         return Err(ApiError::RateLimited {
             retry_after: throttle::BLOCK_FOR as u64,
         });
@@ -193,7 +201,7 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
     let ok = match ok {
         Ok(ok) => ok,
         Err(e) => {
-            let _ = throttle::refund(state, &account).await;
+            let _ = throttle::refund(state, &own).await;
             return Err(e);
         }
     };
@@ -208,7 +216,8 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
         ..Default::default()
     };
     if !ok {
-        let blocked = throttle::fail_reserved(state, &account).await?;
+        throttle::fail_reserved(state, &own).await?;
+        let blocked = throttle::fail_unreserved(state, &account).await?;
         let attempts: Option<i64> = sqlx::query_scalar(
             "UPDATE stepup_challenges SET attempts = attempts + 1 WHERE session_hash = $1 RETURNING attempts",
         )
@@ -235,7 +244,7 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
         }
         return Err(ApiError::CodeInvalid);
     }
-    throttle::refund(state, &account).await?;
+    throttle::refund(state, &own).await?;
     // Consumed in one delete: a code confirms one step-up.
     if !delete(state, s).await? {
         return Err(ApiError::EnrollmentExpired);
@@ -243,6 +252,11 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
     session::mark_proved(state, &s.hash, m.kind).await?;
     audit::record(state, event(true, "verified")).await;
     Ok(())
+}
+
+/// The throttling subject of a user's step-up proofs.
+pub fn stepup_subject(user_id: &str) -> String {
+    format!("s:{}", throttle::account_subject(user_id))
 }
 
 async fn delete(state: &AppState, s: &Session) -> Result<bool, ApiError> {

@@ -415,6 +415,9 @@ async fn the_events_page_filters_and_every_view_is_audited_without_secrets() {
             .all(|e| (e["actor"] == "bob" || e["target"] == "bob") && e["result"] == "failure"),
         "{events:?}"
     );
+    // Names match as typed by people: `Bob` finds bob.
+    let (_, upper) = get_json(&h, &carol, "/api/insights/events?user=Bob&result=failure").await;
+    assert_eq!(upper["events"], page["events"]);
     let (_, page) = get_json(
         &h,
         &carol,

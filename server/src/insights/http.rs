@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Uri, header};
@@ -179,22 +180,61 @@ pub async fn export(
     let what = p.get("what").map_or("", String::as_str);
     let (name, body, rows, target, detail) = match what {
         "events" => {
+            // Streamed a page at a time, so an export of a large trail never
+            // sits in memory; audited once it has all gone out.
             let f = filter(&p)?;
-            let mut body = csv::events_header();
             let since = super::window_start(now, days);
-            let n = super::export_events(&state, &f, since, now + 1, |e| {
-                body.push_str(&csv::event_row(e));
-                Ok(())
-            })
-            .await?;
             let (target, described) = describe_filter(&state, &f).await;
-            ("audit-events", body, n, target, described)
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, ApiError>>(2);
+            let actor = v.session.user.username.clone();
+            let ip = v.ip.clone();
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut cursor = super::EventCursor::from(since);
+                let mut rows = 0u64;
+                let mut chunk = csv::events_header();
+                loop {
+                    let page = match super::events_page(&state, &f, &mut cursor, now + 1).await {
+                        Ok(page) => page,
+                        Err(e) => {
+                            tracing::error!(error = %e, "an events export stopped");
+                            let _ = tx.send(Err(e)).await;
+                            return;
+                        }
+                    };
+                    for e in &page {
+                        chunk.push_str(&csv::event_row(e));
+                    }
+                    rows += page.len() as u64;
+                    let last = (page.len() as i64) < super::EXPORT_PAGE;
+                    if tx
+                        .send(Ok(Bytes::from(std::mem::take(&mut chunk))))
+                        .await
+                        .is_err()
+                    {
+                        return; // The client went away.
+                    }
+                    if last {
+                        break;
+                    }
+                }
+                let detail = format!("events as CSV, {days} day(s), {rows} row(s); {described}");
+                record(&state, EXPORTED, &actor, target.as_deref(), &ip, &detail).await;
+            });
+            let body = Body::new(ChannelBody(rx));
+            return Ok(attachment(body, "audit-events", &today));
         }
         "not_registered" => {
             let (coverage, _) = super::coverage(&state).await?;
             let n = coverage.not_registered.len() as u64;
             let body = csv::users(&coverage.not_registered);
-            ("not-registered", body, n, None, "no filter".to_string())
+            (
+                "not-registered",
+                body,
+                n,
+                None::<String>,
+                "no filter".to_string(),
+            )
         }
         "activity" => {
             let days_list = super::activity(&state, days, now).await?;
@@ -224,6 +264,11 @@ pub async fn export(
         &detail,
     )
     .await;
+    Ok(attachment(Body::from(body), name, &today))
+}
+
+/// A CSV download named `sspr-{name}-{today}.csv`.
+fn attachment(body: Body, name: &str, today: &str) -> Response {
     let disposition = format!("attachment; filename=\"sspr-{name}-{today}.csv\"");
     let mut r = body.into_response();
     let h = r.headers_mut();
@@ -234,7 +279,24 @@ pub async fn export(
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(r)
+    r
+}
+
+/// A response body fed, chunk by chunk, by the task that reads the export.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Result<Bytes, ApiError>>);
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = ApiError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, ApiError>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|c| c.map(http_body::Frame::data)))
+    }
 }
 
 #[cfg(test)]

@@ -413,7 +413,10 @@ fn filter_sql(f: &EventFilter, first: usize) -> (String, Vec<String>) {
     let mut values = Vec::new();
     if let Some(user) = &f.user {
         let n = first + values.len();
-        sql.push_str(&format!(" AND (actor = ${n} OR target = ${n})"));
+        // Names are matched as people type them: `Bob` finds bob.
+        sql.push_str(&format!(
+            " AND (LOWER(actor) = LOWER(${n}) OR LOWER(target) = LOWER(${n}))"
+        ));
         values.push(user.clone());
     }
     if let Some(activity) = &f.activity {
@@ -502,7 +505,7 @@ pub struct ExportedEvent {
 }
 
 /// Events a page of an export reads at a time.
-const EXPORT_PAGE: i64 = 500;
+pub const EXPORT_PAGE: i64 = 500;
 
 /// Every event that matches `f` from `since` (included) to `until`
 /// (excluded), oldest first, handed to `each` a page at a time, so an
@@ -514,45 +517,77 @@ pub async fn export_events(
     until: UnixTime,
     mut each: impl FnMut(&ExportedEvent) -> Result<(), ApiError>,
 ) -> Result<u64, ApiError> {
+    let mut cursor = EventCursor::from(since);
+    let mut n = 0u64;
+    loop {
+        let page = events_page(state, f, &mut cursor, until).await?;
+        for e in &page {
+            each(e)?;
+            n += 1;
+        }
+        if (page.len() as i64) < EXPORT_PAGE {
+            return Ok(n);
+        }
+    }
+}
+
+/// Where the next page of an export starts: after this time and id.
+#[derive(Debug, Clone)]
+pub struct EventCursor {
+    at: UnixTime,
+    id: String,
+}
+
+impl From<UnixTime> for EventCursor {
+    fn from(since: UnixTime) -> Self {
+        EventCursor {
+            at: since,
+            id: String::new(),
+        }
+    }
+}
+
+/// The next page (at most 500) of the events matching `f` before `until`,
+/// after `cursor`, which it moves on. A page shorter than 500 is the last.
+pub async fn events_page(
+    state: &AppState,
+    f: &EventFilter,
+    cursor: &mut EventCursor,
+    until: UnixTime,
+) -> Result<Vec<ExportedEvent>, ApiError> {
     let (cond, values) = filter_sql(f, 5);
     let sql = format!(
         "SELECT id, at, activity, actor, target, method, result, ip, flow, detail FROM audit_events \
          WHERE (at > $1 OR (at = $1 AND id > $2)) AND at < $3{cond} ORDER BY at, id LIMIT $4"
     );
-    let (mut at, mut id) = (since, String::new());
-    let mut n = 0u64;
-    loop {
-        let mut q = sqlx::query(&sql)
-            .bind(at)
-            .bind(&id)
-            .bind(until)
-            .bind(EXPORT_PAGE);
-        for v in &values {
-            q = q.bind(v);
-        }
-        let rows = q.fetch_all(state.store.pool()).await?;
-        for r in &rows {
-            let e = ExportedEvent {
-                id: r.try_get("id")?,
-                at: r.try_get("at")?,
-                time: rfc3339(r.try_get("at")?),
-                activity: r.try_get("activity")?,
-                actor: r.try_get("actor")?,
-                target: r.try_get("target")?,
-                method: r.try_get("method")?,
-                result: parse_result(&r.try_get::<String, _>("result")?),
-                ip: r.try_get("ip")?,
-                flow: r.try_get("flow")?,
-                detail: r.try_get("detail")?,
-            };
-            each(&e)?;
-            n += 1;
-            (at, id) = (e.at, e.id);
-        }
-        if (rows.len() as i64) < EXPORT_PAGE {
-            return Ok(n);
-        }
+    let mut q = sqlx::query(&sql)
+        .bind(cursor.at)
+        .bind(&cursor.id)
+        .bind(until)
+        .bind(EXPORT_PAGE);
+    for v in &values {
+        q = q.bind(v);
     }
+    let rows = q.fetch_all(state.store.pool()).await?;
+    let mut page = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let e = ExportedEvent {
+            id: r.try_get("id")?,
+            at: r.try_get("at")?,
+            time: rfc3339(r.try_get("at")?),
+            activity: r.try_get("activity")?,
+            actor: r.try_get("actor")?,
+            target: r.try_get("target")?,
+            method: r.try_get("method")?,
+            result: parse_result(&r.try_get::<String, _>("result")?),
+            ip: r.try_get("ip")?,
+            flow: r.try_get("flow")?,
+            detail: r.try_get("detail")?,
+        };
+        (cursor.at, cursor.id) = (e.at, e.id.clone());
+        page.push(e);
+    }
+    Ok(page)
 }
 
 /// Records that `actor` looked at or exported something: never what they
@@ -800,7 +835,10 @@ mod tests {
             result: Some(EventResult::Failure),
         };
         let (sql, values) = filter_sql(&f, 2);
-        assert_eq!(sql, " AND (actor = $2 OR target = $2) AND result = $3");
+        assert_eq!(
+            sql,
+            " AND (LOWER(actor) = LOWER($2) OR LOWER(target) = LOWER($2)) AND result = $3"
+        );
         assert_eq!(values, ["bob", "failure"]);
         assert_eq!(filter_sql(&EventFilter::default(), 5).0, "");
     }

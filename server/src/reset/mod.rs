@@ -835,6 +835,11 @@ pub async fn set_password(
         tracing::warn!(error = %e, user = %user.username, "reset notices wait for their hold to end");
     }
     state.metrics.reset_completed(Outcome::PasswordReset);
+    // The account's other reset flows end with this one, and their codes
+    // with them: none goes out after "your password was reset".
+    if let Err(e) = end_other_flows(state, &flow).await {
+        tracing::error!(error = %e, user = %user.username, "other reset flows after a reset could not be ended");
+    }
     // The user has their account back: a pass the helpdesk issued is void.
     if let Err(e) = crate::tap::revoke_on_reset(state, &user).await {
         tracing::error!(error = %e, user = %user.username, "passes after a reset could not be revoked");
@@ -906,6 +911,20 @@ async fn reopen_with(state: &AppState, flow: &mut Flow, e: ApiError, held: &[Str
         Ok(()) => e,
         Err(save_err) => save_err,
     }
+}
+
+/// Deletes the account's other reset flows (their codes go with them) and
+/// any code still waiting in the outbox for the account.
+async fn end_other_flows(state: &AppState, flow: &Flow) -> Result<(), ApiError> {
+    let mut tx = state.store.pool().begin().await?;
+    sqlx::query("DELETE FROM reset_flows WHERE subject = $1 AND id_hash <> $2")
+        .bind(&flow.subject)
+        .bind(&flow.hash)
+        .execute(&mut *tx)
+        .await?;
+    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// How long the notices of a claimed reset wait for the directory write

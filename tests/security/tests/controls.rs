@@ -296,3 +296,22 @@ async fn trusting_every_address_as_a_proxy_is_refused() {
         );
     }
 }
+
+/// Found by an outside attack: with two Sec-Fetch-Site lines the first
+/// won, so `same-origin` could hide `cross-site`.
+#[tokio::test]
+async fn every_sec_fetch_site_line_counts() {
+    let portal = Portal::start(Options::default()).await;
+    let r = portal
+        .client()
+        .post(format!("{}/api/reset/challenge", portal.url))
+        .header("content-type", "application/json")
+        .header("origin", &portal.url)
+        .header("sec-fetch-site", "same-origin")
+        .header("sec-fetch-site", "cross-site")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

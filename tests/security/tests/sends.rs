@@ -212,3 +212,40 @@ async fn a_waiting_code_is_dropped_once_its_flow_passes_the_gate() {
     );
     assert_eq!(portal.mails_to("alice@example.com"), 1);
 }
+
+/// Found by an outside attack: a flow started for the account while
+/// another was at its last step lived on after the reset, and its code
+/// went out a minute after "your password was reset".
+#[tokio::test]
+async fn a_reset_ends_the_accounts_other_flows_and_their_waiting_codes() {
+    let portal = Portal::start(Options::default()).await;
+    let b = portal.start_flow(ALICE.0).await;
+    portal.choose(&b, "authenticator").await;
+    let (s, v) = portal.verify(&b, &oathtool(ALICE_TOTP)).await;
+    assert_eq!((s, step(&v).0.as_str()), (StatusCode::OK, "new_password"));
+    // Another flow sends a code, then a third waits on its cooldown.
+    let d = portal.start_flow("alice@example.com").await;
+    portal.choose(&d, "email").await;
+    portal.mailed_code("alice@example.com", 0).await;
+    let e = portal.start_flow(ALICE.0).await;
+    portal.choose(&e, "email").await;
+    assert_eq!(waiting_rows(&portal).await, 1);
+    let (s, v, _) = portal
+        .post(
+            "/api/reset/password",
+            &json!({ "flow": b["flow"], "password": "Quartz-Meadow-Violin-42" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        waiting_rows(&portal).await,
+        0,
+        "a code waits past the reset"
+    );
+    for other in [&d, &e] {
+        let (s, v, _) = portal
+            .post("/api/reset/state", &json!({ "flow": other["flow"] }))
+            .await;
+        assert_eq!((s, error_id(&v)), (StatusCode::GONE, "reset.flow_expired"));
+    }
+}

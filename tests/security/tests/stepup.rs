@@ -214,3 +214,35 @@ async fn an_enrolment_begun_as_a_first_registration_cannot_be_confirmed_after_on
         "only the enrolment code"
     );
 }
+
+/// Found by an outside attack: five wrong codes at reset, which anyone who
+/// knows the name can make, blocked the account's step-up for 24 hours, so
+/// an administrator could not open usage & insights. Step-up now has a
+/// budget of its own.
+#[tokio::test]
+async fn wrong_proofs_at_reset_do_not_lock_the_user_out_of_step_up() {
+    let portal = Portal::start(Options::default()).await;
+    let mut last = serde_json::Value::Null;
+    for _ in 0..6 {
+        let flow = portal.start_flow(ALICE.0).await;
+        portal.choose(&flow, "authenticator").await;
+        last = portal.verify(&flow, "000000").await.1;
+    }
+    // The reset is blocked, as it should be.
+    assert_eq!(step(&last).0, "blocked", "{last}");
+    // alice herself, signed in, still proves her authenticator.
+    let alice = portal.sign_in(ALICE.0, ALICE.1).await.unwrap();
+    let m = first_method(&portal.security_info(&alice).await, "authenticator");
+    let (s, v) = portal
+        .post_as(&alice, "/api/session/stepup", &json!({ "method": m["id"] }))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = portal
+        .post_as(
+            &alice,
+            "/api/session/stepup/verify",
+            &json!({ "code": oathtool(ALICE_TOTP) }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
