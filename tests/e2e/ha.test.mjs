@@ -197,7 +197,7 @@ test('a reset through the TLS proxy survives a node killed mid-reset, and loses 
   victim.child.kill('SIGKILL');
   await new Promise((ok) => victim.child.once('exit', ok));
 
-  await tab.getByLabel('Code').fill(code);
+  await tab.getByRole('textbox', { name: 'Code', exact: true }).fill(code);
   await tab.getByRole('button', { name: 'Verify' }).click();
   await tab.getByRole('heading', { level: 2, name: 'Choose a new password' }).waitFor();
   const pw = tab.getByLabel('New password');

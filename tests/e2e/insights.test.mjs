@@ -74,7 +74,8 @@ async function prove(page, step, radio, code) {
   await page.getByRole('heading', { level: 2, name: `Prove it's you (${step} of 2)` }).waitFor();
   await page.getByRole('radio', { name: radio }).check();
   await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Code').fill(await code());
+  const value = await code();
+  await page.getByRole('textbox', { name: 'Code', exact: true }).fill(value);
   await page.getByRole('button', { name: 'Verify' }).click();
 }
 

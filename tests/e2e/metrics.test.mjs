@@ -98,7 +98,7 @@ test('Prometheus counts a reset done in the browser, exactly once', async () => 
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('heading', { level: 2, name: 'Check your phone' }).waitFor();
     const text = await eventually(() => server.texts().slice(sent)[0], 'the text with the code');
-    await page.getByLabel('Code').fill(text.body.match(/\b(\d{8})\b/)[1]);
+    await page.getByRole('textbox', { name: 'Code', exact: true }).fill(text.body.match(/\b(\d{8})\b/)[1]);
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('heading', { level: 2, name: 'Choose a new password' }).waitFor();
     await page.getByLabel('New password').fill('Tangerine-Vortex-Quill-77');

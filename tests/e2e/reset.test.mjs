@@ -50,7 +50,7 @@ for (const vp of VIEWPORTS) {
     await page.getByRole('radio', { name: /^Email [a-z]\*\*\*@e\*\*\*\.com$/ }).check();
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('heading', { level: 2, name: 'Check your email' }).waitFor();
-    const codeBox = page.getByLabel('Code');
+    const codeBox = page.getByRole('textbox', { name: 'Code', exact: true });
     assert.equal(await codeBox.getAttribute('inputmode'), 'numeric');
     assert.equal(await codeBox.getAttribute('autocomplete'), 'one-time-code');
     await page.getByText(/You can ask for a new code in \d+ seconds?\./).waitFor();
@@ -80,7 +80,7 @@ for (const vp of VIEWPORTS) {
     await page.getByRole('radio', { name: 'Enter a code from my authenticator app' }).check();
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByRole('heading', { level: 2, name: 'Open your authenticator app' }).waitFor();
-    await page.getByLabel('Code').fill(oathtool(user.totp));
+    await page.getByRole('textbox', { name: 'Code', exact: true }).fill(oathtool(user.totp));
     await page.getByRole('button', { name: 'Verify' }).click();
 
     // The new password: show/hide, the live checklist from the strength
