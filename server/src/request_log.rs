@@ -4,6 +4,12 @@
 //! answered as `X-Request-Id`, so a proxy's log and a user's report meet
 //! the portal's log. Query strings and bodies are never logged.
 //!
+//! An [`ApiError`](crate::error::ApiError) that became the response is
+//! logged here too, inside the span, never where the response is built: a
+//! failure (500, 503 of the store or directory) at error with its whole
+//! cause chain, a refusal at debug (without serde's reason, which can
+//! quote what the client sent).
+//!
 //! The same place feeds `sspr_http_request_duration_seconds`, labelled with
 //! the matched route pattern only: a path that matched no route is `other`,
 //! so no request can add a series.
@@ -16,6 +22,7 @@ use tracing::Instrument;
 
 use crate::AppState;
 use crate::client_ip::ClientIp;
+use crate::error::Failure;
 
 /// The header that carries the id back.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -44,6 +51,7 @@ pub async fn log(State(state): State<AppState>, req: Request, next: Next) -> Res
     let took = start.elapsed();
     let ms = took.as_secs_f64() * 1000.0;
     let status = resp.status().as_u16();
+    span.in_scope(|| report(&mut resp));
     state
         .metrics
         .http_request(matched.as_deref(), &method, status, took);
@@ -59,4 +67,19 @@ pub async fn log(State(state): State<AppState>, req: Request, next: Next) -> Res
         resp.headers_mut().insert(REQUEST_ID, v);
     }
     resp
+}
+
+/// Logs the error a response carries, if any, in the current span, and takes
+/// it out of the response. [`log`] calls it for every response; a response
+/// that arrives after its request timed out is reported where it is dropped.
+pub fn report(resp: &mut Response) {
+    let Some(failure) = resp.extensions_mut().remove::<Failure>() else {
+        return;
+    };
+    let status = resp.status().as_u16();
+    if failure.is_failure() {
+        tracing::error!(status, cause = %failure.chain(), "request failed");
+    } else {
+        tracing::debug!(status, error = %failure.refusal(), "request refused");
+    }
 }
