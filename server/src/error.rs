@@ -364,7 +364,9 @@ mod tests {
         assert!(failure.as_ref().is_some_and(Failure::is_failure));
         assert_eq!(
             failure.map(|f| f.chain()).as_deref(),
-            Some("internal: store query failed: encountered unexpected or invalid data: the wire broke")
+            Some(
+                "internal: store query failed: encountered unexpected or invalid data: the wire broke"
+            )
         );
     }
 

@@ -146,9 +146,9 @@ pub async fn deadline(State(state): State<AppState>, req: Request, next: Next) -
         }
     }));
     match tokio::time::timeout(limit, work).await {
-        Ok(Ok(())) => rx
-            .try_recv()
-            .unwrap_or_else(|_| ApiError::broken("the request's task gave no answer").into_response()),
+        Ok(Ok(())) => rx.try_recv().unwrap_or_else(|_| {
+            ApiError::broken("the request's task gave no answer").into_response()
+        }),
         Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Ok(Err(e)) => ApiError::from(e).into_response(),
         Err(_) => {
