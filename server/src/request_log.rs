@@ -83,3 +83,139 @@ pub fn report(resp: &mut Response) {
         tracing::debug!(status, error = %failure.refusal(), "request refused");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::middleware;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use crate::error::ApiError;
+
+    /// Every log line, as JSON, into a buffer the test reads.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Capture {
+        fn lines(&self) -> Vec<serde_json::Value> {
+            let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        }
+    }
+
+    async fn fails() -> Result<(), ApiError> {
+        Err(sqlx::Error::Protocol("the wire broke".into()).into())
+    }
+
+    async fn fails_late() -> Result<(), ApiError> {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        Err(ApiError::broken("a late failure"))
+    }
+
+    async fn refuses() -> Result<(), ApiError> {
+        Err(ApiError::InvalidField {
+            field: "code".into(),
+            reason: "invalid type: integer `424242`, expected a string".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn failures_are_logged_in_the_request_span_even_when_late() {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let (store, _dir) = crate::store::testing::sqlite().await;
+        let outbox = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let transport = Arc::new(crate::delivery::DevOutbox {
+            dir: outbox.path().to_path_buf(),
+        });
+        let (state, _clock) =
+            crate::testing::state(store, transport, "[server]\nrequest_timeout_secs = 1\n").await;
+        let app = Router::new()
+            .route("/fails", get(fails))
+            .route("/late", get(fails_late))
+            .route("/refuses", get(refuses))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::security::deadline,
+            ))
+            .layer(middleware::from_fn_with_state(state.clone(), super::log))
+            .with_state(state);
+        let call = |path: &'static str| {
+            let app = app.clone();
+            async move {
+                let resp = app
+                    .oneshot(Request::get(path).body(Body::empty()).unwrap_or_default())
+                    .await
+                    .unwrap_or_else(|e| match e {});
+                let id = resp
+                    .headers()
+                    .get(super::REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                (resp.status(), id)
+            }
+        };
+
+        let (status, failed) = call("/fails").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let (status, refused) = call("/refuses").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let (status, late) = call("/late").await;
+        assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+        // The handler goes on after the 408 and fails on its own.
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+        let lines = capture.lines();
+        let of = |id: &str, message: &str| {
+            lines
+                .iter()
+                .find(|l| l["span"]["id"] == id && l["message"] == message)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {message:?} for {id} in {lines:#?}"))
+        };
+        let line = of(&failed, "request failed");
+        assert_eq!(line["level"], "ERROR");
+        assert_eq!(
+            line["cause"],
+            "internal: store query failed: encountered unexpected or invalid data: the wire broke"
+        );
+        let line = of(&refused, "request refused");
+        assert_eq!(line["level"], "DEBUG");
+        assert_eq!(line["error"], "invalid field code");
+        let line = of(&late, "request failed");
+        assert_eq!(line["cause"], "internal: a late failure");
+        // A refusal's reason (here the code sent) is on no line.
+        assert!(!format!("{lines:?}").contains("424242"));
+    }
+}
