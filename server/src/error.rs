@@ -402,5 +402,15 @@ mod tests {
             chain(&gone),
             "directory: directory unavailable: connecting: refused"
         );
+        // The built-in directory's store failing keeps the store's error.
+        let store = crate::directory::DirectoryError::from(sqlx::Error::PoolTimedOut);
+        assert!(store.is_unavailable());
+        let store = ApiError::from(store);
+        assert_eq!(store.parts().0, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            chain(&store),
+            "directory: directory unavailable: store query failed: \
+             pool timed out while waiting for an open connection"
+        );
     }
 }
