@@ -42,12 +42,11 @@ impl IpLimits {
         .bind(now)
         .bind(now - window)
         .fetch_all(self.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
         let (hits, start) = rows
             .first()
             .copied()
-            .ok_or_else(|| ApiError::internal("no window"))?;
+            .ok_or_else(|| ApiError::broken("no window"))?;
         if hits > i64::from(limit) {
             return Err(ApiError::RateLimited {
                 retry_after: (start + window - now).max(1) as u64,

@@ -652,13 +652,13 @@ async fn audit_export(
     let n = insights::export_events(&state, &filter, since, until, |e| {
         let line = match format {
             ExportFormat::Jsonl => {
-                let mut l = serde_json::to_string(e).map_err(ApiError::internal)?;
+                let mut l = serde_json::to_string(e)?;
                 l.push('\n');
                 l
             }
             ExportFormat::Csv => insights::csv::event_row(e),
         };
-        out.write_all(line.as_bytes()).map_err(ApiError::internal)
+        out.write_all(line.as_bytes()).map_err(ApiError::from)
     })
     .await?;
     out.flush()?;

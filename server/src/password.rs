@@ -10,7 +10,7 @@ use crate::AppState;
 use crate::audit::{self, Event};
 use crate::config::BannedMode;
 use crate::directory::DirUser;
-use crate::error::ApiError;
+use crate::error::{ApiError, Cause};
 use crate::secret::Secret;
 
 pub fn owner(user: &DirUser) -> Owner<'_> {
@@ -34,7 +34,7 @@ pub async fn context(state: &AppState, user: &DirUser) -> Result<PasswordContext
         .directory
         .password_rules(user)
         .await
-        .map_err(|e| ApiError::internal(format!("directory password rules: {e}")))?
+        .map_err(|e| ApiError::Internal(Cause::PasswordRules(e)))?
         .apply(cfg.rules());
     Ok(PasswordContext {
         rules,

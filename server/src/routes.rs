@@ -36,7 +36,7 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiEr
         .store
         .ping()
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| ApiError::Unavailable(e.into()))?;
     Ok(Json(Health {
         status: "ok".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -74,7 +74,7 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
         .map(String::as_str)
         .or_else(|| err.downcast_ref::<&str>().copied())
         .unwrap_or("panic");
-    ApiError::Internal(detail.to_string()).into_response()
+    ApiError::Internal(crate::error::Cause::Panic(detail.to_string())).into_response()
 }
 
 pub async fn theme(State(state): State<AppState>, method: Method, headers: HeaderMap) -> Response {

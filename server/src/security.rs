@@ -135,12 +135,29 @@ async fn drain(body: axum::body::Body) {
 /// A late answer is `408 request.timeout`.
 pub async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = std::time::Duration::from_secs(state.config.server.request_timeout_secs);
-    // The task keeps the request's span, so its lines name the request.
-    let work = tokio::spawn(tracing::Instrument::in_current_span(next.run(req)));
+    // The task keeps the request's span, so its lines name the request. Its
+    // answer comes back through `tx`; one that comes too late is dropped
+    // there, after its error (if any) is logged in the request's span.
+    let (tx, mut rx) = tokio::sync::oneshot::channel::<Response>();
+    let work = tokio::spawn(tracing::Instrument::in_current_span(async move {
+        let resp = next.run(req).await;
+        if let Err(mut late) = tx.send(resp) {
+            crate::request_log::report(&mut late);
+        }
+    }));
     match tokio::time::timeout(limit, work).await {
-        Ok(Ok(resp)) => resp,
+        Ok(Ok(())) => rx.try_recv().unwrap_or_else(|_| {
+            ApiError::broken("the request's task gave no answer").into_response()
+        }),
         Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Ok(Err(e)) => ApiError::internal(e).into_response(),
-        Err(_) => ApiError::RequestTimeout.into_response(),
+        Ok(Err(e)) => ApiError::from(e).into_response(),
+        Err(_) => {
+            // An answer sent between the timeout and here is late too.
+            rx.close();
+            if let Ok(mut late) = rx.try_recv() {
+                crate::request_log::report(&mut late);
+            }
+            ApiError::RequestTimeout.into_response()
+        }
     }
 }

@@ -113,8 +113,7 @@ async fn locked_until(state: &AppState, key: &str) -> Result<Option<i64>, ApiErr
         sqlx::query_scalar("SELECT locked_until FROM signin_throttle WHERE user_id = $1")
             .bind(key)
             .fetch_optional(state.store.pool())
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     Ok(until.flatten().filter(|t| *t > state.clock.now()))
 }
 
@@ -137,19 +136,17 @@ async fn record_failure(state: &AppState, key: &str) -> Result<(), ApiError> {
     .bind(key)
     .bind(now + FIRST_LOCK)
     .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?
+    .await?
     .into_iter()
     .next()
-    .ok_or_else(|| ApiError::internal("RETURNING gave no row"))?;
+    .ok_or_else(|| ApiError::broken("RETURNING gave no row"))?;
     if failures % LOCK_EVERY == 0 {
         let lock = (FIRST_LOCK << (failures / LOCK_EVERY - 1).min(20)).min(MAX_LOCK);
         sqlx::query("UPDATE signin_throttle SET locked_until = $1 WHERE user_id = $2")
             .bind(now + lock)
             .bind(key)
             .execute(state.store.pool())
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     Ok(())
 }
@@ -175,8 +172,7 @@ async fn reserve_check(state: &AppState, key: &str) -> Result<(), ApiError> {
     .bind(now)
     .bind(stale)
     .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     if !reserved.is_empty() {
         return Ok(());
     }
@@ -204,7 +200,7 @@ async fn settle_check<T>(
         .bind(key)
         .execute(state.store.pool())
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::from)
     };
     match checked {
         Err(e) => {
@@ -226,15 +222,13 @@ async fn settle_check<T>(
             )
             .bind(key)
             .execute(state.store.pool())
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
             sqlx::query(
                 "DELETE FROM signin_throttle WHERE user_id = $1 AND pending = 0 AND failures = 0",
             )
             .bind(key)
             .execute(state.store.pool())
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
             Ok(Some(v))
         }
     }
@@ -270,8 +264,7 @@ pub async fn sign_in(
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(hash(old))
             .execute(state.store.pool())
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     let key = signin_key(state, username);
     locked(state, &key).await?;
@@ -302,8 +295,7 @@ pub async fn sign_in(
     .bind(epoch)
     .bind(pass.map(|p| p.id))
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok((token, view(&user)))
 }
 
@@ -349,8 +341,7 @@ async fn epoch_of(state: &AppState, user_id: &str) -> Result<i64, ApiError> {
     let e: Option<i64> = sqlx::query_scalar("SELECT epoch FROM session_epochs WHERE user_id = $1")
         .bind(user_id)
         .fetch_optional(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(e.unwrap_or(0))
 }
 
@@ -362,11 +353,10 @@ async fn bump_epoch(state: &AppState, user_id: &str) -> Result<i64, ApiError> {
     )
     .bind(user_id)
     .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?
+    .await?
     .into_iter()
     .next()
-    .ok_or_else(|| ApiError::internal("RETURNING gave no row"))
+    .ok_or_else(|| ApiError::broken("RETURNING gave no row"))
 }
 
 fn view(user: &DirUser) -> SessionView {
@@ -408,8 +398,7 @@ pub async fn require(state: &AppState, headers: &HeaderMap) -> Result<Session, A
     .bind(&hash)
     .bind(state.clock.now())
     .fetch_optional(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let (user_id, via, auth_at, mfa_at) = row.ok_or(ApiError::SessionRequired)?;
     let user = state
         .directory
@@ -491,8 +480,7 @@ pub async fn mark_proved(
     .bind(crate::methods::kind_str(kind))
     .bind(state.clock.now())
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(())
 }
 
@@ -509,8 +497,7 @@ pub async fn proven_kinds(
     .bind(session_hash)
     .bind(state.clock.now() - RECENT_AUTH)
     .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(kinds
         .iter()
         .filter_map(|k| crate::methods::parse_kind(k))
@@ -531,8 +518,7 @@ async fn mark(state: &AppState, session_hash: &str, column: &'static str) -> Res
     .bind(state.clock.now())
     .bind(session_hash)
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(())
 }
 
@@ -550,8 +536,7 @@ pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<(), ApiEr
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(hash(&t))
             .execute(state.store.pool())
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     Ok(())
 }
@@ -576,8 +561,7 @@ pub async fn revoke_others(
         .bind(keep_hash)
         .bind(user_id)
         .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     let done = sqlx::query(
         "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 AND expires_at > $3",
     )
@@ -585,14 +569,12 @@ pub async fn revoke_others(
     .bind(keep_hash)
     .bind(state.clock.now())
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     // Expired ones go too, uncounted.
     sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
         .bind(user_id)
         .bind(keep_hash)
         .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(done.rows_affected())
 }

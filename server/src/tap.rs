@@ -320,8 +320,7 @@ pub async fn redeem(
     .bind(&user.id)
     .bind(pass_hash(state, &user.id, text))
     .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let Some((id, expires_at)) = found.into_iter().next() else {
         return Ok(None);
     };
@@ -359,8 +358,7 @@ pub async fn revoke_on_reset(state: &AppState, user: &DirUser) -> Result<u64, Ap
     .bind(now)
     .bind(&user.id)
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     if done.rows_affected() > 0 {
         audit::record(
             state,
@@ -393,8 +391,7 @@ pub async fn burn(state: &AppState, presented: &Secret) -> Result<(), ApiError> 
     .bind("-")
     .bind(pass_hash(state, "-", presented.expose()))
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(())
 }
 

@@ -4,8 +4,8 @@
 //! `sspr_directory_errors_total{op}`. Installed where the directory is
 //! built, so no connector knows about metrics.
 //!
-//! An error is `DirectoryError::Unavailable` (down, timed out,
-//! misconfigured). A refused password, a wrong current password or a
+//! An error is [`DirectoryError::is_unavailable`] (down, timed out,
+//! misconfigured, the built-in directory's store failing). A refused password, a wrong current password or a
 //! missing user is an answer, not an error; a full argon2 queue is counted
 //! by `sspr_hash_busy_total`.
 
@@ -43,7 +43,7 @@ impl Instrumented {
     ) -> Result<T, DirectoryError> {
         let started = Instant::now();
         let result = call.await;
-        let failed = matches!(result, Err(DirectoryError::Unavailable(_)));
+        let failed = result.as_ref().is_err_and(DirectoryError::is_unavailable);
         self.metrics.directory_call(op, started.elapsed(), failed);
         result
     }

@@ -82,29 +82,48 @@ pub enum DirectoryError {
     /// Down, unreachable, timed out or misconfigured. The cause is logged, never shown.
     #[error("directory unavailable: {0}")]
     Unavailable(String),
+    /// The built-in directory's store failed; unavailable like the above,
+    /// the store's error kept as the cause.
+    #[error("directory unavailable: {0}")]
+    Store(#[source] crate::store::StoreError),
+    /// The built-in directory's hashing failed (not a full queue).
+    #[error("directory unavailable: {0}")]
+    Hash(#[source] crate::hashing::HashError),
     /// The password hashing queue is full (built-in directory): try again shortly.
     #[error("password hashing is busy")]
     Busy,
+}
+
+impl DirectoryError {
+    /// The directory could not answer (down, timed out, misconfigured, or
+    /// the built-in directory's store or hashing failed), as opposed to an
+    /// answer (a refusal, a wrong password, no such user) or a full queue.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            DirectoryError::Unavailable(_) | DirectoryError::Store(_) | DirectoryError::Hash(_)
+        )
+    }
 }
 
 impl From<crate::hashing::HashError> for DirectoryError {
     fn from(e: crate::hashing::HashError) -> Self {
         match e {
             crate::hashing::HashError::Busy => DirectoryError::Busy,
-            other => DirectoryError::Unavailable(other.to_string()),
+            other => DirectoryError::Hash(other),
         }
     }
 }
 
 impl From<crate::store::StoreError> for DirectoryError {
     fn from(e: crate::store::StoreError) -> Self {
-        DirectoryError::Unavailable(e.to_string())
+        DirectoryError::Store(e)
     }
 }
 
 impl From<sqlx::Error> for DirectoryError {
     fn from(e: sqlx::Error) -> Self {
-        DirectoryError::Unavailable(e.to_string())
+        DirectoryError::Store(e.into())
     }
 }
 
