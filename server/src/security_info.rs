@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{
     AddMethodRequest, Enrollment, Interrupt, QuestionAnswer, RecoveryCodes, RegisteredMethod,
-    SecurityInfoView, check_answers, fold_answer,
+    SecurityInfoView, check_answers,
 };
 
 use crate::AppState;
@@ -16,12 +16,15 @@ use crate::delivery::Outgoing;
 use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::i18n;
-use crate::methods::{self, NewMethod, StoredMethod};
+use crate::methods::code::{CODE_DIGITS, RESEND_COOLDOWN, numeric_code};
+use crate::methods::review::{mark_reviewed, reviewed_at};
+use crate::methods::throttle;
+use crate::methods::{
+    self, NewMethod, StoredMethod, authenticator as totp, recovery_code, security_questions,
+};
 use crate::outbox;
-use crate::reset::{self, throttle};
 use crate::secret::Secret;
 use crate::session::{self, Session};
-use crate::totp;
 
 /// Enrolment codes (to addresses and numbers the user types) per session,
 /// and per client, per 10 minutes.
@@ -53,9 +56,7 @@ pub fn require_stepup(
 pub const ENROLLMENT_LIFETIME: i64 = 10 * 60;
 /// Wrong codes an enrollment survives.
 pub const ENROLLMENT_ATTEMPTS: i64 = 5;
-pub const RECOVERY_CODES: usize = 10;
-/// Bytes of randomness in a recovery code (80 bits, above the 64 required).
-const RECOVERY_CODE_BYTES: usize = 10;
+pub use crate::methods::recovery_code::RECOVERY_CODES;
 
 pub const REGISTERED: &str = "User registered security info";
 pub const REGISTERED_ALL: &str = "User registered all required security info";
@@ -112,38 +113,6 @@ pub(crate) fn usable_kinds_of(
     methods::distinct_kinds(usable())
 }
 
-pub async fn mark_reviewed(state: &AppState, user_id: &str) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO security_info_reviews (user_id, reviewed_at) VALUES ($1, $2) \
-         ON CONFLICT (user_id) DO UPDATE SET reviewed_at = excluded.reviewed_at",
-    )
-    .bind(user_id)
-    .bind(state.clock.now())
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(())
-}
-
-async fn reviewed_at(state: &AppState, user_id: &str) -> Result<Option<i64>, ApiError> {
-    sqlx::query_scalar("SELECT reviewed_at FROM security_info_reviews WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(state.store.pool())
-        .await
-        .map_err(ApiError::internal)
-}
-
-async fn remaining_codes(state: &AppState, method_id: &str) -> Result<u8, ApiError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM recovery_codes WHERE method_id = $1 AND used_at IS NULL",
-    )
-    .bind(method_id)
-    .fetch_one(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(u8::try_from(n).unwrap_or(u8::MAX))
-}
-
 /// What the signed-in user sees, including any interrupt.
 pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, ApiError> {
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
@@ -168,7 +137,7 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
     let mut methods = Vec::with_capacity(stored.len());
     for m in &stored {
         let remaining = match m.kind {
-            MethodKind::RecoveryCode => Some(remaining_codes(state, &m.id).await?),
+            MethodKind::RecoveryCode => Some(recovery_code::remaining(state, &m.id).await?),
             _ => None,
         };
         methods.push(RegisteredMethod {
@@ -400,7 +369,7 @@ pub async fn start(
                 target.as_deref().unwrap_or_default(),
             )
             .await?;
-            (None, Some(reset::numeric_code(state)))
+            (None, Some(numeric_code(state.entropy.as_ref())))
         }
     };
     let org = state.organisation();
@@ -459,12 +428,12 @@ pub async fn start(
         (MethodKind::Sms, _, Some(to)) if message.is_some() => Enrollment::Sms {
             enrollment: id,
             target: to,
-            resend_in: reset::RESEND_COOLDOWN as u32,
+            resend_in: RESEND_COOLDOWN as u32,
         },
         (_, _, Some(to)) if message.is_some() => Enrollment::Email {
             enrollment: id,
             target: to,
-            resend_in: reset::RESEND_COOLDOWN as u32,
+            resend_in: RESEND_COOLDOWN as u32,
         },
         _ => return Err(ApiError::internal("enrollment without its material")),
     })
@@ -506,7 +475,7 @@ pub async fn confirm(
     .map_err(ApiError::internal)?
     .ok_or(ApiError::EnrollmentExpired)?;
     let kind = methods::parse_kind(&p.kind).ok_or(ApiError::EnrollmentExpired)?;
-    let code = methods::typed_code(code);
+    let code = methods::code::typed_code(code);
     let mut used_step = None;
     let mut secret = None;
     let ok = match kind {
@@ -521,7 +490,7 @@ pub async fn confirm(
             used_step.is_some()
         }
         _ => {
-            code.len() == reset::CODE_DIGITS
+            code.len() == CODE_DIGITS
                 && p.code_hash.as_deref() == Some(state.keys.code_hash(&hash, &code).as_str())
         }
     };
@@ -797,48 +766,6 @@ async fn replace_method<'t>(
     Ok(tx)
 }
 
-const CODE_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-
-/// Canonical form of a typed recovery code: lowercase, separators dropped,
-/// look-alikes folded (o→0, i/l→1).
-pub fn canonical_recovery_code(typed: &str) -> String {
-    typed
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| match c.to_ascii_lowercase() {
-            'o' => '0',
-            'i' | 'l' => '1',
-            other => other,
-        })
-        .collect()
-}
-
-fn recovery_code(state: &AppState) -> String {
-    let mut raw = [0u8; RECOVERY_CODE_BYTES];
-    state.entropy.fill(&mut raw);
-    // 80 bits as 16 base32 characters, shown in groups of four.
-    let mut bits: u128 = 0;
-    for b in raw {
-        bits = (bits << 8) | u128::from(b);
-    }
-    let chars: Vec<char> = (0..16)
-        .rev()
-        .map(|i| char::from(CODE_ALPHABET[((bits >> (i * 5)) & 31) as usize]))
-        .collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-pub fn recovery_hash(state: &AppState, method_id: &str, code: &str) -> String {
-    state.keys.code_hash(
-        &format!("recovery:{method_id}"),
-        &canonical_recovery_code(code),
-    )
-}
-
 /// Creates ten recovery codes, replacing any earlier set in one transaction.
 /// A first set may be made from a pass session; replacing one needs a recent
 /// password proof.
@@ -856,17 +783,12 @@ pub async fn new_recovery_codes(
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     let existing = replaceable(state, s, &stored, MethodKind::RecoveryCode)?;
     let before = usable_kinds(state, &s.user, &stored);
-    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code(state)).collect();
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| recovery_code::generate(state.entropy.as_ref()))
+        .collect();
     let method_id = state.entropy.hex_id(16);
     let mut tx = replace_method(state, s, &existing, &method_id, MethodKind::RecoveryCode).await?;
-    for c in &codes {
-        sqlx::query("INSERT INTO recovery_codes (method_id, code_hash) VALUES ($1, $2)")
-            .bind(&method_id)
-            .bind(recovery_hash(state, &method_id, c))
-            .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
-    }
+    recovery_code::store(&mut tx, &state.keys, &method_id, &codes).await?;
     let mut batch = outbox::Batch::default();
     let what = describe(MethodKind::RecoveryCode);
     batch
@@ -879,36 +801,6 @@ pub async fn new_recovery_codes(
         codes,
         view: view(state, s).await?,
     })
-}
-
-/// Uses one of the user's recovery codes, atomically. For the reset wizard.
-pub async fn redeem_recovery_code(
-    state: &AppState,
-    user_id: &str,
-    typed: &str,
-) -> Result<bool, ApiError> {
-    if canonical_recovery_code(typed).len() != 16 {
-        return Ok(false);
-    }
-    let now = state.clock.now();
-    for m in methods::for_user(state, Some(user_id)).await? {
-        if m.kind != MethodKind::RecoveryCode {
-            continue;
-        }
-        let done = sqlx::query(
-            "UPDATE recovery_codes SET used_at = $1 WHERE method_id = $2 AND code_hash = $3 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(&m.id)
-        .bind(recovery_hash(state, &m.id, typed))
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
-        if done.rows_affected() == 1 {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// How long a password-change notice waits for the directory write before
@@ -979,18 +871,7 @@ pub async fn set_questions(
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     let existing = replaceable(state, s, &stored, MethodKind::SecurityQuestions)?;
-    let mut hashes = Vec::with_capacity(answers.len());
-    for a in answers {
-        let folded = Secret::new(fold_answer(&a.answer));
-        hashes.push(
-            crate::directory::builtin::hash_password(
-                &state.hashes,
-                &folded,
-                state.entropy.as_ref(),
-            )
-            .await?,
-        );
-    }
+    let hashes = security_questions::hash_answers(state, answers).await?;
     let before = usable_kinds(state, &s.user, &stored);
     let method_id = state.entropy.hex_id(16);
     let mut tx = replace_method(
@@ -1001,18 +882,7 @@ pub async fn set_questions(
         MethodKind::SecurityQuestions,
     )
     .await?;
-    for (i, (a, h)) in answers.iter().zip(&hashes).enumerate() {
-        sqlx::query(
-            "INSERT INTO security_answers (method_id, position, question, answer_hash) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&method_id)
-        .bind(i as i64)
-        .bind(&a.question)
-        .bind(h)
-        .execute(&mut *tx)
-        .await
-        .map_err(ApiError::internal)?;
-    }
+    security_questions::set(&mut tx, &method_id, answers, &hashes).await?;
     let mut batch = outbox::Batch::default();
     let what = describe(MethodKind::SecurityQuestions);
     batch
@@ -1022,49 +892,6 @@ pub async fn set_questions(
     let _ = batch.committed(state).await;
     registered(state, s, ip, MethodKind::SecurityQuestions, before).await?;
     view(state, s).await
-}
-
-/// The user's questions, in the order they answer them.
-pub async fn questions_of(state: &AppState, user_id: &str) -> Result<Vec<String>, ApiError> {
-    sqlx::query_scalar(
-        "SELECT a.question FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
-         WHERE m.user_id = $1 ORDER BY a.position",
-    )
-    .bind(user_id)
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)
-}
-
-/// Checks every answer (all are hashed, right or wrong, so timing says
-/// nothing about which one failed). With no user, burns the same work.
-pub async fn verify_answers(
-    state: &AppState,
-    user_id: Option<&str>,
-    answers: &[String],
-) -> Result<bool, ApiError> {
-    let hashes: Vec<String> = sqlx::query_scalar(
-        "SELECT a.answer_hash FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
-         WHERE m.user_id = $1 ORDER BY a.position",
-    )
-    .bind(user_id.unwrap_or("-"))
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    let real = hashes.len() == answers.len() && !hashes.is_empty();
-    let mut all = real;
-    for (i, a) in answers.iter().enumerate() {
-        let folded = Secret::new(fold_answer(a));
-        let ok = match hashes.get(i) {
-            Some(h) => state.hashes.verify(h, &folded).await?,
-            None => {
-                state.hashes.burn(&folded).await?;
-                false
-            }
-        };
-        all &= ok;
-    }
-    Ok(all)
 }
 
 #[cfg(test)]

@@ -20,8 +20,9 @@ use crate::delivery::Outgoing;
 use crate::error::ApiError;
 use crate::i18n;
 use crate::methods;
+use crate::methods::code::{CODE_DIGITS, numeric_code};
+use crate::methods::throttle;
 use crate::outbox;
-use crate::reset::{self, throttle};
 use crate::session::{self, Session};
 
 /// A challenge must be answered within 10 minutes.
@@ -69,7 +70,7 @@ pub async fn start(
                 .await?;
             throttle::charge_send_visibly(state, &throttle::account_subject(&s.user.id), target)
                 .await?;
-            Some((reset::numeric_code(state), target.to_string()))
+            Some((numeric_code(state.entropy.as_ref()), target.to_string()))
         }
         _ => None,
     };
@@ -173,26 +174,28 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
             retry_after: throttle::BLOCK_FOR as u64,
         });
     }
-    let typed = methods::typed_code(code);
+    let typed = methods::code::typed_code(code);
     let ok = async {
         Ok::<bool, ApiError>(match m.kind {
             MethodKind::Email | MethodKind::Sms => {
-                typed.len() == reset::CODE_DIGITS
+                typed.len() == CODE_DIGITS
                     && code_hash.as_deref()
                         == Some(state.keys.code_hash(&challenge_key(s), &typed).as_str())
             }
             MethodKind::Authenticator => match &m.secret_sealed {
                 Some(sealed) => {
                     let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
-                    match crate::totp::matching_step(&secret, &typed, now) {
-                        Some(step) => methods::consume_totp_step(state, &m.id, step).await?,
+                    match methods::authenticator::matching_step(&secret, &typed, now) {
+                        Some(step) => {
+                            methods::authenticator::consume_totp_step(state, &m.id, step).await?
+                        }
                         None => false,
                     }
                 }
                 None => false,
             },
             MethodKind::RecoveryCode => {
-                crate::security_info::redeem_recovery_code(state, &s.user.id, &typed).await?
+                methods::recovery_code::redeem(state, &s.user.id, &typed).await?
             }
             MethodKind::SecurityQuestions => false,
         })

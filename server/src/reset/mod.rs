@@ -11,7 +11,6 @@ pub mod mask;
 pub mod pow;
 mod proof;
 pub mod send;
-pub mod throttle;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,6 +25,8 @@ use crate::delivery::Outgoing;
 use crate::directory::{DirUser, DirectoryError};
 use crate::error::ApiError;
 use crate::i18n;
+use crate::methods::code::{RESEND_COOLDOWN, numeric_code};
+use crate::methods::throttle;
 use crate::methods::{self, StoredMethod};
 use crate::outbox;
 use crate::secret::Secret;
@@ -34,10 +35,6 @@ use crate::secret::Secret;
 pub const FLOW_LIFETIME: i64 = 15 * 60;
 /// A code is valid for 5 minutes.
 pub const CODE_LIFETIME: i64 = 5 * 60;
-/// Seconds before another code may be sent for the same method.
-pub const RESEND_COOLDOWN: i64 = 60;
-/// Digits in an emailed or texted code.
-pub const CODE_DIGITS: usize = 8;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Offered {
@@ -667,7 +664,7 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
 /// The user's questions, or for a decoy three stable picks from the list.
 async fn questions_for(state: &AppState, flow: &Flow) -> Result<Vec<String>, ApiError> {
     if let Some(user_id) = &flow.user_id {
-        return crate::security_info::questions_of(state, user_id).await;
+        return methods::security_questions::questions_of(state, user_id).await;
     }
     // The same picks for the same decoy, whichever of its names was typed.
     let seed = hex::decode(&flow.st.decoy).unwrap_or_default();
@@ -734,7 +731,7 @@ async fn save_sending(
     offered: &Offered,
 ) -> Result<(), ApiError> {
     let now = state.clock.now();
-    let code = numeric_code(state);
+    let code = numeric_code(state.entropy.as_ref());
     let mut tx = state.store.pool().begin().await?;
     // A new code replaces any earlier one for this flow.
     sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
@@ -774,19 +771,6 @@ async fn save_sending(
     tx.commit().await?;
     let _ = batch.committed(state).await;
     Ok(())
-}
-
-pub(crate) fn numeric_code(state: &AppState) -> Secret {
-    // Rejection sampling keeps every digit uniform.
-    let mut out = String::with_capacity(CODE_DIGITS);
-    while out.len() < CODE_DIGITS {
-        let mut b = [0u8; 1];
-        state.entropy.fill(&mut b);
-        if b[0] < 250 {
-            out.push(char::from(b'0' + b[0] % 10));
-        }
-    }
-    Secret::new(out)
 }
 
 pub use proof::{answer, verify};

@@ -18,12 +18,11 @@
 use sspr_proto::reset::{FlowView, MethodKind};
 use tokio::time::Instant;
 
-use super::throttle;
-use super::{CODE_DIGITS, Flow, Offered, Stage, audit_event, claim, load, release, respond, save};
+use super::{Flow, Offered, Stage, audit_event, claim, load, release, respond, save};
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::error::ApiError;
-use crate::methods;
+use crate::methods::{self, throttle};
 
 /// What the user gave.
 enum Proof<'a> {
@@ -40,7 +39,7 @@ pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, 
             return Err(ApiError::WrongStep);
         };
         let offered = offered(&flow, &method)?;
-        let code = methods::typed_code(code);
+        let code = methods::code::typed_code(code);
         run(state, &mut flow, &offered, Proof::Code(&code)).await
     }
     .await;
@@ -245,11 +244,12 @@ async fn evaluate(
         }
         (MethodKind::Authenticator, Proof::Code(code)) => verify_totp(state, flow, code).await,
         (MethodKind::RecoveryCode, Proof::Code(code)) => match &flow.user_id {
-            Some(user_id) => crate::security_info::redeem_recovery_code(state, user_id, code).await,
+            Some(user_id) => methods::recovery_code::redeem(state, user_id, code).await,
             None => Ok(false),
         },
         (MethodKind::SecurityQuestions, Proof::Answers(answers)) => {
-            crate::security_info::verify_answers(state, flow.user_id.as_deref(), answers).await
+            methods::security_questions::verify_answers(state, flow.user_id.as_deref(), answers)
+                .await
         }
         _ => Ok(false),
     }
@@ -262,7 +262,7 @@ async fn redeem_code(
     method: &str,
     code: &str,
 ) -> Result<bool, ApiError> {
-    if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+    if !methods::code::is_numeric_code(code) {
         return Ok(false);
     }
     let now = state.clock.now();
@@ -290,8 +290,8 @@ async fn verify_totp(state: &AppState, flow: &Flow, code: &str) -> Result<bool, 
             continue;
         };
         let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
-        if let Some(step) = crate::totp::matching_step(&secret, code, now) {
-            return methods::consume_totp_step(state, &m.id, step).await;
+        if let Some(step) = methods::authenticator::matching_step(&secret, code, now) {
+            return methods::authenticator::consume_totp_step(state, &m.id, step).await;
         }
     }
     Ok(false)

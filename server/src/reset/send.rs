@@ -9,13 +9,15 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sspr_proto::reset::MethodKind;
 
-use super::throttle::{self, Held};
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::delivery::Outgoing;
 use crate::error::ApiError;
 use crate::i18n;
-use crate::methods;
+use crate::methods::{
+    self,
+    throttle::{self, Held},
+};
 use crate::outbox::{self, Channel, Item, Resolution};
 
 /// The outbox row kind of a reset code's job.

@@ -5,7 +5,9 @@
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
+use crate::AppState;
 use crate::clock::UnixTime;
+use crate::error::ApiError;
 
 pub const STEP: i64 = 30;
 pub const DIGITS: u32 = 6;
@@ -56,6 +58,24 @@ pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
         enc(account),
         enc(issuer)
     )
+}
+
+/// Accepts TOTP `step` for a method only if it is newer than every step
+/// accepted before: one atomic update, so a code can never be replayed.
+pub async fn consume_totp_step(
+    state: &AppState,
+    method_id: &str,
+    step: i64,
+) -> Result<bool, ApiError> {
+    let done = sqlx::query(
+        "UPDATE auth_methods SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(method_id)
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(done.rows_affected() == 1)
 }
 
 #[cfg(test)]

@@ -1,6 +1,15 @@
 //! Registered methods (`auth_methods`). Authenticator secrets are sealed with
 //! a key kept outside the database; email and phone targets are needed in
 //! clear to deliver codes.
+//!
+//! Reset and security info both build on this module; it imports neither.
+
+pub mod authenticator;
+pub mod code;
+pub mod recovery_code;
+pub mod review;
+pub mod security_questions;
+pub mod throttle;
 
 use sqlx::Row;
 use sspr_proto::reset::MethodKind;
@@ -72,13 +81,6 @@ pub fn distinct_kinds(kinds: impl IntoIterator<Item = MethodKind>) -> usize {
         }
     }
     seen.len()
-}
-
-/// A code as people type or paste it: spaces and dashes dropped.
-pub fn typed_code(code: &str) -> String {
-    code.chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect()
 }
 
 /// The user's methods, oldest first. With `user_id = None` the same query runs
@@ -195,24 +197,6 @@ pub async fn add(
     Ok(id)
 }
 
-/// Accepts TOTP `step` for a method only if it is newer than every step
-/// accepted before: one atomic update, so a code can never be replayed.
-pub async fn consume_totp_step(
-    state: &AppState,
-    method_id: &str,
-    step: i64,
-) -> Result<bool, ApiError> {
-    let done = sqlx::query(
-        "UPDATE auth_methods SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
-    )
-    .bind(step)
-    .bind(method_id)
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(done.rows_affected() == 1)
-}
-
 /// The demo users' authenticator secrets (base32), documented in the README so
 /// anyone can add them to an authenticator app or compute codes with oathtool.
 pub const DEMO_TOTP: &[(&str, &str)] = &[
@@ -269,7 +253,7 @@ pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
             add(&mut tx, state, &user, m).await?;
         }
         tx.commit().await?;
-        crate::security_info::mark_reviewed(state, &user.id).await?;
+        review::mark_reviewed(state, &user.id).await?;
     }
     Ok(())
 }
