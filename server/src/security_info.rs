@@ -16,11 +16,12 @@ use crate::delivery::Outgoing;
 use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::i18n;
-use crate::methods::code::{CODE_DIGITS, RESEND_COOLDOWN, numeric_code};
+use crate::methods::code::numeric_code;
 use crate::methods::review::{mark_reviewed, reviewed_at};
 use crate::methods::throttle;
 use crate::methods::{
-    self, NewMethod, StoredMethod, authenticator as totp, recovery_code, security_questions,
+    self, CodePurpose, Enrolment, NewMethod, StoredMethod, authenticator as totp, gates,
+    recovery_code, security_questions,
 };
 use crate::outbox;
 use crate::secret::Secret;
@@ -65,32 +66,18 @@ pub const CHANGED_DEFAULT: &str = "User changed default security info";
 pub const REVIEWED: &str = "User reviewed security info";
 pub const PASSWORD_CHANGED: &str = "Change password (self-service)";
 
-/// How many of each kind a user may hold.
-fn limit(kind: MethodKind) -> usize {
-    match kind {
-        MethodKind::Authenticator => 5,
-        MethodKind::Email | MethodKind::Sms => 3,
-        MethodKind::RecoveryCode | MethodKind::SecurityQuestions => 1,
-    }
-}
-
 fn hash_id(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
 /// Methods a reset needs for this user.
 pub fn required(state: &AppState, user: &DirUser) -> u8 {
-    if user.is_admin {
-        2
-    } else {
-        state.config.policy.methods_required
-    }
+    gates::required(state.config.policy.methods_required, user.is_admin)
 }
 
-/// Whether this user may use a kind at all: administrators never use
-/// security questions.
+/// Whether this user may use a kind at all (see [`gates::allowed`]).
 fn allowed(state: &AppState, user: &DirUser, k: MethodKind) -> bool {
-    methods::kind_available(state, k) && !(user.is_admin && k == MethodKind::SecurityQuestions)
+    methods::kind_available(state, k) && gates::allowed(k, user.is_admin)
 }
 
 /// Distinct kinds the reset wizard would offer: two emails are still one
@@ -106,11 +93,7 @@ pub(crate) fn usable_kinds_of(
     user: &DirUser,
     kinds: impl Iterator<Item = MethodKind> + Clone,
 ) -> usize {
-    let usable = || kinds.clone().filter(|k| allowed(state, user, *k));
-    if usable().all(|k| k == MethodKind::SecurityQuestions) {
-        return 0;
-    }
-    methods::distinct_kinds(usable())
+    gates::usable_kinds(kinds, user.is_admin, |k| methods::kind_available(state, k))
 }
 
 /// What the signed-in user sees, including any interrupt.
@@ -136,10 +119,7 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
     };
     let mut methods = Vec::with_capacity(stored.len());
     for m in &stored {
-        let remaining = match m.kind {
-            MethodKind::RecoveryCode => Some(recovery_code::remaining(state, &m.id).await?),
-            _ => None,
-        };
+        let remaining = methods::of(m.kind).remaining(state, &m.id).await?;
         methods.push(RegisteredMethod {
             id: m.id.clone(),
             kind: m.kind,
@@ -149,17 +129,11 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
             remaining,
         });
     }
-    let can_add = [
-        MethodKind::Authenticator,
-        MethodKind::Sms,
-        MethodKind::Email,
-        MethodKind::RecoveryCode,
-        MethodKind::SecurityQuestions,
-    ]
-    .into_iter()
-    .filter(|k| allowed(state, &s.user, *k))
-    .filter(|k| stored.iter().filter(|m| m.kind == *k).count() < limit(*k))
-    .collect();
+    let can_add = methods::ENROL_ORDER
+        .into_iter()
+        .filter(|k| allowed(state, &s.user, *k))
+        .filter(|k| stored.iter().filter(|m| m.kind == *k).count() < methods::of(*k).limit())
+        .collect();
     Ok(SecurityInfoView {
         username: s.user.username.clone(),
         display_name: s.user.display_name.clone(),
@@ -241,36 +215,6 @@ fn change_mail(
         .collect()
 }
 
-/// An address the relay can deliver to: ASCII (a relay without SMTPUTF8
-/// would refuse anything else, for a day of retries), and a domain of
-/// host-name labels, never an IP literal (`a@[10.0.0.5]`), which would let
-/// any user point the relay at an internal host.
-fn valid_email(addr: &str) -> bool {
-    let Some((local, domain)) = addr.rsplit_once('@') else {
-        return false;
-    };
-    let label = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    !local.is_empty()
-        && !local.contains('@')
-        && addr.len() <= 254
-        && addr.is_ascii()
-        && domain.contains('.')
-        && domain.split('.').all(label)
-        // A top-level label starts with a letter: `0x7f.1` or `a.1` is an
-        // address to a resolver, not a host name.
-        && domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| tld.as_bytes().first().is_some_and(u8::is_ascii_alphabetic))
-        && !addr.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 /// Starts adding a method: a fresh authenticator secret, or a code sent to
 /// the address or number. One enrollment per session at a time.
 pub async fn start(
@@ -292,20 +236,14 @@ pub async fn start(
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     require_stepup(state, s, &stored)?;
-    if stored.iter().filter(|m| m.kind == kind).count() >= limit(kind) {
+    let method = methods::of(kind);
+    if stored.iter().filter(|m| m.kind == kind).count() >= method.limit() {
         return Err(ApiError::MethodLimit);
     }
     let target = match &req {
         AddMethodRequest::Authenticator => None,
-        AddMethodRequest::Email { address } => {
-            let a = address.trim();
-            if !valid_email(a) {
-                return Err(ApiError::EmailInvalid);
-            }
-            Some(a.to_string())
-        }
-        AddMethodRequest::Sms { phone } => {
-            Some(sspr_proto::security_info::e164(phone).map_err(|_| ApiError::PhoneInvalid)?)
+        AddMethodRequest::Email { address: typed } | AddMethodRequest::Sms { phone: typed } => {
+            Some(method.check_target(typed)?)
         }
     };
     if let Some(t) = &target
@@ -317,11 +255,7 @@ pub async fn start(
         })
     {
         return Err(ApiError::InvalidField {
-            field: if kind == MethodKind::Sms {
-                "phone".into()
-            } else {
-                "address".into()
-            },
+            field: method.target_field().into(),
             reason: "already registered".into(),
         });
     }
@@ -335,13 +269,9 @@ pub async fn start(
         .await
         .map_err(ApiError::internal)?;
 
-    let (secret, code) = match kind {
-        MethodKind::Authenticator => {
-            let mut secret = vec![0u8; 20];
-            state.entropy.fill(&mut secret);
-            (Some(secret), None)
-        }
-        _ => {
+    let (secret, code) = match method.enrolment() {
+        Enrolment::Secret => (Some(totp::new_secret(state.entropy.as_ref())), None),
+        Enrolment::CodeToTarget | Enrolment::Set => {
             // Codes to numbers and addresses the user typed: charged to the
             // session and the client as well as the account, so nobody can
             // turn enrolment into an SMS pump.
@@ -377,20 +307,15 @@ pub async fn start(
     let expires_at = now + ENROLLMENT_LIFETIME;
     // The code's message goes in the enrolment's own transaction, and never
     // once the enrolment has expired.
-    let message = match (kind, &code, &target) {
-        (MethodKind::Sms, Some(code), Some(to)) => Some(Outgoing::Sms {
-            to: to.clone(),
-            body: i18n::text_with(
-                lang,
-                "sms.enroll_code",
-                &[("code", code.expose()), ("organisation", &org)],
-            ),
-        }),
-        (_, Some(code), Some(to)) => Some(Outgoing::Mail {
-            to: to.clone(),
-            subject: i18n::text_with(lang, "email.enroll_code.subject", &[("organisation", &org)]),
-            body: i18n::text_with(lang, "email.enroll_code.body", &[("code", code.expose())]),
-        }),
+    let message = match (&code, &target) {
+        (Some(code), Some(to)) => method.code_message(
+            CodePurpose::Enrol,
+            to.clone(),
+            lang,
+            code.expose(),
+            &org,
+            "",
+        ),
         _ => None,
     };
     let mut tx = state.store.pool().begin().await?;
@@ -417,26 +342,10 @@ pub async fn start(
     tx.commit().await?;
     let _ = batch.committed(state).await;
 
-    Ok(match (kind, secret, target) {
-        (MethodKind::Authenticator, Some(secret), _) => Enrollment::Authenticator {
-            enrollment: id,
-            otpauth: totp::otpauth_uri(&org, &s.user.username, &secret),
-            secret: base32::encode(base32::Alphabet::Rfc4648 { padding: false }, &secret),
-            account: s.user.username.clone(),
-            issuer: org,
-        },
-        (MethodKind::Sms, _, Some(to)) if message.is_some() => Enrollment::Sms {
-            enrollment: id,
-            target: to,
-            resend_in: RESEND_COOLDOWN as u32,
-        },
-        (_, _, Some(to)) if message.is_some() => Enrollment::Email {
-            enrollment: id,
-            target: to,
-            resend_in: RESEND_COOLDOWN as u32,
-        },
-        _ => return Err(ApiError::internal("enrollment without its material")),
-    })
+    let shown = target.filter(|_| message.is_some());
+    method
+        .enrolment_shown(id, shown, secret.as_deref(), &org, &s.user.username)
+        .ok_or_else(|| ApiError::internal("enrollment without its material"))
 }
 
 #[derive(sqlx::FromRow)]
@@ -478,8 +387,8 @@ pub async fn confirm(
     let code = methods::code::typed_code(code);
     let mut used_step = None;
     let mut secret = None;
-    let ok = match kind {
-        MethodKind::Authenticator => {
+    let ok = match methods::of(kind).enrolment() {
+        Enrolment::Secret => {
             let sealed = p
                 .secret_sealed
                 .as_deref()
@@ -489,9 +398,8 @@ pub async fn confirm(
             secret = Some(plain);
             used_step.is_some()
         }
-        _ => {
-            code.len() == CODE_DIGITS
-                && p.code_hash.as_deref() == Some(state.keys.code_hash(&hash, &code).as_str())
+        Enrolment::CodeToTarget | Enrolment::Set => {
+            methods::code::matches_held(&state.keys, &hash, p.code_hash.as_deref(), &code)
         }
     };
     if !ok {
@@ -532,14 +440,15 @@ pub async fn confirm(
     )
     .await?;
     let mut batch = outbox::Batch::default();
-    let also = (kind == MethodKind::Email)
+    let also = methods::of(kind)
+        .notifies_target()
         .then_some(p.target.as_deref())
         .flatten();
     batch
         .add_all(
             &mut tx,
             state,
-            change_mail(state, &s.user, describe(kind), also),
+            change_mail(state, &s.user, methods::of(kind).added_key(), also),
         )
         .await?;
     tx.commit().await?;
@@ -569,17 +478,6 @@ async fn delete_enrollment(state: &AppState, hash: &str) -> Result<bool, ApiErro
         .await
         .map_err(ApiError::internal)?;
     Ok(done.rows_affected() == 1)
-}
-
-/// What was added, for the notice: a catalog key.
-fn describe(kind: MethodKind) -> &'static str {
-    match kind {
-        MethodKind::Authenticator => "change.added.authenticator",
-        MethodKind::Email => "change.added.email",
-        MethodKind::Sms => "change.added.sms",
-        MethodKind::RecoveryCode => "change.added.recovery_code",
-        MethodKind::SecurityQuestions => "change.added.questions",
-    }
 }
 
 /// Audit, and the "all required" milestone, after a method is stored.
@@ -634,13 +532,7 @@ pub async fn remove(
             field: "method".into(),
             reason: "not one of your methods".into(),
         })?;
-    let what = match m.kind {
-        MethodKind::Authenticator => "change.removed.authenticator",
-        MethodKind::Email => "change.removed.email",
-        MethodKind::Sms => "change.removed.sms",
-        MethodKind::RecoveryCode => "change.removed.recovery_code",
-        MethodKind::SecurityQuestions => "change.removed.questions",
-    };
+    let what = methods::of(m.kind).removed_key();
     let mut tx = state.store.pool().begin().await?;
     let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
         .bind(&m.id)
@@ -682,13 +574,7 @@ pub async fn set_default(
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     let m = stored
         .iter()
-        .find(|m| {
-            m.id == method
-                && !matches!(
-                    m.kind,
-                    MethodKind::RecoveryCode | MethodKind::SecurityQuestions
-                )
-        })
+        .find(|m| m.id == method && methods::of(m.kind).may_be_default())
         .ok_or_else(|| ApiError::InvalidField {
             field: "method".into(),
             reason: "not one of your methods".into(),
@@ -790,7 +676,7 @@ pub async fn new_recovery_codes(
     let mut tx = replace_method(state, s, &existing, &method_id, MethodKind::RecoveryCode).await?;
     recovery_code::store(&mut tx, &state.keys, &method_id, &codes).await?;
     let mut batch = outbox::Batch::default();
-    let what = describe(MethodKind::RecoveryCode);
+    let what = methods::of(MethodKind::RecoveryCode).added_key();
     batch
         .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
         .await?;
@@ -884,7 +770,7 @@ pub async fn set_questions(
     .await?;
     security_questions::set(&mut tx, &method_id, answers, &hashes).await?;
     let mut batch = outbox::Batch::default();
-    let what = describe(MethodKind::SecurityQuestions);
+    let what = methods::of(MethodKind::SecurityQuestions).added_key();
     batch
         .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
         .await?;
@@ -892,40 +778,4 @@ pub async fn set_questions(
     let _ = batch.committed(state).await;
     registered(state, s, ip, MethodKind::SecurityQuestions, before).await?;
     view(state, s).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_email;
-
-    #[test]
-    fn addresses_a_relay_can_deliver_to_and_nothing_it_should_not() {
-        for ok in [
-            "dave@example.com",
-            "d.o+tag@mail.example.co.uk",
-            "x@a-b.example",
-        ] {
-            assert!(valid_email(ok), "{ok}");
-        }
-        for bad in [
-            "a@[127.0.0.1]",
-            "a@[IPv6:::1]",
-            "a@127.0.0.1",
-            "x@0x7f.0.0.1",
-            "x@0x7f.1",
-            "x@0xa.1",
-            "x@a.1",
-            "ä@example.com",
-            "a@exämple.com",
-            "a@b",
-            "a@-b.example",
-            "a@b..example",
-            "a@.example.com",
-            "a b@example.com",
-            "@example.com",
-            "a@b@example.com",
-        ] {
-            assert!(!valid_email(bad), "{bad}");
-        }
-    }
 }

@@ -1,16 +1,117 @@
-//! RFC 6238 TOTP (SHA-1, 6 digits, 30 s), the profile every authenticator app
-//! supports. Verification accepts ±1 step and reports which step matched so
-//! the caller can refuse that step forever after.
+//! An authenticator app: RFC 6238 TOTP (SHA-1, 6 digits, 30 s), the profile
+//! every authenticator app supports. Verification accepts ±1 step and
+//! reports which step matched so the caller can refuse that step forever
+//! after. At reset one option stands for all of the user's apps.
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+use sspr_proto::reset::MethodKind;
+use sspr_proto::security_info::Enrollment;
+
+use super::{Challenge, Enrolment, Method, Proof, ProofAt};
 
 use crate::AppState;
-use crate::clock::UnixTime;
+use crate::clock::{Entropy, UnixTime};
 use crate::error::ApiError;
 
 pub const STEP: i64 = 30;
 pub const DIGITS: u32 = 6;
+
+#[derive(Debug)]
+pub struct Authenticator;
+
+#[async_trait::async_trait]
+impl Method for Authenticator {
+    fn kind(&self) -> MethodKind {
+        MethodKind::Authenticator
+    }
+    fn name(&self) -> &'static str {
+        "authenticator"
+    }
+    fn limit(&self) -> usize {
+        5
+    }
+    fn may_be_default(&self) -> bool {
+        true
+    }
+    /// An app 45 %.
+    fn decoy_count(&self, byte: u8, _gates: u8) -> usize {
+        usize::from(byte < 115)
+    }
+    fn challenge(&self) -> Challenge {
+        Challenge::EnterCode
+    }
+
+    /// The code of the app being proven (step-up), or of any of the user's
+    /// apps (reset); its step is then never accepted again.
+    async fn verify(
+        &self,
+        state: &AppState,
+        at: &ProofAt<'_>,
+        proof: &Proof<'_>,
+    ) -> Result<bool, ApiError> {
+        let (Some(user_id), Proof::Code(code)) = (at.user_id, proof) else {
+            return Ok(false);
+        };
+        let now = state.clock.now();
+        if let Some(m) = at.method {
+            return match &m.secret_sealed {
+                Some(sealed) => {
+                    let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
+                    match matching_step(&secret, code, now) {
+                        Some(step) => consume_totp_step(state, &m.id, step).await,
+                        None => Ok(false),
+                    }
+                }
+                None => Ok(false),
+            };
+        }
+        for m in super::for_user(state, Some(user_id)).await? {
+            let (MethodKind::Authenticator, Some(sealed)) = (m.kind, &m.secret_sealed) else {
+                continue;
+            };
+            let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
+            if let Some(step) = matching_step(&secret, code, now) {
+                return consume_totp_step(state, &m.id, step).await;
+            }
+        }
+        Ok(false)
+    }
+
+    fn enrolment(&self) -> Enrolment {
+        Enrolment::Secret
+    }
+    fn enrolment_shown(
+        &self,
+        enrollment: String,
+        _target: Option<String>,
+        secret: Option<&[u8]>,
+        issuer: &str,
+        account: &str,
+    ) -> Option<Enrollment> {
+        let secret = secret?;
+        Some(Enrollment::Authenticator {
+            enrollment,
+            otpauth: otpauth_uri(issuer, account, secret),
+            secret: base32::encode(base32::Alphabet::Rfc4648 { padding: false }, secret),
+            account: account.to_string(),
+            issuer: issuer.to_string(),
+        })
+    }
+    fn added_key(&self) -> &'static str {
+        "change.added.authenticator"
+    }
+    fn removed_key(&self) -> &'static str {
+        "change.removed.authenticator"
+    }
+}
+
+/// A fresh secret for a new app (160 bits, as RFC 4226 recommends).
+pub fn new_secret(entropy: &dyn Entropy) -> Vec<u8> {
+    let mut secret = vec![0u8; 20];
+    entropy.fill(&mut secret);
+    secret
+}
 
 /// RFC 4226 HOTP.
 pub fn hotp(secret: &[u8], counter: u64) -> u32 {
@@ -110,6 +211,26 @@ mod tests {
         assert_eq!(matching_step(SEED, &code(s + 2), now), None);
         assert_eq!(matching_step(SEED, "12345", now), None);
         assert_eq!(matching_step(SEED, "12a456", now), None);
+    }
+
+    #[test]
+    fn one_option_stands_for_all_apps() {
+        use crate::methods::StoredMethod;
+        let user = crate::methods::tests::user(None);
+        let m = StoredMethod {
+            id: "m1".into(),
+            kind: MethodKind::Authenticator,
+            target: None,
+            secret_sealed: Some("sealed".into()),
+            is_default: true,
+            created_at: 0,
+        };
+        assert_eq!(Authenticator.offer(&[], &user), vec![]);
+        assert_eq!(
+            Authenticator.offer(&[&m, &m], &user),
+            vec![(String::new(), None)]
+        );
+        assert_eq!(Authenticator.challenge(), Challenge::EnterCode);
     }
 
     #[test]

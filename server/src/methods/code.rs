@@ -2,7 +2,11 @@
 //! at step-up: their length, how soon another may be sent, how they are
 //! drawn and how a typed one is read.
 
+use super::{Proof, ProofAt, SentCode};
+use crate::AppState;
 use crate::clock::Entropy;
+use crate::error::ApiError;
+use crate::keys::Keys;
 use crate::secret::Secret;
 
 /// Seconds before another code may be sent for the same method.
@@ -34,6 +38,54 @@ pub fn typed_code(code: &str) -> String {
     code.chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect()
+}
+
+/// Whether `typed` is the code held as `hash` under `key`.
+pub fn matches_held(keys: &Keys, key: &str, hash: Option<&str>, typed: &str) -> bool {
+    typed.len() == CODE_DIGITS && hash == Some(keys.code_hash(key, typed).as_str())
+}
+
+/// Marks a reset flow's code for `option` used, atomically: of many
+/// concurrent attempts, one wins.
+pub async fn redeem_flow_code(
+    state: &AppState,
+    flow_hash: &str,
+    option: &str,
+    code: &str,
+) -> Result<bool, ApiError> {
+    if !is_numeric_code(code) {
+        return Ok(false);
+    }
+    let now = state.clock.now();
+    let done = sqlx::query(
+        "UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND method_id = $3 AND code_hash = $4 \
+         AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(flow_hash)
+    .bind(option)
+    .bind(state.keys.code_hash(flow_hash, code))
+    .execute(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Checks a code that was sent (email, SMS) where it was sent from.
+pub(super) async fn verify_sent(
+    state: &AppState,
+    at: &ProofAt<'_>,
+    proof: &Proof<'_>,
+) -> Result<bool, ApiError> {
+    let Proof::Code(code) = proof else {
+        return Ok(false);
+    };
+    match at.sent {
+        SentCode::Flow { flow_hash, option } => {
+            redeem_flow_code(state, flow_hash, option, code).await
+        }
+        SentCode::Held { key, hash } => Ok(matches_held(&state.keys, key, hash, code)),
+    }
 }
 
 #[cfg(test)]

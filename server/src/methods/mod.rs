@@ -6,17 +6,24 @@
 
 pub mod authenticator;
 pub mod code;
+pub mod email;
+pub mod gates;
 pub mod recovery_code;
 pub mod review;
 pub mod security_questions;
+pub mod sms;
 pub mod throttle;
 
 use sqlx::Row;
 use sspr_proto::reset::MethodKind;
+use sspr_proto::security_info::Enrollment;
 
 use crate::AppState;
+use crate::config::PolicyConfig;
+use crate::delivery::Outgoing;
 use crate::directory::DirUser;
 use crate::error::ApiError;
+use crate::outbox::Channel;
 
 #[derive(Clone)]
 pub struct StoredMethod {
@@ -37,38 +44,222 @@ impl std::fmt::Debug for StoredMethod {
     }
 }
 
-pub fn kind_str(k: MethodKind) -> &'static str {
-    match k {
-        MethodKind::Email => "email",
-        MethodKind::Sms => "sms",
-        MethodKind::Authenticator => "authenticator",
-        MethodKind::RecoveryCode => "recovery_code",
-        MethodKind::SecurityQuestions => "security_questions",
+/// Every method, in the order the reset wizard offers them. A new method is
+/// one file with its [`Method`] and one line here and in [`of`].
+pub const KIND_ORDER: [MethodKind; 5] = [
+    MethodKind::Email,
+    MethodKind::Sms,
+    MethodKind::Authenticator,
+    MethodKind::RecoveryCode,
+    MethodKind::SecurityQuestions,
+];
+
+/// The order the security-info page offers to add them in.
+pub const ENROL_ORDER: [MethodKind; 5] = [
+    MethodKind::Authenticator,
+    MethodKind::Sms,
+    MethodKind::Email,
+    MethodKind::RecoveryCode,
+    MethodKind::SecurityQuestions,
+];
+
+/// The behaviour of `kind`.
+pub fn of(kind: MethodKind) -> &'static dyn Method {
+    match kind {
+        MethodKind::Email => &email::Email,
+        MethodKind::Sms => &sms::Sms,
+        MethodKind::Authenticator => &authenticator::Authenticator,
+        MethodKind::RecoveryCode => &recovery_code::RecoveryCode,
+        MethodKind::SecurityQuestions => &security_questions::SecurityQuestions,
     }
 }
 
-pub fn parse_kind(s: &str) -> Option<MethodKind> {
-    match s {
-        "email" => Some(MethodKind::Email),
-        "sms" => Some(MethodKind::Sms),
-        "authenticator" => Some(MethodKind::Authenticator),
-        "recovery_code" => Some(MethodKind::RecoveryCode),
-        "security_questions" => Some(MethodKind::SecurityQuestions),
-        _ => None,
+/// How choosing a method at reset goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// A code is sent to the option's address or number, then typed.
+    SendCode,
+    /// The user types a code they hold (an app's, a recovery code).
+    EnterCode,
+    /// The user answers their questions.
+    AskQuestions,
+}
+
+/// How a method is registered on the security-info page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrolment {
+    /// A fresh secret is shown, and confirmed by a code derived from it.
+    Secret,
+    /// A code is sent to the typed address or number, and typed back.
+    CodeToTarget,
+    /// A whole set (codes, questions) made at once, replacing the last.
+    Set,
+}
+
+/// Why a code is sent: each has its own message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    Reset,
+    Enrol,
+    StepUp,
+}
+
+/// What the user gave as a proof.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Code(&'a str),
+    Answers(&'a [String]),
+}
+
+/// Where the code sent for a proof is checked.
+#[derive(Debug, Clone, Copy)]
+pub enum SentCode<'a> {
+    /// A reset flow's code for one of its options (`reset_codes`), redeemed
+    /// atomically.
+    Flow { flow_hash: &'a str, option: &'a str },
+    /// A code whose keyed hash (under `key`) the caller holds: step-up.
+    Held { key: &'a str, hash: Option<&'a str> },
+}
+
+/// Whom a proof is for and what it is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct ProofAt<'a> {
+    /// The account; `None` for a decoy, whose proofs never pass.
+    pub user_id: Option<&'a str>,
+    /// The one stored method being proven (step-up); `None` for any of the
+    /// user's methods of the kind (reset).
+    pub method: Option<&'a StoredMethod>,
+    pub sent: SentCode<'a>,
+}
+
+/// One kind of method: how it is offered, challenged, verified, enrolled
+/// and shown. One implementation per file in this module; reset, step-up
+/// and security info call through it.
+#[async_trait::async_trait]
+pub trait Method: Sync + std::fmt::Debug {
+    fn kind(&self) -> MethodKind;
+    /// Its name in the store, the audit trail and the configuration.
+    fn name(&self) -> &'static str;
+
+    /// Whether the policy offers this kind, for registration and for reset.
+    fn available(&self, policy: &PolicyConfig) -> bool {
+        policy
+            .methods_available
+            .iter()
+            .any(|m| m.as_str() == self.name())
     }
+    /// Whether it proves who the user is without another kind.
+    fn proves_alone(&self) -> bool {
+        true
+    }
+    /// Whether administrators may use it.
+    fn for_administrators(&self) -> bool {
+        true
+    }
+    /// How many a user may hold.
+    fn limit(&self) -> usize;
+    /// Whether it may be the user's default method.
+    fn may_be_default(&self) -> bool {
+        false
+    }
+
+    /// The reset options for the user's stored methods of this kind: the
+    /// masked target and the stored method behind each. By default one
+    /// option for all of them, with nothing shown.
+    fn offer(&self, stored: &[&StoredMethod], _user: &DirUser) -> Vec<(String, Option<String>)> {
+        if stored.is_empty() {
+            Vec::new()
+        } else {
+            vec![(String::new(), None)]
+        }
+    }
+    /// How a decoy shows its `i`th option of this kind, from its `seed`;
+    /// `basis` is the identifier's local part, `org_domain` the
+    /// organisation's mail domain.
+    fn decoy_mask(&self, _seed: &[u8; 32], _i: usize, _basis: &str, _org_domain: &str) -> String {
+        String::new()
+    }
+    /// How many options of this kind a decoy has, from one byte of its seed.
+    fn decoy_count(&self, byte: u8, gates: u8) -> usize;
+    /// Whether each registered target is an option of its own (else one
+    /// option stands for all of the kind).
+    fn option_per_target(&self) -> bool {
+        false
+    }
+
+    /// What choosing it at reset does.
+    fn challenge(&self) -> Challenge;
+    /// The channel its codes go by, for a kind that sends codes.
+    fn code_channel(&self) -> Option<Channel> {
+        None
+    }
+    /// The message carrying `code` to `to`, for a kind that sends codes.
+    fn code_message(
+        &self,
+        _purpose: CodePurpose,
+        _to: String,
+        _lang: &str,
+        _code: &str,
+        _org: &str,
+        _url: &str,
+    ) -> Option<Outgoing> {
+        None
+    }
+    /// Checks a proof. A decoy's never passes.
+    async fn verify(
+        &self,
+        state: &AppState,
+        at: &ProofAt<'_>,
+        proof: &Proof<'_>,
+    ) -> Result<bool, ApiError>;
+
+    /// How it is registered.
+    fn enrolment(&self) -> Enrolment;
+    /// A typed target in its stored form, or why it cannot be one.
+    fn check_target(&self, _typed: &str) -> Result<String, ApiError> {
+        Err(ApiError::internal("this kind has no target"))
+    }
+    /// What the page shows of an enrolment just started: the `secret` of a
+    /// kind enrolled by one, or the `target` a code went to.
+    fn enrolment_shown(
+        &self,
+        _enrollment: String,
+        _target: Option<String>,
+        _secret: Option<&[u8]>,
+        _issuer: &str,
+        _account: &str,
+    ) -> Option<Enrollment> {
+        None
+    }
+    /// Whether the "security info changed" notice of a new one also goes to
+    /// its target (a new address).
+    fn notifies_target(&self) -> bool {
+        false
+    }
+    /// The form field a refused target is reported on.
+    fn target_field(&self) -> &'static str {
+        "target"
+    }
+    /// Catalog keys of the notices that one was added and removed.
+    fn added_key(&self) -> &'static str;
+    fn removed_key(&self) -> &'static str;
+    /// What is left of a stored method, where that is counted (recovery codes).
+    async fn remaining(&self, _state: &AppState, _method_id: &str) -> Result<Option<u8>, ApiError> {
+        Ok(None)
+    }
+}
+
+pub fn kind_str(k: MethodKind) -> &'static str {
+    of(k).name()
+}
+
+pub fn parse_kind(s: &str) -> Option<MethodKind> {
+    KIND_ORDER.into_iter().find(|k| of(*k).name() == s)
 }
 
 /// Whether the policy offers this kind, for registration and for reset.
 pub fn kind_available(state: &AppState, k: MethodKind) -> bool {
-    let p = &state.config.policy;
-    match k {
-        MethodKind::RecoveryCode => p.recovery_codes,
-        MethodKind::SecurityQuestions => p.security_questions,
-        other => p
-            .methods_available
-            .iter()
-            .any(|m| m.as_str() == kind_str(other)),
-    }
+    of(k).available(&state.config.policy)
 }
 
 /// How many different kinds are among `kinds`: two emails are still one way
@@ -256,4 +447,33 @@ pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
         review::mark_reviewed(state, &user.id).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A user for the method files' tests.
+    pub(crate) fn user(email: Option<&str>) -> DirUser {
+        DirUser {
+            id: "u1".into(),
+            username: "alice".into(),
+            display_name: "Alice".into(),
+            email: email.map(String::from),
+            mobile: None,
+            is_admin: false,
+            enabled: true,
+            locked_until: None,
+        }
+    }
+
+    #[test]
+    fn every_kind_is_registered_once_under_its_name() {
+        for k in KIND_ORDER {
+            assert_eq!(of(k).kind(), k);
+            assert_eq!(parse_kind(kind_str(k)), Some(k));
+            assert!(ENROL_ORDER.contains(&k));
+        }
+        assert_eq!(parse_kind("passkey"), None);
+    }
 }

@@ -4,8 +4,10 @@
 
 use sspr_proto::reset::MethodKind;
 
+use super::{Challenge, Enrolment, Method, Proof, ProofAt};
 use crate::AppState;
 use crate::clock::Entropy;
+use crate::config::PolicyConfig;
 use crate::error::ApiError;
 use crate::keys::Keys;
 
@@ -17,6 +19,55 @@ const RECOVERY_CODE_BYTES: usize = 10;
 const CANONICAL_LEN: usize = 16;
 
 const CODE_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+#[derive(Debug)]
+pub struct RecoveryCode;
+
+#[async_trait::async_trait]
+impl Method for RecoveryCode {
+    fn kind(&self) -> MethodKind {
+        MethodKind::RecoveryCode
+    }
+    fn name(&self) -> &'static str {
+        "recovery_code"
+    }
+    fn available(&self, policy: &PolicyConfig) -> bool {
+        policy.recovery_codes
+    }
+    fn limit(&self) -> usize {
+        1
+    }
+    /// Recovery codes 20 %.
+    fn decoy_count(&self, byte: u8, _gates: u8) -> usize {
+        usize::from(byte < 51)
+    }
+    fn challenge(&self) -> Challenge {
+        Challenge::EnterCode
+    }
+    async fn verify(
+        &self,
+        state: &AppState,
+        at: &ProofAt<'_>,
+        proof: &Proof<'_>,
+    ) -> Result<bool, ApiError> {
+        match (at.user_id, proof) {
+            (Some(user_id), Proof::Code(code)) => redeem(state, user_id, code).await,
+            _ => Ok(false),
+        }
+    }
+    fn enrolment(&self) -> Enrolment {
+        Enrolment::Set
+    }
+    fn added_key(&self) -> &'static str {
+        "change.added.recovery_code"
+    }
+    fn removed_key(&self) -> &'static str {
+        "change.removed.recovery_code"
+    }
+    async fn remaining(&self, state: &AppState, method_id: &str) -> Result<Option<u8>, ApiError> {
+        remaining(state, method_id).await.map(Some)
+    }
+}
 
 /// Canonical form of a typed recovery code: lowercase, separators dropped,
 /// look-alikes folded (o→0, i/l→1).

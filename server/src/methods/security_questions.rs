@@ -3,11 +3,67 @@
 //! They never stand alone and never serve administrators (see
 //! [`super::gates`]).
 
+use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{QuestionAnswer, fold_answer};
 
+use super::{Challenge, Enrolment, Method, Proof, ProofAt};
 use crate::AppState;
+use crate::config::PolicyConfig;
 use crate::error::ApiError;
 use crate::secret::Secret;
+
+#[derive(Debug)]
+pub struct SecurityQuestions;
+
+#[async_trait::async_trait]
+impl Method for SecurityQuestions {
+    fn kind(&self) -> MethodKind {
+        MethodKind::SecurityQuestions
+    }
+    fn name(&self) -> &'static str {
+        "security_questions"
+    }
+    fn available(&self, policy: &PolicyConfig) -> bool {
+        policy.security_questions
+    }
+    fn proves_alone(&self) -> bool {
+        false
+    }
+    fn for_administrators(&self) -> bool {
+        false
+    }
+    fn limit(&self) -> usize {
+        1
+    }
+    /// Questions 30 %, on two-gate policies only.
+    fn decoy_count(&self, byte: u8, gates: u8) -> usize {
+        usize::from(gates >= 2 && byte < 77)
+    }
+    fn challenge(&self) -> Challenge {
+        Challenge::AskQuestions
+    }
+    /// All answers right. A decoy's answers are hashed all the same.
+    async fn verify(
+        &self,
+        state: &AppState,
+        at: &ProofAt<'_>,
+        proof: &Proof<'_>,
+    ) -> Result<bool, ApiError> {
+        match proof {
+            Proof::Answers(answers) => verify_answers(state, at.user_id, answers).await,
+            Proof::Code(_) => Ok(false),
+        }
+    }
+    fn enrolment(&self) -> Enrolment {
+        Enrolment::Set
+    }
+    fn added_key(&self) -> &'static str {
+        "change.added.questions"
+    }
+    fn removed_key(&self) -> &'static str {
+        "change.removed.questions"
+    }
+}
 
 /// The hashes of `answers`, in their order.
 pub async fn hash_answers(
@@ -93,4 +149,19 @@ pub async fn verify_answers(
         all &= ok;
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_never_stand_alone_nor_serve_administrators() {
+        assert!(!SecurityQuestions.proves_alone());
+        assert!(!SecurityQuestions.for_administrators());
+        assert_eq!(SecurityQuestions.decoy_count(0, 1), 0);
+        assert_eq!(SecurityQuestions.decoy_count(0, 2), 1);
+        assert_eq!(SecurityQuestions.decoy_count(77, 2), 0);
+        assert_eq!(SecurityQuestions.challenge(), Challenge::AskQuestions);
+    }
 }
