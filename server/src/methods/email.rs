@@ -84,13 +84,16 @@ impl Method for Email {
     fn option_per_target(&self) -> bool {
         true
     }
+    fn mask(&self, target: &str) -> String {
+        mask(target)
+    }
 
     fn offer(&self, stored: &[&StoredMethod], user: &DirUser) -> Vec<(String, Option<String>)> {
         stored
             .iter()
             .map(|m| {
                 let target = m.target.as_deref().or(user.email.as_deref()).unwrap_or("");
-                (mask(target), Some(m.id.clone()))
+                (self.mask(target), Some(m.id.clone()))
             })
             .collect()
     }

@@ -105,20 +105,40 @@ pub enum CodePurpose {
 }
 
 /// What the user gave as a proof.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum Proof<'a> {
     Code(&'a str),
     Answers(&'a [String]),
 }
 
+/// A proof is a secret: logs show its shape only.
+impl std::fmt::Debug for Proof<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Proof::Code(_) => f.write_str("Proof::Code([redacted])"),
+            Proof::Answers(a) => write!(f, "Proof::Answers({} [redacted])", a.len()),
+        }
+    }
+}
+
 /// Where the code sent for a proof is checked.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum SentCode<'a> {
     /// A reset flow's code for one of its options (`reset_codes`), redeemed
     /// atomically.
     Flow { flow_hash: &'a str, option: &'a str },
     /// A code whose keyed hash (under `key`) the caller holds: step-up.
     Held { key: &'a str, hash: Option<&'a str> },
+}
+
+/// A flow's hash names its bearer, a held hash its code: neither prints.
+impl std::fmt::Debug for SentCode<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SentCode::Flow { .. } => f.write_str("SentCode::Flow([redacted])"),
+            SentCode::Held { .. } => f.write_str("SentCode::Held([redacted])"),
+        }
+    }
 }
 
 /// Whom a proof is for and what it is checked against.
@@ -172,6 +192,11 @@ pub trait Method: Sync + std::fmt::Debug {
         } else {
             vec![(String::new(), None)]
         }
+    }
+    /// How a target of this kind is shown before the user has proven
+    /// anything; kinds without a target show nothing.
+    fn mask(&self, _target: &str) -> String {
+        String::new()
     }
     /// How a decoy shows its `i`th option of this kind, from its `seed`;
     /// `basis` is the identifier's local part, `org_domain` the
@@ -465,6 +490,26 @@ pub(crate) mod tests {
             enabled: true,
             locked_until: None,
         }
+    }
+
+    #[test]
+    fn proofs_never_print() {
+        let answers = ["blue".to_string()];
+        let p = format!(
+            "{:?} {:?}",
+            Proof::Code("12345678"),
+            Proof::Answers(&answers)
+        );
+        assert!(!p.contains("1234") && !p.contains("blue"), "{p}");
+        let at = ProofAt {
+            user_id: None,
+            method: None,
+            sent: SentCode::Held {
+                key: "k",
+                hash: Some("deadbeef"),
+            },
+        };
+        assert!(!format!("{at:?}").contains("deadbeef"));
     }
 
     #[test]
