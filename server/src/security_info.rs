@@ -660,29 +660,30 @@ pub async fn new_recovery_codes(
     s: &Session,
     ip: &str,
 ) -> Result<RecoveryCodes, ApiError> {
-    if !methods::kind_available(state, MethodKind::RecoveryCode) {
+    let kind = MethodKind::RecoveryCode;
+    if !methods::kind_available(state, kind) {
         return Err(ApiError::InvalidField {
             field: "kind".into(),
             reason: "not offered by this portal".into(),
         });
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    let existing = replaceable(state, s, &stored, MethodKind::RecoveryCode)?;
+    let existing = replaceable(state, s, &stored, kind)?;
     let before = usable_kinds(state, &s.user, &stored);
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| recovery_code::generate(state.entropy.as_ref()))
         .collect();
     let method_id = state.entropy.hex_id(16);
-    let mut tx = replace_method(state, s, &existing, &method_id, MethodKind::RecoveryCode).await?;
+    let mut tx = replace_method(state, s, &existing, &method_id, kind).await?;
     recovery_code::store(&mut tx, &state.keys, &method_id, &codes).await?;
     let mut batch = outbox::Batch::default();
-    let what = methods::of(MethodKind::RecoveryCode).added_key();
+    let what = methods::of(kind).added_key();
     batch
         .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
         .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     let _ = batch.committed(state).await;
-    registered(state, s, ip, MethodKind::RecoveryCode, before).await?;
+    registered(state, s, ip, kind, before).await?;
     Ok(RecoveryCodes {
         codes,
         view: view(state, s).await?,
@@ -745,7 +746,8 @@ pub async fn set_questions(
     ip: &str,
     answers: &[QuestionAnswer],
 ) -> Result<SecurityInfoView, ApiError> {
-    if !allowed(state, &s.user, MethodKind::SecurityQuestions) {
+    let kind = MethodKind::SecurityQuestions;
+    if !allowed(state, &s.user, kind) {
         return Err(ApiError::InvalidField {
             field: "answers".into(),
             reason: "security questions are not offered to this account".into(),
@@ -756,26 +758,19 @@ pub async fn set_questions(
         return Err(ApiError::AnswersInvalid { index: i });
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    let existing = replaceable(state, s, &stored, MethodKind::SecurityQuestions)?;
+    let existing = replaceable(state, s, &stored, kind)?;
     let hashes = security_questions::hash_answers(state, answers).await?;
     let before = usable_kinds(state, &s.user, &stored);
     let method_id = state.entropy.hex_id(16);
-    let mut tx = replace_method(
-        state,
-        s,
-        &existing,
-        &method_id,
-        MethodKind::SecurityQuestions,
-    )
-    .await?;
+    let mut tx = replace_method(state, s, &existing, &method_id, kind).await?;
     security_questions::set(&mut tx, &method_id, answers, &hashes).await?;
     let mut batch = outbox::Batch::default();
-    let what = methods::of(MethodKind::SecurityQuestions).added_key();
+    let what = methods::of(kind).added_key();
     batch
         .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
         .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     let _ = batch.committed(state).await;
-    registered(state, s, ip, MethodKind::SecurityQuestions, before).await?;
+    registered(state, s, ip, kind, before).await?;
     view(state, s).await
 }
