@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::audit::{self, Event};
 use crate::directory::DirUser;
 use crate::error::ApiError;
-use crate::reset::throttle;
+use crate::methods::throttle;
 
 /// An operator cleared an account's self-service block.
 pub const UNBLOCKED: &str = "Unblock user from self-service password reset (by admin)";

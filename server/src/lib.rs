@@ -35,7 +35,6 @@ pub mod stepup;
 pub mod store;
 pub mod tap;
 pub mod theme;
-pub mod totp;
 
 use std::sync::Arc;
 

@@ -766,7 +766,7 @@ async fn housekeeping(state: AppState) {
         let pool = state.store.pool();
         let swept = async {
             state.limits.sweep(now).await?;
-            sspr_server::reset::throttle::sweep(&state, now).await?;
+            sspr_server::methods::throttle::sweep(&state, now).await?;
             for sql in [
                 "DELETE FROM reset_flows WHERE expires_at <= $1",
                 "DELETE FROM pow_challenges WHERE expires_at <= $1",

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{
     AddMethodRequest, Enrollment, Interrupt, QuestionAnswer, RecoveryCodes, RegisteredMethod,
-    SecurityInfoView, check_answers, fold_answer,
+    SecurityInfoView, check_answers,
 };
 
 use crate::AppState;
@@ -16,12 +16,16 @@ use crate::delivery::Outgoing;
 use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::i18n;
-use crate::methods::{self, NewMethod, StoredMethod};
+use crate::methods::code::numeric_code;
+use crate::methods::review::{mark_reviewed, reviewed_at};
+use crate::methods::throttle;
+use crate::methods::{
+    self, CodePurpose, Enrolment, NewMethod, StoredMethod, authenticator as totp, gates,
+    recovery_code, security_questions,
+};
 use crate::outbox;
-use crate::reset::{self, throttle};
 use crate::secret::Secret;
 use crate::session::{self, Session};
-use crate::totp;
 
 /// Enrolment codes (to addresses and numbers the user types) per session,
 /// and per client, per 10 minutes.
@@ -53,9 +57,7 @@ pub fn require_stepup(
 pub const ENROLLMENT_LIFETIME: i64 = 10 * 60;
 /// Wrong codes an enrollment survives.
 pub const ENROLLMENT_ATTEMPTS: i64 = 5;
-pub const RECOVERY_CODES: usize = 10;
-/// Bytes of randomness in a recovery code (80 bits, above the 64 required).
-const RECOVERY_CODE_BYTES: usize = 10;
+pub use crate::methods::recovery_code::RECOVERY_CODES;
 
 pub const REGISTERED: &str = "User registered security info";
 pub const REGISTERED_ALL: &str = "User registered all required security info";
@@ -64,32 +66,18 @@ pub const CHANGED_DEFAULT: &str = "User changed default security info";
 pub const REVIEWED: &str = "User reviewed security info";
 pub const PASSWORD_CHANGED: &str = "Change password (self-service)";
 
-/// How many of each kind a user may hold.
-fn limit(kind: MethodKind) -> usize {
-    match kind {
-        MethodKind::Authenticator => 5,
-        MethodKind::Email | MethodKind::Sms => 3,
-        MethodKind::RecoveryCode | MethodKind::SecurityQuestions => 1,
-    }
-}
-
 fn hash_id(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
 /// Methods a reset needs for this user.
 pub fn required(state: &AppState, user: &DirUser) -> u8 {
-    if user.is_admin {
-        2
-    } else {
-        state.config.policy.methods_required
-    }
+    gates::required(state.config.policy.methods_required, user.is_admin)
 }
 
-/// Whether this user may use a kind at all: administrators never use
-/// security questions.
+/// Whether this user may use a kind at all (see [`gates::allowed`]).
 fn allowed(state: &AppState, user: &DirUser, k: MethodKind) -> bool {
-    methods::kind_available(state, k) && !(user.is_admin && k == MethodKind::SecurityQuestions)
+    methods::kind_available(state, k) && gates::allowed(k, user.is_admin)
 }
 
 /// Distinct kinds the reset wizard would offer: two emails are still one
@@ -105,43 +93,7 @@ pub(crate) fn usable_kinds_of(
     user: &DirUser,
     kinds: impl Iterator<Item = MethodKind> + Clone,
 ) -> usize {
-    let usable = || kinds.clone().filter(|k| allowed(state, user, *k));
-    if usable().all(|k| k == MethodKind::SecurityQuestions) {
-        return 0;
-    }
-    methods::distinct_kinds(usable())
-}
-
-pub async fn mark_reviewed(state: &AppState, user_id: &str) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO security_info_reviews (user_id, reviewed_at) VALUES ($1, $2) \
-         ON CONFLICT (user_id) DO UPDATE SET reviewed_at = excluded.reviewed_at",
-    )
-    .bind(user_id)
-    .bind(state.clock.now())
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(())
-}
-
-async fn reviewed_at(state: &AppState, user_id: &str) -> Result<Option<i64>, ApiError> {
-    sqlx::query_scalar("SELECT reviewed_at FROM security_info_reviews WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(state.store.pool())
-        .await
-        .map_err(ApiError::internal)
-}
-
-async fn remaining_codes(state: &AppState, method_id: &str) -> Result<u8, ApiError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM recovery_codes WHERE method_id = $1 AND used_at IS NULL",
-    )
-    .bind(method_id)
-    .fetch_one(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(u8::try_from(n).unwrap_or(u8::MAX))
+    gates::usable_kinds(kinds, user.is_admin, |k| methods::kind_available(state, k))
 }
 
 /// What the signed-in user sees, including any interrupt.
@@ -167,10 +119,7 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
     };
     let mut methods = Vec::with_capacity(stored.len());
     for m in &stored {
-        let remaining = match m.kind {
-            MethodKind::RecoveryCode => Some(remaining_codes(state, &m.id).await?),
-            _ => None,
-        };
+        let remaining = methods::of(m.kind).remaining(state, &m.id).await?;
         methods.push(RegisteredMethod {
             id: m.id.clone(),
             kind: m.kind,
@@ -180,17 +129,11 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
             remaining,
         });
     }
-    let can_add = [
-        MethodKind::Authenticator,
-        MethodKind::Sms,
-        MethodKind::Email,
-        MethodKind::RecoveryCode,
-        MethodKind::SecurityQuestions,
-    ]
-    .into_iter()
-    .filter(|k| allowed(state, &s.user, *k))
-    .filter(|k| stored.iter().filter(|m| m.kind == *k).count() < limit(*k))
-    .collect();
+    let can_add = methods::ENROL_ORDER
+        .into_iter()
+        .filter(|k| allowed(state, &s.user, *k))
+        .filter(|k| stored.iter().filter(|m| m.kind == *k).count() < methods::of(*k).limit())
+        .collect();
     Ok(SecurityInfoView {
         username: s.user.username.clone(),
         display_name: s.user.display_name.clone(),
@@ -272,36 +215,6 @@ fn change_mail(
         .collect()
 }
 
-/// An address the relay can deliver to: ASCII (a relay without SMTPUTF8
-/// would refuse anything else, for a day of retries), and a domain of
-/// host-name labels, never an IP literal (`a@[10.0.0.5]`), which would let
-/// any user point the relay at an internal host.
-fn valid_email(addr: &str) -> bool {
-    let Some((local, domain)) = addr.rsplit_once('@') else {
-        return false;
-    };
-    let label = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    };
-    !local.is_empty()
-        && !local.contains('@')
-        && addr.len() <= 254
-        && addr.is_ascii()
-        && domain.contains('.')
-        && domain.split('.').all(label)
-        // A top-level label starts with a letter: `0x7f.1` or `a.1` is an
-        // address to a resolver, not a host name.
-        && domain
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| tld.as_bytes().first().is_some_and(u8::is_ascii_alphabetic))
-        && !addr.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 /// Starts adding a method: a fresh authenticator secret, or a code sent to
 /// the address or number. One enrollment per session at a time.
 pub async fn start(
@@ -323,20 +236,14 @@ pub async fn start(
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     require_stepup(state, s, &stored)?;
-    if stored.iter().filter(|m| m.kind == kind).count() >= limit(kind) {
+    let method = methods::of(kind);
+    if stored.iter().filter(|m| m.kind == kind).count() >= method.limit() {
         return Err(ApiError::MethodLimit);
     }
     let target = match &req {
         AddMethodRequest::Authenticator => None,
-        AddMethodRequest::Email { address } => {
-            let a = address.trim();
-            if !valid_email(a) {
-                return Err(ApiError::EmailInvalid);
-            }
-            Some(a.to_string())
-        }
-        AddMethodRequest::Sms { phone } => {
-            Some(sspr_proto::security_info::e164(phone).map_err(|_| ApiError::PhoneInvalid)?)
+        AddMethodRequest::Email { address: typed } | AddMethodRequest::Sms { phone: typed } => {
+            Some(method.check_target(typed)?)
         }
     };
     if let Some(t) = &target
@@ -348,11 +255,7 @@ pub async fn start(
         })
     {
         return Err(ApiError::InvalidField {
-            field: if kind == MethodKind::Sms {
-                "phone".into()
-            } else {
-                "address".into()
-            },
+            field: method.target_field().into(),
             reason: "already registered".into(),
         });
     }
@@ -366,13 +269,9 @@ pub async fn start(
         .await
         .map_err(ApiError::internal)?;
 
-    let (secret, code) = match kind {
-        MethodKind::Authenticator => {
-            let mut secret = vec![0u8; 20];
-            state.entropy.fill(&mut secret);
-            (Some(secret), None)
-        }
-        _ => {
+    let (secret, code) = match method.enrolment() {
+        Enrolment::Secret => (Some(totp::new_secret(state.entropy.as_ref())), None),
+        Enrolment::CodeToTarget | Enrolment::Set => {
             // Codes to numbers and addresses the user typed: charged to the
             // session and the client as well as the account, so nobody can
             // turn enrolment into an SMS pump.
@@ -400,7 +299,7 @@ pub async fn start(
                 target.as_deref().unwrap_or_default(),
             )
             .await?;
-            (None, Some(reset::numeric_code(state)))
+            (None, Some(numeric_code(state.entropy.as_ref())))
         }
     };
     let org = state.organisation();
@@ -408,20 +307,15 @@ pub async fn start(
     let expires_at = now + ENROLLMENT_LIFETIME;
     // The code's message goes in the enrolment's own transaction, and never
     // once the enrolment has expired.
-    let message = match (kind, &code, &target) {
-        (MethodKind::Sms, Some(code), Some(to)) => Some(Outgoing::Sms {
-            to: to.clone(),
-            body: i18n::text_with(
-                lang,
-                "sms.enroll_code",
-                &[("code", code.expose()), ("organisation", &org)],
-            ),
-        }),
-        (_, Some(code), Some(to)) => Some(Outgoing::Mail {
-            to: to.clone(),
-            subject: i18n::text_with(lang, "email.enroll_code.subject", &[("organisation", &org)]),
-            body: i18n::text_with(lang, "email.enroll_code.body", &[("code", code.expose())]),
-        }),
+    let message = match (&code, &target) {
+        (Some(code), Some(to)) => method.code_message(
+            CodePurpose::Enrol,
+            to.clone(),
+            lang,
+            code.expose(),
+            &org,
+            "",
+        ),
         _ => None,
     };
     let mut tx = state.store.pool().begin().await?;
@@ -448,26 +342,10 @@ pub async fn start(
     tx.commit().await?;
     let _ = batch.committed(state).await;
 
-    Ok(match (kind, secret, target) {
-        (MethodKind::Authenticator, Some(secret), _) => Enrollment::Authenticator {
-            enrollment: id,
-            otpauth: totp::otpauth_uri(&org, &s.user.username, &secret),
-            secret: base32::encode(base32::Alphabet::Rfc4648 { padding: false }, &secret),
-            account: s.user.username.clone(),
-            issuer: org,
-        },
-        (MethodKind::Sms, _, Some(to)) if message.is_some() => Enrollment::Sms {
-            enrollment: id,
-            target: to,
-            resend_in: reset::RESEND_COOLDOWN as u32,
-        },
-        (_, _, Some(to)) if message.is_some() => Enrollment::Email {
-            enrollment: id,
-            target: to,
-            resend_in: reset::RESEND_COOLDOWN as u32,
-        },
-        _ => return Err(ApiError::internal("enrollment without its material")),
-    })
+    let shown = target.filter(|_| message.is_some());
+    method
+        .enrolment_shown(id, shown, secret.as_deref(), &org, &s.user.username)
+        .ok_or_else(|| ApiError::internal("enrollment without its material"))
 }
 
 #[derive(sqlx::FromRow)]
@@ -506,11 +384,11 @@ pub async fn confirm(
     .map_err(ApiError::internal)?
     .ok_or(ApiError::EnrollmentExpired)?;
     let kind = methods::parse_kind(&p.kind).ok_or(ApiError::EnrollmentExpired)?;
-    let code = methods::typed_code(code);
+    let code = methods::code::typed_code(code);
     let mut used_step = None;
     let mut secret = None;
-    let ok = match kind {
-        MethodKind::Authenticator => {
+    let ok = match methods::of(kind).enrolment() {
+        Enrolment::Secret => {
             let sealed = p
                 .secret_sealed
                 .as_deref()
@@ -520,9 +398,8 @@ pub async fn confirm(
             secret = Some(plain);
             used_step.is_some()
         }
-        _ => {
-            code.len() == reset::CODE_DIGITS
-                && p.code_hash.as_deref() == Some(state.keys.code_hash(&hash, &code).as_str())
+        Enrolment::CodeToTarget | Enrolment::Set => {
+            methods::code::matches_held(&state.keys, &hash, p.code_hash.as_deref(), &code)
         }
     };
     if !ok {
@@ -563,14 +440,15 @@ pub async fn confirm(
     )
     .await?;
     let mut batch = outbox::Batch::default();
-    let also = (kind == MethodKind::Email)
+    let also = methods::of(kind)
+        .notifies_target()
         .then_some(p.target.as_deref())
         .flatten();
     batch
         .add_all(
             &mut tx,
             state,
-            change_mail(state, &s.user, describe(kind), also),
+            change_mail(state, &s.user, methods::of(kind).added_key(), also),
         )
         .await?;
     tx.commit().await?;
@@ -600,17 +478,6 @@ async fn delete_enrollment(state: &AppState, hash: &str) -> Result<bool, ApiErro
         .await
         .map_err(ApiError::internal)?;
     Ok(done.rows_affected() == 1)
-}
-
-/// What was added, for the notice: a catalog key.
-fn describe(kind: MethodKind) -> &'static str {
-    match kind {
-        MethodKind::Authenticator => "change.added.authenticator",
-        MethodKind::Email => "change.added.email",
-        MethodKind::Sms => "change.added.sms",
-        MethodKind::RecoveryCode => "change.added.recovery_code",
-        MethodKind::SecurityQuestions => "change.added.questions",
-    }
 }
 
 /// Audit, and the "all required" milestone, after a method is stored.
@@ -665,13 +532,7 @@ pub async fn remove(
             field: "method".into(),
             reason: "not one of your methods".into(),
         })?;
-    let what = match m.kind {
-        MethodKind::Authenticator => "change.removed.authenticator",
-        MethodKind::Email => "change.removed.email",
-        MethodKind::Sms => "change.removed.sms",
-        MethodKind::RecoveryCode => "change.removed.recovery_code",
-        MethodKind::SecurityQuestions => "change.removed.questions",
-    };
+    let what = methods::of(m.kind).removed_key();
     let mut tx = state.store.pool().begin().await?;
     let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
         .bind(&m.id)
@@ -713,13 +574,7 @@ pub async fn set_default(
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     let m = stored
         .iter()
-        .find(|m| {
-            m.id == method
-                && !matches!(
-                    m.kind,
-                    MethodKind::RecoveryCode | MethodKind::SecurityQuestions
-                )
-        })
+        .find(|m| m.id == method && methods::of(m.kind).may_be_default())
         .ok_or_else(|| ApiError::InvalidField {
             field: "method".into(),
             reason: "not one of your methods".into(),
@@ -797,48 +652,6 @@ async fn replace_method<'t>(
     Ok(tx)
 }
 
-const CODE_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-
-/// Canonical form of a typed recovery code: lowercase, separators dropped,
-/// look-alikes folded (o→0, i/l→1).
-pub fn canonical_recovery_code(typed: &str) -> String {
-    typed
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .map(|c| match c.to_ascii_lowercase() {
-            'o' => '0',
-            'i' | 'l' => '1',
-            other => other,
-        })
-        .collect()
-}
-
-fn recovery_code(state: &AppState) -> String {
-    let mut raw = [0u8; RECOVERY_CODE_BYTES];
-    state.entropy.fill(&mut raw);
-    // 80 bits as 16 base32 characters, shown in groups of four.
-    let mut bits: u128 = 0;
-    for b in raw {
-        bits = (bits << 8) | u128::from(b);
-    }
-    let chars: Vec<char> = (0..16)
-        .rev()
-        .map(|i| char::from(CODE_ALPHABET[((bits >> (i * 5)) & 31) as usize]))
-        .collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-pub fn recovery_hash(state: &AppState, method_id: &str, code: &str) -> String {
-    state.keys.code_hash(
-        &format!("recovery:{method_id}"),
-        &canonical_recovery_code(code),
-    )
-}
-
 /// Creates ten recovery codes, replacing any earlier set in one transaction.
 /// A first set may be made from a pass session; replacing one needs a recent
 /// password proof.
@@ -847,68 +660,34 @@ pub async fn new_recovery_codes(
     s: &Session,
     ip: &str,
 ) -> Result<RecoveryCodes, ApiError> {
-    if !methods::kind_available(state, MethodKind::RecoveryCode) {
+    let kind = MethodKind::RecoveryCode;
+    if !methods::kind_available(state, kind) {
         return Err(ApiError::InvalidField {
             field: "kind".into(),
             reason: "not offered by this portal".into(),
         });
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    let existing = replaceable(state, s, &stored, MethodKind::RecoveryCode)?;
+    let existing = replaceable(state, s, &stored, kind)?;
     let before = usable_kinds(state, &s.user, &stored);
-    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code(state)).collect();
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| recovery_code::generate(state.entropy.as_ref()))
+        .collect();
     let method_id = state.entropy.hex_id(16);
-    let mut tx = replace_method(state, s, &existing, &method_id, MethodKind::RecoveryCode).await?;
-    for c in &codes {
-        sqlx::query("INSERT INTO recovery_codes (method_id, code_hash) VALUES ($1, $2)")
-            .bind(&method_id)
-            .bind(recovery_hash(state, &method_id, c))
-            .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
-    }
+    let mut tx = replace_method(state, s, &existing, &method_id, kind).await?;
+    recovery_code::store(&mut tx, &state.keys, &method_id, &codes).await?;
     let mut batch = outbox::Batch::default();
-    let what = describe(MethodKind::RecoveryCode);
+    let what = methods::of(kind).added_key();
     batch
         .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
         .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     let _ = batch.committed(state).await;
-    registered(state, s, ip, MethodKind::RecoveryCode, before).await?;
+    registered(state, s, ip, kind, before).await?;
     Ok(RecoveryCodes {
         codes,
         view: view(state, s).await?,
     })
-}
-
-/// Uses one of the user's recovery codes, atomically. For the reset wizard.
-pub async fn redeem_recovery_code(
-    state: &AppState,
-    user_id: &str,
-    typed: &str,
-) -> Result<bool, ApiError> {
-    if canonical_recovery_code(typed).len() != 16 {
-        return Ok(false);
-    }
-    let now = state.clock.now();
-    for m in methods::for_user(state, Some(user_id)).await? {
-        if m.kind != MethodKind::RecoveryCode {
-            continue;
-        }
-        let done = sqlx::query(
-            "UPDATE recovery_codes SET used_at = $1 WHERE method_id = $2 AND code_hash = $3 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(&m.id)
-        .bind(recovery_hash(state, &m.id, typed))
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
-        if done.rows_affected() == 1 {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 /// How long a password-change notice waits for the directory write before
@@ -967,7 +746,8 @@ pub async fn set_questions(
     ip: &str,
     answers: &[QuestionAnswer],
 ) -> Result<SecurityInfoView, ApiError> {
-    if !allowed(state, &s.user, MethodKind::SecurityQuestions) {
+    let kind = MethodKind::SecurityQuestions;
+    if !allowed(state, &s.user, kind) {
         return Err(ApiError::InvalidField {
             field: "answers".into(),
             reason: "security questions are not offered to this account".into(),
@@ -978,127 +758,19 @@ pub async fn set_questions(
         return Err(ApiError::AnswersInvalid { index: i });
     }
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    let existing = replaceable(state, s, &stored, MethodKind::SecurityQuestions)?;
-    let mut hashes = Vec::with_capacity(answers.len());
-    for a in answers {
-        let folded = Secret::new(fold_answer(&a.answer));
-        hashes.push(
-            crate::directory::builtin::hash_password(
-                &state.hashes,
-                &folded,
-                state.entropy.as_ref(),
-            )
-            .await?,
-        );
-    }
+    let existing = replaceable(state, s, &stored, kind)?;
+    let hashes = security_questions::hash_answers(state, answers).await?;
     let before = usable_kinds(state, &s.user, &stored);
     let method_id = state.entropy.hex_id(16);
-    let mut tx = replace_method(
-        state,
-        s,
-        &existing,
-        &method_id,
-        MethodKind::SecurityQuestions,
-    )
-    .await?;
-    for (i, (a, h)) in answers.iter().zip(&hashes).enumerate() {
-        sqlx::query(
-            "INSERT INTO security_answers (method_id, position, question, answer_hash) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&method_id)
-        .bind(i as i64)
-        .bind(&a.question)
-        .bind(h)
-        .execute(&mut *tx)
-        .await
-        .map_err(ApiError::internal)?;
-    }
+    let mut tx = replace_method(state, s, &existing, &method_id, kind).await?;
+    security_questions::set(&mut tx, &method_id, answers, &hashes).await?;
     let mut batch = outbox::Batch::default();
-    let what = describe(MethodKind::SecurityQuestions);
+    let what = methods::of(kind).added_key();
     batch
         .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
         .await?;
     tx.commit().await.map_err(ApiError::internal)?;
     let _ = batch.committed(state).await;
-    registered(state, s, ip, MethodKind::SecurityQuestions, before).await?;
+    registered(state, s, ip, kind, before).await?;
     view(state, s).await
-}
-
-/// The user's questions, in the order they answer them.
-pub async fn questions_of(state: &AppState, user_id: &str) -> Result<Vec<String>, ApiError> {
-    sqlx::query_scalar(
-        "SELECT a.question FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
-         WHERE m.user_id = $1 ORDER BY a.position",
-    )
-    .bind(user_id)
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)
-}
-
-/// Checks every answer (all are hashed, right or wrong, so timing says
-/// nothing about which one failed). With no user, burns the same work.
-pub async fn verify_answers(
-    state: &AppState,
-    user_id: Option<&str>,
-    answers: &[String],
-) -> Result<bool, ApiError> {
-    let hashes: Vec<String> = sqlx::query_scalar(
-        "SELECT a.answer_hash FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
-         WHERE m.user_id = $1 ORDER BY a.position",
-    )
-    .bind(user_id.unwrap_or("-"))
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    let real = hashes.len() == answers.len() && !hashes.is_empty();
-    let mut all = real;
-    for (i, a) in answers.iter().enumerate() {
-        let folded = Secret::new(fold_answer(a));
-        let ok = match hashes.get(i) {
-            Some(h) => state.hashes.verify(h, &folded).await?,
-            None => {
-                state.hashes.burn(&folded).await?;
-                false
-            }
-        };
-        all &= ok;
-    }
-    Ok(all)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_email;
-
-    #[test]
-    fn addresses_a_relay_can_deliver_to_and_nothing_it_should_not() {
-        for ok in [
-            "dave@example.com",
-            "d.o+tag@mail.example.co.uk",
-            "x@a-b.example",
-        ] {
-            assert!(valid_email(ok), "{ok}");
-        }
-        for bad in [
-            "a@[127.0.0.1]",
-            "a@[IPv6:::1]",
-            "a@127.0.0.1",
-            "x@0x7f.0.0.1",
-            "x@0x7f.1",
-            "x@0xa.1",
-            "x@a.1",
-            "ä@example.com",
-            "a@exämple.com",
-            "a@b",
-            "a@-b.example",
-            "a@b..example",
-            "a@.example.com",
-            "a b@example.com",
-            "@example.com",
-            "a@b@example.com",
-        ] {
-            assert!(!valid_email(bad), "{bad}");
-        }
-    }
 }

@@ -238,12 +238,12 @@ async fn settle_check<T>(
 /// text whether or not it names an account, so locking out `bob` says
 /// nothing about `bob@example.com`, as with names that belong to nobody.
 fn signin_key(state: &AppState, username: &str) -> String {
-    crate::reset::throttle::typed_subject(state, username)
+    crate::methods::throttle::typed_subject(state, username)
 }
 
 /// The lockout key of a signed-in user's own re-entries.
 fn account_key(user: &DirUser) -> String {
-    crate::reset::throttle::account_subject(&user.id)
+    crate::methods::throttle::account_subject(&user.id)
 }
 
 /// Checks the password and opens a new session. Returns the token to set.

@@ -11,17 +11,17 @@
 //! step-up is no second door for guessing. Sent codes obey the same
 //! per-account and per-target limits as every other code.
 
-use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{SecurityInfoView, StepUpChallenge, proves_stepup};
 
 use crate::AppState;
 use crate::audit::{self, Event};
-use crate::delivery::Outgoing;
 use crate::error::ApiError;
 use crate::i18n;
 use crate::methods;
+use crate::methods::code::numeric_code;
+use crate::methods::throttle;
+use crate::methods::{Challenge, CodePurpose, Proof, ProofAt, SentCode};
 use crate::outbox;
-use crate::reset::{self, throttle};
 use crate::session::{self, Session};
 
 /// A challenge must be answered within 10 minutes.
@@ -51,27 +51,28 @@ pub async fn start(
             reason: "not one of your methods that can prove it's you".into(),
         })?;
     let now = state.clock.now();
-    let code = match m.kind {
-        MethodKind::Email | MethodKind::Sms => {
-            let target = m.target.as_deref().unwrap_or_default();
-            let window = crate::limits::WINDOW;
-            state
-                .limits
-                .hit(
-                    limit_key,
-                    (
-                        "stepup-send-ip",
-                        crate::security_info::ENROLL_SENDS_PER_IP,
-                        window,
-                    ),
-                    now,
-                )
-                .await?;
-            throttle::charge_send_visibly(state, &throttle::account_subject(&s.user.id), target)
-                .await?;
-            Some((reset::numeric_code(state), target.to_string()))
-        }
-        _ => None,
+    let method = methods::of(m.kind);
+    let sends_code = method.challenge() == Challenge::SendCode;
+    let code = if sends_code {
+        let target = m.target.as_deref().unwrap_or_default();
+        let window = crate::limits::WINDOW;
+        state
+            .limits
+            .hit(
+                limit_key,
+                (
+                    "stepup-send-ip",
+                    crate::security_info::ENROLL_SENDS_PER_IP,
+                    window,
+                ),
+                now,
+            )
+            .await?;
+        throttle::charge_send_visibly(state, &throttle::account_subject(&s.user.id), target)
+            .await?;
+        Some((numeric_code(state.entropy.as_ref()), target.to_string()))
+    } else {
+        None
     };
     let key = challenge_key(s);
     let expires_at = now + LIFETIME;
@@ -96,18 +97,9 @@ pub async fn start(
     if let Some((code, to)) = code {
         let org = state.organisation();
         let lang = i18n::current();
-        let args = [("code", code.expose()), ("organisation", org.as_str())];
-        let msg = if m.kind == MethodKind::Sms {
-            Outgoing::Sms {
-                to,
-                body: i18n::text_with(lang, "sms.stepup_code", &args),
-            }
-        } else {
-            Outgoing::Mail {
-                to,
-                subject: i18n::text_with(lang, "email.stepup_code.subject", &args),
-                body: i18n::text_with(lang, "email.stepup_code.body", &args),
-            }
+        let Some(msg) = method.code_message(CodePurpose::StepUp, to, lang, code.expose(), &org, "")
+        else {
+            return Err(ApiError::internal("a code for a kind that sends none"));
         };
         let item = outbox::Item::code(&msg, Some(&s.user.username), expires_at);
         batch.add(&mut tx, state, item).await?;
@@ -117,8 +109,7 @@ pub async fn start(
     Ok(StepUpChallenge {
         method: m.id.clone(),
         kind: m.kind,
-        resend_in: matches!(m.kind, MethodKind::Email | MethodKind::Sms)
-            .then_some(throttle::TARGET_COOLDOWN as u32),
+        resend_in: sends_code.then_some(throttle::TARGET_COOLDOWN as u32),
     })
 }
 
@@ -173,31 +164,19 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
             retry_after: throttle::BLOCK_FOR as u64,
         });
     }
-    let typed = methods::typed_code(code);
-    let ok = async {
-        Ok::<bool, ApiError>(match m.kind {
-            MethodKind::Email | MethodKind::Sms => {
-                typed.len() == reset::CODE_DIGITS
-                    && code_hash.as_deref()
-                        == Some(state.keys.code_hash(&challenge_key(s), &typed).as_str())
-            }
-            MethodKind::Authenticator => match &m.secret_sealed {
-                Some(sealed) => {
-                    let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
-                    match crate::totp::matching_step(&secret, &typed, now) {
-                        Some(step) => methods::consume_totp_step(state, &m.id, step).await?,
-                        None => false,
-                    }
-                }
-                None => false,
-            },
-            MethodKind::RecoveryCode => {
-                crate::security_info::redeem_recovery_code(state, &s.user.id, &typed).await?
-            }
-            MethodKind::SecurityQuestions => false,
-        })
-    }
-    .await;
+    let typed = methods::code::typed_code(code);
+    let key = challenge_key(s);
+    let at = ProofAt {
+        user_id: Some(&s.user.id),
+        method: Some(m),
+        sent: SentCode::Held {
+            key: &key,
+            hash: code_hash.as_deref(),
+        },
+    };
+    let ok = methods::of(m.kind)
+        .verify(state, &at, &Proof::Code(&typed))
+        .await;
     let ok = match ok {
         Ok(ok) => ok,
         Err(e) => {

@@ -9,8 +9,8 @@ use axum::http::{Request, StatusCode, header};
 use common::*;
 use serde_json::{Value, json};
 use sspr_server::directory::Directory;
+use sspr_server::methods::authenticator as totp;
 use sspr_server::secret::Secret;
-use sspr_server::totp;
 
 /// The newest code sent to `to` by mail.
 async fn mailed_code(h: &Harness, to: &str, nth: usize) -> String {

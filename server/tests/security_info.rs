@@ -10,7 +10,7 @@ use common::*;
 use serde_json::{Value, json};
 use sspr_server::clock::Clock;
 use sspr_server::keys::Keys;
-use sspr_server::totp;
+use sspr_server::methods::authenticator as totp;
 
 const DAVE: (&str, &str) = ("dave", "Dave-demo-2026!");
 const ALICE: (&str, &str) = ("alice", "Alice-demo-2026!");

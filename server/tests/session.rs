@@ -196,7 +196,10 @@ async fn a_reset_ends_every_session_and_signs_nobody_in() {
     .unwrap();
     let code = format!(
         "{:06}",
-        sspr_server::totp::hotp(&secret, sspr_server::totp::step_at(T0) as u64)
+        sspr_server::methods::authenticator::hotp(
+            &secret,
+            sspr_server::methods::authenticator::step_at(T0) as u64
+        )
     );
     post(
         &h.app,

@@ -6,34 +6,19 @@
 
 use sspr_proto::reset::MethodKind;
 
-use super::{Candidate, KIND_ORDER, mask};
+use super::{Candidate, KIND_ORDER};
 use crate::AppState;
 use crate::methods;
 
-/// Domains of a decoy's personal addresses.
-const OTHER_DOMAINS: &[&str] = &[
-    "gmail.com",
-    "outlook.com",
-    "yahoo.com",
-    "icloud.com",
-    "proton.me",
-];
-
-/// How many of each kind one draw gives, from one byte per kind.
+/// How many of each kind one draw gives, from one byte per kind (each
+/// method's [`decoy_count`](methods::Method::decoy_count)).
 /// Roughly: email 0/1/2 at 15/75/10 %, phone 0/1/2 at 40/54/6 %, an app
 /// 45 %, recovery codes 20 %, questions (two-gate policies only) 30 %.
 fn draw(bytes: &[u8; 5], gates: u8) -> [(MethodKind, usize); 5] {
-    let pick = |b: u8, cuts: &[u8]| cuts.iter().filter(|c| b >= **c).count();
-    [
-        (MethodKind::Email, pick(bytes[0], &[38, 230])),
-        (MethodKind::Sms, pick(bytes[1], &[102, 240])),
-        (MethodKind::Authenticator, usize::from(bytes[2] < 115)),
-        (MethodKind::RecoveryCode, usize::from(bytes[3] < 51)),
-        (
-            MethodKind::SecurityQuestions,
-            usize::from(gates >= 2 && bytes[4] < 77),
-        ),
-    ]
+    std::array::from_fn(|i| {
+        let k = KIND_ORDER[i];
+        (k, methods::of(k).decoy_count(bytes[i], gates))
+    })
 }
 
 /// What a decoy's methods are drawn from: the identifier, or for an address
@@ -57,7 +42,7 @@ pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Cand
         methods::distinct_kinds(
             shape
                 .iter()
-                .filter(|(k, n)| *n > 0 && available(*k) && *k != MethodKind::SecurityQuestions)
+                .filter(|(k, n)| *n > 0 && available(*k) && methods::of(*k).proves_alone())
                 .map(|(k, _)| *k),
         )
     };
@@ -94,30 +79,12 @@ pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Cand
         if n == 0 || !available(k) {
             continue;
         }
+        let method = methods::of(k);
         for i in 0..n {
-            // The first address is the organisation's own (the name at
-            // `reset.decoy_email_domain`) seven times in ten, else a
-            // personal one, as real accounts' are; from the local part
-            // only, so a name and its address show the same.
-            let org = seed[31] >= 77;
-            let masked = match k {
-                MethodKind::Email if i == 0 && org => mask::email(&format!(
-                    "{basis}@{}",
-                    state.config.reset.decoy_email_domain
-                )),
-                MethodKind::Email => {
-                    let letter = char::from(b'a' + seed[25 + 2 * i] % 26);
-                    let domain = OTHER_DOMAINS[usize::from(seed[26 + 2 * i]) % OTHER_DOMAINS.len()];
-                    mask::email(&format!("{letter}@{domain}"))
-                }
-                MethodKind::Sms => format!("+*** *** **{:02}", seed[29 + i] % 100),
-                MethodKind::Authenticator
-                | MethodKind::RecoveryCode
-                | MethodKind::SecurityQuestions => String::new(),
-            };
-            out.push((k, masked, None));
+            let domain = &state.config.reset.decoy_email_domain;
+            out.push((k, method.decoy_mask(&seed, i, basis, domain), None));
             // One option for all apps, for all codes, for the questions.
-            if !matches!(k, MethodKind::Email | MethodKind::Sms) {
+            if !method.option_per_target() {
                 break;
             }
         }

@@ -7,11 +7,9 @@
 //! no message ever sent, and no proof that can pass.
 
 mod decoy;
-pub mod mask;
 pub mod pow;
 mod proof;
 pub mod send;
-pub mod throttle;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,7 +24,9 @@ use crate::delivery::Outgoing;
 use crate::directory::{DirUser, DirectoryError};
 use crate::error::ApiError;
 use crate::i18n;
-use crate::methods::{self, StoredMethod};
+use crate::methods::code::{RESEND_COOLDOWN, numeric_code};
+use crate::methods::throttle;
+use crate::methods::{self, Challenge, StoredMethod, gates};
 use crate::outbox;
 use crate::secret::Secret;
 
@@ -34,10 +34,6 @@ use crate::secret::Secret;
 pub const FLOW_LIFETIME: i64 = 15 * 60;
 /// A code is valid for 5 minutes.
 pub const CODE_LIFETIME: i64 = 5 * 60;
-/// Seconds before another code may be sent for the same method.
-pub const RESEND_COOLDOWN: i64 = 60;
-/// Digits in an emailed or texted code.
-pub const CODE_DIGITS: usize = 8;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Offered {
@@ -174,13 +170,7 @@ fn hash_flow_id(id: &str) -> String {
     hex::encode(Sha256::digest(id.as_bytes()))
 }
 
-pub(crate) const KIND_ORDER: [MethodKind; 5] = [
-    MethodKind::Email,
-    MethodKind::Sms,
-    MethodKind::Authenticator,
-    MethodKind::RecoveryCode,
-    MethodKind::SecurityQuestions,
-];
+pub(crate) use crate::methods::KIND_ORDER;
 
 /// Whether this account may reset at all under the policy.
 pub(crate) async fn enabled_for(state: &AppState, user: &DirUser) -> Result<bool, ApiError> {
@@ -214,27 +204,13 @@ fn real_options(state: &AppState, stored: &[StoredMethod], user: &DirUser) -> Ve
         .into_iter()
         .filter(|k| methods::kind_available(state, *k))
     {
-        let of_kind = stored.iter().filter(|m| m.kind == k);
-        match k {
-            MethodKind::Email | MethodKind::Sms => {
-                for m in of_kind {
-                    let target = m.target.as_deref().or(user.email.as_deref()).unwrap_or("");
-                    let masked = if k == MethodKind::Sms {
-                        mask::phone(target)
-                    } else {
-                        mask::email(target)
-                    };
-                    out.push((k, masked, Some(m.id.clone())));
-                }
-            }
-            MethodKind::Authenticator
-            | MethodKind::RecoveryCode
-            | MethodKind::SecurityQuestions => {
-                if of_kind.count() > 0 {
-                    out.push((k, String::new(), None));
-                }
-            }
-        }
+        let of_kind: Vec<&StoredMethod> = stored.iter().filter(|m| m.kind == k).collect();
+        out.extend(
+            methods::of(k)
+                .offer(&of_kind, user)
+                .into_iter()
+                .map(|(masked, method)| (k, masked, method)),
+        );
     }
     out
 }
@@ -490,10 +466,9 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
 
     let mut real = None;
     if let Some(user) = found {
-        let gates = if user.is_admin { 2 } else { policy_gates };
+        let gates = gates::required(policy_gates, user.is_admin);
         let mut options = real_options(state, &stored, &user);
-        // Security questions never stand alone and never serve administrators.
-        options.retain(|o| o.0 != MethodKind::SecurityQuestions || (gates >= 2 && !user.is_admin));
+        options.retain(|o| gates::offered_at_reset(o.0, gates, user.is_admin));
         if enabled_for(state, &user).await?
             && methods::distinct_kinds(options.iter().map(|o| o.0)) >= usize::from(gates)
         {
@@ -624,16 +599,16 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
         })?;
     let now = state.clock.now();
     let mut send = None;
-    flow.st.stage = match offered.kind {
-        MethodKind::SecurityQuestions => Stage::Questions {
+    flow.st.stage = match methods::of(offered.kind).challenge() {
+        Challenge::AskQuestions => Stage::Questions {
             method: offered.id.clone(),
             questions: questions_for(state, &flow).await?,
         },
-        MethodKind::Authenticator | MethodKind::RecoveryCode => Stage::Code {
+        Challenge::EnterCode => Stage::Code {
             method: offered.id.clone(),
             sent_at: None,
         },
-        MethodKind::Email | MethodKind::Sms => {
+        Challenge::SendCode => {
             let sent_at = match flow.st.sent_at(&offered.id) {
                 Some(t) if now < t + RESEND_COOLDOWN => t,
                 _ => {
@@ -667,7 +642,7 @@ pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView
 /// The user's questions, or for a decoy three stable picks from the list.
 async fn questions_for(state: &AppState, flow: &Flow) -> Result<Vec<String>, ApiError> {
     if let Some(user_id) = &flow.user_id {
-        return crate::security_info::questions_of(state, user_id).await;
+        return methods::security_questions::questions_of(state, user_id).await;
     }
     // The same picks for the same decoy, whichever of its names was typed.
     let seed = hex::decode(&flow.st.decoy).unwrap_or_default();
@@ -734,7 +709,7 @@ async fn save_sending(
     offered: &Offered,
 ) -> Result<(), ApiError> {
     let now = state.clock.now();
-    let code = numeric_code(state);
+    let code = numeric_code(state.entropy.as_ref());
     let mut tx = state.store.pool().begin().await?;
     // A new code replaces any earlier one for this flow.
     sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
@@ -774,19 +749,6 @@ async fn save_sending(
     tx.commit().await?;
     let _ = batch.committed(state).await;
     Ok(())
-}
-
-pub(crate) fn numeric_code(state: &AppState) -> Secret {
-    // Rejection sampling keeps every digit uniform.
-    let mut out = String::with_capacity(CODE_DIGITS);
-    while out.len() < CODE_DIGITS {
-        let mut b = [0u8; 1];
-        state.entropy.fill(&mut b);
-        if b[0] < 250 {
-            out.push(char::from(b'0' + b[0] % 10));
-        }
-    }
-    Secret::new(out)
 }
 
 pub use proof::{answer, verify};

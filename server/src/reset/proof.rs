@@ -15,21 +15,14 @@
 //! Every answer leaves after the proof pace, so a decoy's instant "no"
 //! looks like a real check.
 
-use sspr_proto::reset::{FlowView, MethodKind};
+use sspr_proto::reset::FlowView;
 use tokio::time::Instant;
 
-use super::throttle;
-use super::{CODE_DIGITS, Flow, Offered, Stage, audit_event, claim, load, release, respond, save};
+use super::{Flow, Offered, Stage, audit_event, claim, load, release, respond, save};
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::error::ApiError;
-use crate::methods;
-
-/// What the user gave.
-enum Proof<'a> {
-    Code(&'a str),
-    Answers(&'a [String]),
-}
+use crate::methods::{self, Proof, ProofAt, SentCode, throttle};
 
 /// Checks the code for the method being verified.
 pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, ApiError> {
@@ -40,7 +33,7 @@ pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, 
             return Err(ApiError::WrongStep);
         };
         let offered = offered(&flow, &method)?;
-        let code = methods::typed_code(code);
+        let code = methods::code::typed_code(code);
         run(state, &mut flow, &offered, Proof::Code(&code)).await
     }
     .await;
@@ -233,66 +226,20 @@ async fn block(state: &AppState, flow: &mut Flow) -> Result<FlowView, ApiError> 
     respond(state, flow).await
 }
 
+/// Checks the proof with the offered method's kind.
 async fn evaluate(
     state: &AppState,
     flow: &Flow,
     offered: &Offered,
     proof: &Proof<'_>,
 ) -> Result<bool, ApiError> {
-    match (offered.kind, proof) {
-        (MethodKind::Email | MethodKind::Sms, Proof::Code(code)) => {
-            redeem_code(state, flow, &offered.id, code).await
-        }
-        (MethodKind::Authenticator, Proof::Code(code)) => verify_totp(state, flow, code).await,
-        (MethodKind::RecoveryCode, Proof::Code(code)) => match &flow.user_id {
-            Some(user_id) => crate::security_info::redeem_recovery_code(state, user_id, code).await,
-            None => Ok(false),
+    let at = ProofAt {
+        user_id: flow.user_id.as_deref(),
+        method: None,
+        sent: SentCode::Flow {
+            flow_hash: &flow.hash,
+            option: &offered.id,
         },
-        (MethodKind::SecurityQuestions, Proof::Answers(answers)) => {
-            crate::security_info::verify_answers(state, flow.user_id.as_deref(), answers).await
-        }
-        _ => Ok(false),
-    }
-}
-
-/// Marks the code used, atomically: of many concurrent attempts, one wins.
-async fn redeem_code(
-    state: &AppState,
-    flow: &Flow,
-    method: &str,
-    code: &str,
-) -> Result<bool, ApiError> {
-    if code.len() != CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(false);
-    }
-    let now = state.clock.now();
-    let done = sqlx::query(
-        "UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND method_id = $3 AND code_hash = $4 \
-         AND used_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(&flow.hash)
-    .bind(method)
-    .bind(state.keys.code_hash(&flow.hash, code))
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(done.rows_affected() == 1)
-}
-
-async fn verify_totp(state: &AppState, flow: &Flow, code: &str) -> Result<bool, ApiError> {
-    let Some(user_id) = &flow.user_id else {
-        return Ok(false);
     };
-    let now = state.clock.now();
-    for m in methods::for_user(state, Some(user_id)).await? {
-        let (MethodKind::Authenticator, Some(sealed)) = (m.kind, &m.secret_sealed) else {
-            continue;
-        };
-        let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
-        if let Some(step) = crate::totp::matching_step(&secret, code, now) {
-            return methods::consume_totp_step(state, &m.id, step).await;
-        }
-    }
-    Ok(false)
+    methods::of(offered.kind).verify(state, &at, proof).await
 }

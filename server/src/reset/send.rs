@@ -9,13 +9,12 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use sspr_proto::reset::MethodKind;
 
-use super::throttle::{self, Held};
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::delivery::Outgoing;
 use crate::error::ApiError;
-use crate::i18n;
-use crate::methods;
+use crate::methods::throttle::{self, Held};
+use crate::methods::{self, CodePurpose};
 use crate::outbox::{self, Channel, Item, Resolution};
 
 /// The outbox row kind of a reset code's job.
@@ -50,11 +49,9 @@ impl Job {
     /// The outbox item: never sent once the code has expired, and
     /// superseded by a newer code for the flow's `subject`.
     pub fn item(&self, expires_at: crate::clock::UnixTime, subject: &str) -> Item {
-        let channel = if self.kind == MethodKind::Sms {
-            Channel::Sms
-        } else {
-            Channel::Mail
-        };
+        let channel = methods::of(self.kind)
+            .code_channel()
+            .unwrap_or(Channel::Mail);
         Item::job(
             KIND,
             channel,
@@ -142,22 +139,16 @@ async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError
         }
     }
     let org = state.organisation();
-    let args = [
-        ("code", job.code.as_str()),
-        ("organisation", org.as_str()),
-        ("url", state.config.server.public_url.as_str()),
-    ];
-    let lang = job.lang.as_str();
-    let msg = match job.kind {
-        MethodKind::Sms => Outgoing::Sms {
-            to: target,
-            body: i18n::text_with(lang, "sms.reset_code", &args),
-        },
-        _ => Outgoing::Mail {
-            to: target,
-            subject: i18n::text_with(lang, "email.reset_code.subject", &args),
-            body: i18n::text_with(lang, "email.reset_code.body", &args),
-        },
+    let Some(msg) = methods::of(job.kind).code_message(
+        CodePurpose::Reset,
+        target,
+        &job.lang,
+        &job.code,
+        &org,
+        &state.config.server.public_url,
+    ) else {
+        // Only kinds that send codes get a job.
+        return Ok(Resolution::Drop);
     };
     job.charged = Some(msg.clone());
     Ok(Resolution::Send(msg))

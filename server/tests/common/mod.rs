@@ -429,7 +429,10 @@ pub fn totp_now(h: &Harness, b32: &str) -> String {
     let now = sspr_server::clock::Clock::now(&h.clock);
     format!(
         "{:06}",
-        sspr_server::totp::hotp(&secret, sspr_server::totp::step_at(now) as u64)
+        sspr_server::methods::authenticator::hotp(
+            &secret,
+            sspr_server::methods::authenticator::step_at(now) as u64
+        )
     )
 }
 

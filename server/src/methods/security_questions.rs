@@ -1,0 +1,167 @@
+//! Security questions: three questions from the policy's list, with answers
+//! folded (case, spacing, look-alikes) and kept only as argon2id hashes.
+//! They never stand alone and never serve administrators (see
+//! [`super::gates`]).
+
+use sspr_proto::reset::MethodKind;
+use sspr_proto::security_info::{QuestionAnswer, fold_answer};
+
+use super::{Challenge, Enrolment, Method, Proof, ProofAt};
+use crate::AppState;
+use crate::config::PolicyConfig;
+use crate::error::ApiError;
+use crate::secret::Secret;
+
+#[derive(Debug)]
+pub struct SecurityQuestions;
+
+#[async_trait::async_trait]
+impl Method for SecurityQuestions {
+    fn kind(&self) -> MethodKind {
+        MethodKind::SecurityQuestions
+    }
+    fn name(&self) -> &'static str {
+        "security_questions"
+    }
+    fn available(&self, policy: &PolicyConfig) -> bool {
+        policy.security_questions
+    }
+    fn proves_alone(&self) -> bool {
+        false
+    }
+    fn for_administrators(&self) -> bool {
+        false
+    }
+    fn limit(&self) -> usize {
+        1
+    }
+    /// Questions 30 %, on two-gate policies only.
+    fn decoy_count(&self, byte: u8, gates: u8) -> usize {
+        usize::from(gates >= 2 && byte < 77)
+    }
+    fn challenge(&self) -> Challenge {
+        Challenge::AskQuestions
+    }
+    /// All answers right. A decoy's answers are hashed all the same.
+    async fn verify(
+        &self,
+        state: &AppState,
+        at: &ProofAt<'_>,
+        proof: &Proof<'_>,
+    ) -> Result<bool, ApiError> {
+        match proof {
+            Proof::Answers(answers) => verify_answers(state, at.user_id, answers).await,
+            Proof::Code(_) => Ok(false),
+        }
+    }
+    fn enrolment(&self) -> Enrolment {
+        Enrolment::Set
+    }
+    fn added_key(&self) -> &'static str {
+        "change.added.questions"
+    }
+    fn removed_key(&self) -> &'static str {
+        "change.removed.questions"
+    }
+}
+
+/// The hashes of `answers`, in their order.
+pub async fn hash_answers(
+    state: &AppState,
+    answers: &[QuestionAnswer],
+) -> Result<Vec<String>, ApiError> {
+    let mut hashes = Vec::with_capacity(answers.len());
+    for a in answers {
+        let folded = Secret::new(fold_answer(&a.answer));
+        hashes.push(
+            crate::directory::builtin::hash_password(
+                &state.hashes,
+                &folded,
+                state.entropy.as_ref(),
+            )
+            .await?,
+        );
+    }
+    Ok(hashes)
+}
+
+/// Stores a set's questions and answer hashes for the method row
+/// `method_id`, on the caller's transaction.
+pub async fn set(
+    tx: &mut sqlx::AnyConnection,
+    method_id: &str,
+    answers: &[QuestionAnswer],
+    hashes: &[String],
+) -> Result<(), ApiError> {
+    for (i, (a, h)) in answers.iter().zip(hashes).enumerate() {
+        sqlx::query(
+            "INSERT INTO security_answers (method_id, position, question, answer_hash) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(method_id)
+        .bind(i as i64)
+        .bind(&a.question)
+        .bind(h)
+        .execute(&mut *tx)
+        .await
+        .map_err(ApiError::internal)?;
+    }
+    Ok(())
+}
+
+/// The user's questions, in the order they answer them.
+pub async fn questions_of(state: &AppState, user_id: &str) -> Result<Vec<String>, ApiError> {
+    sqlx::query_scalar(
+        "SELECT a.question FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
+         WHERE m.user_id = $1 ORDER BY a.position",
+    )
+    .bind(user_id)
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// Checks every answer (all are hashed, right or wrong, so timing says
+/// nothing about which one failed). With no user, burns the same work.
+pub async fn verify_answers(
+    state: &AppState,
+    user_id: Option<&str>,
+    answers: &[String],
+) -> Result<bool, ApiError> {
+    let hashes: Vec<String> = sqlx::query_scalar(
+        "SELECT a.answer_hash FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
+         WHERE m.user_id = $1 ORDER BY a.position",
+    )
+    .bind(user_id.unwrap_or("-"))
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(ApiError::internal)?;
+    let real = hashes.len() == answers.len() && !hashes.is_empty();
+    let mut all = real;
+    for (i, a) in answers.iter().enumerate() {
+        let folded = Secret::new(fold_answer(a));
+        let ok = match hashes.get(i) {
+            Some(h) => state.hashes.verify(h, &folded).await?,
+            None => {
+                state.hashes.burn(&folded).await?;
+                false
+            }
+        };
+        all &= ok;
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_never_stand_alone_nor_serve_administrators() {
+        assert!(!SecurityQuestions.proves_alone());
+        assert!(!SecurityQuestions.for_administrators());
+        assert_eq!(SecurityQuestions.decoy_count(0, 1), 0);
+        assert_eq!(SecurityQuestions.decoy_count(0, 2), 1);
+        assert_eq!(SecurityQuestions.decoy_count(77, 2), 0);
+        assert_eq!(SecurityQuestions.challenge(), Challenge::AskQuestions);
+    }
+}
