@@ -5,6 +5,7 @@
 //! suggestion ids), so it compiles to wasm32 without pulling any server
 //! crate into the SPA. The password policy engine is `sspr-policy`.
 
+pub mod codes;
 pub mod config;
 pub mod error;
 pub mod i18n;

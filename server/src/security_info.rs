@@ -5,6 +5,7 @@
 
 use sha2::{Digest, Sha256};
 use sspr_policy::answers::{check_answers, fold_answer};
+use sspr_proto::codes::{RECOVERY_CODE_CHARS, RECOVERY_CODE_GROUP};
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{
     AddMethodRequest, Enrollment, Interrupt, QuestionAnswer, RecoveryCodes, RegisteredMethod,
@@ -822,12 +823,12 @@ fn recovery_code(state: &AppState) -> String {
     for b in raw {
         bits = (bits << 8) | u128::from(b);
     }
-    let chars: Vec<char> = (0..16)
+    let chars: Vec<char> = (0..RECOVERY_CODE_CHARS)
         .rev()
         .map(|i| char::from(CODE_ALPHABET[((bits >> (i * 5)) & 31) as usize]))
         .collect();
     chars
-        .chunks(4)
+        .chunks(RECOVERY_CODE_GROUP)
         .map(|c| c.iter().collect::<String>())
         .collect::<Vec<_>>()
         .join("-")
@@ -888,7 +889,7 @@ pub async fn redeem_recovery_code(
     user_id: &str,
     typed: &str,
 ) -> Result<bool, ApiError> {
-    if canonical_recovery_code(typed).len() != 16 {
+    if canonical_recovery_code(typed).len() != RECOVERY_CODE_CHARS {
         return Ok(false);
     }
     let now = state.clock.now();

@@ -8,7 +8,7 @@ use sha1::Sha1;
 use crate::clock::UnixTime;
 
 pub const STEP: i64 = 30;
-pub const DIGITS: u32 = 6;
+pub const DIGITS: u32 = sspr_proto::codes::AUTHENTICATOR_DIGITS as u32;
 
 /// RFC 4226 HOTP.
 pub fn hotp(secret: &[u8], counter: u64) -> u32 {

@@ -36,8 +36,8 @@ pub const FLOW_LIFETIME: i64 = 15 * 60;
 pub const CODE_LIFETIME: i64 = 5 * 60;
 /// Seconds before another code may be sent for the same method.
 pub const RESEND_COOLDOWN: i64 = 60;
-/// Digits in an emailed or texted code.
-pub const CODE_DIGITS: usize = 8;
+/// Digits in an emailed or texted code (the SPA sizes its box from the same).
+pub use sspr_proto::codes::CODE_DIGITS;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Offered {
