@@ -73,14 +73,14 @@ impl ApiError {
         match self {
             ApiError::Api { detail, .. } if detail.id == ErrorId::Unknown => {
                 if detail.message.is_empty() {
-                    crate::i18n::t(ErrorId::Unknown.message_key())
+                    crate::texts::t(ErrorId::Unknown.message_key())
                 } else {
                     detail.message.clone()
                 }
             }
-            ApiError::Network(_) => crate::i18n::t("error.network"),
-            ApiError::Invalid { key, .. } => crate::i18n::t(key),
-            other => crate::i18n::t(other.id().message_key()),
+            ApiError::Network(_) => crate::texts::t("error.network"),
+            ApiError::Invalid { key, .. } => crate::texts::t(key),
+            other => crate::texts::t(other.id().message_key()),
         }
     }
 }
@@ -100,7 +100,7 @@ async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
     let resp = Request::get(path)
         .header("Accept", "application/json")
-        .header("Accept-Language", crate::i18n::current_untracked())
+        .header("Accept-Language", crate::texts::current_untracked())
         .send()
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
@@ -110,7 +110,7 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
 async fn send_post<B: Serialize>(path: &str, body: &B) -> Result<Response, ApiError> {
     Request::post(path)
         .header("Accept", "application/json")
-        .header("Accept-Language", crate::i18n::current_untracked())
+        .header("Accept-Language", crate::texts::current_untracked())
         .json(body)
         .map_err(|e| ApiError::Decode(e.to_string()))?
         .send()

@@ -17,7 +17,9 @@ pub mod components;
 pub mod i18n;
 pub mod pages;
 pub mod pow;
+pub mod shell;
 pub mod strength;
+pub mod texts;
 pub mod theme;
 
 pub use app::{AccountApp, InsightsApp, ResetApp};

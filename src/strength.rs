@@ -11,8 +11,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use sspr_proto::config::PasswordContext;
-use sspr_proto::password::Report;
-use sspr_proto::strength::{WorkerReply, WorkerRequest};
+use sspr_proto::strength::{Report, WorkerReply, WorkerRequest};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 

@@ -1,14 +1,15 @@
 //! Wire types shared by the sspr SPA (wasm) and the `sspr` server.
 //!
-//! This crate depends on serde and pure-Rust text crates only, so it compiles to
-//! wasm32 without pulling any server crate into the SPA.
+//! Serde types only, plus the facts both sides must agree on (code lengths,
+//! method kinds). It depends on serde (and the estimator's warning and
+//! suggestion ids), so it compiles to wasm32 without pulling any server
+//! crate into the SPA. The password policy engine is `sspr-policy`.
 
-pub mod banned;
+pub mod codes;
 pub mod config;
 pub mod error;
 pub mod i18n;
 pub mod insights;
-pub mod password;
 pub mod reset;
 pub mod security_info;
 pub mod session;

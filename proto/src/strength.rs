@@ -1,8 +1,11 @@
-//! The strength half of the checklist as wire types: zxcvbn's score, its
-//! warning and suggestions, and its crack-time estimate, each by a stable id
-//! so the SPA can say them in plain (and translated) words.
+//! The password checklist as wire types: each rule's outcome, and zxcvbn's
+//! score, warning, suggestions and crack-time estimate, each by a stable id
+//! so the SPA can say them in plain (and translated) words. The engine that
+//! fills them in is `sspr-policy`.
 
 use serde::{Deserialize, Serialize};
+
+use crate::ErrorId;
 
 pub use sspr_guesses::{Suggestion, Warning};
 
@@ -65,6 +68,68 @@ pub struct Strength {
     pub crack_time: CrackTime,
 }
 
+/// One line of the checklist, by stable id, in the order the verdict
+/// applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    MinLength,
+    MaxLength,
+    NoNames,
+    Complexity,
+    NotBanned,
+    Strength,
+}
+
+impl Rule {
+    /// The error the server answers when this rule is the first one broken.
+    pub fn error(self) -> ErrorId {
+        match self {
+            Rule::MinLength => ErrorId::PasswordTooShort,
+            Rule::MaxLength => ErrorId::PasswordTooLong,
+            Rule::NoNames => ErrorId::PasswordContainsName,
+            Rule::Complexity => ErrorId::PasswordNotComplex,
+            Rule::NotBanned => ErrorId::PasswordBanned,
+            Rule::Strength => ErrorId::PasswordTooWeak,
+        }
+    }
+}
+
+/// A checklist line and whether the password meets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub rule: Rule,
+    pub passed: bool,
+}
+
+/// Every rule's outcome for one password, plus zxcvbn's assessment. The
+/// SPA's worker draws the checklist from it; the server enforces
+/// [`Report::verdict`]. Both get it from `sspr_policy::report`, so they
+/// cannot disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    /// Absent for an empty password.
+    pub strength: Option<Strength>,
+}
+
+impl Report {
+    /// The first rule broken, as the server's error.
+    pub fn verdict(&self) -> Result<(), ErrorId> {
+        match self.checks.iter().find(|c| !c.passed) {
+            Some(c) => Err(c.rule.error()),
+            None => Ok(()),
+        }
+    }
+
+    pub fn passed(&self, rule: Rule) -> Option<bool> {
+        self.checks
+            .iter()
+            .find(|c| c.rule == rule)
+            .map(|c| c.passed)
+    }
+}
+
 /// What the SPA asks its strength worker. Messages are JSON strings.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -95,27 +160,10 @@ pub enum WorkerReply {
     Ready,
     Report {
         id: u32,
-        report: crate::password::Report,
+        report: Report,
     },
     /// A check arrived before its setup, or a message did not parse.
     Error,
-}
-
-#[cfg(feature = "strength")]
-mod engine {
-    use super::*;
-
-    impl From<&sspr_guesses::Estimate> for Strength {
-        fn from(e: &sspr_guesses::Estimate) -> Self {
-            Strength {
-                score: e.score,
-                warning: e.feedback.warning,
-                suggestions: e.feedback.suggestions.clone(),
-                // Saturates: beyond u64 seconds is centuries all the same.
-                crack_time: CrackTime::from_seconds(e.offline_slow_hash_seconds() as u64),
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Server-side enforcement of the password rules: the verdict lives in
-//! `proto` (feature `strength`), so the SPA's strength worker and the server
-//! can never disagree. The full policy engine (banned lists, breach check)
+//! `sspr-policy`, so the SPA's strength worker and the server can never
+//! disagree. The full policy engine (banned lists, breach check)
 //! plugs in there.
 
+use sspr_policy::{Banned, Owner, OwnerOf, normalise, verdict};
 use sspr_proto::config::{BannedContext, PasswordContext};
-use sspr_proto::password::{Banned, Owner, normalise, verdict};
 
 use crate::AppState;
 use crate::audit::{self, Event};

@@ -4,10 +4,11 @@
 //! change. Every change is audited and mailed to the user.
 
 use sha2::{Digest, Sha256};
+use sspr_policy::answers::check_answers;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{
     AddMethodRequest, Enrollment, Interrupt, QuestionAnswer, RecoveryCodes, RegisteredMethod,
-    SecurityInfoView, check_answers,
+    SecurityInfoView,
 };
 
 use crate::AppState;

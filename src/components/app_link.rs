@@ -2,7 +2,7 @@ use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
-use crate::app::InAppNav;
+use crate::shell::InAppNav;
 
 /// The paths the running app renders itself. The portal ships as two wasm
 /// apps (reset, and sign-in with security info) so neither page loads the
@@ -44,7 +44,7 @@ fn follow(InAppNav(path): InAppNav, href: &str) {
     }
     path.set(href.split(['?', '#']).next().unwrap_or(href).to_string());
     window().scroll_to_with_x_and_y(0.0, 0.0);
-    crate::app::focus_new_page();
+    crate::shell::focus_new_page();
 }
 
 /// A link followed in-app when this app owns the target, and otherwise a

@@ -1,7 +1,7 @@
 use super::app_link::AppLink;
 use leptos::prelude::*;
 
-use crate::app::use_theme;
+use crate::shell::use_theme;
 
 /// Logo and organisation name from the theme file.
 #[component]

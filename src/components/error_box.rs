@@ -2,8 +2,8 @@ use leptos::prelude::*;
 use sspr_proto::ErrorId;
 
 use crate::api::ApiError;
-use crate::app::use_theme;
 use crate::components::helpdesk_link::HelpdeskLink;
+use crate::shell::use_theme;
 
 /// The field an error is about, by the id every page gives that field.
 fn field_of(id: ErrorId) -> Option<&'static str> {

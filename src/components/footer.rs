@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use super::helpdesk_link::HelpdeskLink;
 use super::language_picker::LanguagePicker;
-use crate::app::use_theme;
+use crate::shell::use_theme;
 
 #[component]
 pub fn Footer() -> impl IntoView {

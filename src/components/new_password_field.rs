@@ -1,7 +1,7 @@
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use sspr_proto::config::PasswordContext;
-use sspr_proto::password::{Check, Rule};
+use sspr_proto::strength::{Check, Rule};
 
 use crate::components::strength_meter::{StrengthMeter, score_text};
 use crate::i18n::{t, tf, tn};

@@ -2,11 +2,11 @@ use leptos::prelude::*;
 use sspr_proto::ErrorId;
 
 use crate::api::{self, ApiError};
-use crate::app::use_page_title;
 use crate::components::app_link::AppLink;
 use crate::components::error_box::ErrorBox;
 use crate::components::new_password_field::NewPasswordField;
 use crate::components::password_field::PasswordField;
+use crate::shell::use_page_title;
 
 /// Change the password while signed in: the current one, then a new one with
 /// the same live checklist as the reset wizard.

@@ -1,7 +1,7 @@
 use crate::components::app_link::AppLink;
 use leptos::prelude::*;
 
-use crate::app::{use_page_title, use_theme};
+use crate::shell::{use_page_title, use_theme};
 
 /// The landing page: the two things people come here to do.
 #[component]

@@ -1,7 +1,7 @@
 use crate::components::app_link::AppLink;
 use leptos::prelude::*;
 
-use crate::app::use_page_title;
+use crate::shell::use_page_title;
 
 #[component]
 pub fn NotFound() -> impl IntoView {

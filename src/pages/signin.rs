@@ -2,10 +2,10 @@ use crate::components::app_link::{AppLink, use_navigate};
 use leptos::prelude::*;
 
 use crate::api::{self, ApiError};
-use crate::app::{use_page_title, use_theme};
 use crate::components::helpdesk_link::HelpdeskLink;
 use crate::components::password_field::PasswordField;
 use crate::components::username_field::UsernameField;
+use crate::shell::{use_page_title, use_theme};
 
 /// Sign in to manage security info, with the way out for those who forgot.
 /// Signed in, it goes to security info, or calls `on_signed_in` where a page

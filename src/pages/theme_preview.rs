@@ -3,12 +3,12 @@ use sspr_proto::strength::{CrackTime, Strength, Suggestion, TimeUnit, Warning};
 use sspr_proto::{ErrorDetail, ErrorId};
 
 use crate::api::ApiError;
-use crate::app::{use_page_title, use_theme};
 use crate::components::error_box::ErrorBox;
 use crate::components::helpdesk_link::HelpdeskLink;
 use crate::components::qr::QrCode;
 use crate::components::strength_meter::StrengthMeter;
 use crate::i18n::{t, tf};
+use crate::shell::{use_page_title, use_theme};
 
 /// Every component in each of its states, once per palette, so IT can
 /// check a theme file's branding (and edit, reload, check again).

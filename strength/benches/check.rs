@@ -7,9 +7,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use sspr_proto::banned;
+use sspr_policy::banned;
+use sspr_policy::strength::strength;
+use sspr_policy::{Banned, Owner, normalise, report};
 use sspr_proto::config::PasswordRules;
-use sspr_proto::password::{Banned, Owner, normalise, report, strength};
 
 const LENGTHS: [usize; 5] = [8, 16, 32, 64, 100];
 const PER_LENGTH: usize = 41;

@@ -1,4 +1,4 @@
-//! The password-strength worker: the same [`sspr_proto::password::report`]
+//! The password-strength worker: the same [`sspr_policy::report`]
 //! the server enforces with, run in a dedicated Web Worker so zxcvbn's
 //! dictionaries stay out of the SPA's main bundle and typing never blocks.
 //!
@@ -7,10 +7,10 @@
 //! drops superseded ones, so a slow check (zxcvbn at 100 characters) never
 //! queues up stale work.
 
-use sspr_proto::banned;
+use sspr_policy::banned;
+use sspr_policy::{Banned, OwnerOf, report};
 use sspr_proto::config::PasswordContext;
-use sspr_proto::password::{Banned, Report, report};
-use sspr_proto::strength::{WorkerReply, WorkerRequest};
+use sspr_proto::strength::{Report, WorkerReply, WorkerRequest};
 
 /// The worker's state: the user's context and the folded banned terms.
 #[derive(Debug, Default)]

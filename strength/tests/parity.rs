@@ -148,13 +148,13 @@ fn the_worker_gives_the_tabled_verdicts() {
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn the_servers_verdict_matches_the_table() {
-    use sspr_proto::password::{Banned, verdict};
+    use sspr_policy::{Banned, OwnerOf, verdict};
     let got: Vec<_> = CASES
         .iter()
         .map(|(policy, password, _)| {
             let ctx = context(*policy);
-            let terms = sspr_proto::banned::terms_from(
-                sspr_proto::banned::GLOBAL_LIST.lines().chain(["kayak"]),
+            let terms = sspr_policy::banned::terms_from(
+                sspr_policy::banned::GLOBAL_LIST.lines().chain(["kayak"]),
             );
             let banned = ctx.banned.as_ref().map(|b| Banned {
                 terms: &terms,

@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: the project's single entry point.
 //!
 //! - `demo [--port N]`  install missing tools, build the SPA, run sspr on the embedded default
-//! - `test`             install what the tests need, then fmt, clippy, native, wasm, e2e and attacker's-suite tests
+//! - `test`             install what the tests need, then fmt, import circles, clippy, native, wasm, e2e and attacker's-suite tests
+//! - `cycles`           fail on an import circle between top-level modules of proto, policy or the SPA (server: printed only)
 //! - `build-web`        build the SPA into dist/ (release, precompressed) and print its size
 //! - `bench-web`        build the SPA, then print page and engine sizes and the strength-call latency in Chromium beside JS zxcvbn
 //! - `bench-floor`      print what the SPA's stack costs before our code: five tiny leptos apps, each adding one piece the reset page needs
@@ -9,6 +10,7 @@
 //! - `package [deb|oci]` build the Debian package and the OCI image into target/package/
 //! - `tools`            only install the toolchain (wasm target, trunk, wasm-bindgen-cli, npm packages)
 
+mod cycles;
 mod floor;
 mod package;
 mod tools;
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("build-web") => tools::ensure_build_tools(&root)
             .and_then(|()| web::build(&root))
             .map(|_| ()),
+        Some("cycles") => cycles::command(&root),
         Some("bench-web") => bench_web(&root),
         Some("bench-floor") => floor::bench(&root),
         Some("bench-ha") => bench_ha(&root),
@@ -37,7 +40,7 @@ fn main() -> ExitCode {
         Some("tools") => tools::ensure_build_tools(&root),
         _ => {
             eprintln!(
-                "usage: cargo xtask <demo [--port N] | test | build-web | bench-web | bench-floor | bench-ha | package [deb|oci] | tools>"
+                "usage: cargo xtask <demo [--port N] | test | cycles | build-web | bench-web | bench-floor | bench-ha | package [deb|oci] | tools>"
             );
             return ExitCode::from(2);
         }
@@ -160,6 +163,9 @@ fn test(root: &Path) -> Result {
 
     step("format");
     run(cargo(root).args(["fmt", "--all", "--check"]))?;
+
+    step("import circles between top-level modules");
+    cycles::command(root)?;
 
     step("clippy (native crates, then the SPA for wasm32)");
     run(cargo(root).args([

@@ -527,8 +527,8 @@ impl PasswordConfig {
     /// The global list plus the custom terms, folded, sorted, deduplicated.
     pub fn banned_terms(&self) -> &[String] {
         self.banned_terms.get_or_init(|| {
-            sspr_proto::banned::terms_from(
-                sspr_proto::banned::GLOBAL_LIST
+            sspr_policy::banned::terms_from(
+                sspr_policy::banned::GLOBAL_LIST
                     .lines()
                     .chain(self.banned_custom.iter().map(String::as_str)),
             )
@@ -1437,12 +1437,12 @@ impl Config {
                 );
             }
         }
-        if pw.banned_custom.len() > sspr_proto::banned::MAX_CUSTOM_TERMS {
+        if pw.banned_custom.len() > sspr_policy::banned::MAX_CUSTOM_TERMS {
             return err(
                 "password.banned_custom",
                 format!(
                     "at most {} terms, not {}",
-                    sspr_proto::banned::MAX_CUSTOM_TERMS,
+                    sspr_policy::banned::MAX_CUSTOM_TERMS,
                     pw.banned_custom.len()
                 ),
             );
@@ -1450,7 +1450,7 @@ impl Config {
         if let Some(t) = pw
             .banned_custom
             .iter()
-            .find(|t| !(sspr_proto::banned::MIN_TERM..=64).contains(&t.trim().chars().count()))
+            .find(|t| !(sspr_policy::banned::MIN_TERM..=64).contains(&t.trim().chars().count()))
         {
             return err(
                 "password.banned_custom",

@@ -15,7 +15,7 @@ use crate::clock::{Entropy, UnixTime};
 use crate::error::ApiError;
 
 pub const STEP: i64 = 30;
-pub const DIGITS: u32 = 6;
+pub const DIGITS: u32 = sspr_proto::codes::AUTHENTICATOR_DIGITS as u32;
 
 #[derive(Debug)]
 pub struct Authenticator;

@@ -11,8 +11,8 @@ use crate::secret::Secret;
 
 /// Seconds before another code may be sent for the same method.
 pub const RESEND_COOLDOWN: i64 = 60;
-/// Digits in an emailed or texted code.
-pub const CODE_DIGITS: usize = 8;
+/// Digits in an emailed or texted code (the SPA sizes its box from the same).
+pub use sspr_proto::codes::CODE_DIGITS;
 
 /// A fresh code of [`CODE_DIGITS`] uniform digits.
 pub fn numeric_code(entropy: &dyn Entropy) -> Secret {

@@ -2,6 +2,7 @@
 //! keyed hashes. Typed codes are read leniently (case, separators,
 //! look-alikes).
 
+use sspr_proto::codes::{RECOVERY_CODE_CHARS, RECOVERY_CODE_GROUP};
 use sspr_proto::reset::MethodKind;
 
 use super::{Challenge, Enrolment, Method, Proof, ProofAt};
@@ -15,8 +16,8 @@ use crate::keys::Keys;
 pub const RECOVERY_CODES: usize = 10;
 /// Bytes of randomness in a recovery code (80 bits, above the 64 required).
 const RECOVERY_CODE_BYTES: usize = 10;
-/// Characters of a canonical code (80 bits in base32).
-const CANONICAL_LEN: usize = 16;
+/// Characters of a canonical code (80 bits in base32), shared with the SPA.
+const CANONICAL_LEN: usize = RECOVERY_CODE_CHARS;
 
 const CODE_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
@@ -97,7 +98,7 @@ pub fn generate(entropy: &dyn Entropy) -> String {
         .map(|i| char::from(CODE_ALPHABET[((bits >> (i * 5)) & 31) as usize]))
         .collect();
     chars
-        .chunks(4)
+        .chunks(RECOVERY_CODE_GROUP)
         .map(|c| c.iter().collect::<String>())
         .collect::<Vec<_>>()
         .join("-")

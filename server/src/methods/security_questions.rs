@@ -3,8 +3,9 @@
 //! They never stand alone and never serve administrators (see
 //! [`super::gates`]).
 
+use sspr_policy::answers::fold_answer;
 use sspr_proto::reset::MethodKind;
-use sspr_proto::security_info::{QuestionAnswer, fold_answer};
+use sspr_proto::security_info::QuestionAnswer;
 
 use super::{Challenge, Enrolment, Method, Proof, ProofAt};
 use crate::AppState;

@@ -94,7 +94,7 @@ fn fingerprint(state: &AppState, flow: &Flow, proof: &Proof<'_>) -> String {
         Proof::Answers(a) => format!(
             "answers:{}",
             a.iter()
-                .map(|x| sspr_proto::security_info::fold_answer(x))
+                .map(|x| sspr_policy::answers::fold_answer(x))
                 .collect::<Vec<_>>()
                 .join("\u{1f}")
         ),

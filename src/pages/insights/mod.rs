@@ -17,11 +17,11 @@ use sspr_proto::ErrorId;
 use sspr_proto::insights::{DEFAULT_DAYS, Insights as Figures};
 
 use crate::api::{self, ApiError};
-use crate::app::use_page_title;
 use crate::components::app_link::AppLink;
 use crate::components::error_box::ErrorBox;
 use crate::i18n::tn;
 use crate::pages::signin::SignIn;
+use crate::shell::use_page_title;
 
 /// The periods an administrator can look back over, in days.
 const PERIODS: [u16; 3] = [7, DEFAULT_DAYS, 90];

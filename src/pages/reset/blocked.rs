@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 
 use super::{StepHeading, use_wizard};
-use crate::app::use_theme;
 use crate::components::helpdesk_link::HelpdeskLink;
+use crate::shell::use_theme;
 
 /// Too many failed attempts: self-service is paused for this account.
 #[component]

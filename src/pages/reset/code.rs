@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use sspr_proto::codes::{AUTHENTICATOR_DIGITS, CODE_DIGITS, RECOVERY_CODE_CHARS};
 use sspr_proto::reset::{MethodKind, MethodOption};
 
 use super::{StepHeading, use_wizard};
@@ -18,9 +19,9 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
     let (code, set_code) = signal(String::new());
     let recovery = method.kind == MethodKind::RecoveryCode;
     let digits = match method.kind {
-        MethodKind::Authenticator => 6,
-        MethodKind::RecoveryCode => 16,
-        _ => 8,
+        MethodKind::Authenticator => AUTHENTICATOR_DIGITS,
+        MethodKind::RecoveryCode => RECOVERY_CODE_CHARS,
+        _ => CODE_DIGITS,
     };
     let (heading, hint) = match method.kind {
         MethodKind::Email => ("reset.code.email_heading", "reset.code.email_hint"),

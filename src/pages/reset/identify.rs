@@ -3,8 +3,8 @@ use sspr_proto::reset::PowSolution;
 
 use super::{StepHeading, use_wizard};
 use crate::api::{self, ApiError};
-use crate::app::use_policy;
 use crate::components::username_field::UsernameField;
+use crate::shell::use_policy;
 
 /// Step 1: who are you? A proof of work runs in the browser instead of a
 /// third-party CAPTCHA; its progress is shown.

@@ -14,10 +14,10 @@ use sspr_proto::ErrorId;
 use sspr_proto::reset::{FlowView, ResetStep};
 
 use crate::api::{self, ApiError};
-use crate::app::{use_page_title, use_theme};
 use crate::components::error_box::ErrorBox;
 pub use crate::components::focus_heading::FocusHeading as StepHeading;
 use crate::i18n::{t, tf};
+use crate::shell::{use_page_title, use_theme};
 
 const STORAGE_KEY: &str = "sspr.reset.flow";
 

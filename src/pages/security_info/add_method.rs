@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{
     AddMethodRequest, Enrollment, QUESTIONS, QuestionAnswer, SecurityInfoView, check_answers, e164,
+    fold_case_and_spacing,
 };
 
 use super::enroll::{AuthenticatorSetup, ConfirmCode};
@@ -282,7 +283,7 @@ fn QuestionsForm(
             if !tried.get() {
                 return None;
             }
-            check_answers(&offered_check, &chosen()).err()
+            check_answers(&offered_check, &chosen(), fold_case_and_spacing).err()
         })
     };
     let save = Action::new_local(move |answers: &Vec<QuestionAnswer>| {

@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use sspr_proto::codes::{AUTHENTICATOR_DIGITS, CODE_DIGITS};
 use sspr_proto::security_info::{Enrollment, SecurityInfoView};
 
 use super::{FocusHeading, Info, Retry, use_info};
@@ -128,7 +129,7 @@ pub fn AuthenticatorSetup(
             <span role="status">{move || copied.get().then(|| format!(" {}", t("action.copied")))}</span>
         </details>
         <p>{t!("app_setup.then_code")}</p>
-        <CodeForm digits=6 submit_label="action.verify" enrollment=enrollment on_done=on_done cancel=cancel />
+        <CodeForm digits=AUTHENTICATOR_DIGITS submit_label="action.verify" enrollment=enrollment on_done=on_done cancel=cancel />
     }
     .into_any()
 }
@@ -158,7 +159,7 @@ pub fn ConfirmCode(
     view! {
         <FocusHeading>{move || t(heading)}</FocusHeading>
         <p>{move || tf(hint, &[("target", &target)])} " " {t!("app_setup.expires")}</p>
-        <CodeForm digits=8 submit_label="action.verify" enrollment=id on_done=on_done cancel=cancel>
+        <CodeForm digits=CODE_DIGITS submit_label="action.verify" enrollment=id on_done=on_done cancel=cancel>
             <p class="resend">
                 <button type="button" class="link" on:click=move |_| resend.run(())>{t!("reset.code.resend")}</button>
             </p>

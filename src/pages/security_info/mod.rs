@@ -16,11 +16,11 @@ use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{RegisteredMethod, SecurityInfoView, SignedInWith};
 
 use crate::api::{self, ApiError};
-use crate::app::use_page_title;
 use crate::components::app_link::AppLink;
 use crate::components::error_box::ErrorBox;
 pub use crate::components::focus_heading::FocusHeading;
 use crate::i18n::{t, tn};
+use crate::shell::use_page_title;
 
 /// What needs a fresh password proof before it can run again.
 #[derive(Debug, Clone, PartialEq, Eq)]

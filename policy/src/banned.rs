@@ -11,7 +11,8 @@
 //! Pure and allocation-light, so the browser and the server give the same
 //! verdict.
 
-use crate::password::fold;
+use crate::normalise::fold;
+use crate::owner::Owner;
 
 /// Points a password needs to pass.
 pub const MIN_POINTS: usize = 5;
@@ -134,6 +135,24 @@ pub fn evaluate(password: &str, terms: &[String], names: &[&str]) -> Evaluation 
     Evaluation {
         points: best[p.len()].0,
         found,
+    }
+}
+
+/// The banned-password rule as enforced: the folded terms (global plus
+/// custom) and the organisation's name.
+#[derive(Debug, Clone, Copy)]
+pub struct Banned<'a> {
+    pub terms: &'a [String],
+    pub organisation: &'a str,
+}
+
+impl Banned<'_> {
+    /// Entra's evaluation of `normalised` for this owner.
+    pub fn evaluate(&self, normalised: &str, owner: &Owner<'_>) -> Evaluation {
+        let mut names = owner.names();
+        names.push(self.organisation);
+        names.extend(self.organisation.split_whitespace());
+        evaluate(normalised, self.terms, &names)
     }
 }
 
