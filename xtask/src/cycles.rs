@@ -249,6 +249,10 @@ pub fn references(text: &str, depth: usize) -> Vec<(String, usize)> {
     let mut i = 0;
     while i < toks.len() {
         let (tok, line) = &toks[i];
+        if let Some(end) = test_only_item(&toks, i) {
+            i = end + 1;
+            continue;
+        }
         match tok {
             Token::Punct('{') => {
                 let is_mod = i >= 2 && ident(i - 2) == Some("mod") && ident(i - 1).is_some();
@@ -286,6 +290,40 @@ pub fn references(text: &str, depth: usize) -> Vec<(String, usize)> {
         i += 1;
     }
     out
+}
+
+/// Where the item that `#[cfg(test)]` at `at` marks ends (its closing brace
+/// or semicolon): test code may use any module, as a test module is a leaf
+/// nobody imports, so it closes no circle worth reporting.
+fn test_only_item(toks: &[(Token, usize)], at: usize) -> Option<usize> {
+    let attr = [
+        Token::Punct('#'),
+        Token::Punct('['),
+        Token::Ident("cfg".into()),
+        Token::Punct('('),
+        Token::Ident("test".into()),
+        Token::Punct(')'),
+        Token::Punct(']'),
+    ];
+    let marked = toks.get(at..at + attr.len())?;
+    if !marked.iter().map(|(t, _)| t).eq(attr.iter()) {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (j, (tok, _)) in toks.iter().enumerate().skip(at + attr.len()) {
+        match tok {
+            Token::Punct('{') => depth += 1,
+            Token::Punct('}') => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            Token::Punct(';') if depth == 0 => return Some(j),
+            _ => {}
+        }
+    }
+    Some(toks.len().saturating_sub(1))
 }
 
 /// The first names of each path in the `{…}` group opening at `open`.
@@ -418,6 +456,12 @@ mod tests {
             fn f<'a>(x: &'a str) -> &'a str { crate::g::h(x) }
         "####;
         assert_eq!(names(src, 1), ["g"]);
+    }
+
+    #[test]
+    fn test_only_items_are_not_references() {
+        let src = "use crate::a::X;\n#[cfg(test)]\nmod tests {\n    use crate::b;\n    fn f() { crate::c::go(); }\n}\n#[cfg(test)]\nuse crate::d;\nfn g() { crate::e::go(); }";
+        assert_eq!(names(src, 1), ["a", "e"]);
     }
 
     #[test]
