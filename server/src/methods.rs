@@ -55,10 +55,7 @@ pub fn kind_available(state: &AppState, k: MethodKind) -> bool {
     match k {
         MethodKind::RecoveryCode => p.recovery_codes,
         MethodKind::SecurityQuestions => p.security_questions,
-        other => p
-            .methods_available
-            .iter()
-            .any(|m| m.as_str() == kind_str(other)),
+        other => p.methods_available.contains(&other),
     }
 }
 

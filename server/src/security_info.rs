@@ -82,7 +82,7 @@ pub fn required(state: &AppState, user: &DirUser) -> u8 {
     if user.is_admin {
         2
     } else {
-        state.config.policy.methods_required
+        state.config.policy.methods_required.get()
     }
 }
 
@@ -151,7 +151,7 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
     let required = required(state, &s.user);
     let have = usable_kinds(state, &s.user, &stored);
     let needed = usize::from(required).saturating_sub(have);
-    let days = i64::from(state.config.policy.reconfirm_days);
+    let days = i64::from(state.config.policy.reconfirm_days.get());
     let interrupt = if needed > 0 {
         Some(Interrupt::Register {
             needed: u8::try_from(needed).unwrap_or(u8::MAX),

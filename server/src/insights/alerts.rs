@@ -52,8 +52,8 @@ impl Spike {
 
     fn threshold(self, state: &AppState) -> u32 {
         match self {
-            Spike::Resets => state.config.alerts.resets_per_hour,
-            Spike::Blocks => state.config.alerts.blocks_per_hour,
+            Spike::Resets => state.config.alerts.resets_per_hour.get(),
+            Spike::Blocks => state.config.alerts.blocks_per_hour.get(),
         }
     }
 

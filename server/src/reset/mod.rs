@@ -486,7 +486,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
     }
     let found = state.directory.find_user(identifier).await?;
     let stored = methods::for_user(state, found.as_ref().map(|u| u.id.as_str())).await?;
-    let policy_gates = state.config.policy.methods_required;
+    let policy_gates = state.config.policy.methods_required.get();
 
     let mut real = None;
     if let Some(user) = found {
