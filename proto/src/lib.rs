@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod i18n;
 pub mod insights;
+pub mod keys;
 pub mod password;
 pub mod reset;
 pub mod security_info;

@@ -240,12 +240,12 @@ async fn changed(state: &AppState, s: &Session, ip: &str, activity: &str, kind: 
 fn change_mail(
     state: &AppState,
     user: &DirUser,
-    what: &str,
+    what: i18n::Key,
     also: Option<&str>,
 ) -> Vec<outbox::Item> {
     let org = state.organisation();
     let lang = i18n::current();
-    let change = i18n::text(lang, what);
+    let change = i18n::text(lang, what.as_str());
     let args = [
         ("organisation", org.as_str()),
         ("name", user.display_name.as_str()),
@@ -264,8 +264,8 @@ fn change_mail(
         .map(|addr| {
             let msg = Outgoing::Mail {
                 to: addr.to_string(),
-                subject: i18n::text_with(lang, "email.info_changed.subject", &args),
-                body: i18n::text_with(lang, "email.info_changed.body", &args),
+                subject: i18n::text_with(lang, crate::key!("email.info_changed.subject"), &args),
+                body: i18n::text_with(lang, crate::key!("email.info_changed.body"), &args),
             };
             outbox::Item::message(&msg, Some(&user.username))
         })
@@ -413,14 +413,22 @@ pub async fn start(
             to: to.clone(),
             body: i18n::text_with(
                 lang,
-                "sms.enroll_code",
+                crate::key!("sms.enroll_code"),
                 &[("code", code.expose()), ("organisation", &org)],
             ),
         }),
         (_, Some(code), Some(to)) => Some(Outgoing::Mail {
             to: to.clone(),
-            subject: i18n::text_with(lang, "email.enroll_code.subject", &[("organisation", &org)]),
-            body: i18n::text_with(lang, "email.enroll_code.body", &[("code", code.expose())]),
+            subject: i18n::text_with(
+                lang,
+                crate::key!("email.enroll_code.subject"),
+                &[("organisation", &org)],
+            ),
+            body: i18n::text_with(
+                lang,
+                crate::key!("email.enroll_code.body"),
+                &[("code", code.expose())],
+            ),
         }),
         _ => None,
     };
@@ -603,13 +611,13 @@ async fn delete_enrollment(state: &AppState, hash: &str) -> Result<bool, ApiErro
 }
 
 /// What was added, for the notice: a catalog key.
-fn describe(kind: MethodKind) -> &'static str {
+fn describe(kind: MethodKind) -> i18n::Key {
     match kind {
-        MethodKind::Authenticator => "change.added.authenticator",
-        MethodKind::Email => "change.added.email",
-        MethodKind::Sms => "change.added.sms",
-        MethodKind::RecoveryCode => "change.added.recovery_code",
-        MethodKind::SecurityQuestions => "change.added.questions",
+        MethodKind::Authenticator => crate::key!("change.added.authenticator"),
+        MethodKind::Email => crate::key!("change.added.email"),
+        MethodKind::Sms => crate::key!("change.added.sms"),
+        MethodKind::RecoveryCode => crate::key!("change.added.recovery_code"),
+        MethodKind::SecurityQuestions => crate::key!("change.added.questions"),
     }
 }
 
@@ -666,11 +674,11 @@ pub async fn remove(
             reason: "not one of your methods".into(),
         })?;
     let what = match m.kind {
-        MethodKind::Authenticator => "change.removed.authenticator",
-        MethodKind::Email => "change.removed.email",
-        MethodKind::Sms => "change.removed.sms",
-        MethodKind::RecoveryCode => "change.removed.recovery_code",
-        MethodKind::SecurityQuestions => "change.removed.questions",
+        MethodKind::Authenticator => crate::key!("change.removed.authenticator"),
+        MethodKind::Email => crate::key!("change.removed.email"),
+        MethodKind::Sms => crate::key!("change.removed.sms"),
+        MethodKind::RecoveryCode => crate::key!("change.removed.recovery_code"),
+        MethodKind::SecurityQuestions => crate::key!("change.removed.questions"),
     };
     let mut tx = state.store.pool().begin().await?;
     let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
@@ -737,7 +745,7 @@ pub async fn set_default(
         .add_all(
             &mut tx,
             state,
-            change_mail(state, &s.user, "change.default", None),
+            change_mail(state, &s.user, crate::key!("change.default"), None),
         )
         .await?;
     tx.commit().await?;
@@ -937,7 +945,7 @@ pub async fn change_password(
     // between the two; a refused write drops it.
     let mut tx = state.store.pool().begin().await?;
     let mut batch = outbox::Batch::default();
-    let notices = change_mail(state, &s.user, "change.password", None)
+    let notices = change_mail(state, &s.user, crate::key!("change.password"), None)
         .into_iter()
         .map(|item| item.held(NOTICE_HOLD));
     batch.add_all(&mut tx, state, notices).await?;

@@ -100,13 +100,13 @@ pub async fn start(
         let msg = if m.kind == MethodKind::Sms {
             Outgoing::Sms {
                 to,
-                body: i18n::text_with(lang, "sms.stepup_code", &args),
+                body: i18n::text_with(lang, crate::key!("sms.stepup_code"), &args),
             }
         } else {
             Outgoing::Mail {
                 to,
-                subject: i18n::text_with(lang, "email.stepup_code.subject", &args),
-                body: i18n::text_with(lang, "email.stepup_code.body", &args),
+                subject: i18n::text_with(lang, crate::key!("email.stepup_code.subject"), &args),
+                body: i18n::text_with(lang, crate::key!("email.stepup_code.body"), &args),
             }
         };
         let item = outbox::Item::code(&msg, Some(&s.user.username), expires_at);

@@ -58,10 +58,16 @@ impl Spike {
     }
 
     /// The mail's catalog keys.
-    fn texts(self) -> (&'static str, &'static str) {
+    fn texts(self) -> (i18n::Key, i18n::Key) {
         match self {
-            Spike::Resets => ("email.alert_resets.subject", "email.alert_resets.body"),
-            Spike::Blocks => ("email.alert_blocks.subject", "email.alert_blocks.body"),
+            Spike::Resets => (
+                crate::key!("email.alert_resets.subject"),
+                crate::key!("email.alert_resets.body"),
+            ),
+            Spike::Blocks => (
+                crate::key!("email.alert_blocks.subject"),
+                crate::key!("email.alert_blocks.body"),
+            ),
         }
     }
 }

@@ -1002,8 +1002,8 @@ async fn reset_notices(state: &AppState, user: &DirUser) -> Notices {
         notices.mail.push((
             Outgoing::Mail {
                 to: email.clone(),
-                subject: i18n::text_with(lang, "email.reset_done.subject", &args),
-                body: i18n::text_with(lang, "email.reset_done.body", &args),
+                subject: i18n::text_with(lang, crate::key!("email.reset_done.subject"), &args),
+                body: i18n::text_with(lang, crate::key!("email.reset_done.body"), &args),
             },
             Some(user.username.clone()),
         ));
@@ -1026,8 +1026,8 @@ async fn reset_notices(state: &AppState, user: &DirUser) -> Notices {
             notices.mail.push((
                 Outgoing::Mail {
                     to,
-                    subject: i18n::text_with(lang, "email.admin_reset.subject", &args),
-                    body: i18n::text_with(lang, "email.admin_reset.body", &args),
+                    subject: i18n::text_with(lang, crate::key!("email.admin_reset.subject"), &args),
+                    body: i18n::text_with(lang, crate::key!("email.admin_reset.body"), &args),
                 },
                 Some(admin.username),
             ));

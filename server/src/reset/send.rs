@@ -151,12 +151,12 @@ async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError
     let msg = match job.kind {
         MethodKind::Sms => Outgoing::Sms {
             to: target,
-            body: i18n::text_with(lang, "sms.reset_code", &args),
+            body: i18n::text_with(lang, crate::key!("sms.reset_code"), &args),
         },
         _ => Outgoing::Mail {
             to: target,
-            subject: i18n::text_with(lang, "email.reset_code.subject", &args),
-            body: i18n::text_with(lang, "email.reset_code.body", &args),
+            subject: i18n::text_with(lang, crate::key!("email.reset_code.subject"), &args),
+            body: i18n::text_with(lang, crate::key!("email.reset_code.body"), &args),
         },
     };
     job.charged = Some(msg.clone());
