@@ -4,10 +4,11 @@
 /// `t!("key")` is a reactive text: the key's text in the page's language,
 /// as one `Signal<String>` type for every key (one copy of the rendering
 /// code, not one per key). Defined before the modules so every view can use
-/// it without an import.
+/// it without an import. The key is checked while compiling
+/// ([`sspr_proto::key!`]): a key `public/locales/en.json` lacks does not build.
 macro_rules! t {
     ($key:literal) => {
-        $crate::i18n::text($key)
+        $crate::i18n::text(sspr_proto::key!($key))
     };
 }
 

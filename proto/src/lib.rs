@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod i18n;
 pub mod insights;
+pub mod keys;
 pub mod reset;
 pub mod security_info;
 pub mod session;

@@ -79,9 +79,39 @@ pub fn text(code: &str, key: &str) -> String {
         .to_string()
 }
 
-/// [`text`] with `{name}` placeholders filled.
-pub fn text_with(code: &str, key: &str, args: &[(&str, &str)]) -> String {
-    lang::fill(&text(code, key), args)
+/// [`text`] of a checked key with `{name}` placeholders filled: what mail
+/// and SMS are written with.
+pub fn text_with(code: &str, key: Key, args: &[(&str, &str)]) -> String {
+    lang::fill(&text(code, key.as_str()), args)
+}
+
+/// A catalog key the compiler has checked against `public/locales/en.json`:
+/// made by [`key!`](crate::key) only, so a mail, an SMS or a change notice
+/// cannot be written with a misspelt key or an English sentence. The
+/// completeness test (`server/tests/locales.rs`) then checks every locale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key(&'static str);
+
+impl Key {
+    /// Use [`key!`](crate::key): it checks `key` while compiling.
+    #[doc(hidden)]
+    pub const fn checked(key: &'static str) -> Key {
+        Key(key)
+    }
+
+    /// The key, e.g. `email.reset_code.subject`.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// `key!("email.reset_code.subject")`: an [`i18n::Key`](crate::i18n::Key),
+/// or a compile error when `public/locales/en.json` lacks it.
+#[macro_export]
+macro_rules! key {
+    ($key:literal) => {
+        $crate::i18n::Key::checked(sspr_proto::key!($key))
+    };
 }
 
 #[cfg(test)]
@@ -94,5 +124,12 @@ mod tests {
         assert_eq!(text("xx", "action.next"), "Next");
         assert_eq!(text("de", "no.such.key"), "no.such.key");
         assert_eq!(current(), "en");
+    }
+
+    #[test]
+    fn checked_keys_fill_their_placeholders() {
+        let k = crate::key!("email.reset_code.body");
+        assert_eq!(k.as_str(), "email.reset_code.body");
+        assert!(text_with("de", k, &[("code", "123456")]).contains("123456"));
     }
 }

@@ -293,6 +293,9 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sspr: configuration error: {e}");
+            if let Some(excerpt) = e.excerpt() {
+                eprintln!("{excerpt}");
+            }
             return ExitCode::from(2);
         }
     };
@@ -713,11 +716,11 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
     let bind = srv.bind;
     let public_url = srv.public_url.clone();
     let limits = sspr_server::serve::Limits {
-        max_connections: srv.connection_limit,
+        max_connections: srv.connection_limit.get(),
         per_client: srv.connection_limit_per_client,
         trusted: srv.trusted_proxies.clone(),
-        header_timeout: std::time::Duration::from_secs(srv.header_timeout_secs),
-        idle_timeout: std::time::Duration::from_secs(srv.idle_timeout_secs),
+        header_timeout: std::time::Duration::from_secs(srv.header_timeout_secs.get()),
+        idle_timeout: std::time::Duration::from_secs(srv.idle_timeout_secs.get()),
     };
     if srv.trusted_proxies.is_empty() {
         tracing::info!("no server.trusted_proxies: every client is its TCP peer");
@@ -788,13 +791,13 @@ async fn housekeeping(state: AppState) {
 /// The state every command shares: store (migrated), keys, directory (seeded
 /// in demo mode), delivery.
 async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<AppState> {
-    let store = Store::open(&config.store.url, config.store.max_connections).await?;
+    let store = Store::open(&config.store.url, config.store.max_connections.get()).await?;
     let clock = Arc::new(SystemClock);
     let entropy = Arc::new(OsEntropy);
     let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION")));
     let hashes = HashPool::with_metrics(
-        config.server.hash_workers,
-        config.server.hash_queue,
+        config.server.hash_workers.get(),
+        config.server.hash_queue.get(),
         metrics.clone(),
     );
     // A store sealed with a key whose file is gone (a restore without it, a
@@ -880,7 +883,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         );
     }
     let paces = Arc::new(Paces::new(std::time::Duration::from_millis(
-        config.reset.identify_floor_ms,
+        config.reset.identify_floor_ms.get(),
     )));
     let state = AppState {
         public_origin: config.public_origin(),

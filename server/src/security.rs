@@ -134,7 +134,7 @@ async fn drain(body: axum::body::Body) {
 /// writes the password even if the client hangs up or the answer is late.
 /// A late answer is `408 request.timeout`.
 pub async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = std::time::Duration::from_secs(state.config.server.request_timeout_secs);
+    let limit = std::time::Duration::from_secs(state.config.server.request_timeout_secs.get());
     // The task keeps the request's span, so its lines name the request. Its
     // answer comes back through `tx`; one that comes too late is dropped
     // there, after its error (if any) is logged in the request's span.

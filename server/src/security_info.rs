@@ -73,7 +73,7 @@ fn hash_id(id: &str) -> String {
 
 /// Methods a reset needs for this user.
 pub fn required(state: &AppState, user: &DirUser) -> u8 {
-    gates::required(state.config.policy.methods_required, user.is_admin)
+    gates::required(state.config.policy.methods_required.get(), user.is_admin)
 }
 
 /// Whether this user may use a kind at all (see [`gates::allowed`]).
@@ -104,7 +104,7 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
     let required = required(state, &s.user);
     let have = usable_kinds(state, &s.user, &stored);
     let needed = usize::from(required).saturating_sub(have);
-    let days = i64::from(state.config.policy.reconfirm_days);
+    let days = i64::from(state.config.policy.reconfirm_days.get());
     let interrupt = if needed > 0 {
         Some(Interrupt::Register {
             needed: u8::try_from(needed).unwrap_or(u8::MAX),
@@ -184,12 +184,12 @@ async fn changed(state: &AppState, s: &Session, ip: &str, activity: &str, kind: 
 fn change_mail(
     state: &AppState,
     user: &DirUser,
-    what: &str,
+    what: i18n::Key,
     also: Option<&str>,
 ) -> Vec<outbox::Item> {
     let org = state.organisation();
     let lang = i18n::current();
-    let change = i18n::text(lang, what);
+    let change = i18n::text(lang, what.as_str());
     let args = [
         ("organisation", org.as_str()),
         ("name", user.display_name.as_str()),
@@ -208,8 +208,8 @@ fn change_mail(
         .map(|addr| {
             let msg = Outgoing::Mail {
                 to: addr.to_string(),
-                subject: i18n::text_with(lang, "email.info_changed.subject", &args),
-                body: i18n::text_with(lang, "email.info_changed.body", &args),
+                subject: i18n::text_with(lang, crate::key!("email.info_changed.subject"), &args),
+                body: i18n::text_with(lang, crate::key!("email.info_changed.body"), &args),
             };
             outbox::Item::message(&msg, Some(&user.username))
         })
@@ -593,7 +593,7 @@ pub async fn set_default(
         .add_all(
             &mut tx,
             state,
-            change_mail(state, &s.user, "change.default", None),
+            change_mail(state, &s.user, crate::key!("change.default"), None),
         )
         .await?;
     tx.commit().await?;
@@ -717,7 +717,7 @@ pub async fn change_password(
     // between the two; a refused write drops it.
     let mut tx = state.store.pool().begin().await?;
     let mut batch = outbox::Batch::default();
-    let notices = change_mail(state, &s.user, "change.password", None)
+    let notices = change_mail(state, &s.user, crate::key!("change.password"), None)
         .into_iter()
         .map(|item| item.held(NOTICE_HOLD));
     batch.add_all(&mut tx, state, notices).await?;

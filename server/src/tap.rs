@@ -181,8 +181,8 @@ fn issued_notice(state: &AppState, user: &DirUser, expires: i64) -> Option<Outgo
     ];
     Some(Outgoing::Mail {
         to: to.clone(),
-        subject: crate::i18n::text_with(lang, "email.tap_issued.subject", &args),
-        body: crate::i18n::text_with(lang, "email.tap_issued.body", &args),
+        subject: crate::i18n::text_with(lang, crate::key!("email.tap_issued.subject"), &args),
+        body: crate::i18n::text_with(lang, crate::key!("email.tap_issued.body"), &args),
     })
 }
 

@@ -44,7 +44,8 @@ fn bad_config_exits_2_naming_file_line_field_reason() {
     assert_eq!(
         err.trim(),
         format!(
-            "sspr: configuration error: {}:4: field `policy.methods_required`: must be 1 or 2, not 5",
+            "sspr: configuration error: {}:4:20: field `policy.methods_required`: must be 1 or 2, not 5\n\
+             4 | methods_required = 5\n  |                    ^",
             file.display()
         )
     );

@@ -267,3 +267,263 @@ fn translations_are_not_left_in_english() {
         );
     }
 }
+
+/// Where translation functions take their key, by source folder: the
+/// function names (as called) and the key's argument position. A call whose
+/// key is not a literal passes it through a variable; the literal it came
+/// from is checked by the scan above, or, on the server, it is an
+/// `i18n::Key` that only the compile-time-checked `key!` makes.
+const CALLS: &[(&str, &[&str], usize)] = &[
+    (
+        "src",
+        &[
+            "t",
+            "tf",
+            "tn",
+            "i18n::t",
+            "i18n::tf",
+            "i18n::tn",
+            "i18n::text",
+            "t!",
+        ],
+        0,
+    ),
+    ("server/src", &["i18n::text", "i18n::text_with"], 1),
+    ("server/src", &["key!"], 0),
+    ("proto/src", &["key!"], 0),
+];
+
+/// Keys built at runtime from pieces, which no scan can check: each is
+/// listed with the file that builds it and every key it can make (checked
+/// against every catalog). A new one fails until it is listed here.
+const BUILT_KEYS: &[(&str, &str, &[&str])] = &[
+    // `tn` picks `{key}.{form}` by the language's plural rules; the forms
+    // each locale needs are checked by `every_locale_has_every_key...`.
+    ("src/i18n.rs", "{key}.{}", &[]),
+    ("src/i18n.rs", "{key}.other", &[]),
+    // Not keys: file names and theme field paths.
+    ("server/src/assets.rs", "{path}.{ext}", &[]),
+    ("server/src/breach.rs", "{prefix}.txt", &[]),
+    ("server/src/theme.rs", "{palette}.{role}", &[]),
+];
+
+/// `(file:line, function, argument text)` for every call of a translation
+/// function in the sources.
+fn translation_calls() -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for (dir, names, arg) in CALLS {
+        let mut files = Vec::new();
+        rust_files(&root().join(dir), &mut files);
+        for f in files {
+            let rel = f.strip_prefix(root()).unwrap_or(&f).display().to_string();
+            if NO_TEXTS_IN.iter().any(|n| rel.starts_with(n)) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).expect("a readable source file");
+            for name in *names {
+                let call = format!("{name}(");
+                let mut from = 0;
+                while let Some(i) = text[from..].find(&call) {
+                    let at = from + i;
+                    from = at + call.len();
+                    // A whole name: not `tt(`, `.t(`, `fn t(`, nor `i18n::t(` for `t`.
+                    let before = text[..at].chars().next_back().unwrap_or(' ');
+                    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+                    let line = &text[line_start..];
+                    if before.is_alphanumeric()
+                        || matches!(before, '_' | '.' | ':')
+                        || text[..at].ends_with("fn ")
+                        || line.trim_start().starts_with("//")
+                        || line.trim_start().starts_with("///")
+                    {
+                        continue;
+                    }
+                    let Some(args) = arguments(&text[from..]) else {
+                        continue;
+                    };
+                    let line_no = text[..at].matches('\n').count() + 1;
+                    if let Some(a) = args.get(*arg) {
+                        out.push((format!("{rel}:{line_no}"), name.to_string(), a.clone()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The top-level arguments of a call, from just after its `(`: split at
+/// commas outside brackets and strings, up to the matching `)`.
+fn arguments(s: &str) -> Option<Vec<String>> {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    let (mut args, mut cur) = (Vec::new(), String::new());
+    for c in s.chars() {
+        if in_str {
+            cur.push(c);
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' if depth == 0 => {
+                args.push(cur.trim().to_string());
+                return Some(args);
+            }
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                args.push(std::mem::take(&mut cur).trim().to_string());
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    None
+}
+
+/// The string literal an argument is, if it is one (`"a.b"`, `&"a.b"`,
+/// `plural "a.b"` in `key!`).
+fn literal(arg: &str) -> Option<&str> {
+    let a = arg
+        .trim_start_matches('&')
+        .trim_start_matches("plural ")
+        .trim();
+    let inner = a.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('"')).then_some(inner)
+}
+
+/// Whether `key` names a text in `cat`: a plain one, or a plural base.
+fn has_text(cat: &BTreeMap<String, String>, key: &str, plural: bool) -> bool {
+    if plural {
+        cat.keys().any(|k| plural_base(k) == Some(key))
+    } else {
+        cat.contains_key(key)
+    }
+}
+
+#[test]
+fn every_key_a_translation_call_names_is_in_every_catalog() {
+    let catalogs: Vec<(&str, BTreeMap<String, String>)> =
+        LOCALES.iter().map(|(c, _)| (*c, catalog(c))).collect();
+    let calls = translation_calls();
+    assert!(
+        calls.len() > 200,
+        "the scan finds the calls: {}",
+        calls.len()
+    );
+    let mut problems = Vec::new();
+    for (at, name, arg) in &calls {
+        let plural = name.ends_with("tn") || arg.starts_with("plural ");
+        match literal(arg) {
+            Some(key) => {
+                for (code, cat) in &catalogs {
+                    if !has_text(cat, key, plural) {
+                        problems.push(format!("{at}: {name}({arg}): no {key:?} in {code}.json"));
+                    }
+                }
+            }
+            // A key put together here cannot be checked: list it in BUILT_KEYS.
+            None if ["format!", "concat!", " + ", "to_string", "String::"]
+                .iter()
+                .any(|b| arg.contains(b))
+                && !BUILT_KEYS.iter().any(|(file, pattern, _)| {
+                    at.starts_with(&format!("{file}:")) && arg.contains(&format!("\"{pattern}\""))
+                }) =>
+            {
+                problems.push(format!(
+                    "{at}: {name}({arg}): a key built at runtime; list it in BUILT_KEYS"
+                ));
+            }
+            // `t(if shown { "action.hide" } else { "action.show" })`: every
+            // literal the expression can give is a key (an English sentence
+            // passed as a key shows as English in every language).
+            // A listed builder: its keys are checked by the test below.
+            None if arg.contains("format!") || arg.contains("concat!") => {}
+            None => {
+                for key in arg.split('"').skip(1).step_by(2) {
+                    for (code, cat) in &catalogs {
+                        if !has_text(cat, key, plural) {
+                            problems
+                                .push(format!("{at}: {name}({arg}): no {key:?} in {code}.json"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn keys_built_at_runtime_are_listed_and_exist() {
+    let en = catalog(DEFAULT);
+    let namespaces: BTreeSet<&str> = en.keys().filter_map(|k| k.split('.').next()).collect();
+    let mut files = Vec::new();
+    for dir in ["src", "server/src", "proto/src"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let mut problems = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(root()).unwrap_or(&f).display().to_string();
+        if NO_TEXTS_IN.iter().any(|n| rel.starts_with(n)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).expect("a readable source file");
+        for (n, line) in text.lines().enumerate() {
+            for mac in ["format!(\"", "concat!(\""] {
+                let Some(i) = line.find(mac) else { continue };
+                let pattern = line[i + mac.len()..].split('"').next().unwrap_or_default();
+                // A template that starts like a key, or is a key's pieces.
+                let first = pattern.split('.').next().unwrap_or_default();
+                let keyish = pattern.contains('.')
+                    && !pattern.contains(' ')
+                    && !pattern.contains(':')
+                    && (namespaces.contains(first) || first.starts_with('{'));
+                if !keyish {
+                    continue;
+                }
+                match BUILT_KEYS.iter().find(|(file, p, _)| *file == rel && *p == pattern) {
+                    Some((_, _, keys)) => {
+                        for k in *keys {
+                            for (code, _) in LOCALES {
+                                if !catalog(code).contains_key(*k) {
+                                    problems.push(format!("{rel}: {pattern:?} makes {k}, not in {code}.json"));
+                                }
+                            }
+                        }
+                    }
+                    None => problems.push(format!(
+                        "{rel}:{}: {pattern:?} builds a key at runtime; list it in BUILT_KEYS with every key it makes",
+                        n + 1
+                    )),
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn every_error_id_has_a_text_in_every_locale() {
+    for (code, _) in LOCALES {
+        let cat = catalog(code);
+        for id in sspr_proto::ErrorId::ALL {
+            assert!(
+                cat.contains_key(id.message_key()),
+                "{code}.json: no {} for {id:?}",
+                id.message_key()
+            );
+        }
+    }
+}

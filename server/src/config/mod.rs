@@ -1,6 +1,8 @@
 //! `sspr.toml`: the operator's configuration, with `SSPR__SECTION__FIELD`
-//! environment overrides. Every error names where it came from (file and line,
-//! or the environment variable), the field, and the reason.
+//! environment overrides. Every error names where it came from (file, line and column,
+//! or the environment variable), the field, and the reason. Types, ranges and
+//! enumerations are checked by serde as the file is read ([`ranges`],
+//! [`Locale`], `policy.methods_available`), so their errors carry the span.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -9,9 +11,22 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sspr_proto::{PublicConfig, SsprAvailability, config::PasswordRules};
 
+mod error;
+mod locale;
+mod methods;
+mod ranges;
 mod secret_files;
+pub use error::{ConfigError, Source};
+pub use locale::Locale;
+pub use ranges::{
+    AlertThreshold, ConnectionLimit, HashQueue, HashWorkers, HeaderTimeoutSecs, IdentifyFloorMs,
+    IdleTimeoutSecs, LdapPoolSize, LdapTimeoutSecs, MaxConnections, MethodsRequired, MinLength,
+    MinScore, PowDifficulty, QueueLimit, ReconfirmDays, RequestTimeoutSecs, RetentionDays,
+    RetryFirstSecs, RetryHours,
+};
 pub use secret_files::CREDENTIALS_DIRECTORY;
 use secret_files::SecretField;
+pub use sspr_proto::reset::MethodKind;
 
 /// Prefix of environment overrides: `SSPR__SERVER__BIND=0.0.0.0:8080`.
 pub const ENV_PREFIX: &str = "SSPR__";
@@ -49,11 +64,11 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct AlertsConfig {
     /// Completed self-service password resets in the last hour.
-    #[serde(default = "default_alert_threshold")]
-    pub resets_per_hour: u32,
+    #[serde(default)]
+    pub resets_per_hour: AlertThreshold,
     /// Accounts blocked from self-service reset in the last hour.
-    #[serde(default = "default_alert_threshold")]
-    pub blocks_per_hour: u32,
+    #[serde(default)]
+    pub blocks_per_hour: AlertThreshold,
 }
 
 /// How long the audit trail keeps events.
@@ -61,8 +76,8 @@ pub struct AlertsConfig {
 #[serde(deny_unknown_fields)]
 pub struct AuditConfig {
     /// Every audit event is deleted this many days after it happened (30 to 3650).
-    #[serde(default = "default_retention_days")]
-    pub retention_days: u32,
+    #[serde(default)]
+    pub retention_days: RetentionDays,
     /// The step-by-step "Self-service password reset flow activity progress"
     /// events go sooner: 7 days to `retention_days`.
     #[serde(default = "default_progress_retention_days")]
@@ -73,14 +88,14 @@ pub struct AuditConfig {
 #[serde(deny_unknown_fields)]
 pub struct ResetConfig {
     /// Leading zero bits the proof-of-work CAPTCHA demands (8 to 28). Each bit doubles the work.
-    #[serde(default = "default_pow_difficulty")]
-    pub pow_difficulty: u8,
+    #[serde(default)]
+    pub pow_difficulty: PowDifficulty,
     /// Domain shown in decoy email masks for identifiers that are not email addresses.
     #[serde(default = "default_decoy_domain")]
     pub decoy_email_domain: String,
     /// Identify always takes at least this long, so known and unknown accounts answer alike.
-    #[serde(default = "default_identify_floor_ms")]
-    pub identify_floor_ms: u64,
+    #[serde(default)]
+    pub identify_floor_ms: IdentifyFloorMs,
     /// Identify attempts (CAPTCHA challenges) per client address per 10 minutes.
     /// An office behind one NAT address shares it; the per-account limits do the real work.
     #[serde(default = "default_identify_per_ip")]
@@ -159,23 +174,23 @@ pub struct DeliveryConfig {
     pub sms_http_token_file: Option<PathBuf>,
     /// The durable outbox: the first wait after a failed try, in seconds;
     /// each later wait doubles, up to an hour.
-    #[serde(default = "default_retry_first_secs")]
-    pub retry_first_secs: u32,
+    #[serde(default)]
+    pub retry_first_secs: RetryFirstSecs,
     /// How long a message is retried before it is given up (audited).
-    #[serde(default = "default_retry_hours")]
-    pub retry_hours: u32,
+    #[serde(default)]
+    pub retry_hours: RetryHours,
     /// Messages the outbox may hold; past it a new one is refused (audited).
-    #[serde(default = "default_queue_limit")]
-    pub queue_limit: u32,
+    #[serde(default)]
+    pub queue_limit: QueueLimit,
 }
 
 impl DeliveryConfig {
     /// The outbox's retry policy and bound.
     pub fn outbox_policy(&self) -> crate::outbox::Policy {
         crate::outbox::Policy {
-            first_retry: i64::from(self.retry_first_secs),
-            give_up_after: i64::from(self.retry_hours) * 3600,
-            limit: i64::from(self.queue_limit),
+            first_retry: i64::from(self.retry_first_secs.get()),
+            give_up_after: i64::from(self.retry_hours.get()) * 3600,
+            limit: i64::from(self.queue_limit.get()),
         }
     }
 }
@@ -195,8 +210,8 @@ pub struct ServerConfig {
     pub assets_dir: Option<PathBuf>,
     /// The language for readers none of whose languages the portal ships,
     /// and for mail to other administrators, whose language is unknown.
-    #[serde(default = "default_locale")]
-    pub default_locale: String,
+    #[serde(default)]
+    pub default_locale: Locale,
     /// Reverse proxies and load balancers (addresses or CIDRs) whose
     /// forwarded header names the client. Empty: the TCP peer is the client.
     #[serde(default)]
@@ -205,22 +220,22 @@ pub struct ServerConfig {
     #[serde(default)]
     pub forwarded_header: crate::client_ip::ForwardedHeader,
     /// Open connections at most; past it a new connection is closed at once.
-    #[serde(default = "default_connection_limit")]
-    pub connection_limit: usize,
+    #[serde(default)]
+    pub connection_limit: ConnectionLimit,
     /// Open connections per client address (IPv6 per /64); not applied to
     /// `trusted_proxies`.
     #[serde(default = "default_connection_limit_per_client")]
     pub connection_limit_per_client: usize,
     /// A request's headers must be in within this; also how long an idle
     /// keep-alive connection waits for its next request.
-    #[serde(default = "default_header_timeout")]
-    pub header_timeout_secs: u64,
+    #[serde(default)]
+    pub header_timeout_secs: HeaderTimeoutSecs,
     /// A request (its body and its answer) must be done within this.
-    #[serde(default = "default_request_timeout")]
-    pub request_timeout_secs: u64,
+    #[serde(default)]
+    pub request_timeout_secs: RequestTimeoutSecs,
     /// A connection on which no byte moves for this long is closed.
-    #[serde(default = "default_idle_timeout")]
-    pub idle_timeout_secs: u64,
+    #[serde(default)]
+    pub idle_timeout_secs: IdleTimeoutSecs,
     /// `text` (for people) or `json` (one object per line, for a log
     /// pipeline). What is logged is set by `SSPR_LOG`.
     #[serde(default)]
@@ -228,11 +243,11 @@ pub struct ServerConfig {
     /// Threads for argon2 (sign-in, password changes, security answers);
     /// 0 = one per core. Each holds 19 MiB.
     #[serde(default)]
-    pub hash_workers: usize,
+    pub hash_workers: HashWorkers,
     /// Password checks that may wait for a thread; past it the answer is
     /// `503 server.busy` with Retry-After.
-    #[serde(default = "default_hash_queue")]
-    pub hash_queue: usize,
+    #[serde(default)]
+    pub hash_queue: HashQueue,
     /// A second listener that serves `GET /metrics` (Prometheus) and nothing
     /// else. Unset: no metrics listener. `/metrics` is never served on `bind`.
     #[serde(default)]
@@ -253,8 +268,8 @@ pub struct StoreConfig {
     /// `sqlite://path?mode=rwc` or `postgres://user@host/db`.
     #[serde(default = "default_store_url")]
     pub url: String,
-    #[serde(default = "default_max_connections")]
-    pub max_connections: u32,
+    #[serde(default)]
+    pub max_connections: MaxConnections,
     /// PostgreSQL: a file holding the password, kept out of `url`
     /// (or `%d/name`, a systemd credential).
     #[serde(default)]
@@ -346,11 +361,11 @@ pub struct LdapConfig {
     #[serde(default)]
     pub password_policy_dn: Option<String>,
     /// Per-operation and connect timeout, 1 to 10 seconds.
-    #[serde(default = "default_ldap_timeout")]
-    pub timeout_secs: u64,
-    /// Pooled service connections.
-    #[serde(default = "default_ldap_pool")]
-    pub pool_size: usize,
+    #[serde(default)]
+    pub timeout_secs: LdapTimeoutSecs,
+    /// Pooled service connections, 1 to 64.
+    #[serde(default)]
+    pub pool_size: LdapPoolSize,
 }
 
 /// One LDAP URL or several, in the order they are preferred.
@@ -394,13 +409,6 @@ impl<'de> Deserialize<'de> for LdapUrls {
     }
 }
 
-fn default_ldap_timeout() -> u64 {
-    10
-}
-fn default_ldap_pool() -> usize {
-    4
-}
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThemeConfig {
@@ -423,24 +431,6 @@ pub enum SsprEnabled {
     Group,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MethodKind {
-    Authenticator,
-    Email,
-    Sms,
-}
-
-impl MethodKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MethodKind::Authenticator => "authenticator",
-            MethodKind::Email => "email",
-            MethodKind::Sms => "sms",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
@@ -450,9 +440,14 @@ pub struct PolicyConfig {
     #[serde(default)]
     pub sspr_group: Option<String>,
     /// Methods a user must prove to reset: 1 or 2. Administrators always need 2.
-    #[serde(default = "default_methods_required")]
-    pub methods_required: u8,
-    #[serde(default = "default_methods_available")]
+    #[serde(default)]
+    pub methods_required: MethodsRequired,
+    /// Kinds a user may register and prove: at least one of `authenticator`,
+    /// `email`, `sms` (recovery codes and questions have switches of their own).
+    #[serde(
+        default = "methods::default_available",
+        deserialize_with = "methods::available"
+    )]
     pub methods_available: Vec<MethodKind>,
     /// Security questions as an extra (never sole) method. Off by default.
     #[serde(default)]
@@ -464,21 +459,21 @@ pub struct PolicyConfig {
     #[serde(default = "default_true")]
     pub recovery_codes: bool,
     /// Days before users reconfirm their security info; 0 = never, at most 730.
-    #[serde(default = "default_reconfirm_days")]
-    pub reconfirm_days: u16,
+    #[serde(default)]
+    pub reconfirm_days: ReconfirmDays,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordConfig {
     /// In Unicode code points. At least 8.
-    #[serde(default = "default_min_length")]
-    pub min_length: u16,
+    #[serde(default)]
+    pub min_length: MinLength,
     #[serde(default = "default_max_length")]
     pub max_length: u16,
     /// Minimum zxcvbn score, 0 to 4.
-    #[serde(default = "default_min_score")]
-    pub min_score: u8,
+    #[serde(default)]
+    pub min_score: MinScore,
     /// Active Directory's complexity rule (three kinds of character). An AD
     /// connector turns it on from the domain policy; set it here to require
     /// it of any directory.
@@ -517,9 +512,9 @@ impl PasswordConfig {
     /// The configured rules, before the directory adds its own.
     pub fn rules(&self) -> PasswordRules {
         PasswordRules {
-            min_length: self.min_length,
+            min_length: self.min_length.get(),
             max_length: self.max_length,
-            min_score: self.min_score,
+            min_score: self.min_score.get(),
             complexity: self.complexity,
         }
     }
@@ -536,23 +531,11 @@ impl PasswordConfig {
     }
 }
 
-fn default_pow_difficulty() -> u8 {
-    18
-}
-fn default_alert_threshold() -> u32 {
-    10
-}
-fn default_retention_days() -> u32 {
-    365
-}
 fn default_progress_retention_days() -> u32 {
     90
 }
 fn default_decoy_domain() -> String {
     "example.com".into()
-}
-fn default_identify_floor_ms() -> u64 {
-    250
 }
 fn default_identify_per_ip() -> u32 {
     60
@@ -581,15 +564,6 @@ fn default_smtp_port() -> u16 {
 fn default_smtp_tls() -> SmtpTls {
     SmtpTls::Starttls
 }
-fn default_retry_first_secs() -> u32 {
-    10
-}
-fn default_retry_hours() -> u32 {
-    24
-}
-fn default_queue_limit() -> u32 {
-    10_000
-}
 fn default_from() -> String {
     "Password reset <no-reply@localhost>".into()
 }
@@ -597,26 +571,8 @@ fn default_from() -> String {
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
-fn default_connection_limit() -> usize {
-    1024
-}
 fn default_connection_limit_per_client() -> usize {
     64
-}
-fn default_header_timeout() -> u64 {
-    10
-}
-fn default_request_timeout() -> u64 {
-    30
-}
-fn default_idle_timeout() -> u64 {
-    60
-}
-fn default_hash_queue() -> usize {
-    64
-}
-fn default_locale() -> String {
-    sspr_proto::i18n::DEFAULT.into()
 }
 fn default_public_url() -> String {
     "http://127.0.0.1:8080".into()
@@ -624,21 +580,8 @@ fn default_public_url() -> String {
 fn default_store_url() -> String {
     "sqlite://sspr.db?mode=rwc".into()
 }
-fn default_max_connections() -> u32 {
-    10
-}
 fn default_sspr_enabled() -> SsprEnabled {
     SsprEnabled::All
-}
-fn default_methods_required() -> u8 {
-    1
-}
-fn default_methods_available() -> Vec<MethodKind> {
-    vec![
-        MethodKind::Authenticator,
-        MethodKind::Email,
-        MethodKind::Sms,
-    ]
 }
 fn default_questions() -> Vec<String> {
     [
@@ -659,17 +602,8 @@ fn default_questions() -> Vec<String> {
 fn default_true() -> bool {
     true
 }
-fn default_reconfirm_days() -> u16 {
-    180
-}
-fn default_min_length() -> u16 {
-    8
-}
 fn default_max_length() -> u16 {
     256
-}
-fn default_min_score() -> u8 {
-    3
 }
 
 macro_rules! default_from_serde {
@@ -695,53 +629,14 @@ default_from_serde!(
     AuditConfig
 );
 
-/// Where a bad value came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    File { path: PathBuf, line: Option<usize> },
-    Env(String),
-}
-
-/// A configuration error: source, field, reason. Displayed on one line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub source: Source,
-    pub field: Option<String>,
-    pub reason: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.source {
-            Source::File {
-                path,
-                line: Some(l),
-            } => write!(f, "{}:{l}", path.display())?,
-            Source::File { path, line: None } => write!(f, "{}", path.display())?,
-            Source::Env(var) => write!(f, "environment variable {var}")?,
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
-        }
-        write!(f, ": {}", self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl Config {
     /// Reads `path`, applies overrides from `env` (`(name, value)` pairs), validates.
     pub fn load(
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            source: Source::File {
-                path: path.to_path_buf(),
-                line: None,
-            },
-            field: None,
-            reason: format!("cannot read the file: {e}"),
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::in_file(path, "", None, None, format!("cannot read the file: {e}"))
         })?;
         Self::from_str_at(&text, path, env)
     }
@@ -752,21 +647,19 @@ impl Config {
         path: &Path,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
-        let file_err = |line, field, reason| ConfigError {
-            source: Source::File {
-                path: path.to_path_buf(),
-                line,
-            },
-            field,
-            reason,
-        };
-        // Pass 1: the file alone, so errors carry its line numbers.
+        // Pass 1: the file alone, so errors carry the value's span: every
+        // type, range and enumeration is checked here, by serde.
         let de = toml::de::Deserializer::new(text);
         let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = Some(e.path().to_string()).filter(|p| p != "." && !p.is_empty());
             let inner = e.into_inner();
-            let line = inner.span().map(|s| line_of(text, s.start));
-            file_err(line, field, inner.message().trim().to_string())
+            ConfigError::in_file(
+                path,
+                text,
+                inner.span(),
+                field,
+                inner.message().trim().to_string(),
+            )
         })?;
 
         // Pass 2: environment overrides on top, blamed on their variable.
@@ -785,17 +678,11 @@ impl Config {
             .collect();
         if !overrides.is_empty() {
             let mut tree: toml::Value = toml::from_str(text).map_err(|e| {
-                file_err(
-                    e.span().map(|s| line_of(text, s.start)),
-                    None,
-                    e.message().to_string(),
-                )
+                ConfigError::in_file(path, text, e.span(), None, e.message().to_string())
             })?;
             for (name, keys, value) in &overrides {
-                set_path(&mut tree, keys, value.clone()).map_err(|reason| ConfigError {
-                    source: Source::Env(name.clone()),
-                    field: Some(keys.join(".")),
-                    reason,
+                set_path(&mut tree, keys, value.clone()).map_err(|reason| {
+                    ConfigError::elsewhere(Source::Env(name.clone()), Some(keys.join(".")), reason)
                 })?;
             }
             config = serde_path_to_error::deserialize(tree).map_err(|e| {
@@ -807,12 +694,10 @@ impl Config {
                     .unwrap_or(Source::File {
                         path: path.to_path_buf(),
                         line: None,
+                        column: None,
                     });
-                ConfigError {
-                    source: blamed,
-                    field: Some(field),
-                    reason: e.into_inner().to_string().trim().to_string(),
-                }
+                let reason = e.into_inner().message().trim().to_string();
+                ConfigError::elsewhere(blamed, Some(field), reason)
             })?;
         }
 
@@ -831,18 +716,17 @@ impl Config {
             .and_then(|()| config.validate())
             .and_then(|()| config.check_layout(&config_file))
             .map_err(|(field, reason)| {
-                let source = overrides
+                match overrides
                     .iter()
                     .find(|(_, keys, _)| keys.join(".") == field)
-                    .map(|(n, _, _)| Source::Env(n.clone()))
-                    .unwrap_or(Source::File {
-                        path: path.to_path_buf(),
-                        line: find_key_line(text, &field),
-                    });
-                ConfigError {
-                    source,
-                    field: Some(field),
-                    reason,
+                {
+                    Some((name, _, _)) => {
+                        ConfigError::elsewhere(Source::Env(name.clone()), Some(field), reason)
+                    }
+                    None => {
+                        let span = find_value_span(text, &field);
+                        ConfigError::in_file(path, text, span, Some(field), reason)
+                    }
                 }
             })?;
         Ok(config)
@@ -1063,18 +947,6 @@ impl Config {
                 "is required (in the file or as SSPR__DIRECTORY__LDAP__BIND_PASSWORD)".into(),
             );
         }
-        if !(1..=10).contains(&l.timeout_secs) {
-            return err(
-                "directory.ldap.timeout_secs",
-                format!("must be 1 to 10, not {}", l.timeout_secs),
-            );
-        }
-        if !(1..=64).contains(&l.pool_size) {
-            return err(
-                "directory.ldap.pool_size",
-                format!("must be 1 to 64, not {}", l.pool_size),
-            );
-        }
         if d.demo_users {
             return err(
                 "directory.demo_users",
@@ -1189,33 +1061,6 @@ impl Config {
             Err(e) => return err("server.public_url", format!("is not a URL: {e}")),
         }
         let srv = &self.server;
-        for (field, value, range) in [
-            (
-                "server.connection_limit",
-                srv.connection_limit as u64,
-                1..=1_000_000u64,
-            ),
-            (
-                "server.header_timeout_secs",
-                srv.header_timeout_secs,
-                1..=120,
-            ),
-            (
-                "server.request_timeout_secs",
-                srv.request_timeout_secs,
-                1..=600,
-            ),
-            ("server.idle_timeout_secs", srv.idle_timeout_secs, 1..=3600),
-            ("server.hash_workers", srv.hash_workers as u64, 0..=256),
-            ("server.hash_queue", srv.hash_queue as u64, 0..=100_000),
-        ] {
-            if !range.contains(&value) {
-                return err(
-                    field,
-                    format!("must be {} to {}, not {value}", range.start(), range.end()),
-                );
-            }
-        }
         if let Some(m) = srv.metrics_bind {
             let b = srv.bind;
             let same_ip = m.ip() == b.ip() || m.ip().is_unspecified() || b.ip().is_unspecified();
@@ -1228,17 +1073,6 @@ impl Config {
                 );
             }
         }
-        if sspr_proto::i18n::supported(&self.server.default_locale).is_none() {
-            let shipped: Vec<&str> = sspr_proto::i18n::LOCALES.iter().map(|(c, _)| *c).collect();
-            return err(
-                "server.default_locale",
-                format!(
-                    "{:?} is not a language the portal ships: one of {}",
-                    self.server.default_locale,
-                    shipped.join(", ")
-                ),
-            );
-        }
         if !(self.store.url.starts_with("sqlite:")
             || self.store.url.starts_with("postgres://")
             || self.store.url.starts_with("postgresql://"))
@@ -1248,22 +1082,7 @@ impl Config {
                 "must start with sqlite:, postgres:// or postgresql://".into(),
             );
         }
-        if self.store.max_connections == 0 {
-            return err("store.max_connections", "must be at least 1".into());
-        }
         let p = &self.policy;
-        if !(1..=2).contains(&p.methods_required) {
-            return err(
-                "policy.methods_required",
-                format!("must be 1 or 2, not {}", p.methods_required),
-            );
-        }
-        if p.methods_available.is_empty() {
-            return err(
-                "policy.methods_available",
-                "must list at least one method".into(),
-            );
-        }
         if p.sspr_enabled == SsprEnabled::Group
             && p.sspr_group.as_deref().unwrap_or("").trim().is_empty()
         {
@@ -1294,20 +1113,8 @@ impl Config {
                 ),
             );
         }
-        if p.reconfirm_days > 730 {
-            return err(
-                "policy.reconfirm_days",
-                format!("must be 0 to 730, not {}", p.reconfirm_days),
-            );
-        }
         let a = &self.audit;
-        if !(30..=3650).contains(&a.retention_days) {
-            return err(
-                "audit.retention_days",
-                format!("must be 30 to 3650, not {}", a.retention_days),
-            );
-        }
-        if !(7..=a.retention_days).contains(&a.progress_retention_days) {
+        if !(7..=a.retention_days.get()).contains(&a.progress_retention_days) {
             return err(
                 "audit.progress_retention_days",
                 format!(
@@ -1316,27 +1123,7 @@ impl Config {
                 ),
             );
         }
-        for (field, n) in [
-            ("alerts.resets_per_hour", self.alerts.resets_per_hour),
-            ("alerts.blocks_per_hour", self.alerts.blocks_per_hour),
-        ] {
-            if n > 1_000_000 {
-                return err(field, format!("must be 0 (off) to 1000000, not {n}"));
-            }
-        }
         let r = &self.reset;
-        if !(8..=28).contains(&r.pow_difficulty) {
-            return err(
-                "reset.pow_difficulty",
-                format!("must be 8 to 28, not {}", r.pow_difficulty),
-            );
-        }
-        if r.identify_floor_ms > 5000 {
-            return err(
-                "reset.identify_floor_ms",
-                format!("must be at most 5000, not {}", r.identify_floor_ms),
-            );
-        }
         if !r.decoy_email_domain.contains('.') || r.decoy_email_domain.contains('@') {
             return err(
                 "reset.decoy_email_domain",
@@ -1374,25 +1161,6 @@ impl Config {
                 ),
             );
         }
-        let d = &self.delivery;
-        if !(1..=3600).contains(&d.retry_first_secs) {
-            return err(
-                "delivery.retry_first_secs",
-                format!("must be 1 to 3600, not {}", d.retry_first_secs),
-            );
-        }
-        if !(1..=168).contains(&d.retry_hours) {
-            return err(
-                "delivery.retry_hours",
-                format!("must be 1 to 168, not {}", d.retry_hours),
-            );
-        }
-        if !(100..=1_000_000).contains(&d.queue_limit) {
-            return err(
-                "delivery.queue_limit",
-                format!("must be 100 to 1000000, not {}", d.queue_limit),
-            );
-        }
         if self
             .delivery
             .from
@@ -1406,25 +1174,13 @@ impl Config {
         }
         self.check_directory()?;
         let pw = &self.password;
-        if pw.min_length < 8 {
-            return err(
-                "password.min_length",
-                format!("must be at least 8, not {}", pw.min_length),
-            );
-        }
-        if pw.max_length < pw.min_length || pw.max_length > 1024 {
+        if pw.max_length < pw.min_length.get() || pw.max_length > 1024 {
             return err(
                 "password.max_length",
                 format!(
                     "must be between min_length ({}) and 1024, not {}",
                     pw.min_length, pw.max_length
                 ),
-            );
-        }
-        if pw.min_score > 4 {
-            return err(
-                "password.min_score",
-                format!("must be 0 to 4, not {}", pw.min_score),
             );
         }
         if let Some(u) = &pw.breached_range_url {
@@ -1469,8 +1225,7 @@ impl Config {
 
     /// The shipped locale `server.default_locale` names (validated at load).
     pub fn default_locale(&self) -> &'static str {
-        sspr_proto::i18n::supported(&self.server.default_locale)
-            .unwrap_or(sspr_proto::i18n::DEFAULT)
+        self.server.default_locale.get()
     }
 
     /// What `/api/config` tells the SPA.
@@ -1481,15 +1236,15 @@ impl Config {
                 SsprEnabled::All => SsprAvailability::All,
                 SsprEnabled::Group => SsprAvailability::Group,
             },
-            methods_required: self.policy.methods_required,
+            methods_required: self.policy.methods_required.get(),
             methods_available: self
                 .policy
                 .methods_available
                 .iter()
-                .map(|m| m.as_str().to_string())
+                .map(|m| methods::name(*m).to_string())
                 .collect(),
             password: self.password.rules(),
-            reconfirm_days: self.policy.reconfirm_days,
+            reconfirm_days: self.policy.reconfirm_days.get(),
             default_locale: self.default_locale().into(),
         }
     }
@@ -1586,24 +1341,25 @@ fn is_loopback_host(u: &url::Url) -> bool {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
-}
-
-/// Best effort: the line where `section.key` is set in the file.
-fn find_key_line(text: &str, field: &str) -> Option<usize> {
+/// Best effort: the span of the value `section.key` is set to in the file
+/// (for rules that compare fields, checked after serde).
+fn find_value_span(text: &str, field: &str) -> Option<std::ops::Range<usize>> {
     let (section, key) = field.rsplit_once('.')?;
     let mut in_section = false;
-    for (i, line) in text.lines().enumerate() {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let here = offset;
+        offset += line.len();
         let t = line.trim();
         if t.starts_with('[') {
             in_section = t.trim_matches(|c| c == '[' || c == ']').trim() == section;
-        } else if in_section && t.split('=').next().map(str::trim) == Some(key) {
-            return Some(i + 1);
+        } else if in_section
+            && let Some((k, v)) = line.split_once('=')
+            && k.trim() == key
+        {
+            let value = v.trim();
+            let start = here + k.len() + 1 + (v.len() - v.trim_start().len());
+            return Some(start..start + value.len());
         }
     }
     None
@@ -1725,7 +1481,7 @@ mod tests {
         assert_eq!(encoded.field.as_deref(), Some("store.url"), "{encoded}");
         assert!(
             db.to_string()
-                .starts_with("/etc/sspr/sspr.toml:2: field `store.url`"),
+                .starts_with("/etc/sspr/sspr.toml:2:7: field `store.url`"),
             "{db}"
         );
     }
@@ -1798,9 +1554,9 @@ mod tests {
         assert_eq!(c.policy.reconfirm_days, 180);
         assert_eq!(
             (
-                c.password.min_length,
+                c.password.min_length.get(),
                 c.password.max_length,
-                c.password.min_score
+                c.password.min_score.get()
             ),
             (8, 256, 3)
         );
@@ -2031,7 +1787,7 @@ mod tests {
             .join("\n");
         let c = load(&uncommented, &[]).unwrap();
         let l = c.directory.ldap.unwrap();
-        assert_eq!((l.timeout_secs, l.pool_size), (10, 4));
+        assert_eq!((l.timeout_secs.get(), l.pool_size.get()), (10, 4));
         assert_eq!(l.login_attributes.unwrap(), ["uid", "mail"]);
     }
 
@@ -2046,7 +1802,8 @@ mod tests {
             e.source,
             Source::File {
                 path: "/etc/sspr/sspr.toml".into(),
-                line: Some(5)
+                line: Some(5),
+                column: Some(20)
             }
         );
         assert_eq!(e.field.as_deref(), Some("policy.methods_required"));
@@ -2059,7 +1816,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             format!(
-                "/etc/sspr/sspr.toml:5: field `policy.methods_required`: {}",
+                "/etc/sspr/sspr.toml:5:20: field `policy.methods_required`: {}",
                 e.reason
             )
         );
@@ -2086,11 +1843,17 @@ mod tests {
     fn alerts_and_audit_retention_have_defaults_and_bounds() {
         let c = load("", &[]).unwrap();
         assert_eq!(
-            (c.alerts.resets_per_hour, c.alerts.blocks_per_hour),
+            (
+                c.alerts.resets_per_hour.get(),
+                c.alerts.blocks_per_hour.get()
+            ),
             (10, 10)
         );
         assert_eq!(
-            (c.audit.retention_days, c.audit.progress_retention_days),
+            (
+                c.audit.retention_days.get(),
+                c.audit.progress_retention_days
+            ),
             (365, 90)
         );
         let c = load(
@@ -2158,7 +1921,7 @@ mod tests {
         let e = load("[policy]\nmethods_required = 3\n", &[]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "/etc/sspr/sspr.toml:2: field `policy.methods_required`: must be 1 or 2, not 3"
+            "/etc/sspr/sspr.toml:2:20: field `policy.methods_required`: must be 1 or 2, not 3"
         );
         let e = load("[policy]\nreconfirm_days = 731\n", &[]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("policy.reconfirm_days"));
@@ -2183,6 +1946,66 @@ mod tests {
         assert_eq!(e.reason, "must use https unless the host is loopback");
         let e = load("[server]\npublic_url = \"http://sspr.example.com\"\n", &[]).unwrap_err();
         assert_eq!(e.reason, "must use https unless the host is loopback");
+    }
+
+    #[test]
+    fn serde_checks_ranges_and_kinds_at_the_value_s_span() {
+        let e = load("[policy]\nmethods_required = 3\n", &[]).unwrap_err();
+        assert_eq!(
+            e.excerpt(),
+            Some("2 | methods_required = 3\n  |                    ^")
+        );
+        let e = load("[policy]\nmethods_available = [\"email\", \"fax\"]\n", &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/etc/sspr/sspr.toml:2:31: field `policy.methods_available[1]`: \
+             unknown variant `fax`, expected one of `authenticator`, `email`, `sms`"
+        );
+        assert_eq!(
+            e.excerpt(),
+            Some(
+                "2 | methods_available = [\"email\", \"fax\"]\n  |                               ^^^^^"
+            )
+        );
+        // The wire knows recovery codes and questions; this list does not.
+        let e = load("[policy]\nmethods_available = [\"recovery_code\"]\n", &[]).unwrap_err();
+        assert!(
+            e.reason.starts_with("unknown variant `recovery_code`"),
+            "{e}"
+        );
+        let e = load("[policy]\nmethods_available = []\n", &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/etc/sspr/sspr.toml:2:21: field `policy.methods_available`: must list at least one method"
+        );
+        let e = load("\n[reset]\npow_difficulty = 30 # too slow\n", &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/etc/sspr/sspr.toml:3:18: field `reset.pow_difficulty`: must be 8 to 28, not 30"
+        );
+        assert_eq!(
+            e.excerpt(),
+            Some("3 | pow_difficulty = 30 # too slow\n  |                  ^^")
+        );
+        let e = load("[server]\ndefault_locale = \"cy\"", &[]).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "/etc/sspr/sspr.toml:2:18: field `server.default_locale`: \"cy\" is not"
+            ),
+            "{e}"
+        );
+        // A rule that compares two fields is checked after serde, and still
+        // finds its value in the file.
+        let e = load("[password]\nmin_length = 12\nmax_length = 10\n", &[]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/etc/sspr/sspr.toml:3:14: field `password.max_length`"),
+            "{e}"
+        );
+        assert_eq!(
+            e.excerpt(),
+            Some("3 | max_length = 10\n  |              ^^")
+        );
     }
 
     #[test]

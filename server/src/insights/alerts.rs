@@ -52,16 +52,22 @@ impl Spike {
 
     fn threshold(self, state: &AppState) -> u32 {
         match self {
-            Spike::Resets => state.config.alerts.resets_per_hour,
-            Spike::Blocks => state.config.alerts.blocks_per_hour,
+            Spike::Resets => state.config.alerts.resets_per_hour.get(),
+            Spike::Blocks => state.config.alerts.blocks_per_hour.get(),
         }
     }
 
     /// The mail's catalog keys.
-    fn texts(self) -> (&'static str, &'static str) {
+    fn texts(self) -> (i18n::Key, i18n::Key) {
         match self {
-            Spike::Resets => ("email.alert_resets.subject", "email.alert_resets.body"),
-            Spike::Blocks => ("email.alert_blocks.subject", "email.alert_blocks.body"),
+            Spike::Resets => (
+                crate::key!("email.alert_resets.subject"),
+                crate::key!("email.alert_resets.body"),
+            ),
+            Spike::Blocks => (
+                crate::key!("email.alert_blocks.subject"),
+                crate::key!("email.alert_blocks.body"),
+            ),
         }
     }
 }

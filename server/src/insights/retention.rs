@@ -27,7 +27,7 @@ pub struct Deleted {
 pub async fn apply(state: &AppState) -> Result<Deleted, sqlx::Error> {
     let now = state.clock.now();
     let cfg = &state.config.audit;
-    let all_before = now - i64::from(cfg.retention_days) * DAY;
+    let all_before = now - i64::from(cfg.retention_days.get()) * DAY;
     let progress_before = now - i64::from(cfg.progress_retention_days) * DAY;
     let mut deleted = Deleted::default();
     loop {

@@ -98,11 +98,11 @@ impl Method for Authenticator {
             issuer: issuer.to_string(),
         })
     }
-    fn added_key(&self) -> &'static str {
-        "change.added.authenticator"
+    fn added_key(&self) -> crate::i18n::Key {
+        crate::key!("change.added.authenticator")
     }
-    fn removed_key(&self) -> &'static str {
-        "change.removed.authenticator"
+    fn removed_key(&self) -> crate::i18n::Key {
+        crate::key!("change.removed.authenticator")
     }
 }
 

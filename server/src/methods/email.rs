@@ -139,25 +139,29 @@ impl Method for Email {
                 let args = [("code", code), ("organisation", org), ("url", url)];
                 Outgoing::Mail {
                     to,
-                    subject: i18n::text_with(lang, "email.reset_code.subject", &args),
-                    body: i18n::text_with(lang, "email.reset_code.body", &args),
+                    subject: i18n::text_with(lang, crate::key!("email.reset_code.subject"), &args),
+                    body: i18n::text_with(lang, crate::key!("email.reset_code.body"), &args),
                 }
             }
             CodePurpose::Enrol => Outgoing::Mail {
                 to,
                 subject: i18n::text_with(
                     lang,
-                    "email.enroll_code.subject",
+                    crate::key!("email.enroll_code.subject"),
                     &[("organisation", org)],
                 ),
-                body: i18n::text_with(lang, "email.enroll_code.body", &[("code", code)]),
+                body: i18n::text_with(
+                    lang,
+                    crate::key!("email.enroll_code.body"),
+                    &[("code", code)],
+                ),
             },
             CodePurpose::StepUp => {
                 let args = [("code", code), ("organisation", org)];
                 Outgoing::Mail {
                     to,
-                    subject: i18n::text_with(lang, "email.stepup_code.subject", &args),
-                    body: i18n::text_with(lang, "email.stepup_code.body", &args),
+                    subject: i18n::text_with(lang, crate::key!("email.stepup_code.subject"), &args),
+                    body: i18n::text_with(lang, crate::key!("email.stepup_code.body"), &args),
                 }
             }
         })
@@ -202,11 +206,11 @@ impl Method for Email {
     fn target_field(&self) -> &'static str {
         "address"
     }
-    fn added_key(&self) -> &'static str {
-        "change.added.email"
+    fn added_key(&self) -> crate::i18n::Key {
+        crate::key!("change.added.email")
     }
-    fn removed_key(&self) -> &'static str {
-        "change.removed.email"
+    fn removed_key(&self) -> crate::i18n::Key {
+        crate::key!("change.removed.email")
     }
 }
 

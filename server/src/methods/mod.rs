@@ -163,10 +163,7 @@ pub trait Method: Sync + std::fmt::Debug {
 
     /// Whether the policy offers this kind, for registration and for reset.
     fn available(&self, policy: &PolicyConfig) -> bool {
-        policy
-            .methods_available
-            .iter()
-            .any(|m| m.as_str() == self.name())
+        policy.methods_available.contains(&self.kind())
     }
     /// Whether it proves who the user is without another kind.
     fn proves_alone(&self) -> bool {
@@ -266,8 +263,8 @@ pub trait Method: Sync + std::fmt::Debug {
         "target"
     }
     /// Catalog keys of the notices that one was added and removed.
-    fn added_key(&self) -> &'static str;
-    fn removed_key(&self) -> &'static str;
+    fn added_key(&self) -> crate::i18n::Key;
+    fn removed_key(&self) -> crate::i18n::Key;
     /// What is left of a stored method, where that is counted (recovery codes).
     async fn remaining(&self, _state: &AppState, _method_id: &str) -> Result<Option<u8>, ApiError> {
         Ok(None)

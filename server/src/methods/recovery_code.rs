@@ -59,11 +59,11 @@ impl Method for RecoveryCode {
     fn enrolment(&self) -> Enrolment {
         Enrolment::Set
     }
-    fn added_key(&self) -> &'static str {
-        "change.added.recovery_code"
+    fn added_key(&self) -> crate::i18n::Key {
+        crate::key!("change.added.recovery_code")
     }
-    fn removed_key(&self) -> &'static str {
-        "change.removed.recovery_code"
+    fn removed_key(&self) -> crate::i18n::Key {
+        crate::key!("change.removed.recovery_code")
     }
     async fn remaining(&self, state: &AppState, method_id: &str) -> Result<Option<u8>, ApiError> {
         remaining(state, method_id).await.map(Some)

@@ -58,11 +58,11 @@ impl Method for SecurityQuestions {
     fn enrolment(&self) -> Enrolment {
         Enrolment::Set
     }
-    fn added_key(&self) -> &'static str {
-        "change.added.questions"
+    fn added_key(&self) -> crate::i18n::Key {
+        crate::key!("change.added.questions")
     }
-    fn removed_key(&self) -> &'static str {
-        "change.removed.questions"
+    fn removed_key(&self) -> crate::i18n::Key {
+        crate::key!("change.removed.questions")
     }
 }
 

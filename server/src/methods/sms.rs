@@ -81,17 +81,17 @@ impl Method for Sms {
         let body = match purpose {
             CodePurpose::Reset => i18n::text_with(
                 lang,
-                "sms.reset_code",
+                crate::key!("sms.reset_code"),
                 &[("code", code), ("organisation", org), ("url", url)],
             ),
             CodePurpose::Enrol => i18n::text_with(
                 lang,
-                "sms.enroll_code",
+                crate::key!("sms.enroll_code"),
                 &[("code", code), ("organisation", org)],
             ),
             CodePurpose::StepUp => i18n::text_with(
                 lang,
-                "sms.stepup_code",
+                crate::key!("sms.stepup_code"),
                 &[("code", code), ("organisation", org)],
             ),
         };
@@ -130,11 +130,11 @@ impl Method for Sms {
     fn target_field(&self) -> &'static str {
         "phone"
     }
-    fn added_key(&self) -> &'static str {
-        "change.added.sms"
+    fn added_key(&self) -> crate::i18n::Key {
+        crate::key!("change.added.sms")
     }
-    fn removed_key(&self) -> &'static str {
-        "change.removed.sms"
+    fn removed_key(&self) -> crate::i18n::Key {
+        crate::key!("change.removed.sms")
     }
 }
 

@@ -462,7 +462,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
     }
     let found = state.directory.find_user(identifier).await?;
     let stored = methods::for_user(state, found.as_ref().map(|u| u.id.as_str())).await?;
-    let policy_gates = state.config.policy.methods_required;
+    let policy_gates = state.config.policy.methods_required.get();
 
     let mut real = None;
     if let Some(user) = found {
@@ -964,8 +964,8 @@ async fn reset_notices(state: &AppState, user: &DirUser) -> Notices {
         notices.mail.push((
             Outgoing::Mail {
                 to: email.clone(),
-                subject: i18n::text_with(lang, "email.reset_done.subject", &args),
-                body: i18n::text_with(lang, "email.reset_done.body", &args),
+                subject: i18n::text_with(lang, crate::key!("email.reset_done.subject"), &args),
+                body: i18n::text_with(lang, crate::key!("email.reset_done.body"), &args),
             },
             Some(user.username.clone()),
         ));
@@ -988,8 +988,8 @@ async fn reset_notices(state: &AppState, user: &DirUser) -> Notices {
             notices.mail.push((
                 Outgoing::Mail {
                     to,
-                    subject: i18n::text_with(lang, "email.admin_reset.subject", &args),
-                    body: i18n::text_with(lang, "email.admin_reset.body", &args),
+                    subject: i18n::text_with(lang, crate::key!("email.admin_reset.subject"), &args),
+                    body: i18n::text_with(lang, crate::key!("email.admin_reset.body"), &args),
                 },
                 Some(admin.username),
             ));

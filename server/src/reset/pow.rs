@@ -12,7 +12,7 @@ pub const LIFETIME: i64 = 300;
 pub async fn issue(state: &AppState) -> Result<PowChallenge, ApiError> {
     let id = state.entropy.hex_id(16);
     let prefix = state.entropy.hex_id(16);
-    let difficulty = state.config.reset.pow_difficulty;
+    let difficulty = state.config.reset.pow_difficulty.get();
     let now = state.clock.now();
     // Expired challenges are swept as new ones are issued.
     sqlx::query("DELETE FROM pow_challenges WHERE expires_at <= $1")

@@ -125,7 +125,7 @@ impl Endpoint {
             clock,
             starttls: cfg.starttls,
             tls: Arc::new(tls),
-            timeout: Duration::from_secs(cfg.timeout_secs),
+            timeout: Duration::from_secs(cfg.timeout_secs.get()),
         })
     }
 
@@ -289,7 +289,7 @@ impl Pool {
             bind_dn: cfg.bind_dn.clone(),
             bind_password: cfg.bind_password.clone().unwrap_or_else(|| Secret::new("")),
             idle: Mutex::new(Vec::new()),
-            permits: Arc::new(Semaphore::new(cfg.pool_size)),
+            permits: Arc::new(Semaphore::new(cfg.pool_size.get())),
         }
     }
 
