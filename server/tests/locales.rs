@@ -299,8 +299,8 @@ const CALLS: &[(&str, &[&str], usize)] = &[
 const BUILT_KEYS: &[(&str, &str, &[&str])] = &[
     // `tn` picks `{key}.{form}` by the language's plural rules; the forms
     // each locale needs are checked by `every_locale_has_every_key...`.
-    ("src/i18n.rs", "{key}.{}", &[]),
-    ("src/i18n.rs", "{key}.other", &[]),
+    ("src/texts.rs", "{key}.{}", &[]),
+    ("src/texts.rs", "{key}.other", &[]),
     // Not keys: file names and theme field paths.
     ("server/src/assets.rs", "{path}.{ext}", &[]),
     ("server/src/breach.rs", "{prefix}.txt", &[]),
