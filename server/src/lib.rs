@@ -228,7 +228,7 @@ pub mod testing {
             hashes.clone(),
         );
         builtin.seed_demo().await.expect("demo users");
-        let policy = config.delivery.outbox_policy();
+        let policy = crate::outbox::Policy::from(&config.delivery);
         let state = AppState {
             public_origin: config.public_origin(),
             config: Arc::new(config),
