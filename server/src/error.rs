@@ -6,6 +6,11 @@
 //! response's extensions ([`Failure`]), and the request log
 //! ([`crate::request_log`]) logs it inside the request's span, so the line
 //! carries the request id.
+//!
+//! Everything returns `ApiError`, so this module imports none of the modules
+//! whose errors become one: `store`, `hashing` and `directory` each convert
+//! their own error (`From<StoreError>` is in `store`, and so on), and the
+//! variant keeps it boxed as its source, its chain whole.
 
 use std::sync::Arc;
 
