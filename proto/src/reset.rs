@@ -18,6 +18,20 @@ pub enum MethodKind {
     SecurityQuestions,
 }
 
+impl MethodKind {
+    /// The kind's stable name: its serde spelling, also the one the store
+    /// keeps and the metrics label carry.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Email => "email",
+            MethodKind::Sms => "sms",
+            MethodKind::Authenticator => "authenticator",
+            MethodKind::RecoveryCode => "recovery_code",
+            MethodKind::SecurityQuestions => "security_questions",
+        }
+    }
+}
+
 /// A method offered in this flow. `id` is opaque and only valid in this flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MethodOption {
@@ -240,6 +254,22 @@ impl std::fmt::Debug for FlowView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kind_is_named_as_serde_spells_it() {
+        for k in [
+            MethodKind::Email,
+            MethodKind::Sms,
+            MethodKind::Authenticator,
+            MethodKind::RecoveryCode,
+            MethodKind::SecurityQuestions,
+        ] {
+            let json = serde_json::to_string(&k).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+            let back: Option<MethodKind> = serde_json::from_str(&json).ok();
+            assert_eq!(back, Some(k));
+        }
+    }
 
     #[test]
     fn leading_zero_bits_counts_across_bytes() {

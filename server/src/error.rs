@@ -6,6 +6,11 @@
 //! response's extensions ([`Failure`]), and the request log
 //! ([`crate::request_log`]) logs it inside the request's span, so the line
 //! carries the request id.
+//!
+//! Everything returns `ApiError`, so this module imports none of the modules
+//! whose errors become one: `store`, `hashing` and `directory` each convert
+//! their own error (`From<StoreError>` is in `store`, and so on), and the
+//! variant keeps it boxed as its source, its chain whole.
 
 use std::sync::Arc;
 
@@ -31,12 +36,16 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Cause {
     #[error("store query failed: {0}")]
     Query(#[from] sqlx::Error),
+    /// The store failed (a `StoreError`, converted in `store`).
     #[error("{0}")]
-    Store(#[from] crate::store::StoreError),
+    Store(#[source] BoxError),
+    /// The directory could not give its password rules (a `DirectoryError`).
     #[error("directory password rules: {0}")]
-    PasswordRules(#[source] crate::directory::DirectoryError),
+    PasswordRules(#[source] BoxError),
+    /// The password hashing failed, not for a full queue (a `HashError`,
+    /// converted in `hashing`).
     #[error("{0}")]
-    Hash(#[source] crate::hashing::HashError),
+    Hash(#[source] BoxError),
     #[error("opening a sealed value: {0}")]
     Key(#[from] crate::keys::KeyError),
     #[error("json: {0}")]
@@ -159,9 +168,10 @@ pub enum ApiError {
     /// A part the portal needs (the store) does not answer.
     #[error("unavailable: {0}")]
     Unavailable(#[source] Cause),
-    /// The directory could not be reached; the cause is logged only.
+    /// The directory could not be reached; the cause (a `DirectoryError`,
+    /// converted in `directory`) is logged only.
     #[error("directory: {0}")]
-    DirectoryUnavailable(#[source] crate::directory::DirectoryError),
+    DirectoryUnavailable(#[source] BoxError),
     #[error("internal: {0}")]
     Internal(#[source] Cause),
     /// The password hashing queue is full.
@@ -178,30 +188,6 @@ pub enum ApiError {
     /// Usage & insights: an administrator who has not proved two methods.
     #[error("two methods required")]
     TwoMethodsRequired,
-}
-
-impl From<crate::directory::DirectoryError> for ApiError {
-    fn from(e: crate::directory::DirectoryError) -> Self {
-        use crate::directory::DirectoryError as D;
-        match e {
-            D::PasswordRejected(r) => ApiError::PasswordRejected(r.message_id()),
-            D::WrongPassword => ApiError::InvalidField {
-                field: "current".into(),
-                reason: "not your current password".into(),
-            },
-            D::Busy => ApiError::ServerBusy { retry_after: 1 },
-            other => ApiError::DirectoryUnavailable(other),
-        }
-    }
-}
-
-impl From<crate::hashing::HashError> for ApiError {
-    fn from(e: crate::hashing::HashError) -> Self {
-        match e {
-            crate::hashing::HashError::Busy => ApiError::ServerBusy { retry_after: 1 },
-            other => ApiError::Internal(Cause::Hash(other)),
-        }
-    }
 }
 
 impl From<Cause> for ApiError {
@@ -223,7 +209,6 @@ macro_rules! internal_from {
 
 internal_from!(
     sqlx::Error,
-    crate::store::StoreError,
     crate::keys::KeyError,
     serde_json::Error,
     std::io::Error,

@@ -27,6 +27,7 @@ use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
+use crate::error::{ApiError, Cause};
 use crate::metrics::Metrics;
 use crate::secret::Secret;
 
@@ -43,6 +44,16 @@ pub enum HashError {
     /// A stored hash that cannot be read, or a worker that went away.
     #[error("password hashing failed: {0}")]
     Failed(String),
+}
+
+/// A full queue is a 503 to retry shortly; a failure is a 500, its cause kept.
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => ApiError::ServerBusy { retry_after: 1 },
+            other => ApiError::Internal(Cause::Hash(Box::new(other))),
+        }
+    }
 }
 
 enum Work {

@@ -1,5 +1,24 @@
 //! sspr: the thin JSON API and static host behind the self-service password
 //! reset portal. `app()` builds the whole HTTP surface from an [`AppState`].
+//!
+//! Layers: a module imports only from the layers before it, never from its
+//! own or a later one (`cargo xtask cycles` fails on any import circle; the
+//! crate root and test modules are not counted). A new module goes in the
+//! lowest layer whose modules it needs.
+//!
+//! 1. leaves, importing no module: `clock`, `secret`, `i18n`, `audit`,
+//!    `client_ip`, `pacing`, `assets`, and `metrics` (a sink every layer
+//!    reports to: it names method kinds by `MethodKind::as_str`);
+//! 2. `config` (read by everyone; the outbox builds its own policy from it),
+//!    `keys`, `ready`, `serve`, `theme`;
+//! 3. `error` (used by everything: a cause becomes an `ApiError` in the
+//!    module that defines it, e.g. `store`, `hashing`, `directory`),
+//!    `delivery`, `breach`;
+//! 4. `store`, `hashing`, `json`, `request_log`;
+//! 5. `directory`, `outbox`, `limits`, `security`;
+//! 6. `methods`, `password`, `tap`;
+//! 7. `session` < `reset`, `security_info` (neither imports the other) <
+//!    `stepup` < `admin`, `routes` < `insights`.
 
 pub mod admin;
 pub mod assets;
@@ -228,7 +247,7 @@ pub mod testing {
             hashes.clone(),
         );
         builtin.seed_demo().await.expect("demo users");
-        let policy = config.delivery.outbox_policy();
+        let policy = crate::outbox::Policy::from(&config.delivery);
         let state = AppState {
             public_origin: config.public_origin(),
             config: Arc::new(config),

@@ -18,7 +18,7 @@ use sspr_server::hashing::HashPool;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
 use sspr_server::metrics::Metrics;
-use sspr_server::outbox::Outbox;
+use sspr_server::outbox::{Outbox, Policy};
 use sspr_server::pacing::Paces;
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
@@ -836,7 +836,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
             .map_err(|e| anyhow::anyhow!("delivery: {e}"))?,
         ),
     };
-    let outbox = Outbox::new(mail, sms, config.delivery.outbox_policy());
+    let outbox = Outbox::new(mail, sms, Policy::from(&config.delivery));
     let demo = config.directory.demo_users;
     let directory: Arc<dyn Directory> = match (config.directory.kind, &config.directory.ldap) {
         (DirectoryKind::Builtin, _) | (_, None) => {

@@ -332,7 +332,7 @@ impl Metrics {
         for k in METHOD_KINDS {
             for ok in [true, false] {
                 drop(m.reset_proofs.get_or_create(&ProofLabels {
-                    method: crate::methods::kind_str(k),
+                    method: k.as_str(),
                     result: result(ok),
                 }));
             }
@@ -384,7 +384,7 @@ impl Metrics {
     pub fn reset_proof(&self, method: MethodKind, ok: bool) {
         self.reset_proofs
             .get_or_create(&ProofLabels {
-                method: crate::methods::kind_str(method),
+                method: method.as_str(),
                 result: result(ok),
             })
             .inc();
@@ -536,6 +536,15 @@ mod tests {
     fn sample(text: &str, series: &str) -> Option<f64> {
         text.lines()
             .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn a_proof_is_labelled_with_the_name_the_store_keeps() {
+        assert_eq!(METHOD_KINDS.len(), crate::methods::KIND_ORDER.len());
+        for k in crate::methods::KIND_ORDER {
+            assert!(METHOD_KINDS.contains(&k), "{k:?}");
+            assert_eq!(k.as_str(), crate::methods::kind_str(k));
+        }
     }
 
     #[test]

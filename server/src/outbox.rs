@@ -36,6 +36,7 @@ use tokio::sync::Notify;
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::clock::UnixTime;
+use crate::config::DeliveryConfig;
 use crate::delivery::{Outgoing, Transport};
 use crate::error::ApiError;
 use crate::store::Backend;
@@ -85,6 +86,17 @@ pub struct Policy {
     pub first_retry: i64,
     pub give_up_after: i64,
     pub limit: i64,
+}
+
+/// The outbox's retry policy and bound, as `[delivery]` sets them.
+impl From<&DeliveryConfig> for Policy {
+    fn from(c: &DeliveryConfig) -> Policy {
+        Policy {
+            first_retry: i64::from(c.retry_first_secs.get()),
+            give_up_after: i64::from(c.retry_hours.get()) * 3600,
+            limit: i64::from(c.queue_limit.get()),
+        }
+    }
 }
 
 impl Policy {

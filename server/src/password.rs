@@ -34,7 +34,7 @@ pub async fn context(state: &AppState, user: &DirUser) -> Result<PasswordContext
         .directory
         .password_rules(user)
         .await
-        .map_err(|e| ApiError::Internal(Cause::PasswordRules(e)))?
+        .map_err(|e| ApiError::Internal(Cause::PasswordRules(e.into())))?
         .apply(cfg.rules());
     Ok(PasswordContext {
         rules,

@@ -7,6 +7,8 @@ use std::sync::Once;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+use crate::error::{ApiError, Cause};
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 static DRIVERS: Once = Once::new();
 
@@ -33,6 +35,20 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("store query failed: {0}")]
     Query(#[from] sqlx::Error),
+}
+
+/// A store failure as the cause of a request's failure, its chain kept.
+impl From<StoreError> for Cause {
+    fn from(e: StoreError) -> Self {
+        Cause::Store(Box::new(e))
+    }
+}
+
+/// A store failure is a 500 through `?`.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(Cause::from(e))
+    }
 }
 
 impl StoreError {

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use common::*;
 use sspr_server::config::{DeliveryConfig, SmtpTls};
 use sspr_server::delivery::{DevOutbox, Smtp, Transport};
-use sspr_server::outbox::Outbox;
+use sspr_server::outbox::{Outbox, Policy};
 
 fn checks(v: &serde_json::Value) -> Vec<(String, bool)> {
     v["checks"]
@@ -97,7 +97,7 @@ async fn readiness_checks_each_part_and_follows_the_mail_relay() {
         dir: h.outbox_dir(),
     });
     let mut state = h.state.clone();
-    state.outbox = Outbox::new(smtp, sms, cfg.outbox_policy());
+    state.outbox = Outbox::new(smtp, sms, Policy::from(&cfg));
     state.ready = Default::default();
     h.app = sspr_server::app(state);
 

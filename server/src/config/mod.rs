@@ -184,17 +184,6 @@ pub struct DeliveryConfig {
     pub queue_limit: QueueLimit,
 }
 
-impl DeliveryConfig {
-    /// The outbox's retry policy and bound.
-    pub fn outbox_policy(&self) -> crate::outbox::Policy {
-        crate::outbox::Policy {
-            first_retry: i64::from(self.retry_first_secs.get()),
-            give_up_after: i64::from(self.retry_hours.get()) * 3600,
-            limit: i64::from(self.queue_limit.get()),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {

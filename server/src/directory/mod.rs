@@ -9,6 +9,7 @@ pub mod ldap;
 use async_trait::async_trait;
 
 use crate::clock::UnixTime;
+use crate::error::ApiError;
 use crate::secret::Secret;
 
 /// A user as the portal sees them. Carries no password material.
@@ -103,6 +104,23 @@ impl DirectoryError {
             self,
             DirectoryError::Unavailable(_) | DirectoryError::Store(_) | DirectoryError::Hash(_)
         )
+    }
+}
+
+/// What a request answers when the directory fails it: a refusal, a wrong
+/// current password, a busy queue, or (the cause kept) unavailable.
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        use DirectoryError as D;
+        match e {
+            D::PasswordRejected(r) => ApiError::PasswordRejected(r.message_id()),
+            D::WrongPassword => ApiError::InvalidField {
+                field: "current".into(),
+                reason: "not your current password".into(),
+            },
+            D::Busy => ApiError::ServerBusy { retry_after: 1 },
+            other => ApiError::DirectoryUnavailable(Box::new(other)),
+        }
     }
 }
 

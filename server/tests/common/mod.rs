@@ -23,7 +23,7 @@ use sspr_server::hashing::HashPool;
 use sspr_server::keys::Keys;
 use sspr_server::limits::IpLimits;
 use sspr_server::metrics::Metrics;
-use sspr_server::outbox::Outbox;
+use sspr_server::outbox::{Outbox, Policy};
 use sspr_server::pacing::Paces;
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
@@ -195,7 +195,7 @@ pub async fn harness_setup(setup: Setup<'_>) -> Harness {
     let outbox_transport: Arc<dyn Transport> = Arc::new(DevOutbox {
         dir: dir.path().join("outbox"),
     });
-    let policy = config.delivery.outbox_policy();
+    let policy = Policy::from(&config.delivery);
     let state = AppState {
         public_origin: config.public_origin(),
         config: Arc::new(config),
