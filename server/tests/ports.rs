@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sspr_server::ports::{
-    AuditFilter, AuditStore, Claim, IpWindow, IpWindowStore, NewAuditEvent, ProofWindow,
-    ThrottleHorizons, ThrottleStore,
+    AuditFilter, AuditStore, Claim, IpWindow, IpWindowStore, LiveSession, NewAuditEvent,
+    NewSession, ProofWindow, SessionStore, SignInLockStore, Stamp, ThrottleHorizons, ThrottleStore,
 };
 use sspr_server::store::Store;
 
@@ -500,6 +500,317 @@ mod audit {
     }
 }
 
+mod sign_in_lock {
+    use super::*;
+
+    /// Checks in flight count up to a round; a released one frees its slot;
+    /// a stale one no longer counts.
+    pub async fn checks_count_to_a_round(s: &dyn SignInLockStore) {
+        for _ in 0..3 {
+            assert!(s.reserve_sign_in_check("k", 3, T - 60, T).await.unwrap());
+        }
+        assert!(
+            !s.reserve_sign_in_check("k", 3, T - 60, T).await.unwrap(),
+            "full"
+        );
+        assert!(
+            s.reserve_sign_in_check("j", 3, T - 60, T).await.unwrap(),
+            "per key"
+        );
+        s.release_sign_in_check("k").await.unwrap();
+        assert!(
+            s.reserve_sign_in_check("k", 3, T - 60, T + 1)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.reserve_sign_in_check("k", 3, T - 60, T + 1)
+                .await
+                .unwrap()
+        );
+        // Reserved at or before `stale`: forgotten, this one is the first.
+        assert!(
+            s.reserve_sign_in_check("k", 3, T + 1, T + 61)
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.reserve_sign_in_check("k", 3, T + 1, T + 61)
+                .await
+                .unwrap()
+        );
+        assert!(
+            s.reserve_sign_in_check("k", 3, T + 1, T + 61)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.reserve_sign_in_check("k", 3, T + 1, T + 61)
+                .await
+                .unwrap()
+        );
+    }
+
+    /// Failures count; the one that ends a round locks; a lock refuses
+    /// checks until it ends; a pass forgets failures and lock.
+    pub async fn failures_lock_and_a_pass_clears(s: &dyn SignInLockStore) {
+        assert_eq!(s.sign_in_locked_until("k").await.unwrap(), None);
+        for n in 1..=3 {
+            assert!(s.reserve_sign_in_check("k", 3, T - 60, T).await.unwrap());
+            assert_eq!(s.fail_sign_in_check("k", 3, T + 60).await.unwrap(), Some(n));
+        }
+        assert_eq!(s.sign_in_locked_until("k").await.unwrap(), Some(T + 60));
+        assert!(
+            !s.reserve_sign_in_check("k", 3, T - 60, T + 59)
+                .await
+                .unwrap(),
+            "locked"
+        );
+        s.lock_sign_in("k", T + 120).await.unwrap();
+        assert_eq!(s.sign_in_locked_until("k").await.unwrap(), Some(T + 120));
+        assert!(!s.reserve_sign_in_check("k", 3, T, T + 119).await.unwrap());
+        assert!(
+            s.reserve_sign_in_check("k", 3, T, T + 120).await.unwrap(),
+            "ended"
+        );
+        assert_eq!(
+            s.fail_sign_in_check("k", 3, T + 200).await.unwrap(),
+            Some(4)
+        );
+        assert_eq!(
+            s.sign_in_locked_until("k").await.unwrap(),
+            Some(T + 120),
+            "a new round locks only at its end"
+        );
+        assert!(s.reserve_sign_in_check("k", 3, T, T + 121).await.unwrap());
+        s.pass_sign_in_check("k").await.unwrap();
+        assert_eq!(s.sign_in_locked_until("k").await.unwrap(), None);
+        for _ in 0..3 {
+            assert!(s.reserve_sign_in_check("k", 3, T, T + 122).await.unwrap());
+        }
+        // A failure with no reservation (none in flight) still counts.
+        assert_eq!(s.fail_sign_in_check("new", 3, T).await.unwrap(), Some(1));
+    }
+
+    /// A pass keeps the slots of checks still in flight.
+    pub async fn a_pass_keeps_checks_in_flight(s: &dyn SignInLockStore) {
+        for _ in 0..3 {
+            assert!(s.reserve_sign_in_check("k", 3, T - 60, T).await.unwrap());
+        }
+        s.pass_sign_in_check("k").await.unwrap();
+        assert!(s.reserve_sign_in_check("k", 3, T - 60, T).await.unwrap());
+        assert!(!s.reserve_sign_in_check("k", 3, T - 60, T).await.unwrap());
+    }
+
+    /// N concurrent checks against a round of 10: exactly 10 reserved.
+    pub async fn concurrent_checks_never_pass_a_round(s: Arc<dyn SignInLockStore>) {
+        let tasks: Vec<_> = (0..24)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    s.reserve_sign_in_check("race", 10, T - 60, T)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut reserved = 0;
+        for t in tasks {
+            reserved += i32::from(t.await.unwrap());
+        }
+        assert_eq!(reserved, 10);
+    }
+}
+
+mod session {
+    use super::*;
+    use sspr_proto::security_info::SignedInWith;
+
+    /// Sessions belong to users: the store refuses one for nobody.
+    pub async fn user(store: &Store, id: &str) {
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, password_hash, password_changed_at, created_at) \
+             VALUES ($1, $1, $1, '-', 0, 0)",
+        )
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+
+    async fn pass(store: &Store, id: &str, expires_at: i64, revoked_at: Option<i64>) {
+        sqlx::query(
+            "INSERT INTO access_passes (id, user_id, pass_hash, one_time, created_at, expires_at, revoked_at) \
+             VALUES ($1, 'u1', '-', 0, 0, $2, $3)",
+        )
+        .bind(id)
+        .bind(expires_at)
+        .bind(revoked_at)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    }
+
+    fn new<'a>(hash: &'a str, expires: i64, epoch: i64) -> NewSession<'a> {
+        NewSession {
+            hash,
+            user_id: "u1",
+            created: T,
+            expires,
+            via: SignedInWith::Password,
+            epoch,
+            pass_id: None,
+        }
+    }
+
+    /// A stored session is live until it expires or is deleted.
+    pub async fn sessions_live_until_they_end(s: &dyn SessionStore) {
+        s.insert_session(&new("h1", T + 100, 0)).await.unwrap();
+        let live = s.live_session("h1", T + 99).await.unwrap().unwrap();
+        assert_eq!(
+            live,
+            LiveSession {
+                user_id: "u1".into(),
+                via: SignedInWith::Password,
+                auth_at: T,
+                mfa_at: 0
+            }
+        );
+        assert_eq!(
+            s.live_session("h1", T + 100).await.unwrap(),
+            None,
+            "expired"
+        );
+        assert_eq!(s.live_session("nope", T).await.unwrap(), None);
+        s.stamp_session("h1", Stamp::Auth, T + 5).await.unwrap();
+        s.stamp_session("h1", Stamp::Mfa, T + 7).await.unwrap();
+        let live = s.live_session("h1", T + 8).await.unwrap().unwrap();
+        assert_eq!((live.auth_at, live.mfa_at), (T + 5, T + 7));
+        s.delete_session("h1").await.unwrap();
+        s.delete_session("h1").await.unwrap();
+        assert_eq!(s.live_session("h1", T).await.unwrap(), None, "deleted");
+    }
+
+    /// A pass session lives while its pass is neither revoked nor expired.
+    pub async fn pass_sessions_end_with_their_pass(store: Store) {
+        pass(&store, "p1", T + 50, None).await;
+        pass(&store, "p2", T + 50, Some(T)).await;
+        let s: &dyn SessionStore = &store;
+        for (hash, pass_id) in [("h1", "p1"), ("h2", "p2")] {
+            s.insert_session(&NewSession {
+                via: SignedInWith::TemporaryAccessPass,
+                pass_id: Some(pass_id),
+                ..new(hash, T + 100, 0)
+            })
+            .await
+            .unwrap();
+        }
+        let live = s.live_session("h1", T + 49).await.unwrap().unwrap();
+        assert_eq!(live.via, SignedInWith::TemporaryAccessPass);
+        assert_eq!(
+            s.live_session("h1", T + 50).await.unwrap(),
+            None,
+            "pass expired"
+        );
+        assert_eq!(
+            s.live_session("h2", T + 1).await.unwrap(),
+            None,
+            "pass revoked"
+        );
+    }
+
+    /// Epochs start at 0 and move by one; a session of an old epoch is dead.
+    pub async fn epochs_move_on(s: &dyn SessionStore) {
+        assert_eq!(s.session_epoch("u1").await.unwrap(), 0);
+        s.insert_session(&new("h1", T + 100, 0)).await.unwrap();
+        assert_eq!(s.bump_session_epoch("u1").await.unwrap(), Some(1));
+        assert_eq!(s.session_epoch("u1").await.unwrap(), 1);
+        assert_eq!(s.session_epoch("u2").await.unwrap(), 0, "per user");
+        assert_eq!(s.live_session("h1", T).await.unwrap(), None, "old epoch");
+        s.insert_session(&new("h2", T + 100, 1)).await.unwrap();
+        assert!(s.live_session("h2", T).await.unwrap().is_some());
+    }
+
+    /// Ending a user's sessions keeps one, moved to the new epoch, and counts
+    /// the live ones ended; the expired go too.
+    pub async fn ending_sessions_keeps_one(s: &dyn SessionStore) {
+        s.insert_session(&new("keep", T + 100, 0)).await.unwrap();
+        s.insert_session(&new("live", T + 100, 0)).await.unwrap();
+        s.insert_session(&new("old", T + 10, 0)).await.unwrap();
+        s.insert_session(&NewSession {
+            user_id: "u2",
+            ..new("other", T + 100, 0)
+        })
+        .await
+        .unwrap();
+        let epoch = s.bump_session_epoch("u1").await.unwrap().unwrap();
+        assert_eq!(
+            s.end_sessions_but("u1", "keep", epoch, T + 20)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            s.live_session("keep", T + 20).await.unwrap().is_some(),
+            "kept"
+        );
+        assert_eq!(s.live_session("live", T).await.unwrap(), None);
+        assert!(
+            s.live_session("other", T).await.unwrap().is_some(),
+            "per user"
+        );
+        // The expired one went: moving the epoch back cannot revive it.
+        assert_eq!(
+            s.end_sessions_but("u1", "-", epoch, T).await.unwrap(),
+            1,
+            "only keep"
+        );
+    }
+
+    /// Proofs are kept once per kind, latest time, read most recent first.
+    pub async fn proofs_are_read_newest_first(s: &dyn SessionStore) {
+        s.insert_session(&new("h1", T + 100, 0)).await.unwrap();
+        s.record_session_proof("h1", "email", T).await.unwrap();
+        s.record_session_proof("h1", "sms", T + 1).await.unwrap();
+        s.record_session_proof("h1", "totp", T + 1).await.unwrap();
+        assert_eq!(
+            s.session_proofs_since("h1", T).await.unwrap(),
+            ["sms", "totp", "email"]
+        );
+        s.record_session_proof("h1", "email", T + 2).await.unwrap();
+        assert_eq!(
+            s.session_proofs_since("h1", T + 1).await.unwrap(),
+            ["email", "sms", "totp"]
+        );
+        assert_eq!(
+            s.session_proofs_since("h1", T + 2).await.unwrap(),
+            ["email"]
+        );
+        assert!(s.session_proofs_since("h2", T).await.unwrap().is_empty());
+        s.delete_session("h1").await.unwrap();
+        assert!(
+            s.session_proofs_since("h1", T).await.unwrap().is_empty(),
+            "they go with their session"
+        );
+    }
+
+    /// Concurrent moves of one epoch each get their own.
+    pub async fn concurrent_bumps_each_count(s: Arc<dyn SessionStore>) {
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.bump_session_epoch("u1").await.unwrap().unwrap() })
+            })
+            .collect();
+        let mut epochs = Vec::new();
+        for t in tasks {
+            epochs.push(t.await.unwrap());
+        }
+        epochs.sort_unstable();
+        assert_eq!(epochs, (1..=12).collect::<Vec<i64>>());
+    }
+}
+
 /// Runs each case on a fresh store of every backend, and prints how long the
 /// cases took on each (opening and migrating the stores not counted).
 macro_rules! conform {
@@ -559,5 +870,37 @@ async fn audit_store_conforms_on_every_backend() {
         "AuditStore",
         |s: Store| async move { events_read_back_whole(&s).await },
         |s: Store| async move { events_are_ordered_and_filtered(&s).await },
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_lock_store_conforms_on_every_backend() {
+    use sign_in_lock::*;
+    conform!(
+        "SignInLockStore",
+        |s: Store| async move { checks_count_to_a_round(&s).await },
+        |s: Store| async move { failures_lock_and_a_pass_clears(&s).await },
+        |s: Store| async move { a_pass_keeps_checks_in_flight(&s).await },
+        |s: Store| concurrent_checks_never_pass_a_round(Arc::new(s)),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_store_conforms_on_every_backend() {
+    use session::*;
+    /// Two users, for the foreign key sessions hold.
+    async fn users(s: Store) -> Store {
+        user(&s, "u1").await;
+        user(&s, "u2").await;
+        s
+    }
+    conform!(
+        "SessionStore",
+        |s: Store| async move { sessions_live_until_they_end(&users(s).await).await },
+        |s: Store| async move { pass_sessions_end_with_their_pass(users(s).await).await },
+        |s: Store| async move { epochs_move_on(&users(s).await).await },
+        |s: Store| async move { ending_sessions_keeps_one(&users(s).await).await },
+        |s: Store| async move { proofs_are_read_newest_first(&users(s).await).await },
+        |s: Store| async move { concurrent_bumps_each_count(Arc::new(users(s).await)).await },
     );
 }
