@@ -2,6 +2,7 @@
 //! Events carry who, how, the result, the IP and the flow; never a secret.
 
 use crate::AppState;
+use crate::ports::{AuditStore, NewAuditEvent};
 
 pub const FLOW_PROGRESS: &str = "Self-service password reset flow activity progress";
 pub const RESET_COMPLETED: &str = "Reset password (self-service)";
@@ -35,22 +36,22 @@ pub async fn record(state: &AppState, e: Event<'_>) {
         result, ip = e.ip, flow, detail = e.detail,
         "audit"
     );
-    let inserted = sqlx::query(
-        "INSERT INTO audit_events (id, at, activity, actor, target, method, result, ip, flow, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(state.entropy.hex_id(16))
-    .bind(state.clock.now())
-    .bind(e.activity)
-    .bind(e.actor)
-    .bind(e.target)
-    .bind(e.method)
-    .bind(result)
-    .bind(e.ip)
-    .bind(flow)
-    .bind(e.detail)
-    .execute(state.store.pool())
-    .await;
+    let id = state.entropy.hex_id(16);
+    let inserted = state
+        .store
+        .append_audit(&NewAuditEvent {
+            id: &id,
+            at: state.clock.now(),
+            activity: e.activity,
+            actor: e.actor,
+            target: e.target,
+            method: e.method,
+            success: e.success,
+            ip: e.ip,
+            flow,
+            detail: e.detail,
+        })
+        .await;
     if let Err(err) = inserted {
         tracing::error!(error = %err, "cannot store an audit event");
     }

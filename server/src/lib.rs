@@ -41,6 +41,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod pacing;
 pub mod password;
+pub mod ports;
 pub mod ready;
 pub mod request_log;
 pub mod reset;

@@ -6,6 +6,7 @@
 
 use crate::clock::UnixTime;
 use crate::error::ApiError;
+use crate::ports::{IpWindow, IpWindowStore};
 use crate::store::Store;
 
 /// Every per-IP window is 10 minutes; the budgets come from `[reset]` in the config.
@@ -31,21 +32,10 @@ impl IpLimits {
         now: UnixTime,
     ) -> Result<(), ApiError> {
         let key = format!("{bucket}|{client}");
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "INSERT INTO ip_windows (key, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (key) DO UPDATE SET \
-               hits = CASE WHEN ip_windows.window_start <= $3 THEN 1 ELSE ip_windows.hits + 1 END, \
-               window_start = CASE WHEN ip_windows.window_start <= $3 THEN $2 ELSE ip_windows.window_start END \
-             RETURNING hits, window_start",
-        )
-        .bind(&key)
-        .bind(now)
-        .bind(now - window)
-        .fetch_all(self.store.pool())
-        .await?;
-        let (hits, start) = rows
-            .first()
-            .copied()
+        let IpWindow { hits, start } = self
+            .store
+            .hit_ip_window(&key, window, now)
+            .await?
             .ok_or_else(|| ApiError::broken("no window"))?;
         if hits > i64::from(limit) {
             return Err(ApiError::RateLimited {
@@ -57,11 +47,10 @@ impl IpLimits {
 
     /// Drops windows that ended before `now`. Returns how many.
     pub async fn sweep(&self, now: UnixTime) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM ip_windows WHERE window_start <= $1")
-            .bind(now - WINDOW)
-            .execute(self.store.pool())
-            .await?;
-        Ok(done.rows_affected())
+        self.store
+            .sweep_ip_windows(now - WINDOW)
+            .await
+            .map_err(crate::ports::into_sqlx)
     }
 }
 

@@ -14,6 +14,7 @@ use sspr_proto::session::SessionView;
 use crate::AppState;
 use crate::directory::DirUser;
 use crate::error::ApiError;
+use crate::ports::{LiveSession, NewSession, SessionStore, SignInLockStore, Stamp};
 use crate::secret::Secret;
 
 pub const COOKIE: &str = "__Host-sspr_session";
@@ -109,12 +110,8 @@ pub fn clear_cookie() -> HeaderValue {
 }
 
 async fn locked_until(state: &AppState, key: &str) -> Result<Option<i64>, ApiError> {
-    let until: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT locked_until FROM signin_throttle WHERE user_id = $1")
-            .bind(key)
-            .fetch_optional(state.store.pool())
-            .await?;
-    Ok(until.flatten().filter(|t| *t > state.clock.now()))
+    let until = state.store.sign_in_locked_until(key).await?;
+    Ok(until.filter(|t| *t > state.clock.now()))
 }
 
 /// Counts a wrong password against `key`: the name as typed at sign-in
@@ -125,28 +122,14 @@ async fn record_failure(state: &AppState, key: &str) -> Result<(), ApiError> {
     // One atomic statement: the check's reservation becomes a failure, and
     // the tenth of a round locks the key at once (for the shortest lock; its
     // full length follows), so no reservation slips in between.
-    let failures: i64 = sqlx::query_scalar(
-        "INSERT INTO signin_throttle (user_id, failures) VALUES ($1, 1) \
-         ON CONFLICT (user_id) DO UPDATE SET failures = signin_throttle.failures + 1, \
-           pending = CASE WHEN signin_throttle.pending > 0 THEN signin_throttle.pending - 1 ELSE 0 END, \
-           locked_until = CASE WHEN (signin_throttle.failures + 1) % 10 = 0 THEN $2 \
-                               ELSE signin_throttle.locked_until END \
-         RETURNING failures",
-    )
-    .bind(key)
-    .bind(now + FIRST_LOCK)
-    .fetch_all(state.store.pool())
-    .await?
-    .into_iter()
-    .next()
-    .ok_or_else(|| ApiError::broken("RETURNING gave no row"))?;
+    let failures = state
+        .store
+        .fail_sign_in_check(key, LOCK_EVERY, now + FIRST_LOCK)
+        .await?
+        .ok_or_else(|| ApiError::broken("RETURNING gave no row"))?;
     if failures % LOCK_EVERY == 0 {
         let lock = (FIRST_LOCK << (failures / LOCK_EVERY - 1).min(20)).min(MAX_LOCK);
-        sqlx::query("UPDATE signin_throttle SET locked_until = $1 WHERE user_id = $2")
-            .bind(now + lock)
-            .bind(key)
-            .execute(state.store.pool())
-            .await?;
+        state.store.lock_sign_in(key, now + lock).await?;
     }
     Ok(())
 }
@@ -158,22 +141,11 @@ async fn record_failure(state: &AppState, key: &str) -> Result<(), ApiError> {
 async fn reserve_check(state: &AppState, key: &str) -> Result<(), ApiError> {
     let now = state.clock.now();
     let stale = now - 60;
-    let reserved: Vec<i64> = sqlx::query_scalar(
-        "INSERT INTO signin_throttle (user_id, failures, pending, pending_at) VALUES ($1, 0, 1, $2) \
-         ON CONFLICT (user_id) DO UPDATE SET \
-           pending = CASE WHEN signin_throttle.pending_at <= $3 THEN 1 ELSE signin_throttle.pending + 1 END, \
-           pending_at = $2 \
-         WHERE (signin_throttle.locked_until IS NULL OR signin_throttle.locked_until <= $2) \
-           AND (signin_throttle.failures % 10) \
-               + CASE WHEN signin_throttle.pending_at <= $3 THEN 0 ELSE signin_throttle.pending END < 10 \
-         RETURNING pending",
-    )
-    .bind(key)
-    .bind(now)
-    .bind(stale)
-    .fetch_all(state.store.pool())
-    .await?;
-    if !reserved.is_empty() {
+    if state
+        .store
+        .reserve_sign_in_check(key, LOCK_EVERY, stale, now)
+        .await?
+    {
         return Ok(());
     }
     // Locked, or ten checks of this name already in flight: the first is a
@@ -193,18 +165,9 @@ async fn settle_check<T>(
     key: &str,
     checked: Result<Option<T>, ApiError>,
 ) -> Result<Option<T>, ApiError> {
-    let release = || async {
-        sqlx::query(
-            "UPDATE signin_throttle SET pending = pending - 1 WHERE user_id = $1 AND pending > 0",
-        )
-        .bind(key)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::from)
-    };
     match checked {
         Err(e) => {
-            let _ = release().await;
+            let _ = state.store.release_sign_in_check(key).await;
             Err(e)
         }
         Ok(None) => {
@@ -215,20 +178,7 @@ async fn settle_check<T>(
             // The round starts again, but checks still in flight keep their
             // slots: forgetting them would let a burst that holds the right
             // password past the ten-check bound.
-            sqlx::query(
-                "UPDATE signin_throttle SET failures = 0, locked_until = NULL, \
-                   pending = CASE WHEN pending > 0 THEN pending - 1 ELSE 0 END \
-                 WHERE user_id = $1",
-            )
-            .bind(key)
-            .execute(state.store.pool())
-            .await?;
-            sqlx::query(
-                "DELETE FROM signin_throttle WHERE user_id = $1 AND pending = 0 AND failures = 0",
-            )
-            .bind(key)
-            .execute(state.store.pool())
-            .await?;
+            state.store.pass_sign_in_check(key).await?;
             Ok(Some(v))
         }
     }
@@ -261,10 +211,7 @@ pub async fn sign_in(
 ) -> Result<(String, SessionView), ApiError> {
     // Whatever happens, a presented session id is never kept (rotation).
     if let Some(old) = presented {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(hash(old))
-            .execute(state.store.pool())
-            .await?;
+        state.store.delete_session(&hash(old)).await?;
     }
     let key = signin_key(state, username);
     locked(state, &key).await?;
@@ -283,19 +230,18 @@ pub async fn sign_in(
     let expires = pass
         .as_ref()
         .map_or(now + LIFETIME, |p| p.expires_at.min(now + LIFETIME));
-    sqlx::query(
-        "INSERT INTO sessions (id_hash, user_id, created_at, expires_at, auth_at, via, epoch, pass_id) \
-         VALUES ($1, $2, $3, $4, $3, $5, $6, $7)",
-    )
-    .bind(hash(&token))
-    .bind(&user.id)
-    .bind(now)
-    .bind(expires)
-    .bind(via_str(via))
-    .bind(epoch)
-    .bind(pass.map(|p| p.id))
-    .execute(state.store.pool())
-    .await?;
+    state
+        .store
+        .insert_session(&NewSession {
+            hash: &hash(&token),
+            user_id: &user.id,
+            created: now,
+            expires,
+            via,
+            epoch,
+            pass_id: pass.as_ref().map(|p| p.id.as_str()),
+        })
+        .await?;
     Ok((token, view(&user)))
 }
 
@@ -338,25 +284,16 @@ async fn check_sign_in(
 
 /// The user's session epoch (0 until a reset or change moves it).
 async fn epoch_of(state: &AppState, user_id: &str) -> Result<i64, ApiError> {
-    let e: Option<i64> = sqlx::query_scalar("SELECT epoch FROM session_epochs WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(state.store.pool())
-        .await?;
-    Ok(e.unwrap_or(0))
+    Ok(state.store.session_epoch(user_id).await?)
 }
 
 /// Moves the user's epoch on: every session of an older one is dead.
 async fn bump_epoch(state: &AppState, user_id: &str) -> Result<i64, ApiError> {
-    sqlx::query_scalar(
-        "INSERT INTO session_epochs (user_id, epoch) VALUES ($1, 1) \
-         ON CONFLICT (user_id) DO UPDATE SET epoch = session_epochs.epoch + 1 RETURNING epoch",
-    )
-    .bind(user_id)
-    .fetch_all(state.store.pool())
-    .await?
-    .into_iter()
-    .next()
-    .ok_or_else(|| ApiError::broken("RETURNING gave no row"))
+    state
+        .store
+        .bump_session_epoch(user_id)
+        .await?
+        .ok_or_else(|| ApiError::broken("RETURNING gave no row"))
 }
 
 fn view(user: &DirUser) -> SessionView {
@@ -365,13 +302,6 @@ fn view(user: &DirUser) -> SessionView {
         display_name: user.display_name.clone(),
         is_admin: user.is_admin,
         proven: Vec::new(),
-    }
-}
-
-fn via_str(via: SignedInWith) -> &'static str {
-    match via {
-        SignedInWith::Password => "password",
-        SignedInWith::TemporaryAccessPass => "tap",
     }
 }
 
@@ -388,29 +318,22 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<SessionVie
 pub async fn require(state: &AppState, headers: &HeaderMap) -> Result<Session, ApiError> {
     let token = token(headers).ok_or(ApiError::SessionRequired)?;
     let hash = hash(&token);
-    let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT s.user_id, s.via, s.auth_at, s.mfa_at FROM sessions s \
-         LEFT JOIN session_epochs e ON e.user_id = s.user_id \
-         LEFT JOIN access_passes p ON p.id = s.pass_id \
-         WHERE s.id_hash = $1 AND s.expires_at > $2 AND s.epoch = COALESCE(e.epoch, 0) \
-           AND (s.pass_id IS NULL OR (p.revoked_at IS NULL AND p.expires_at > $2))",
-    )
-    .bind(&hash)
-    .bind(state.clock.now())
-    .fetch_optional(state.store.pool())
-    .await?;
-    let (user_id, via, auth_at, mfa_at) = row.ok_or(ApiError::SessionRequired)?;
+    let LiveSession {
+        user_id,
+        via,
+        auth_at,
+        mfa_at,
+    } = state
+        .store
+        .live_session(&hash, state.clock.now())
+        .await?
+        .ok_or(ApiError::SessionRequired)?;
     let user = state
         .directory
         .user_by_id(&user_id)
         .await?
         .filter(|u| u.enabled)
         .ok_or(ApiError::SessionRequired)?;
-    let via = if via == "tap" {
-        SignedInWith::TemporaryAccessPass
-    } else {
-        SignedInWith::Password
-    };
     Ok(Session {
         hash,
         user,
@@ -456,7 +379,7 @@ pub async fn check_password(
 
 /// Notes that this session just proved a method the user already had.
 pub async fn mark_stepped_up(state: &AppState, session_hash: &str) -> Result<(), ApiError> {
-    mark(state, session_hash, "mfa_at").await
+    mark(state, session_hash, Stamp::Mfa).await
 }
 
 /// Notes that this session just proved, with a step-up, a method of `kind`
@@ -472,15 +395,14 @@ pub async fn mark_proved(
     if kind == MethodKind::SecurityQuestions {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO session_proofs (session_hash, kind, at) VALUES ($1, $2, $3) \
-         ON CONFLICT (session_hash, kind) DO UPDATE SET at = excluded.at",
-    )
-    .bind(session_hash)
-    .bind(crate::methods::kind_str(kind))
-    .bind(state.clock.now())
-    .execute(state.store.pool())
-    .await?;
+    state
+        .store
+        .record_session_proof(
+            session_hash,
+            crate::methods::kind_str(kind),
+            state.clock.now(),
+        )
+        .await?;
     Ok(())
 }
 
@@ -490,14 +412,10 @@ pub async fn proven_kinds(
     state: &AppState,
     session_hash: &str,
 ) -> Result<Vec<MethodKind>, ApiError> {
-    let kinds: Vec<String> = sqlx::query_scalar(
-        "SELECT kind FROM session_proofs WHERE session_hash = $1 AND at >= $2 \
-         ORDER BY at DESC, kind",
-    )
-    .bind(session_hash)
-    .bind(state.clock.now() - RECENT_AUTH)
-    .fetch_all(state.store.pool())
-    .await?;
+    let kinds = state
+        .store
+        .session_proofs_since(session_hash, state.clock.now() - RECENT_AUTH)
+        .await?;
     Ok(kinds
         .iter()
         .filter_map(|k| crate::methods::parse_kind(k))
@@ -507,19 +425,15 @@ pub async fn proven_kinds(
 
 /// Notes that this session just proved the password again.
 pub async fn mark_authenticated(state: &AppState, session_hash: &str) -> Result<(), ApiError> {
-    mark(state, session_hash, "auth_at").await
+    mark(state, session_hash, Stamp::Auth).await
 }
 
-/// Stamps one of the session's proof times (a column name, never input).
-async fn mark(state: &AppState, session_hash: &str, column: &'static str) -> Result<(), ApiError> {
-    sqlx::query(&format!(
-        "UPDATE sessions SET {column} = $1 WHERE id_hash = $2"
-    ))
-    .bind(state.clock.now())
-    .bind(session_hash)
-    .execute(state.store.pool())
-    .await?;
-    Ok(())
+/// Stamps one of the session's proof times with now.
+async fn mark(state: &AppState, session_hash: &str, stamp: Stamp) -> Result<(), ApiError> {
+    Ok(state
+        .store
+        .stamp_session(session_hash, stamp, state.clock.now())
+        .await?)
 }
 
 pub async fn locked(state: &AppState, key: &str) -> Result<(), ApiError> {
@@ -533,10 +447,7 @@ pub async fn locked(state: &AppState, key: &str) -> Result<(), ApiError> {
 
 pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     if let Some(t) = token(headers) {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(hash(&t))
-            .execute(state.store.pool())
-            .await?;
+        state.store.delete_session(&hash(&t)).await?;
     }
     Ok(())
 }
@@ -556,25 +467,8 @@ pub async fn revoke_others(
     keep_hash: &str,
 ) -> Result<u64, ApiError> {
     let epoch = bump_epoch(state, user_id).await?;
-    sqlx::query("UPDATE sessions SET epoch = $1 WHERE id_hash = $2 AND user_id = $3")
-        .bind(epoch)
-        .bind(keep_hash)
-        .bind(user_id)
-        .execute(state.store.pool())
-        .await?;
-    let done = sqlx::query(
-        "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 AND expires_at > $3",
-    )
-    .bind(user_id)
-    .bind(keep_hash)
-    .bind(state.clock.now())
-    .execute(state.store.pool())
-    .await?;
-    // Expired ones go too, uncounted.
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
-        .bind(user_id)
-        .bind(keep_hash)
-        .execute(state.store.pool())
-        .await?;
-    Ok(done.rows_affected())
+    Ok(state
+        .store
+        .end_sessions_but(user_id, keep_hash, epoch, state.clock.now())
+        .await?)
 }

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use crate::AppState;
 use crate::clock::UnixTime;
 use crate::error::ApiError;
+use crate::ports::{Claim, ProofWindow, ThrottleHorizons, ThrottleStore};
 
 pub const FAIL_LIMIT: i64 = 5;
 pub const FAIL_WINDOW: i64 = 24 * 3600;
@@ -47,84 +48,44 @@ pub fn account_subject(user_id: &str) -> String {
     format!("u:{user_id}")
 }
 
+/// The proof budget of every subject.
+const PROOFS: ProofWindow = ProofWindow {
+    limit: FAIL_LIMIT,
+    seconds: FAIL_WINDOW,
+};
+
 pub async fn is_blocked(state: &AppState, subject: &str) -> Result<bool, ApiError> {
-    let until: Option<i64> = sqlx::query_scalar("SELECT until FROM sspr_blocks WHERE subject = $1")
-        .bind(subject)
-        .fetch_optional(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+    let until = state.store.blocked_until(subject).await?;
     Ok(until.is_some_and(|u| u > state.clock.now()))
 }
 
 /// Reserves one proof in `subject`'s budget, in one atomic statement:
 /// false when failures plus proofs in flight already reach the limit.
 pub async fn reserve(state: &AppState, subject: &str) -> Result<bool, ApiError> {
-    let now = state.clock.now();
-    let row: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO proof_budget (subject, window_start, used, failed) VALUES ($1, $2, 1, 0) \
-         ON CONFLICT (subject) DO UPDATE SET \
-           used = CASE WHEN proof_budget.window_start <= $3 THEN 1 ELSE proof_budget.used + 1 END, \
-           failed = CASE WHEN proof_budget.window_start <= $3 THEN 0 ELSE proof_budget.failed END, \
-           window_start = CASE WHEN proof_budget.window_start <= $3 THEN $2 ELSE proof_budget.window_start END \
-         WHERE proof_budget.window_start <= $3 OR proof_budget.used < $4 \
-         RETURNING used",
-    )
-    .bind(subject)
-    .bind(now)
-    .bind(now - FAIL_WINDOW)
-    .bind(FAIL_LIMIT)
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?
-        .into_iter()
-        .next();
-    Ok(row.is_some())
+    Ok(state
+        .store
+        .reserve_proof(subject, PROOFS, state.clock.now())
+        .await?)
 }
 
 /// Gives a reserved slot back: the proof passed, or was not a guess.
 pub async fn refund(state: &AppState, subject: &str) -> Result<(), ApiError> {
-    sqlx::query("UPDATE proof_budget SET used = used - 1 WHERE subject = $1 AND used > failed")
-        .bind(subject)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(())
+    Ok(state.store.refund_proof(subject).await?)
 }
 
 /// The reserved proof failed. Returns true when this failure blocks `subject`.
 pub async fn fail_reserved(state: &AppState, subject: &str) -> Result<bool, ApiError> {
-    let failed: Option<i64> = sqlx::query_scalar(
-        "UPDATE proof_budget SET failed = failed + 1 WHERE subject = $1 RETURNING failed",
-    )
-    .bind(subject)
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?
-    .into_iter()
-    .next();
+    let failed = state.store.fail_reserved_proof(subject).await?;
     block_at_limit(state, subject, failed.unwrap_or(FAIL_LIMIT)).await
 }
 
 /// A failed proof counted against an account (no slot was reserved there).
 /// Returns true when this failure blocks it.
 pub async fn fail_unreserved(state: &AppState, subject: &str) -> Result<bool, ApiError> {
-    let now = state.clock.now();
-    let failed: i64 = sqlx::query_scalar(
-        "INSERT INTO proof_budget (subject, window_start, used, failed) VALUES ($1, $2, 1, 1) \
-         ON CONFLICT (subject) DO UPDATE SET \
-           used = CASE WHEN proof_budget.window_start <= $3 THEN 1 ELSE proof_budget.used + 1 END, \
-           failed = CASE WHEN proof_budget.window_start <= $3 THEN 1 ELSE proof_budget.failed + 1 END, \
-           window_start = CASE WHEN proof_budget.window_start <= $3 THEN $2 ELSE proof_budget.window_start END \
-         RETURNING failed",
-    )
-    .bind(subject)
-    .bind(now)
-    .bind(now - FAIL_WINDOW)
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?
-        .into_iter()
-        .next()
+    let failed = state
+        .store
+        .fail_unreserved_proof(subject, FAIL_WINDOW, state.clock.now())
+        .await?
         .ok_or_else(|| ApiError::internal("RETURNING gave no row"))?;
     block_at_limit(state, subject, failed).await
 }
@@ -135,17 +96,10 @@ async fn block_at_limit(state: &AppState, subject: &str, failed: i64) -> Result<
     }
     let now = state.clock.now();
     // Only the failure that reaches the limit starts the block.
-    let started = sqlx::query(
-        "INSERT INTO sspr_blocks (subject, until) VALUES ($1, $2) \
-         ON CONFLICT (subject) DO UPDATE SET until = excluded.until WHERE sspr_blocks.until <= $3",
-    )
-    .bind(subject)
-    .bind(now + BLOCK_FOR)
-    .bind(now)
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    Ok(started.rows_affected() == 1)
+    Ok(state
+        .store
+        .start_block(subject, now + BLOCK_FOR, now)
+        .await?)
 }
 
 /// What a code is for. The 60 s cooldown holds per account, target and
@@ -197,57 +151,23 @@ pub async fn charge_send(
     let target = target_hash(state, target, purpose);
     // One atomic claim of the target's cooldown: of two concurrent sends to
     // one number, one goes.
-    let claimed = sqlx::query(
-        "INSERT INTO send_log (account, target_hash, at) VALUES ($1, $2, $3) \
-         ON CONFLICT (account, target_hash) DO UPDATE SET at = excluded.at \
-         WHERE send_log.at <= $4",
-    )
-    .bind(account)
-    .bind(&target)
-    .bind(now)
-    .bind(now - TARGET_COOLDOWN)
-    .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
-    if claimed.rows_affected() == 0 {
-        let at: i64 =
-            sqlx::query_scalar("SELECT at FROM send_log WHERE account = $1 AND target_hash = $2")
-                .bind(account)
-                .bind(&target)
-                .fetch_one(state.store.pool())
-                .await
-                .map_err(ApiError::internal)?;
+    let store = &state.store;
+    if let Claim::HeldSince(at) = store
+        .claim_cooldown(account, &target, TARGET_COOLDOWN, now)
+        .await?
+    {
         return Ok(Err(Held::Cooldown {
             retry_after: (at + TARGET_COOLDOWN - now).max(1),
         }));
     }
-    let sent: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM throttle_events WHERE subject = $1 AND kind = 'send' AND at > $2",
-    )
-    .bind(account)
-    .bind(now - SEND_WINDOW)
-    .fetch_one(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    let sent = store.sends_since(account, now - SEND_WINDOW).await?;
     if sent >= SEND_LIMIT {
-        let oldest: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(at) FROM throttle_events WHERE subject = $1 AND kind = 'send' AND at > $2",
-        )
-        .bind(account)
-        .bind(now - SEND_WINDOW)
-        .fetch_one(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        let oldest = store.oldest_send_since(account, now - SEND_WINDOW).await?;
         return Ok(Err(Held::Cap {
             retry_after: oldest.map_or(SEND_WINDOW, |o| o + SEND_WINDOW - now).max(1),
         }));
     }
-    sqlx::query("INSERT INTO throttle_events (subject, kind, at) VALUES ($1, 'send', $2)")
-        .bind(account)
-        .bind(now)
-        .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+    store.log_send(account, now).await?;
     Ok(Ok(()))
 }
 
@@ -271,22 +191,15 @@ pub async fn charge_send_visibly(
 
 /// Forgets windows and blocks that ended before `now` (housekeeping).
 pub async fn sweep(state: &AppState, now: UnixTime) -> Result<(), sqlx::Error> {
-    let pool = state.store.pool();
-    sqlx::query("DELETE FROM proof_budget WHERE window_start <= $1")
-        .bind(now - FAIL_WINDOW)
-        .execute(pool)
-        .await?;
-    sqlx::query("DELETE FROM sspr_blocks WHERE until <= $1")
-        .bind(now)
-        .execute(pool)
-        .await?;
-    sqlx::query("DELETE FROM send_log WHERE at <= $1")
-        .bind(now - TARGET_COOLDOWN)
-        .execute(pool)
-        .await?;
-    sqlx::query("DELETE FROM throttle_events WHERE at <= $1")
-        .bind(now - FAIL_WINDOW)
-        .execute(pool)
-        .await?;
-    Ok(())
+    let horizons = ThrottleHorizons {
+        budgets: now - FAIL_WINDOW,
+        blocks: now,
+        cooldowns: now - TARGET_COOLDOWN,
+        sends: now - FAIL_WINDOW,
+    };
+    state
+        .store
+        .sweep_throttles(horizons)
+        .await
+        .map_err(crate::ports::into_sqlx)
 }
