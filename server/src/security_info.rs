@@ -267,8 +267,7 @@ pub async fn start(
         .bind(&s.hash)
         .bind(now)
         .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
 
     let (secret, code) = match method.enrolment() {
         Enrolment::Secret => (Some(totp::new_secret(state.entropy.as_ref())), None),
@@ -381,8 +380,7 @@ pub async fn confirm(
     .bind(&s.hash)
     .bind(now)
     .fetch_optional(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?
+    .await?
     .ok_or(ApiError::EnrollmentExpired)?;
     let kind = methods::parse_kind(&p.kind).ok_or(ApiError::EnrollmentExpired)?;
     let code = methods::code::typed_code(code);
@@ -394,7 +392,7 @@ pub async fn confirm(
                 .secret_sealed
                 .as_deref()
                 .ok_or(ApiError::EnrollmentExpired)?;
-            let plain = state.keys.open(sealed).map_err(ApiError::internal)?;
+            let plain = state.keys.open(sealed)?;
             used_step = totp::matching_step(&plain, &code, now);
             secret = Some(plain);
             used_step.is_some()
@@ -409,8 +407,7 @@ pub async fn confirm(
         )
         .bind(&hash)
         .fetch_all(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .into_iter()
         .next();
         if attempts.is_none_or(|a| a >= ENROLLMENT_ATTEMPTS) {
@@ -476,8 +473,7 @@ async fn delete_enrollment(state: &AppState, hash: &str) -> Result<bool, ApiErro
     let done = sqlx::query("DELETE FROM enrollments WHERE id_hash = $1")
         .bind(hash)
         .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -636,8 +632,7 @@ async fn replace_method<'t>(
         sqlx::query("DELETE FROM auth_methods WHERE id = $1")
             .bind(&m.id)
             .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     sqlx::query(
         "INSERT INTO auth_methods (id, user_id, kind, is_default, created_at, confirmed_at) \
@@ -648,8 +643,7 @@ async fn replace_method<'t>(
     .bind(methods::kind_str(kind))
     .bind(state.clock.now())
     .execute(&mut *tx)
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(tx)
 }
 
@@ -682,7 +676,7 @@ pub async fn new_recovery_codes(
     batch
         .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
         .await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     let _ = batch.committed(state).await;
     registered(state, s, ip, kind, before).await?;
     Ok(RecoveryCodes {
@@ -770,7 +764,7 @@ pub async fn set_questions(
     batch
         .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
         .await?;
-    tx.commit().await.map_err(ApiError::internal)?;
+    tx.commit().await?;
     let _ = batch.committed(state).await;
     registered(state, s, ip, kind, before).await?;
     view(state, s).await

@@ -145,8 +145,7 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
     .bind(&s.hash)
     .bind(now)
     .fetch_optional(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let (method_id, code_hash) = row.ok_or(ApiError::EnrollmentExpired)?;
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     let m = stored
@@ -202,8 +201,7 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
         )
         .bind(&s.hash)
         .fetch_all(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         .into_iter()
         .next();
         if attempts.is_none_or(|a| a >= ATTEMPTS) {
@@ -242,7 +240,6 @@ async fn delete(state: &AppState, s: &Session) -> Result<bool, ApiError> {
     let done = sqlx::query("DELETE FROM stepup_challenges WHERE session_hash = $1")
         .bind(&s.hash)
         .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     Ok(done.rows_affected() == 1)
 }

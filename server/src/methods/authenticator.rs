@@ -57,7 +57,7 @@ impl Method for Authenticator {
         if let Some(m) = at.method {
             return match &m.secret_sealed {
                 Some(sealed) => {
-                    let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
+                    let secret = state.keys.open(sealed)?;
                     match matching_step(&secret, code, now) {
                         Some(step) => consume_totp_step(state, &m.id, step).await,
                         None => Ok(false),
@@ -70,7 +70,7 @@ impl Method for Authenticator {
             let (MethodKind::Authenticator, Some(sealed)) = (m.kind, &m.secret_sealed) else {
                 continue;
             };
-            let secret = state.keys.open(sealed).map_err(ApiError::internal)?;
+            let secret = state.keys.open(sealed)?;
             if let Some(step) = matching_step(&secret, code, now) {
                 return consume_totp_step(state, &m.id, step).await;
             }
@@ -174,8 +174,7 @@ pub async fn consume_totp_step(
     .bind(step)
     .bind(method_id)
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

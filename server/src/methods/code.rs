@@ -66,8 +66,7 @@ pub async fn redeem_flow_code(
     .bind(option)
     .bind(state.keys.code_hash(flow_hash, code))
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -308,8 +308,7 @@ pub async fn for_user(
     )
     .bind(user_id.unwrap_or("-"))
     .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     rows.iter()
         .filter_map(|r| {
             let kind: String = r.try_get("kind").ok()?;
@@ -354,25 +353,18 @@ pub async fn begin_change<'t>(
     user: &DirUser,
     first_only: bool,
 ) -> Result<sqlx::Transaction<'t, sqlx::Any>, ApiError> {
-    let mut tx = state
-        .store
-        .pool()
-        .begin()
-        .await
-        .map_err(ApiError::internal)?;
+    let mut tx = state.store.pool().begin().await?;
     if first_only {
         sqlx::query("UPDATE users SET enabled = enabled WHERE id = $1")
             .bind(&user.id)
             .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let proofs: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM auth_methods WHERE user_id = $1 AND kind <> 'security_questions'",
         )
         .bind(&user.id)
         .fetch_one(&mut *tx)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
         if proofs > 0 {
             return Err(ApiError::StepUpRequired);
         }
@@ -405,8 +397,7 @@ pub async fn add(
     .bind(m.used_step)
     .bind(now)
     .execute(&mut *tx)
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(id)
 }
 
@@ -421,12 +412,7 @@ pub const DEMO_TOTP: &[(&str, &str)] = &[
 /// bob email + SMS, carol (admin) email + SMS + authenticator.
 pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
     for name in ["alice", "bob", "carol"] {
-        let Some(user) = state
-            .directory
-            .find_user(name)
-            .await
-            .map_err(ApiError::internal)?
-        else {
+        let Some(user) = state.directory.find_user(name).await? else {
             continue;
         };
         // Holds the user's row, so nodes starting together seed once.

@@ -125,8 +125,7 @@ pub async fn store(
             .bind(method_id)
             .bind(recovery_hash(keys, method_id, c))
             .execute(&mut *tx)
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
     }
     Ok(())
 }
@@ -138,8 +137,7 @@ pub async fn remaining(state: &AppState, method_id: &str) -> Result<u8, ApiError
     )
     .bind(method_id)
     .fetch_one(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(u8::try_from(n).unwrap_or(u8::MAX))
 }
 
@@ -160,8 +158,7 @@ pub async fn redeem(state: &AppState, user_id: &str, typed: &str) -> Result<bool
         .bind(&m.id)
         .bind(recovery_hash(&state.keys, &m.id, typed))
         .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
         if done.rows_affected() == 1 {
             return Ok(true);
         }

@@ -14,8 +14,7 @@ pub async fn mark_reviewed(state: &AppState, user_id: &str) -> Result<(), ApiErr
     .bind(user_id)
     .bind(state.clock.now())
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(())
 }
 
@@ -24,5 +23,5 @@ pub async fn reviewed_at(state: &AppState, user_id: &str) -> Result<Option<UnixT
         .bind(user_id)
         .fetch_optional(state.store.pool())
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::from)
 }

@@ -103,8 +103,7 @@ pub async fn set(
         .bind(&a.question)
         .bind(h)
         .execute(&mut *tx)
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     }
     Ok(())
 }
@@ -118,7 +117,7 @@ pub async fn questions_of(state: &AppState, user_id: &str) -> Result<Vec<String>
     .bind(user_id)
     .fetch_all(state.store.pool())
     .await
-    .map_err(ApiError::internal)
+    .map_err(ApiError::from)
 }
 
 /// Checks every answer (all are hashed, right or wrong, so timing says
@@ -134,8 +133,7 @@ pub async fn verify_answers(
     )
     .bind(user_id.unwrap_or("-"))
     .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let real = hashes.len() == answers.len() && !hashes.is_empty();
     let mut all = real;
     for (i, a) in answers.iter().enumerate() {

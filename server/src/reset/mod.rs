@@ -307,13 +307,12 @@ async fn load(state: &AppState, id: &str) -> Result<Flow, ApiError> {
     )
     .bind(&hash)
     .fetch_optional(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     let (user_id, subject, st, version, ip, expires_at) = row.ok_or(ApiError::FlowExpired)?;
     if expires_at <= state.clock.now() {
         return Err(ApiError::FlowExpired);
     }
-    let mut st: FlowState = serde_json::from_str(&st).map_err(ApiError::internal)?;
+    let mut st: FlowState = serde_json::from_str(&st)?;
     if st.typed.is_empty() {
         // A flow started before the typed subject existed.
         st.typed = subject.clone();
@@ -348,8 +347,7 @@ async fn claim(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
     .bind(flow.version)
     .bind(now)
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     if done.rows_affected() != 1 {
         return Err(ApiError::WrongStep);
     }
@@ -385,7 +383,7 @@ async fn save_on(
     state: &AppState,
     flow: &mut Flow,
 ) -> Result<(), ApiError> {
-    let json = serde_json::to_string(&flow.st).map_err(ApiError::internal)?;
+    let json = serde_json::to_string(&flow.st)?;
     let done = sqlx::query(
         "UPDATE reset_flows SET state = $1, version = version + 1, busy_until = NULL \
          WHERE id_hash = $2 AND version = $3 AND ($4 = 1 OR busy_until IS NULL OR busy_until <= $5)",
@@ -396,8 +394,7 @@ async fn save_on(
     .bind(i64::from(flow.claimed))
     .bind(state.clock.now())
     .execute(&mut *conn)
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     if done.rows_affected() != 1 {
         return Err(ApiError::WrongStep);
     }
@@ -537,8 +534,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
     sqlx::query("DELETE FROM reset_flows WHERE expires_at <= $1")
         .bind(now)
         .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     sqlx::query(
         "INSERT INTO reset_flows (id_hash, user_id, subject, state, version, ip, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
@@ -546,13 +542,12 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
     .bind(&flow.hash)
     .bind(&flow.user_id)
     .bind(&flow.subject)
-    .bind(serde_json::to_string(&flow.st).map_err(ApiError::internal)?)
+    .bind(serde_json::to_string(&flow.st)?)
     .bind(&flow.ip)
     .bind(now)
     .bind(flow.expires_at)
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     // Real and decoy flows alike: an attacker sees both start.
     state.metrics.reset_started();
     audit::record(

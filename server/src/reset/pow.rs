@@ -18,8 +18,7 @@ pub async fn issue(state: &AppState) -> Result<PowChallenge, ApiError> {
     sqlx::query("DELETE FROM pow_challenges WHERE expires_at <= $1")
         .bind(now)
         .execute(state.store.pool())
-        .await
-        .map_err(ApiError::internal)?;
+        .await?;
     sqlx::query(
         "INSERT INTO pow_challenges (id, prefix, difficulty, expires_at) VALUES ($1, $2, $3, $4)",
     )
@@ -28,8 +27,7 @@ pub async fn issue(state: &AppState) -> Result<PowChallenge, ApiError> {
     .bind(i64::from(difficulty))
     .bind(now + LIFETIME)
     .execute(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?;
+    .await?;
     Ok(PowChallenge {
         id,
         prefix,
@@ -45,8 +43,7 @@ pub async fn redeem(state: &AppState, sol: &PowSolution) -> Result<(), ApiError>
     .bind(&sol.id)
     .bind(state.clock.now())
     .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::internal)?
+    .await?
     .into_iter()
     .next();
     let (prefix, difficulty) = row.ok_or(ApiError::PowInvalid)?;

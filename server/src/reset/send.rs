@@ -73,10 +73,10 @@ impl outbox::Resolve for Resolver {
         state: &AppState,
         payload: &mut Vec<u8>,
     ) -> Result<Resolution, ApiError> {
-        let mut job: Job = serde_json::from_slice(payload).map_err(ApiError::internal)?;
+        let mut job: Job = serde_json::from_slice(payload)?;
         let resolution = resolve(state, &mut job).await?;
         if matches!(resolution, Resolution::Send(_)) {
-            *payload = serde_json::to_vec(&job).map_err(ApiError::internal)?;
+            *payload = serde_json::to_vec(&job)?;
         }
         Ok(resolution)
     }
