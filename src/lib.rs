@@ -12,6 +12,7 @@ macro_rules! t {
     };
 }
 
+pub mod action;
 pub mod api;
 pub mod app;
 pub mod components;

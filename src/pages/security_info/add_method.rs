@@ -35,8 +35,8 @@ pub fn AddMethod(
         .unwrap_or(MethodKind::Authenticator);
     let (picked, set_picked) = signal(first);
 
-    let begin = Action::new_local(move |req: &AddMethodRequest| enrol(info, step, req.clone()));
-    let codes = Action::new_local(move |_: &()| first_codes(info, on_done));
+    let begin = crate::action::local(move |req: &AddMethodRequest| enrol(info, step, req.clone()));
+    let codes = crate::action::local(move |_: &()| first_codes(info, on_done));
     let busy = Signal::derive(move || begin.pending().get() || codes.pending().get());
 
     let next = move || match picked.get_untracked() {
@@ -286,7 +286,7 @@ fn QuestionsForm(
             check_answers(&offered_check, &chosen(), fold_case_and_spacing).err()
         })
     };
-    let save = Action::new_local(move |answers: &Vec<QuestionAnswer>| {
+    let save = crate::action::local(move |answers: &Vec<QuestionAnswer>| {
         save_questions(info, on_done, answers.clone())
     });
     view! {
