@@ -16,6 +16,7 @@ pub mod action;
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod fold;
 pub mod i18n;
 pub mod pages;
 pub mod pow;

@@ -2,12 +2,12 @@ use leptos::prelude::*;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{
     AddMethodRequest, Enrollment, QUESTIONS, QuestionAnswer, SecurityInfoView, check_answers, e164,
-    fold_case_and_spacing,
 };
 
 use super::enroll::{AuthenticatorSetup, ConfirmCode};
 use super::{FocusHeading, Info, Retry, kind_name, use_info};
 use crate::api;
+use crate::fold::fold_answer;
 use crate::i18n::{t, tf};
 
 #[derive(Debug, Clone)]
@@ -283,7 +283,7 @@ fn QuestionsForm(
             if !tried.get() {
                 return None;
             }
-            check_answers(&offered_check, &chosen(), fold_case_and_spacing).err()
+            check_answers(&offered_check, &chosen(), fold_answer).err()
         })
     };
     let save = crate::action::local(move |answers: &Vec<QuestionAnswer>| {
