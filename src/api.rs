@@ -1,7 +1,7 @@
 //! The typed API client. Every non-2xx answer becomes [`ApiError::Api`] with
 //! the server's stable message id; transport trouble is its own variant.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::Request;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sspr_proto::{ApiErrorBody, ErrorDetail, ErrorId, Health, PublicConfig};
@@ -85,51 +85,78 @@ impl ApiError {
     }
 }
 
-async fn decode<T: DeserializeOwned>(resp: Response) -> Result<T, ApiError> {
-    let status = resp.status();
-    let text = resp
-        .text()
+/// The answer to a request: its status and body text. One non-generic
+/// future for every call, so the fetch machinery is in the wasm once rather
+/// than once per answer type.
+struct Answer {
+    status: u16,
+    text: Result<String, gloo_net::Error>,
+}
+
+async fn send(req: Result<Request, ApiError>) -> Result<Answer, ApiError> {
+    let resp = req?
+        .send()
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
-    if !(200..300).contains(&status) {
-        return Err(ApiError::from_status_body(status, &text));
+    Ok(Answer {
+        status: resp.status(),
+        text: resp.text().await,
+    })
+}
+
+fn decode<T: DeserializeOwned>(answer: Answer) -> Result<T, ApiError> {
+    let text = answer.text.map_err(|e| ApiError::Network(e.to_string()))?;
+    if !(200..300).contains(&answer.status) {
+        return Err(ApiError::from_status_body(answer.status, &text));
     }
     serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
-pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
-    let resp = Request::get(path)
+fn get_request(path: &str) -> Result<Request, ApiError> {
+    Request::get(path)
         .header("Accept", "application/json")
         .header("Accept-Language", crate::texts::current_untracked())
-        .send()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    decode(resp).await
-}
-
-async fn send_post<B: Serialize>(path: &str, body: &B) -> Result<Response, ApiError> {
-    Request::post(path)
-        .header("Accept", "application/json")
-        .header("Accept-Language", crate::texts::current_untracked())
-        .json(body)
-        .map_err(|e| ApiError::Decode(e.to_string()))?
-        .send()
-        .await
+        .build()
         .map_err(|e| ApiError::Network(e.to_string()))
 }
 
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiError> {
+    decode(send(get_request(path)).await?)
+}
+
+/// A POST of `body`, already JSON (what gloo-net's `.json` does, done
+/// before the one shared future).
+fn post_request<B: Serialize>(path: &str, body: &B) -> Result<Request, ApiError> {
+    let json = serde_json::to_string(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+    post_json(path, json)
+}
+
+fn post_json(path: &str, json: String) -> Result<Request, ApiError> {
+    Request::post(path)
+        .header("Accept", "application/json")
+        .header("Accept-Language", crate::texts::current_untracked())
+        .header("Content-Type", "application/json")
+        .body(json)
+        .map_err(|e| ApiError::Decode(e.to_string()))
+}
+
 pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiError> {
-    decode(send_post(path, body).await?).await
+    decode(send(post_request(path, body)).await?)
 }
 
 /// A POST whose success has no body (204).
 pub async fn post_no_content<B: Serialize>(path: &str, body: &B) -> Result<(), ApiError> {
-    let resp = send_post(path, body).await?;
-    if resp.ok() {
+    no_content(send(post_request(path, body)).await?)
+}
+
+fn no_content(answer: Answer) -> Result<(), ApiError> {
+    if (200..300).contains(&answer.status) {
         return Ok(());
     }
-    let text = resp.text().await.unwrap_or_default();
-    Err(ApiError::from_status_body(resp.status(), &text))
+    Err(ApiError::from_status_body(
+        answer.status,
+        &answer.text.unwrap_or_default(),
+    ))
 }
 
 pub async fn health() -> Result<Health, ApiError> {
@@ -234,7 +261,7 @@ pub mod session {
     use gloo_net::http::Request;
     use sspr_proto::session::{SessionView, SignInRequest};
 
-    use super::{ApiError, get, post};
+    use super::{ApiError, get, no_content, post, send};
 
     pub async fn sign_in(username: String, password: String) -> Result<SessionView, ApiError> {
         post("/api/session", &SignInRequest { username, password }).await
@@ -246,18 +273,10 @@ pub mod session {
     }
 
     pub async fn sign_out() -> Result<(), ApiError> {
-        let resp = Request::delete("/api/session")
-            .send()
-            .await
-            .map_err(|e| ApiError::Network(e.to_string()))?;
-        if resp.ok() {
-            Ok(())
-        } else {
-            Err(ApiError::from_status_body(
-                resp.status(),
-                &resp.text().await.unwrap_or_default(),
-            ))
-        }
+        let req = Request::delete("/api/session")
+            .build()
+            .map_err(|e| ApiError::Network(e.to_string()));
+        no_content(send(req).await?)
     }
 }
 

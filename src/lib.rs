@@ -12,9 +12,11 @@ macro_rules! t {
     };
 }
 
+pub mod action;
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod fold;
 pub mod i18n;
 pub mod pages;
 pub mod pow;

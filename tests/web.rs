@@ -221,3 +221,35 @@ fn plural_forms_and_placeholders_follow_the_catalog_language() {
     assert_eq!(root.get_attribute("dir").as_deref(), Some("rtl"));
     i18n::install("en", texts(&[]));
 }
+
+/// The browser's fold of a security answer is the one the server's
+/// (`fold_case_and_spacing`) does, on cased scripts and the special cases:
+/// final sigma, dotted capital I, sharp s, title-case digraphs.
+#[wasm_bindgen_test]
+fn fold_answer_matches_rust_fold() {
+    use sspr_proto::security_info::fold_case_and_spacing;
+    for s in [
+        "  Fluffy   the\tCAT ",
+        "ΟΔΥΣΣΕΥΣ",
+        "ΣΑΣ ΣΑΣ.",
+        "Σ",
+        "aΣ b",
+        "İstanbul",
+        "STRASSE ẞ",
+        "ǅemal ǈ ǋ",
+        "ПРИВЕТ Мир",
+        "ԱՐԱՐԱՏ",
+        "ᏣᎳᎩ",
+        "𐐜𐐯𐑊𐐬",
+        "ＦＵＬＬ　ＷＩＤＴＨ",
+        "Ⅻ ⓐⒶ",
+        "日本語 テキスト",
+        "",
+    ] {
+        assert_eq!(
+            sspr_web::fold::fold_answer(s),
+            fold_case_and_spacing(s),
+            "{s:?}"
+        );
+    }
+}

@@ -19,7 +19,7 @@ pub fn ChangePassword() -> impl IntoView {
     let (done, set_done) = signal(false);
     let context = LocalResource::new(api::security_info::password_context);
     let context = Signal::derive(move || context.get().and_then(Result::ok));
-    let save = Action::new_local(move |(c, n): &(String, String)| {
+    let save = crate::action::local(move |(c, n): &(String, String)| {
         let (c, n) = (c.clone(), n.clone());
         async move {
             match api::security_info::change_password(c, n).await {

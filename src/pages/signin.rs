@@ -18,7 +18,7 @@ pub fn SignIn(#[prop(optional)] on_signed_in: Option<Callback<()>>) -> impl Into
     let (username, set_username) = signal(String::new());
     let (password, set_password) = signal(String::new());
     let (error, set_error) = signal::<Option<ApiError>>(None);
-    let submit = Action::new_local(move |(u, p): &(String, String)| {
+    let submit = crate::action::local(move |(u, p): &(String, String)| {
         let (u, p) = (u.clone(), p.clone());
         let navigate = navigate.clone();
         async move {

@@ -70,12 +70,19 @@ impl Checker {
 /// page it is ready (messages sent before that would be lost).
 #[cfg(target_arch = "wasm32")]
 pub fn start() {
-    use std::cell::RefCell;
-    use wasm_bindgen::JsCast;
     use wasm_bindgen::prelude::*;
 
-    let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let checker = RefCell::new(Checker::default());
+    #[wasm_bindgen]
+    extern "C" {
+        /// The worker's global scope. `globalThis` is what `js_sys::global()`
+        /// returns first; read directly, the wasm and its glue carry none of
+        /// that function's fallbacks (`self`, `window`, `global`).
+        #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
+        static SCOPE: web_sys::DedicatedWorkerGlobalScope;
+    }
+
+    let scope = SCOPE.with(Clone::clone);
+    let checker = std::cell::RefCell::new(Checker::default());
     let reply_to = scope.clone();
     let on_message =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {

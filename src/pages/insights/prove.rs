@@ -22,7 +22,7 @@ pub fn Prove(on_done: Callback<()>) -> impl IntoView {
     let (code, set_code) = signal(String::new());
     let error = RwSignal::new(None::<ApiError>);
 
-    let begin = Action::new_local(move |id: &String| {
+    let begin = crate::action::local(move |id: &String| {
         let id = id.clone();
         async move {
             match api::security_info::stepup(id).await {
@@ -35,7 +35,7 @@ pub fn Prove(on_done: Callback<()>) -> impl IntoView {
             }
         }
     });
-    let verify = Action::new_local(move |code: &String| {
+    let verify = crate::action::local(move |code: &String| {
         let code = code.clone();
         async move {
             match api::security_info::stepup_verify(code).await {

@@ -22,7 +22,7 @@ pub fn Choose(gate: u8, gates: u8, methods: Vec<MethodOption>) -> impl IntoView 
     let wizard = use_wizard();
     let first = methods.first().map(|m| m.id.clone()).unwrap_or_default();
     let (picked, set_picked) = signal(first);
-    let go = Action::new_local(move |method: &String| {
+    let go = crate::action::local(move |method: &String| {
         let (flow, method) = (wizard.flow(), method.clone());
         async move { wizard.apply(api::reset::choose(&flow, &method).await) }
     });

@@ -46,15 +46,15 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
     }
     let remaining = move || deadline.map(|d| ((d - tick.get()) / 1000.0).ceil().max(0.0) as u32);
 
-    let verify = Action::new_local(move |code: &String| {
+    let verify = crate::action::local(move |code: &String| {
         let (flow, code) = (wizard.flow(), code.clone());
         async move { wizard.apply(api::reset::verify(&flow, &code).await) }
     });
-    let resend = Action::new_local(move |_: &()| {
+    let resend = crate::action::local(move |_: &()| {
         let flow = wizard.flow();
         async move { wizard.apply(api::reset::resend(&flow).await) }
     });
-    let back = Action::new_local(move |_: &()| {
+    let back = crate::action::local(move |_: &()| {
         let flow = wizard.flow();
         async move { wizard.apply(api::reset::back(&flow).await) }
     });

@@ -14,7 +14,7 @@ pub fn Identify() -> impl IntoView {
     let (identifier, set_identifier) = signal(String::new());
     let (progress, set_progress) = signal::<Option<f64>>(None);
 
-    let submit = Action::new_local(move |id: &String| {
+    let submit = crate::action::local(move |id: &String| {
         let id = id.trim().to_string();
         async move {
             let result = async {

@@ -12,11 +12,11 @@ use crate::components::new_password_field::NewPasswordField;
 pub fn NewPassword(unlock_available: bool, context: PasswordContext) -> impl IntoView {
     let wizard = use_wizard();
     let (password, set_password) = signal(String::new());
-    let save = Action::new_local(move |pw: &String| {
+    let save = crate::action::local(move |pw: &String| {
         let (flow, pw) = (wizard.flow(), pw.clone());
         async move { wizard.apply(api::reset::password(&flow, &pw).await) }
     });
-    let unlock = Action::new_local(move |_: &()| {
+    let unlock = crate::action::local(move |_: &()| {
         let flow = wizard.flow();
         async move { wizard.apply(api::reset::unlock(&flow).await) }
     });

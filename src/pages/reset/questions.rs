@@ -13,11 +13,11 @@ pub fn Questions(questions: Vec<String>) -> impl IntoView {
         .map(|_| RwSignal::new(String::new()))
         .collect();
     let all = answers.clone();
-    let check = Action::new_local(move |given: &Vec<String>| {
+    let check = crate::action::local(move |given: &Vec<String>| {
         let (flow, given) = (wizard.flow(), given.clone());
         async move { wizard.apply(api::reset::answers(&flow, given).await) }
     });
-    let back = Action::new_local(move |_: &()| {
+    let back = crate::action::local(move |_: &()| {
         let flow = wizard.flow();
         async move { wizard.apply(api::reset::back(&flow).await) }
     });

@@ -2,12 +2,12 @@ use leptos::prelude::*;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{
     AddMethodRequest, Enrollment, QUESTIONS, QuestionAnswer, SecurityInfoView, check_answers, e164,
-    fold_case_and_spacing,
 };
 
 use super::enroll::{AuthenticatorSetup, ConfirmCode};
 use super::{FocusHeading, Info, Retry, kind_name, use_info};
 use crate::api;
+use crate::fold::fold_answer;
 use crate::i18n::{t, tf};
 
 #[derive(Debug, Clone)]
@@ -35,8 +35,8 @@ pub fn AddMethod(
         .unwrap_or(MethodKind::Authenticator);
     let (picked, set_picked) = signal(first);
 
-    let begin = Action::new_local(move |req: &AddMethodRequest| enrol(info, step, req.clone()));
-    let codes = Action::new_local(move |_: &()| first_codes(info, on_done));
+    let begin = crate::action::local(move |req: &AddMethodRequest| enrol(info, step, req.clone()));
+    let codes = crate::action::local(move |_: &()| first_codes(info, on_done));
     let busy = Signal::derive(move || begin.pending().get() || codes.pending().get());
 
     let next = move || match picked.get_untracked() {
@@ -283,10 +283,10 @@ fn QuestionsForm(
             if !tried.get() {
                 return None;
             }
-            check_answers(&offered_check, &chosen(), fold_case_and_spacing).err()
+            check_answers(&offered_check, &chosen(), fold_answer).err()
         })
     };
-    let save = Action::new_local(move |answers: &Vec<QuestionAnswer>| {
+    let save = crate::action::local(move |answers: &Vec<QuestionAnswer>| {
         save_questions(info, on_done, answers.clone())
     });
     view! {

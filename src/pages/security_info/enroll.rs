@@ -68,7 +68,7 @@ fn CodeForm(
 ) -> impl IntoView {
     let info = use_info();
     let (code, set_code) = signal(String::new());
-    let confirm = Action::new_local(move |code: &String| {
+    let confirm = crate::action::local(move |code: &String| {
         confirm_enrolment(info, on_done, enrollment.clone(), code.clone())
     });
     view! {

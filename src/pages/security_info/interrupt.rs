@@ -35,7 +35,7 @@ pub fn Interrupt(
         }
         .into_any(),
         Why::Reconfirm => {
-            let review = Action::new_local(move |_: &()| async move {
+            let review = crate::action::local(move |_: &()| async move {
                 if info.apply(api::security_info::review().await) {
                     info.notice.set(Some("interrupt.confirmed"));
                 }

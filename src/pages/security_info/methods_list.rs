@@ -67,12 +67,12 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
     let password_session = view.signed_in_with == SignedInWith::Password;
     let required = usize::from(view.required);
     let all = view.methods.clone();
-    let do_remove = Action::new_local(move |id: &String| {
+    let do_remove = crate::action::local(move |id: &String| {
         set_confirming.set(None);
         remove(info, id.clone())
     });
-    let regenerate = Action::new_local(move |_: &()| new_codes(info));
-    let make_default = Action::new_local(move |id: &String| {
+    let regenerate = crate::action::local(move |_: &()| new_codes(info));
+    let make_default = crate::action::local(move |id: &String| {
         let id = id.clone();
         async move {
             if info.apply(api::security_info::make_default(&id).await) {

@@ -144,7 +144,7 @@ pub fn SecurityInfo() -> impl IntoView {
     };
     let (managing, set_managing) = signal(false);
     let (signed_out, set_signed_out) = signal(false);
-    let sign_out = Action::new_local(move |_: &()| async move {
+    let sign_out = crate::action::local(move |_: &()| async move {
         if api::session::sign_out().await.is_ok() {
             set_signed_out.set(true);
         }

@@ -11,7 +11,7 @@ use crate::components::password_field::PasswordField;
 pub fn Reauth() -> impl IntoView {
     let info = use_info();
     let (password, set_password) = signal(String::new());
-    let submit = Action::new_local(move |pw: &String| {
+    let submit = crate::action::local(move |pw: &String| {
         let pw = pw.clone();
         async move {
             if info.apply(api::security_info::reauth(pw).await) {

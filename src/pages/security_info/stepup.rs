@@ -23,7 +23,7 @@ pub fn StepUp(methods: Vec<RegisteredMethod>) -> impl IntoView {
     let challenge = RwSignal::new(None::<StepUpChallenge>);
     let (code, set_code) = signal(String::new());
 
-    let begin = Action::new_local(move |id: &String| {
+    let begin = crate::action::local(move |id: &String| {
         let id = id.clone();
         async move {
             match api::security_info::stepup(id).await {
@@ -36,7 +36,7 @@ pub fn StepUp(methods: Vec<RegisteredMethod>) -> impl IntoView {
             }
         }
     });
-    let verify = Action::new_local(move |code: &String| {
+    let verify = crate::action::local(move |code: &String| {
         let code = code.clone();
         async move {
             let retry = info.stepup.get_untracked();
