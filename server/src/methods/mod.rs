@@ -181,10 +181,20 @@ pub trait Method: Sync + std::fmt::Debug {
     }
 
     /// The reset options for the user's stored methods of this kind: the
-    /// masked target and the stored method behind each. By default one
-    /// option for all of them, with nothing shown.
-    fn offer(&self, stored: &[&StoredMethod], _user: &DirUser) -> Vec<(String, Option<String>)> {
-        if stored.is_empty() {
+    /// masked target and the stored method behind each. A kind with an
+    /// option per target (an address, a number) offers each, masked (a
+    /// method stored without a target shows the directory's address, as it
+    /// always has); any other kind one option for all, with nothing shown.
+    fn offer(&self, stored: &[&StoredMethod], user: &DirUser) -> Vec<(String, Option<String>)> {
+        if self.option_per_target() {
+            stored
+                .iter()
+                .map(|m| {
+                    let target = m.target.as_deref().or(user.email.as_deref()).unwrap_or("");
+                    (self.mask(target), Some(m.id.clone()))
+                })
+                .collect()
+        } else if stored.is_empty() {
             Vec::new()
         } else {
             vec![(String::new(), None)]

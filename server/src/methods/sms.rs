@@ -4,10 +4,9 @@
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::Enrollment;
 
-use super::{Challenge, CodePurpose, Enrolment, Method, Proof, ProofAt, StoredMethod, code};
+use super::{Challenge, CodePurpose, Enrolment, Method, Proof, ProofAt, code};
 use crate::AppState;
 use crate::delivery::Outgoing;
-use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::i18n;
 use crate::outbox::Channel;
@@ -41,16 +40,6 @@ impl Method for Sms {
     }
     fn mask(&self, target: &str) -> String {
         mask(target)
-    }
-
-    fn offer(&self, stored: &[&StoredMethod], user: &DirUser) -> Vec<(String, Option<String>)> {
-        stored
-            .iter()
-            .map(|m| {
-                let target = m.target.as_deref().or(user.email.as_deref()).unwrap_or("");
-                (self.mask(target), Some(m.id.clone()))
-            })
-            .collect()
     }
 
     /// No number 40 %, one 54 %, two 6 %.
