@@ -93,7 +93,7 @@ pub(super) struct FlowState {
 
 impl FlowState {
     /// Kinds already proven: a second gate must be a different kind.
-    pub fn passed_kinds(&self) -> Vec<MethodKind> {
+    fn passed_kinds(&self) -> Vec<MethodKind> {
         self.offered
             .iter()
             .filter(|o| self.passed.contains(&o.id))
@@ -101,7 +101,7 @@ impl FlowState {
             .collect()
     }
 
-    pub fn sent_at(&self, method: &str) -> Option<UnixTime> {
+    fn sent_at(&self, method: &str) -> Option<UnixTime> {
         self.sent.iter().find(|(m, _)| m == method).map(|(_, t)| *t)
     }
 
@@ -151,6 +151,14 @@ pub(super) enum Input {
     /// A proof at the current gate, as the service found it (it holds the
     /// flow, checked the throttles and evaluated the proof).
     Proof(Verdict),
+    /// The new password was accepted (or the unlock asked for): the flow
+    /// ends with `outcome`, before the directory is written. `notified`:
+    /// the user's own notice is queued with the save.
+    Finish { outcome: Outcome, notified: bool },
+    /// The directory refused or failed the write: back to the new password.
+    Reopen,
+    /// The reset is written; it ended this many other sessions.
+    SignedOut(u32),
 }
 
 /// The service's finding on a proof.
@@ -271,11 +279,18 @@ fn choosable<'a>(flow: &'a FlowState, id: &str) -> Result<&'a Offered, Refusal> 
     ) {
         return Err(Refusal::WrongStep);
     }
+    open_options(flow)
+        .find(|o| o.id == id)
+        .ok_or(Refusal::NotOffered)
+}
+
+/// The options left for the next gate: those of a kind that has not passed
+/// one yet (the same kind never counts twice).
+pub(super) fn open_options(flow: &FlowState) -> impl Iterator<Item = &Offered> {
     let passed = flow.passed_kinds();
     flow.offered
         .iter()
-        .find(|o| o.id == id && !passed.contains(&o.kind))
-        .ok_or(Refusal::NotOffered)
+        .filter(move |o| !passed.contains(&o.kind))
 }
 
 /// Whether choosing `method` now would ask the questions: the service looks
@@ -313,6 +328,14 @@ pub(super) fn answers_fit(flow: &FlowState, answers: &[String]) -> Result<(), Re
         return Err(Refusal::Answers {
             expected: questions.len(),
         });
+    }
+    Ok(())
+}
+
+/// Only a flow past every gate takes a new password (or an unlock).
+pub(super) fn awaiting_password(flow: &FlowState) -> Result<(), Refusal> {
+    if !matches!(flow.stage, Stage::NewPassword) {
+        return Err(Refusal::WrongStep);
     }
     Ok(())
 }
@@ -472,6 +495,664 @@ pub(super) fn step(
                 }
             }
         }
+        Input::Finish { outcome, notified } => {
+            awaiting_password(flow)?;
+            flow.stage = Stage::Done {
+                outcome,
+                signed_out: 0,
+                notified,
+            };
+            vec![Effect::SAVE]
+        }
+        Input::Reopen => {
+            flow.stage = Stage::NewPassword;
+            vec![Effect::SAVE]
+        }
+        Input::SignedOut(n) => match flow.stage {
+            Stage::Done {
+                ref mut signed_out, ..
+            } => {
+                *signed_out = n;
+                vec![Effect::SAVE]
+            }
+            _ => Vec::new(),
+        },
     };
     Ok((state, effects))
+}
+
+/// The flow's rules, one table per input.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::methods::gates;
+    use MethodKind::{Authenticator, Email, SecurityQuestions, Sms};
+
+    const NOW: UnixTime = 1_000_000;
+    const EXPIRES: UnixTime = NOW + 600;
+
+    fn option(id: &str, kind: MethodKind) -> Offered {
+        Offered {
+            id: id.into(),
+            kind,
+            masked: format!("{id}-masked"),
+            method: None,
+        }
+    }
+
+    /// A flow of `gates` gates offering two emails, a phone, an app and the
+    /// questions, at `stage`, with `passed` gates behind it.
+    fn flow(gates: u8, passed: &[&str], stage: Stage) -> State {
+        State {
+            expires_at: EXPIRES,
+            decoy: false,
+            flow: FlowState {
+                actor: "alice".into(),
+                username: "alice".into(),
+                typed: "t:alice".into(),
+                gates,
+                shown_gates: 1,
+                offered: vec![
+                    option("mail1", Email),
+                    option("mail2", Email),
+                    option("sms", Sms),
+                    option("app", Authenticator),
+                    option("q", SecurityQuestions),
+                ],
+                passed: passed.iter().map(|p| p.to_string()).collect(),
+                proofs: Vec::new(),
+                sent: Vec::new(),
+                decoy: String::new(),
+                stage,
+            },
+        }
+    }
+
+    fn choosing() -> State {
+        flow(2, &[], Stage::Choose)
+    }
+
+    fn code(method: &str, sent_at: Option<UnixTime>) -> Stage {
+        Stage::Code {
+            method: method.into(),
+            sent_at,
+        }
+    }
+
+    fn questions() -> Stage {
+        Stage::Questions {
+            method: "q".into(),
+            questions: vec!["pet?".into(), "town?".into()],
+        }
+    }
+
+    fn done() -> Stage {
+        Stage::Done {
+            outcome: Outcome::PasswordReset,
+            signed_out: 0,
+            notified: true,
+        }
+    }
+
+    fn choose(method: &str) -> Input {
+        Input::Choose {
+            method: method.into(),
+            questions: vec!["pet?".into(), "town?".into()],
+        }
+    }
+
+    fn save_sending(id: &str, kind: MethodKind) -> Effect {
+        Effect::Save {
+            send: Some(option(id, kind)),
+            retire_codes: false,
+        }
+    }
+
+    /// Every stage a flow can be at.
+    fn every_stage() -> Vec<Stage> {
+        vec![
+            Stage::Choose,
+            code("mail1", Some(NOW)),
+            code("app", None),
+            questions(),
+            Stage::NewPassword,
+            done(),
+            Stage::Blocked,
+        ]
+    }
+
+    #[test]
+    fn choosing_a_method() {
+        let chosen = |k| Effect::Audit(Note::MethodChosen(k));
+        // (from, method, stage reached, effects)
+        let table: Vec<(State, &str, Stage, Vec<Effect>)> = vec![
+            // A code goes out for an address or a number.
+            (
+                choosing(),
+                "mail1",
+                code("mail1", Some(NOW)),
+                vec![save_sending("mail1", Email), chosen(Email)],
+            ),
+            (
+                choosing(),
+                "sms",
+                code("sms", Some(NOW)),
+                vec![save_sending("sms", Sms), chosen(Sms)],
+            ),
+            // An app's code is typed: nothing is sent.
+            (
+                choosing(),
+                "app",
+                code("app", None),
+                vec![Effect::SAVE, chosen(Authenticator)],
+            ),
+            // The questions are asked.
+            (
+                choosing(),
+                "q",
+                questions(),
+                vec![Effect::SAVE, chosen(SecurityQuestions)],
+            ),
+            // From a code or the questions, another method may be picked.
+            (
+                flow(2, &[], code("mail1", Some(NOW))),
+                "app",
+                code("app", None),
+                vec![Effect::SAVE, chosen(Authenticator)],
+            ),
+            (
+                flow(2, &[], questions()),
+                "mail2",
+                code("mail2", Some(NOW)),
+                vec![save_sending("mail2", Email), chosen(Email)],
+            ),
+            // At the second gate, any other kind.
+            (
+                flow(2, &["mail1"], Stage::Choose),
+                "sms",
+                code("sms", Some(NOW)),
+                vec![save_sending("sms", Sms), chosen(Sms)],
+            ),
+        ];
+        for (from, method, stage, effects) in table {
+            let (to, got) = step(from.clone(), choose(method), NOW).unwrap();
+            assert_eq!(to.flow.stage, stage, "{method} from {:?}", from.flow.stage);
+            assert_eq!(got, effects, "{method} from {:?}", from.flow.stage);
+        }
+    }
+
+    #[test]
+    fn choosing_again_within_the_cooldown_sends_nothing_new() {
+        // (seconds since the last code, sends a new one)
+        for (ago, sends) in [(0, false), (59, false), (60, true), (61, true)] {
+            let mut from = flow(2, &[], code("mail1", Some(NOW - ago)));
+            from.flow.sent = vec![("mail1".into(), NOW - ago)];
+            let (to, effects) = step(from, choose("mail1"), NOW).unwrap();
+            let sent_at = if sends { NOW } else { NOW - ago };
+            assert_eq!(to.flow.stage, code("mail1", Some(sent_at)), "{ago} s");
+            assert_eq!(to.flow.sent, vec![("mail1".into(), sent_at)], "{ago} s");
+            assert_eq!(
+                matches!(effects[0], Effect::Save { send: Some(_), .. }),
+                sends,
+                "{ago} s"
+            );
+        }
+    }
+
+    #[test]
+    fn choosing_is_refused() {
+        // (from, method, refusal)
+        let mut table: Vec<(State, &str, Refusal)> = vec![
+            (choosing(), "nope", Refusal::NotOffered),
+            // The same kind never passes two gates, not even through
+            // another address.
+            (flow(2, &["mail1"], Stage::Choose), "mail1", Refusal::NotOffered),
+            (flow(2, &["mail1"], Stage::Choose), "mail2", Refusal::NotOffered),
+            (flow(2, &["q"], Stage::Choose), "q", Refusal::NotOffered),
+        ];
+        for stage in [Stage::NewPassword, done(), Stage::Blocked] {
+            table.push((flow(1, &["mail1"], stage), "app", Refusal::WrongStep));
+        }
+        for (from, method, refusal) in table {
+            assert_eq!(
+                step(from.clone(), choose(method), NOW),
+                Err(refusal),
+                "{method} from {:?}",
+                from.flow.stage
+            );
+        }
+    }
+
+    #[test]
+    fn questions_are_looked_up_only_when_they_will_be_asked() {
+        assert!(asks_questions(&choosing(), "q"));
+        assert!(!asks_questions(&choosing(), "mail1"));
+        assert!(!asks_questions(&choosing(), "nope"));
+        assert!(!asks_questions(&flow(2, &["q"], Stage::Choose), "q"));
+        assert!(!asks_questions(&flow(2, &[], Stage::NewPassword), "q"));
+    }
+
+    #[test]
+    fn resending() {
+        // (seconds since the code, answer)
+        let table: [(i64, Result<(), Refusal>); 4] = [
+            (0, Err(Refusal::ResendTooSoon { retry_after: 60 })),
+            (59, Err(Refusal::ResendTooSoon { retry_after: 1 })),
+            (60, Ok(())),
+            (300, Ok(())),
+        ];
+        for (ago, answer) in table {
+            let mut from = flow(2, &[], code("sms", Some(NOW - ago)));
+            from.flow.sent = vec![("sms".into(), NOW - ago)];
+            match step(from, Input::Resend, NOW) {
+                Ok((to, effects)) => {
+                    assert_eq!(answer, Ok(()), "{ago} s");
+                    assert_eq!(to.flow.stage, code("sms", Some(NOW)));
+                    assert_eq!(to.flow.sent, vec![("sms".into(), NOW)]);
+                    assert_eq!(effects, vec![save_sending("sms", Sms)]);
+                }
+                Err(r) => assert_eq!(Err(r), answer, "{ago} s"),
+            }
+        }
+        // Nothing to resend: no code sent, or not at a code at all, or a
+        // method the flow does not offer.
+        let mut refused: Vec<State> = every_stage()
+            .into_iter()
+            .filter(|s| !matches!(s, Stage::Code { sent_at: Some(_), .. }))
+            .map(|s| flow(2, &[], s))
+            .collect();
+        refused.push(flow(2, &[], code("gone", Some(NOW - 100))));
+        for from in refused {
+            assert_eq!(
+                step(from.clone(), Input::Resend, NOW),
+                Err(Refusal::WrongStep),
+                "{:?}",
+                from.flow.stage
+            );
+        }
+    }
+
+    #[test]
+    fn going_back() {
+        for stage in every_stage() {
+            let from = flow(2, &[], stage.clone());
+            let (to, effects) = step(from.clone(), Input::Back, NOW).unwrap();
+            if matches!(stage, Stage::Code { .. } | Stage::Questions { .. }) {
+                assert_eq!(to.flow.stage, Stage::Choose);
+                assert_eq!(effects, vec![Effect::SAVE]);
+            } else {
+                // Elsewhere back is a no-op, and nothing is saved.
+                assert_eq!(to, from);
+                assert_eq!(effects, vec![]);
+            }
+        }
+    }
+
+    fn right() -> Input {
+        Input::Proof(Verdict::Right {
+            print: "print".into(),
+        })
+    }
+
+    fn wrong(typed_blocked: bool, account_blocked: bool) -> Input {
+        Input::Proof(Verdict::Wrong {
+            typed_blocked,
+            account_blocked,
+        })
+    }
+
+    #[test]
+    fn gates() {
+        // (policy's gates, administrator, gates passed before, stage reached
+        // by a right proof at the next one)
+        let table = [
+            (1, false, 0, Stage::NewPassword),
+            (2, false, 0, Stage::Choose),
+            (2, false, 1, Stage::NewPassword),
+            // Administrators need two, whatever the policy says.
+            (1, true, 0, Stage::Choose),
+            (1, true, 1, Stage::NewPassword),
+        ];
+        for (policy, admin, before, reached) in table {
+            let gates = gates::required(policy, admin);
+            let passed: &[&str] = if before == 0 { &[] } else { &["app"] };
+            let from = flow(gates, passed, code("mail1", Some(NOW)));
+            let (to, _) = step(from, right(), NOW).unwrap();
+            assert_eq!(to.flow.stage, reached, "{policy} gates, admin {admin}");
+            assert_eq!(to.flow.passed.len(), before + 1);
+            assert_eq!(to.flow.proofs, vec!["print".to_string()]);
+        }
+        // Questions never alone, and never for administrators; any other
+        // kind proves alone.
+        assert!(!gates::offered_at_reset(SecurityQuestions, 1, false));
+        assert!(gates::offered_at_reset(SecurityQuestions, 2, false));
+        assert!(!gates::offered_at_reset(SecurityQuestions, 2, true));
+        assert!(gates::offered_at_reset(Email, 1, false));
+        assert!(gates::offered_at_reset(Email, 2, true));
+    }
+
+    #[test]
+    fn proofs() {
+        let at_code = || flow(2, &[], code("mail1", Some(NOW)));
+        let retire = Effect::Save {
+            send: None,
+            retire_codes: true,
+        };
+        let failed = Effect::Audit(Note::ProofFailed(Email));
+        let counted = |right| Effect::CountProof { kind: Email, right };
+        // (decoy, input, stage reached, effects)
+        let table: Vec<(bool, Input, Stage, Vec<Effect>)> = vec![
+            (
+                false,
+                right(),
+                Stage::Choose,
+                vec![
+                    retire.clone(),
+                    counted(true),
+                    Effect::Audit(Note::ProofPassed(Email)),
+                ],
+            ),
+            // A decoy's proofs are not counted (none is ever right, but
+            // the core does not assume it).
+            (
+                true,
+                right(),
+                Stage::Choose,
+                vec![retire, Effect::Audit(Note::ProofPassed(Email))],
+            ),
+            (
+                false,
+                Input::Proof(Verdict::Blocked),
+                Stage::Blocked,
+                vec![Effect::SAVE],
+            ),
+            (
+                true,
+                Input::Proof(Verdict::Blocked),
+                Stage::Blocked,
+                vec![Effect::SAVE],
+            ),
+            (
+                false,
+                Input::Proof(Verdict::RightButBlocked),
+                Stage::Blocked,
+                vec![Effect::Audit(Note::RightRefused(Email)), Effect::SAVE],
+            ),
+            // Wrong: nothing moves, and the answer is "code invalid".
+            (
+                false,
+                wrong(false, false),
+                code("mail1", Some(NOW)),
+                vec![
+                    counted(false),
+                    failed,
+                    Effect::SAVE,
+                    Effect::Answer(Refusal::CodeInvalid),
+                ],
+            ),
+            (
+                true,
+                wrong(false, false),
+                code("mail1", Some(NOW)),
+                vec![failed, Effect::SAVE, Effect::Answer(Refusal::CodeInvalid)],
+            ),
+            // Wrong, and the account is blocked (the identifier not yet).
+            (
+                false,
+                wrong(false, true),
+                code("mail1", Some(NOW)),
+                vec![
+                    counted(false),
+                    failed,
+                    Effect::CountBlocked,
+                    Effect::Audit(Note::UserBlocked(Email)),
+                    Effect::SAVE,
+                    Effect::Answer(Refusal::CodeInvalid),
+                ],
+            ),
+            // Wrong, and the identifier as typed is blocked.
+            (
+                false,
+                wrong(true, true),
+                Stage::Blocked,
+                vec![
+                    counted(false),
+                    failed,
+                    Effect::CountBlocked,
+                    Effect::Audit(Note::UserBlocked(Email)),
+                    Effect::SAVE,
+                ],
+            ),
+            (
+                true,
+                wrong(true, false),
+                Stage::Blocked,
+                vec![
+                    failed,
+                    Effect::Audit(Note::DecoyBlocked(Email)),
+                    Effect::SAVE,
+                ],
+            ),
+        ];
+        for (decoy, input, reached, effects) in table {
+            let mut from = at_code();
+            from.decoy = decoy;
+            let (to, got) = step(from, input.clone(), NOW).unwrap();
+            assert_eq!(to.flow.stage, reached, "{input:?}, decoy {decoy}");
+            assert_eq!(got, effects, "{input:?}, decoy {decoy}");
+        }
+        // Questions are proven like codes.
+        let (to, _) = step(flow(2, &[], questions()), right(), NOW).unwrap();
+        assert_eq!(to.flow.passed, vec!["q".to_string()]);
+        // A late copy of a passed proof is refused, uncounted.
+        assert_eq!(
+            step(at_code(), Input::Proof(Verdict::Replayed), NOW),
+            Err(Refusal::WrongStep)
+        );
+    }
+
+    #[test]
+    fn proofs_are_refused_away_from_a_code_or_the_questions() {
+        for stage in [Stage::Choose, Stage::NewPassword, done(), Stage::Blocked] {
+            let from = flow(2, &[], stage.clone());
+            assert_eq!(
+                step(from, right(), NOW),
+                Err(Refusal::WrongStep),
+                "{stage:?}"
+            );
+        }
+        let at_gone = flow(2, &[], code("gone", None));
+        assert_eq!(step(at_gone, right(), NOW), Err(Refusal::WrongStep));
+        // A code is not an answer, nor answers a code.
+        assert_eq!(
+            proving(&flow(2, &[], questions()).flow, ProofForm::Code),
+            Err(Refusal::WrongStep)
+        );
+        assert_eq!(
+            proving(&flow(2, &[], code("app", None)).flow, ProofForm::Answers),
+            Err(Refusal::WrongStep)
+        );
+        assert_eq!(
+            proving(&flow(2, &[], code("app", None)).flow, ProofForm::Code),
+            Ok(&option("app", Authenticator))
+        );
+    }
+
+    #[test]
+    fn the_new_password() {
+        let finish = |outcome, notified| Input::Finish { outcome, notified };
+        // Only after every gate.
+        for stage in every_stage() {
+            let from = flow(1, &["app"], stage.clone());
+            let got = step(from, finish(Outcome::PasswordReset, true), NOW);
+            if stage == Stage::NewPassword {
+                let (to, effects) = got.unwrap();
+                assert_eq!(to.flow.stage, done());
+                assert_eq!(effects, vec![Effect::SAVE]);
+            } else {
+                assert_eq!(got, Err(Refusal::WrongStep), "{stage:?}");
+            }
+            assert_eq!(
+                awaiting_password(&flow(1, &["app"], stage.clone()).flow).is_ok(),
+                stage == Stage::NewPassword
+            );
+        }
+        // An unlock, with no notice.
+        let (to, _) = step(
+            flow(1, &["app"], Stage::NewPassword),
+            finish(Outcome::Unlocked, false),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            to.flow.stage,
+            Stage::Done {
+                outcome: Outcome::Unlocked,
+                signed_out: 0,
+                notified: false
+            }
+        );
+        // A refused write reopens the step.
+        let (to, effects) = step(flow(1, &["app"], done()), Input::Reopen, NOW).unwrap();
+        assert_eq!(to.flow.stage, Stage::NewPassword);
+        assert_eq!(effects, vec![Effect::SAVE]);
+        // Once written, what else it did is noted; elsewhere nothing is.
+        let (to, effects) = step(flow(1, &["app"], done()), Input::SignedOut(3), NOW).unwrap();
+        assert_eq!(
+            to.flow.stage,
+            Stage::Done {
+                outcome: Outcome::PasswordReset,
+                signed_out: 3,
+                notified: true
+            }
+        );
+        assert_eq!(effects, vec![Effect::SAVE]);
+        let from = flow(1, &["app"], Stage::NewPassword);
+        assert_eq!(
+            step(from.clone(), Input::SignedOut(3), NOW),
+            Ok((from, vec![]))
+        );
+    }
+
+    #[test]
+    fn answers_must_fit_the_questions() {
+        let asked = flow(2, &[], questions()).flow;
+        let two = |a: &str| vec![a.to_string(), "b".to_string()];
+        // (answers, verdict)
+        let table = [
+            (two("a"), Ok(())),
+            (two(&"x".repeat(256)), Ok(())),
+            (two(&"x".repeat(257)), Err(Refusal::Answers { expected: 2 })),
+            (vec!["a".into()], Err(Refusal::Answers { expected: 2 })),
+            (Vec::new(), Err(Refusal::Answers { expected: 2 })),
+        ];
+        for (answers, verdict) in table {
+            assert_eq!(answers_fit(&asked, &answers), verdict, "{answers:?}");
+        }
+        let at_code = flow(2, &[], code("app", None)).flow;
+        assert_eq!(answers_fit(&at_code, &two("a")), Err(Refusal::WrongStep));
+    }
+
+    #[test]
+    fn a_late_copy_of_a_passed_proof_is_a_replay() {
+        let mut passed = flow(2, &["app"], Stage::Choose).flow;
+        passed.proofs = vec!["p1".into()];
+        assert!(is_replay(&passed, "p1"));
+        assert!(!is_replay(&passed, "p2"));
+    }
+
+    #[test]
+    fn expiry_is_at_the_boundary_for_every_input() {
+        assert_eq!(alive(EXPIRES, EXPIRES - 1), Ok(()));
+        assert_eq!(alive(EXPIRES, EXPIRES), Err(Refusal::Expired));
+        assert_eq!(alive(EXPIRES, EXPIRES + 1), Err(Refusal::Expired));
+        let inputs = [
+            choose("app"),
+            Input::Resend,
+            Input::Back,
+            right(),
+            Input::Finish {
+                outcome: Outcome::PasswordReset,
+                notified: true,
+            },
+            Input::Reopen,
+            Input::SignedOut(1),
+        ];
+        for input in inputs {
+            for stage in every_stage() {
+                let from = flow(2, &[], stage.clone());
+                assert_eq!(
+                    step(from, input.clone(), EXPIRES),
+                    Err(Refusal::Expired),
+                    "{input:?} at {stage:?}"
+                );
+            }
+        }
+        // A second before, the same flow still steps.
+        assert!(step(choosing(), choose("app"), EXPIRES - 1).is_ok());
+    }
+
+    #[test]
+    fn a_decoy_takes_the_same_steps() {
+        let inputs = [
+            choose("mail1"),
+            choose("q"),
+            Input::Back,
+            Input::Resend,
+            right(),
+            wrong(false, false),
+            wrong(true, false),
+        ];
+        for input in inputs {
+            for stage in every_stage() {
+                let real = flow(2, &[], stage.clone());
+                let mut decoy = real.clone();
+                decoy.decoy = true;
+                let strip = |r: Result<(State, Vec<Effect>), Refusal>| {
+                    r.map(|(s, e)| {
+                        (
+                            s.flow,
+                            e.into_iter()
+                                .filter(|e| !matches!(e, Effect::CountProof { .. }))
+                                .collect::<Vec<_>>(),
+                        )
+                    })
+                };
+                let (r, d) = (
+                    strip(step(real, input.clone(), NOW)),
+                    strip(step(decoy, input.clone(), NOW)),
+                );
+                // The decoy's extra record when its identifier is blocked
+                // is audit only.
+                let d = d.map(|(s, e)| {
+                    let e: Vec<_> = e
+                        .into_iter()
+                        .filter(|e| !matches!(e, Effect::Audit(Note::DecoyBlocked(_))))
+                        .collect();
+                    (s, e)
+                });
+                assert_eq!(r, d, "{input:?} at {stage:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_are_the_api_answers() {
+        use crate::error::ApiError;
+        assert!(matches!(ApiError::from(Refusal::WrongStep), ApiError::WrongStep));
+        assert!(matches!(ApiError::from(Refusal::Expired), ApiError::FlowExpired));
+        assert!(matches!(ApiError::from(Refusal::CodeInvalid), ApiError::CodeInvalid));
+        assert!(matches!(
+            ApiError::from(Refusal::ResendTooSoon { retry_after: 7 }),
+            ApiError::ResendTooSoon { retry_after: 7 }
+        ));
+        assert!(matches!(
+            ApiError::from(Refusal::NotOffered),
+            ApiError::InvalidField { field, .. } if field == "method"
+        ));
+        assert!(matches!(
+            ApiError::from(Refusal::Answers { expected: 3 }),
+            ApiError::InvalidField { field, reason } if field == "answers" && reason == "must be 3 answers"
+        ));
+    }
 }

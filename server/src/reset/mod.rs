@@ -125,7 +125,6 @@ type NewPasswordExtra = (bool, PasswordContext);
 
 fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowView {
     let now = state.clock.now();
-    let passed_kinds = flow.st.passed_kinds();
     // Until a gate is passed every flow announces the policy's count; an
     // administrator's second gate shows once the first is proven.
     let gates = if flow.st.passed.is_empty() && flow.st.shown_gates > 0 {
@@ -145,13 +144,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
         Stage::Choose => ResetStep::ChooseMethod {
             gate,
             gates,
-            methods: flow
-                .st
-                .offered
-                .iter()
-                .filter(|o| !passed_kinds.contains(&o.kind))
-                .map(option)
-                .collect(),
+            methods: core::open_options(&flow.st).map(option).collect(),
         },
         Stage::Code { method, sent_at } => {
             let o = flow
@@ -318,7 +311,7 @@ async fn new_password_extra(
     state: &AppState,
     flow: &Flow,
 ) -> Result<Option<NewPasswordExtra>, ApiError> {
-    if !matches!(flow.st.stage, Stage::NewPassword) {
+    if core::awaiting_password(&flow.st).is_err() {
         return Ok(None);
     }
     let Some(user) = user_of(state, flow).await? else {
@@ -679,9 +672,7 @@ pub async fn set_password(
     password: &Secret,
 ) -> Result<FlowView, ApiError> {
     let mut flow = load(state, id).await?;
-    if !matches!(flow.st.stage, Stage::NewPassword) {
-        return Err(ApiError::WrongStep);
-    }
+    core::awaiting_password(&flow.st)?;
     let user = user_of(state, &flow).await?.ok_or(ApiError::WrongStep)?;
     crate::password::enforce(state, password, &user, &flow.ip, "reset").await?;
     let notices = reset_notices(state, &user).await;
@@ -748,9 +739,7 @@ pub async fn set_password(
 /// Unlocks instead of resetting, where the account is locked.
 pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     let mut flow = load(state, id).await?;
-    if !matches!(flow.st.stage, Stage::NewPassword) {
-        return Err(ApiError::WrongStep);
-    }
+    core::awaiting_password(&flow.st)?;
     let user = user_of(state, &flow)
         .await?
         .filter(|u| u.is_locked(state.clock.now()))
@@ -778,8 +767,14 @@ async fn reopen_with(state: &AppState, flow: &mut Flow, e: ApiError, held: &[Str
     if let Err(c) = outbox::cancel(state, held).await {
         tracing::error!(error = %c, "notices of a reset that failed could not be dropped");
     }
-    flow.st.stage = Stage::NewPassword;
-    match save(state, flow).await {
+    let saved = async {
+        // The step's one effect is this save (no view to answer with).
+        let (next, _save) = core::step(core_state(flow), Input::Reopen, flow.loaded_at)?;
+        flow.st = next.flow;
+        save(state, flow).await
+    }
+    .await;
+    match saved {
         Ok(()) => e,
         Err(save_err) => save_err,
     }
@@ -820,11 +815,13 @@ async fn finish(
         queued.push(batch.add(&mut tx, state, item).await?);
     }
     // "We emailed you" only when the user's own notice is in the queue.
-    flow.st.stage = Stage::Done {
+    let input = Input::Finish {
         outcome,
-        signed_out: 0,
         notified: notices.own && queued.first() == Some(&true),
     };
+    // The step's one effect is this save, in the notices' transaction.
+    let (next, _save) = core::step(core_state(flow), input, flow.loaded_at)?;
+    flow.st = next.flow;
     save_on(&mut tx, state, flow).await?;
     tx.commit().await?;
     Ok(batch.committed(state).await)
@@ -833,18 +830,20 @@ async fn finish(
 /// Notes what else the reset did, for the answer and a reload of it. The
 /// reset itself is done: a failure here is logged, not answered.
 async fn record_outcome(state: &AppState, flow: &mut Flow, signed_out: u32) {
-    if let Stage::Done {
-        outcome, notified, ..
-    } = flow.st.stage
-    {
-        flow.st.stage = Stage::Done {
-            outcome,
-            signed_out,
-            notified,
-        };
-        if let Err(e) = save(state, flow).await {
-            tracing::warn!(error = %e, "could not note a finished reset's outcome");
+    let noted = async {
+        let input = Input::SignedOut(signed_out);
+        let (next, effects) = core::step(core_state(flow), input, flow.loaded_at)?;
+        for effect in effects {
+            if let Effect::Save { .. } = effect {
+                flow.st = next.flow.clone();
+                save(state, flow).await?;
+            }
         }
+        Ok::<(), ApiError>(())
+    }
+    .await;
+    if let Err(e) = noted {
+        tracing::warn!(error = %e, "could not note a finished reset's outcome");
     }
 }
 
