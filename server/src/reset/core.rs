@@ -706,8 +706,16 @@ mod tests {
             (choosing(), "nope", Refusal::NotOffered),
             // The same kind never passes two gates, not even through
             // another address.
-            (flow(2, &["mail1"], Stage::Choose), "mail1", Refusal::NotOffered),
-            (flow(2, &["mail1"], Stage::Choose), "mail2", Refusal::NotOffered),
+            (
+                flow(2, &["mail1"], Stage::Choose),
+                "mail1",
+                Refusal::NotOffered,
+            ),
+            (
+                flow(2, &["mail1"], Stage::Choose),
+                "mail2",
+                Refusal::NotOffered,
+            ),
             (flow(2, &["q"], Stage::Choose), "q", Refusal::NotOffered),
         ];
         for stage in [Stage::NewPassword, done(), Stage::Blocked] {
@@ -758,7 +766,15 @@ mod tests {
         // method the flow does not offer.
         let mut refused: Vec<State> = every_stage()
             .into_iter()
-            .filter(|s| !matches!(s, Stage::Code { sent_at: Some(_), .. }))
+            .filter(|s| {
+                !matches!(
+                    s,
+                    Stage::Code {
+                        sent_at: Some(_),
+                        ..
+                    }
+                )
+            })
             .map(|s| flow(2, &[], s))
             .collect();
         refused.push(flow(2, &[], code("gone", Some(NOW - 100))));
@@ -838,7 +854,7 @@ mod tests {
             send: None,
             retire_codes: true,
         };
-        let failed = Effect::Audit(Note::ProofFailed(Email));
+        let failed = || Effect::Audit(Note::ProofFailed(Email));
         let counted = |right| Effect::CountProof { kind: Email, right };
         // (decoy, input, stage reached, effects)
         let table: Vec<(bool, Input, Stage, Vec<Effect>)> = vec![
@@ -885,7 +901,7 @@ mod tests {
                 code("mail1", Some(NOW)),
                 vec![
                     counted(false),
-                    failed,
+                    failed(),
                     Effect::SAVE,
                     Effect::Answer(Refusal::CodeInvalid),
                 ],
@@ -894,7 +910,7 @@ mod tests {
                 true,
                 wrong(false, false),
                 code("mail1", Some(NOW)),
-                vec![failed, Effect::SAVE, Effect::Answer(Refusal::CodeInvalid)],
+                vec![failed(), Effect::SAVE, Effect::Answer(Refusal::CodeInvalid)],
             ),
             // Wrong, and the account is blocked (the identifier not yet).
             (
@@ -903,7 +919,7 @@ mod tests {
                 code("mail1", Some(NOW)),
                 vec![
                     counted(false),
-                    failed,
+                    failed(),
                     Effect::CountBlocked,
                     Effect::Audit(Note::UserBlocked(Email)),
                     Effect::SAVE,
@@ -917,7 +933,7 @@ mod tests {
                 Stage::Blocked,
                 vec![
                     counted(false),
-                    failed,
+                    failed(),
                     Effect::CountBlocked,
                     Effect::Audit(Note::UserBlocked(Email)),
                     Effect::SAVE,
@@ -928,7 +944,7 @@ mod tests {
                 wrong(true, false),
                 Stage::Blocked,
                 vec![
-                    failed,
+                    failed(),
                     Effect::Audit(Note::DecoyBlocked(Email)),
                     Effect::SAVE,
                 ],
@@ -1139,9 +1155,18 @@ mod tests {
     #[test]
     fn refusals_are_the_api_answers() {
         use crate::error::ApiError;
-        assert!(matches!(ApiError::from(Refusal::WrongStep), ApiError::WrongStep));
-        assert!(matches!(ApiError::from(Refusal::Expired), ApiError::FlowExpired));
-        assert!(matches!(ApiError::from(Refusal::CodeInvalid), ApiError::CodeInvalid));
+        assert!(matches!(
+            ApiError::from(Refusal::WrongStep),
+            ApiError::WrongStep
+        ));
+        assert!(matches!(
+            ApiError::from(Refusal::Expired),
+            ApiError::FlowExpired
+        ));
+        assert!(matches!(
+            ApiError::from(Refusal::CodeInvalid),
+            ApiError::CodeInvalid
+        ));
         assert!(matches!(
             ApiError::from(Refusal::ResendTooSoon { retry_after: 7 }),
             ApiError::ResendTooSoon { retry_after: 7 }
