@@ -162,7 +162,7 @@ pub(super) enum Input {
 }
 
 /// The service's finding on a proof.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub(super) enum Verdict {
     /// The identifier as typed is blocked, or has no proof left in its
     /// budget: the proof was not evaluated.
@@ -179,6 +179,26 @@ pub(super) enum Verdict {
         typed_blocked: bool,
         account_blocked: bool,
     },
+}
+
+/// A right proof's fingerprint never prints: it stands for the proof.
+impl std::fmt::Debug for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Blocked => f.write_str("Blocked"),
+            Self::RightButBlocked => f.write_str("RightButBlocked"),
+            Self::Right { .. } => f.write_str("Right { print: [redacted] }"),
+            Self::Replayed => f.write_str("Replayed"),
+            Self::Wrong {
+                typed_blocked,
+                account_blocked,
+            } => f
+                .debug_struct("Wrong")
+                .field("typed_blocked", typed_blocked)
+                .field("account_blocked", account_blocked)
+                .finish(),
+        }
+    }
 }
 
 /// What the service carries out, in this order.
@@ -1067,6 +1087,17 @@ mod tests {
         }
         let at_code = flow(2, &[], code("app", None)).flow;
         assert_eq!(answers_fit(&at_code, &two("a")), Err(Refusal::WrongStep));
+    }
+
+    #[test]
+    fn a_proofs_fingerprint_never_prints() {
+        let shown = format!(
+            "{:?}",
+            Input::Proof(Verdict::Right {
+                print: "f00d".into()
+            })
+        );
+        assert!(!shown.contains("f00d"), "{shown}");
     }
 
     #[test]
