@@ -6,16 +6,17 @@
 //! not registered) get a decoy flow: the same shape, consistent decoy methods,
 //! no message ever sent, and no proof that can pass.
 
+mod core;
 mod decoy;
 pub mod pow;
 mod proof;
 pub mod send;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sspr_proto::config::PasswordContext;
 use sspr_proto::reset::{FlowView, MethodKind, MethodOption, Outcome, ResetStep};
 
+use self::core::{Effect, FlowState, Input, Note, Offered, Stage};
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::clock::UnixTime;
@@ -24,9 +25,9 @@ use crate::delivery::Outgoing;
 use crate::directory::{DirUser, DirectoryError};
 use crate::error::ApiError;
 use crate::i18n;
-use crate::methods::code::{RESEND_COOLDOWN, numeric_code};
+use crate::methods::code::numeric_code;
 use crate::methods::throttle;
-use crate::methods::{self, Challenge, StoredMethod, gates};
+use crate::methods::{self, StoredMethod, gates};
 use crate::outbox;
 use crate::secret::Secret;
 
@@ -34,105 +35,6 @@ use crate::secret::Secret;
 pub const FLOW_LIFETIME: i64 = 15 * 60;
 /// A code is valid for 5 minutes.
 pub const CODE_LIFETIME: i64 = 5 * 60;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Offered {
-    id: String,
-    kind: MethodKind,
-    masked: String,
-    /// The stored method behind an email or phone option.
-    #[serde(default)]
-    method: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "stage", rename_all = "snake_case")]
-enum Stage {
-    Choose,
-    Code {
-        method: String,
-        sent_at: Option<UnixTime>,
-    },
-    Questions {
-        method: String,
-        questions: Vec<String>,
-    },
-    NewPassword,
-    Done {
-        outcome: Outcome,
-        /// Other sessions of the user that the reset ended.
-        #[serde(default)]
-        signed_out: u32,
-        /// Whether the confirmation went to the user's address.
-        #[serde(default)]
-        notified: bool,
-    },
-    Blocked,
-}
-
-/// What only the server knows about a flow.
-#[derive(Clone, Serialize, Deserialize)]
-struct FlowState {
-    /// Who the audit trail names: the identifier as typed when it named an
-    /// account, never what was typed for a decoy (people paste passwords there).
-    actor: String,
-    /// The account's user name, the target of the flow's audit records
-    /// (whichever of its names was typed); empty for a decoy.
-    #[serde(default)]
-    username: String,
-    /// The throttling subject of the identifier as typed (`t:...`), the
-    /// same for a real account and a decoy.
-    #[serde(default)]
-    typed: String,
-    gates: u8,
-    /// Gates the wizard announces until the first is passed: the policy's
-    /// count, so an administrator's first step looks like anyone's.
-    #[serde(default)]
-    shown_gates: u8,
-    offered: Vec<Offered>,
-    passed: Vec<String>,
-    /// Keyed hashes of the proofs that passed, so a late duplicate of one is
-    /// not counted as a failed guess.
-    #[serde(default)]
-    proofs: Vec<String>,
-    /// When each offered method last got a code in this flow.
-    #[serde(default)]
-    sent: Vec<(String, UnixTime)>,
-    /// A decoy's seed (hex), for its stable questions.
-    #[serde(default)]
-    decoy: String,
-    stage: Stage,
-}
-
-impl FlowState {
-    /// Kinds already proven: a second gate must be a different kind.
-    fn passed_kinds(&self) -> Vec<MethodKind> {
-        self.offered
-            .iter()
-            .filter(|o| self.passed.contains(&o.id))
-            .map(|o| o.kind)
-            .collect()
-    }
-
-    fn sent_at(&self, method: &str) -> Option<UnixTime> {
-        self.sent.iter().find(|(m, _)| m == method).map(|(_, t)| *t)
-    }
-
-    fn note_sent(&mut self, method: &str, at: UnixTime) {
-        self.sent.retain(|(m, _)| m != method);
-        self.sent.push((method.to_string(), at));
-    }
-}
-
-impl std::fmt::Debug for FlowState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FlowState")
-            .field("gates", &self.gates)
-            .field("passed", &self.passed.len())
-            .field("stage", &self.stage)
-            .finish_non_exhaustive()
-    }
-}
 
 /// The id is the bearer of the reset; only a prefix of its hash prints.
 impl std::fmt::Debug for Flow {
@@ -155,6 +57,8 @@ struct Flow {
     version: i64,
     ip: String,
     expires_at: UnixTime,
+    /// When it was loaded and found alive: the `now` of its step.
+    loaded_at: UnixTime,
     /// This request holds the flow for a proof (see [`claim`]).
     claimed: bool,
     st: FlowState,
@@ -221,7 +125,6 @@ type NewPasswordExtra = (bool, PasswordContext);
 
 fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowView {
     let now = state.clock.now();
-    let passed_kinds = flow.st.passed_kinds();
     // Until a gate is passed every flow announces the policy's count; an
     // administrator's second gate shows once the first is proven.
     let gates = if flow.st.passed.is_empty() && flow.st.shown_gates > 0 {
@@ -241,13 +144,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
         Stage::Choose => ResetStep::ChooseMethod {
             gate,
             gates,
-            methods: flow
-                .st
-                .offered
-                .iter()
-                .filter(|o| !passed_kinds.contains(&o.kind))
-                .map(option)
-                .collect(),
+            methods: core::open_options(&flow.st).map(option).collect(),
         },
         Stage::Code { method, sent_at } => {
             let o = flow
@@ -265,8 +162,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
                 gate,
                 gates,
                 method: o,
-                resend_in: sent_at
-                    .map(|t| u32::try_from((t + RESEND_COOLDOWN - now).max(0)).unwrap_or(0)),
+                resend_in: sent_at.map(|t| u32::try_from(core::resend_in(t, now)).unwrap_or(0)),
             }
         }
         Stage::Questions { questions, .. } => ResetStep::AnswerQuestions {
@@ -309,9 +205,8 @@ async fn load(state: &AppState, id: &str) -> Result<Flow, ApiError> {
     .fetch_optional(state.store.pool())
     .await?;
     let (user_id, subject, st, version, ip, expires_at) = row.ok_or(ApiError::FlowExpired)?;
-    if expires_at <= state.clock.now() {
-        return Err(ApiError::FlowExpired);
-    }
+    let now = state.clock.now();
+    core::alive(expires_at, now)?;
     let mut st: FlowState = serde_json::from_str(&st)?;
     if st.typed.is_empty() {
         // A flow started before the typed subject existed.
@@ -325,6 +220,7 @@ async fn load(state: &AppState, id: &str) -> Result<Flow, ApiError> {
         version,
         ip,
         expires_at,
+        loaded_at: now,
         claimed: false,
         st,
     })
@@ -415,7 +311,7 @@ async fn new_password_extra(
     state: &AppState,
     flow: &Flow,
 ) -> Result<Option<NewPasswordExtra>, ApiError> {
-    if !matches!(flow.st.stage, Stage::NewPassword) {
+    if core::awaiting_password(&flow.st).is_err() {
         return Ok(None);
     }
     let Some(user) = user_of(state, flow).await? else {
@@ -527,6 +423,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         version: 0,
         ip: ip.to_string(),
         expires_at: now + FLOW_LIFETIME,
+        loaded_at: now,
         claimed: false,
         st,
     };
@@ -574,64 +471,105 @@ pub async fn current(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
 /// has one. Picking again a method whose code went out less than 60 s ago
 /// sends nothing new: the step shows how long until a resend.
 pub async fn choose(state: &AppState, id: &str, method: &str) -> Result<FlowView, ApiError> {
-    let mut flow = load(state, id).await?;
-    if !matches!(
-        flow.st.stage,
-        Stage::Choose | Stage::Code { .. } | Stage::Questions { .. }
-    ) {
-        return Err(ApiError::WrongStep);
-    }
-    let passed_kinds = flow.st.passed_kinds();
-    let offered = flow
-        .st
-        .offered
-        .iter()
-        .find(|o| o.id == method && !passed_kinds.contains(&o.kind))
-        .cloned()
-        .ok_or_else(|| ApiError::InvalidField {
-            field: "method".into(),
-            reason: "not offered in this flow".into(),
-        })?;
-    let now = state.clock.now();
-    let mut send = None;
-    flow.st.stage = match methods::of(offered.kind).challenge() {
-        Challenge::AskQuestions => Stage::Questions {
-            method: offered.id.clone(),
-            questions: questions_for(state, &flow).await?,
-        },
-        Challenge::EnterCode => Stage::Code {
-            method: offered.id.clone(),
-            sent_at: None,
-        },
-        Challenge::SendCode => {
-            let sent_at = match flow.st.sent_at(&offered.id) {
-                Some(t) if now < t + RESEND_COOLDOWN => t,
-                _ => {
-                    send = Some(offered.clone());
-                    flow.st.note_sent(&offered.id, now);
-                    now
-                }
-            };
-            Stage::Code {
-                method: offered.id.clone(),
-                sent_at: Some(sent_at),
-            }
-        }
+    let flow = load(state, id).await?;
+    // The questions are looked up only when they will be asked.
+    let questions = if core::asks_questions(&core_state(&flow), method) {
+        questions_for(state, &flow).await?
+    } else {
+        Vec::new()
     };
-    match &send {
-        Some(offered) => save_sending(state, &mut flow, offered).await?,
-        None => save(state, &mut flow).await?,
+    let input = Input::Choose {
+        method: method.to_string(),
+        questions,
+    };
+    run_step(state, flow, input).await
+}
+
+/// The core's state of a loaded flow.
+fn core_state(flow: &Flow) -> core::State {
+    core::State {
+        expires_at: flow.expires_at,
+        decoy: flow.is_decoy(),
+        flow: flow.st.clone(),
     }
-    audit::record(
-        state,
-        Event {
-            method: Some(methods::kind_str(offered.kind)),
-            detail: Some("method chosen"),
-            ..audit_event(&flow, audit::FLOW_PROGRESS, true)
-        },
-    )
-    .await;
-    respond(state, &flow).await
+}
+
+/// Takes one step of the core and carries out its effects.
+async fn run_step(state: &AppState, mut flow: Flow, input: Input) -> Result<FlowView, ApiError> {
+    let (next, effects) = core::step(core_state(&flow), input, flow.loaded_at)?;
+    carry_out(state, &mut flow, next, effects).await
+}
+
+/// Carries out a step's effects, in order, then answers with the flow's view
+/// (or the refusal an effect says to answer with). The new state is what
+/// `Save` writes: a step that saves nothing changes nothing.
+async fn carry_out(
+    state: &AppState,
+    flow: &mut Flow,
+    next: core::State,
+    effects: Vec<Effect>,
+) -> Result<FlowView, ApiError> {
+    let next = next.flow;
+    for effect in effects {
+        match effect {
+            Effect::Save { send, retire_codes } => {
+                flow.st = next.clone();
+                match send {
+                    Some(offered) => save_sending(state, flow, &offered).await?,
+                    None if retire_codes => save_retiring(state, flow).await?,
+                    None => save(state, flow).await?,
+                }
+            }
+            Effect::Audit(note) => audit::record(state, note_event(flow, note)).await,
+            Effect::CountProof { kind, right } => state.metrics.reset_proof(kind, right),
+            Effect::CountBlocked => state.metrics.reset_blocked(),
+            Effect::Answer(refusal) => return Err(refusal.into()),
+        }
+    }
+    respond(state, flow).await
+}
+
+/// The audit record of a note of the core.
+fn note_event(flow: &Flow, note: Note) -> Event<'_> {
+    let (kind, detail, activity, success) = match note {
+        Note::MethodChosen(k) => (k, Some("method chosen"), audit::FLOW_PROGRESS, true),
+        Note::ProofPassed(k) => (k, Some(PROOF_PASSED), audit::FLOW_PROGRESS, true),
+        Note::ProofFailed(k) => (k, Some(PROOF_FAILED), audit::FLOW_PROGRESS, false),
+        Note::RightRefused(k) => (
+            k,
+            Some("right proof refused: blocked"),
+            audit::FLOW_PROGRESS,
+            false,
+        ),
+        Note::UserBlocked(k) => (k, None, audit::USER_BLOCKED, true),
+        Note::DecoyBlocked(k) => (
+            k,
+            Some("identifier blocked after 5 wrong proofs (no account)"),
+            audit::FLOW_PROGRESS,
+            false,
+        ),
+    };
+    Event {
+        method: Some(methods::kind_str(kind)),
+        detail,
+        ..audit_event(flow, activity, success)
+    }
+}
+
+/// Saves the flow as a gate is passed, in one transaction with the end of its
+/// codes: those stored are marked used, those waiting in the outbox go, and
+/// none goes out late.
+async fn save_retiring(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
+    let mut tx = state.store.pool().begin().await?;
+    sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
+        .bind(state.clock.now())
+        .bind(&flow.hash)
+        .execute(&mut *tx)
+        .await?;
+    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
+    save_on(&mut tx, state, flow).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The user's questions, or for a decoy three stable picks from the list.
@@ -654,44 +592,14 @@ async fn questions_for(state: &AppState, flow: &Flow) -> Result<Vec<String>, Api
 
 /// A new code for the method being verified, after the cooldown.
 pub async fn resend(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
-    let mut flow = load(state, id).await?;
-    let Stage::Code {
-        method,
-        sent_at: Some(sent),
-    } = flow.st.stage.clone()
-    else {
-        return Err(ApiError::WrongStep);
-    };
-    let now = state.clock.now();
-    if now < sent + RESEND_COOLDOWN {
-        return Err(ApiError::ResendTooSoon {
-            retry_after: (sent + RESEND_COOLDOWN - now) as u64,
-        });
-    }
-    let offered = flow
-        .st
-        .offered
-        .iter()
-        .find(|o| o.id == method)
-        .cloned()
-        .ok_or(ApiError::WrongStep)?;
-    flow.st.note_sent(&method, now);
-    flow.st.stage = Stage::Code {
-        method,
-        sent_at: Some(now),
-    };
-    save_sending(state, &mut flow, &offered).await?;
-    respond(state, &flow).await
+    let flow = load(state, id).await?;
+    run_step(state, flow, Input::Resend).await
 }
 
 /// Back from entering a code to choosing a method.
 pub async fn back(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
-    let mut flow = load(state, id).await?;
-    if matches!(flow.st.stage, Stage::Code { .. } | Stage::Questions { .. }) {
-        flow.st.stage = Stage::Choose;
-        save(state, &mut flow).await?;
-    }
-    respond(state, &flow).await
+    let flow = load(state, id).await?;
+    run_step(state, flow, Input::Back).await
 }
 
 /// Saves the flow with a new code for `offered`, in one transaction: the
@@ -764,9 +672,7 @@ pub async fn set_password(
     password: &Secret,
 ) -> Result<FlowView, ApiError> {
     let mut flow = load(state, id).await?;
-    if !matches!(flow.st.stage, Stage::NewPassword) {
-        return Err(ApiError::WrongStep);
-    }
+    core::awaiting_password(&flow.st)?;
     let user = user_of(state, &flow).await?.ok_or(ApiError::WrongStep)?;
     crate::password::enforce(state, password, &user, &flow.ip, "reset").await?;
     let notices = reset_notices(state, &user).await;
@@ -833,9 +739,7 @@ pub async fn set_password(
 /// Unlocks instead of resetting, where the account is locked.
 pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     let mut flow = load(state, id).await?;
-    if !matches!(flow.st.stage, Stage::NewPassword) {
-        return Err(ApiError::WrongStep);
-    }
+    core::awaiting_password(&flow.st)?;
     let user = user_of(state, &flow)
         .await?
         .filter(|u| u.is_locked(state.clock.now()))
@@ -863,8 +767,14 @@ async fn reopen_with(state: &AppState, flow: &mut Flow, e: ApiError, held: &[Str
     if let Err(c) = outbox::cancel(state, held).await {
         tracing::error!(error = %c, "notices of a reset that failed could not be dropped");
     }
-    flow.st.stage = Stage::NewPassword;
-    match save(state, flow).await {
+    let saved = async {
+        // The step's one effect is this save (no view to answer with).
+        let (next, _save) = core::step(core_state(flow), Input::Reopen, flow.loaded_at)?;
+        flow.st = next.flow;
+        save(state, flow).await
+    }
+    .await;
+    match saved {
         Ok(()) => e,
         Err(save_err) => save_err,
     }
@@ -905,11 +815,13 @@ async fn finish(
         queued.push(batch.add(&mut tx, state, item).await?);
     }
     // "We emailed you" only when the user's own notice is in the queue.
-    flow.st.stage = Stage::Done {
+    let input = Input::Finish {
         outcome,
-        signed_out: 0,
         notified: notices.own && queued.first() == Some(&true),
     };
+    // The step's one effect is this save, in the notices' transaction.
+    let (next, _save) = core::step(core_state(flow), input, flow.loaded_at)?;
+    flow.st = next.flow;
     save_on(&mut tx, state, flow).await?;
     tx.commit().await?;
     Ok(batch.committed(state).await)
@@ -918,18 +830,20 @@ async fn finish(
 /// Notes what else the reset did, for the answer and a reload of it. The
 /// reset itself is done: a failure here is logged, not answered.
 async fn record_outcome(state: &AppState, flow: &mut Flow, signed_out: u32) {
-    if let Stage::Done {
-        outcome, notified, ..
-    } = flow.st.stage
-    {
-        flow.st.stage = Stage::Done {
-            outcome,
-            signed_out,
-            notified,
-        };
-        if let Err(e) = save(state, flow).await {
-            tracing::warn!(error = %e, "could not note a finished reset's outcome");
+    let noted = async {
+        let input = Input::SignedOut(signed_out);
+        let (next, effects) = core::step(core_state(flow), input, flow.loaded_at)?;
+        for effect in effects {
+            if let Effect::Save { .. } = effect {
+                flow.st = next.flow.clone();
+                save(state, flow).await?;
+            }
         }
+        Ok::<(), ApiError>(())
+    }
+    .await;
+    if let Err(e) = noted {
+        tracing::warn!(error = %e, "could not note a finished reset's outcome");
     }
 }
 

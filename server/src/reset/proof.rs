@@ -18,9 +18,9 @@
 use sspr_proto::reset::FlowView;
 use tokio::time::Instant;
 
-use super::{Flow, Offered, Stage, audit_event, claim, load, release, respond, save};
+use super::core::{self, Input, Offered, ProofForm, Verdict};
+use super::{Flow, carry_out, claim, core_state, load, release};
 use crate::AppState;
-use crate::audit::{self, Event};
 use crate::error::ApiError;
 use crate::methods::{self, Proof, ProofAt, SentCode, throttle};
 
@@ -29,10 +29,7 @@ pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, 
     let started = Instant::now();
     let result = async {
         let mut flow = load(state, id).await?;
-        let Stage::Code { method, .. } = flow.st.stage.clone() else {
-            return Err(ApiError::WrongStep);
-        };
-        let offered = offered(&flow, &method)?;
+        let offered = core::proving(&flow.st, ProofForm::Code)?.clone();
         let code = methods::code::typed_code(code);
         run(state, &mut flow, &offered, Proof::Code(&code)).await
     }
@@ -46,30 +43,13 @@ pub async fn answer(state: &AppState, id: &str, answers: &[String]) -> Result<Fl
     let started = Instant::now();
     let result = async {
         let mut flow = load(state, id).await?;
-        let Stage::Questions { method, questions } = flow.st.stage.clone() else {
-            return Err(ApiError::WrongStep);
-        };
-        if answers.len() != questions.len() || answers.iter().any(|a| a.chars().count() > 256) {
-            return Err(ApiError::InvalidField {
-                field: "answers".into(),
-                reason: format!("must be {} answers", questions.len()),
-            });
-        }
-        let offered = offered(&flow, &method)?;
+        core::answers_fit(&flow.st, answers)?;
+        let offered = core::proving(&flow.st, ProofForm::Answers)?.clone();
         run(state, &mut flow, &offered, Proof::Answers(answers)).await
     }
     .await;
     state.paces.proof.wait(started).await;
     result
-}
-
-fn offered(flow: &Flow, method: &str) -> Result<Offered, ApiError> {
-    flow.st
-        .offered
-        .iter()
-        .find(|o| o.id == method)
-        .cloned()
-        .ok_or(ApiError::WrongStep)
 }
 
 async fn run(
@@ -102,17 +82,30 @@ fn fingerprint(state: &AppState, flow: &Flow, proof: &Proof<'_>) -> String {
     state.keys.code_hash(&flow.hash, &text)
 }
 
+/// Does the proof's I/O (throttles, evaluation) and lets the core decide.
 async fn prove(
     state: &AppState,
     flow: &mut Flow,
     offered: &Offered,
     proof: &Proof<'_>,
 ) -> Result<FlowView, ApiError> {
+    let verdict = judge(state, flow, offered, proof).await?;
+    let (next, effects) = core::step(core_state(flow), Input::Proof(verdict), flow.loaded_at)?;
+    carry_out(state, flow, next, effects).await
+}
+
+/// The verdict on a proof: reserves a slot in the typed identifier's
+/// budget, evaluates, and gives the slot back or counts the failure.
+async fn judge(
+    state: &AppState,
+    flow: &Flow,
+    offered: &Offered,
+    proof: &Proof<'_>,
+) -> Result<Verdict, ApiError> {
     let typed = flow.st.typed.clone();
-    let kind = methods::kind_str(offered.kind);
     // A blocked identifier learns it at its first proof, unevaluated.
     if throttle::is_blocked(state, &typed).await? || !throttle::reserve(state, &typed).await? {
-        return block(state, flow).await;
+        return Ok(Verdict::Blocked);
     }
     let ok = match evaluate(state, flow, offered, proof).await {
         Ok(ok) => ok,
@@ -125,105 +118,21 @@ async fn prove(
     if ok {
         throttle::refund(state, &typed).await?;
         if !flow.is_decoy() && throttle::is_blocked(state, &flow.subject).await? {
-            // Right, but the account is blocked through another of its names.
-            audit::record(
-                state,
-                Event {
-                    method: Some(kind),
-                    detail: Some("right proof refused: blocked"),
-                    ..audit_event(flow, audit::FLOW_PROGRESS, false)
-                },
-            )
-            .await;
-            return block(state, flow).await;
+            return Ok(Verdict::RightButBlocked);
         }
-        flow.st.passed.push(offered.id.clone());
-        flow.st.proofs.push(print);
-        flow.st.stage = if flow.st.passed.len() >= usize::from(flow.st.gates) {
-            Stage::NewPassword
-        } else {
-            Stage::Choose
-        };
-        // The gate is passed: the flow's other codes, sent or still waiting
-        // in the outbox, are of no more use, and none goes out late.
-        let mut tx = state.store.pool().begin().await?;
-        sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
-            .bind(state.clock.now())
-            .bind(&flow.hash)
-            .execute(&mut *tx)
-            .await?;
-        crate::outbox::supersede(&mut tx, super::send::KIND, &flow.subject).await?;
-        super::save_on(&mut tx, state, flow).await?;
-        tx.commit().await?;
-        if !flow.is_decoy() {
-            state.metrics.reset_proof(offered.kind, true);
-        }
-        audit::record(
-            state,
-            Event {
-                method: Some(kind),
-                detail: Some(super::PROOF_PASSED),
-                ..audit_event(flow, audit::FLOW_PROGRESS, true)
-            },
-        )
-        .await;
-        return respond(state, flow).await;
+        return Ok(Verdict::Right { print });
     }
-    if flow.st.proofs.contains(&print) {
-        // A late copy of a proof this flow has already passed.
+    if core::is_replay(&flow.st, &print) {
         throttle::refund(state, &typed).await?;
-        release(state, flow).await;
-        return Err(ApiError::WrongStep);
-    }
-    if !flow.is_decoy() {
-        state.metrics.reset_proof(offered.kind, false);
+        return Ok(Verdict::Replayed);
     }
     let typed_blocked = throttle::fail_reserved(state, &typed).await?;
     let account_blocked =
         !flow.is_decoy() && throttle::fail_unreserved(state, &flow.subject).await?;
-    audit::record(
-        state,
-        Event {
-            method: Some(kind),
-            detail: Some(super::PROOF_FAILED),
-            ..audit_event(flow, audit::FLOW_PROGRESS, false)
-        },
-    )
-    .await;
-    if account_blocked {
-        state.metrics.reset_blocked();
-        audit::record(
-            state,
-            Event {
-                method: Some(kind),
-                ..audit_event(flow, audit::USER_BLOCKED, true)
-            },
-        )
-        .await;
-    }
-    if typed_blocked {
-        if flow.is_decoy() {
-            audit::record(
-                state,
-                Event {
-                    method: Some(kind),
-                    detail: Some("identifier blocked after 5 wrong proofs (no account)"),
-                    ..audit_event(flow, audit::FLOW_PROGRESS, false)
-                },
-            )
-            .await;
-        }
-        return block(state, flow).await;
-    }
-    // Nothing moves; saving lets go of the claim.
-    save(state, flow).await?;
-    Err(ApiError::CodeInvalid)
-}
-
-async fn block(state: &AppState, flow: &mut Flow) -> Result<FlowView, ApiError> {
-    flow.st.stage = Stage::Blocked;
-    save(state, flow).await?;
-    respond(state, flow).await
+    Ok(Verdict::Wrong {
+        typed_blocked,
+        account_blocked,
+    })
 }
 
 /// Checks the proof with the offered method's kind.
