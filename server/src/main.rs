@@ -717,7 +717,7 @@ async fn serve(config: Config, theme: Option<ThemeFile>) -> anyhow::Result<()> {
     let public_url = srv.public_url.clone();
     let limits = sspr_server::serve::Limits {
         max_connections: srv.connection_limit.get(),
-        per_client: srv.connection_limit_per_client,
+        per_client: srv.connection_limit_per_client.get(),
         trusted: srv.trusted_proxies.clone(),
         header_timeout: std::time::Duration::from_secs(srv.header_timeout_secs.get()),
         idle_timeout: std::time::Duration::from_secs(srv.idle_timeout_secs.get()),

@@ -255,7 +255,11 @@ pub async fn static_or_spa(
 pub use crate::client_ip::ClientIp;
 
 async fn step_limit(state: &AppState, ip: &ClientIp) -> Result<(), ApiError> {
-    let budget = ("flow", state.config.reset.steps_per_ip, limits::WINDOW);
+    let budget = (
+        "flow",
+        state.config.reset.steps_per_ip.get(),
+        limits::WINDOW,
+    );
     state
         .limits
         .hit(&ip.limit_key(), budget, state.clock.now())
@@ -307,7 +311,7 @@ pub async fn reset_challenge(
 ) -> Result<Json<PowChallenge>, ApiError> {
     let budget = (
         "identify",
-        state.config.reset.identify_per_ip,
+        state.config.reset.identify_per_ip.get(),
         limits::WINDOW,
     );
     state

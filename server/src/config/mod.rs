@@ -19,10 +19,11 @@ mod secret_files;
 pub use error::{ConfigError, Source};
 pub use locale::Locale;
 pub use ranges::{
-    AlertThreshold, ConnectionLimit, HashQueue, HashWorkers, HeaderTimeoutSecs, IdentifyFloorMs,
-    IdleTimeoutSecs, LdapPoolSize, LdapTimeoutSecs, MaxConnections, MethodsRequired, MinLength,
-    MinScore, PowDifficulty, QueueLimit, ReconfirmDays, RequestTimeoutSecs, RetentionDays,
-    RetryFirstSecs, RetryHours,
+    AlertThreshold, ConnectionLimit, ConnectionsPerClient, HashQueue, HashWorkers,
+    HeaderTimeoutSecs, IdentifyFloorMs, IdentifyPerIp, IdleTimeoutSecs, LdapPoolSize,
+    LdapTimeoutSecs, MaxConnections, MethodsRequired, MinLength, MinScore, PowDifficulty,
+    QueueLimit, ReconfirmDays, RequestTimeoutSecs, RetentionDays, RetryFirstSecs, RetryHours,
+    StepsPerIp,
 };
 pub use secret_files::CREDENTIALS_DIRECTORY;
 use secret_files::SecretField;
@@ -98,11 +99,11 @@ pub struct ResetConfig {
     pub identify_floor_ms: IdentifyFloorMs,
     /// Identify attempts (CAPTCHA challenges) per client address per 10 minutes.
     /// An office behind one NAT address shares it; the per-account limits do the real work.
-    #[serde(default = "default_identify_per_ip")]
-    pub identify_per_ip: u32,
+    #[serde(default)]
+    pub identify_per_ip: IdentifyPerIp,
     /// Other reset requests per client address per 10 minutes.
-    #[serde(default = "default_steps_per_ip")]
-    pub steps_per_ip: u32,
+    #[serde(default)]
+    pub steps_per_ip: StepsPerIp,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -213,8 +214,8 @@ pub struct ServerConfig {
     pub connection_limit: ConnectionLimit,
     /// Open connections per client address (IPv6 per /64); not applied to
     /// `trusted_proxies`.
-    #[serde(default = "default_connection_limit_per_client")]
-    pub connection_limit_per_client: usize,
+    #[serde(default)]
+    pub connection_limit_per_client: ConnectionsPerClient,
     /// A request's headers must be in within this; also how long an idle
     /// keep-alive connection waits for its next request.
     #[serde(default)]
@@ -526,12 +527,6 @@ fn default_progress_retention_days() -> u32 {
 fn default_decoy_domain() -> String {
     "example.com".into()
 }
-fn default_identify_per_ip() -> u32 {
-    60
-}
-fn default_steps_per_ip() -> u32 {
-    300
-}
 fn default_key_file() -> PathBuf {
     "sspr.key".into()
 }
@@ -559,9 +554,6 @@ fn default_from() -> String {
 
 fn default_bind() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
-}
-fn default_connection_limit_per_client() -> usize {
-    64
 }
 fn default_public_url() -> String {
     "http://127.0.0.1:8080".into()
@@ -1399,6 +1391,28 @@ mod tests {
         assert_eq!(load("", &[]).unwrap().default_locale(), "en");
         let c = load("[server]\ndefault_locale = \"de-CH\"", &[]).unwrap();
         assert_eq!(c.default_locale(), "de");
+        // 0 is not "no limit": it would refuse every client.
+        for (toml, at) in [
+            (
+                "[reset]\nidentify_per_ip = 0\n",
+                "2:19: field `reset.identify_per_ip`",
+            ),
+            (
+                "[reset]\nsteps_per_ip = 0\n",
+                "2:16: field `reset.steps_per_ip`",
+            ),
+            (
+                "[server]\nconnection_limit_per_client = 0\n",
+                "2:31: field `server.connection_limit_per_client`",
+            ),
+        ] {
+            let e = load(toml, &[]).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("/etc/sspr/sspr.toml:{at}: must be")),
+                "{e}"
+            );
+            assert!(e.ends_with("(0 would refuse every client), not 0"), "{e}");
+        }
         let e = load("[server]\ndefault_locale = \"cy\"", &[]).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("server.default_locale"));
         assert!(

@@ -148,6 +148,18 @@ ranged! {
     /// `store.max_connections`: at least 1.
     MaxConnections(u32): 1..=u32::MAX, default 10,
         refuse |v| format!("must be at least 1, not {v}");
+    /// `reset.identify_per_ip`: identify attempts per client address per 10
+    /// minutes. 0 would refuse every client, so it is not "no limit".
+    IdentifyPerIp(u32): 1..=u32::MAX, default 60,
+        refuse |v| format!("must be at least 1 (0 would refuse every client), not {v}");
+    /// `reset.steps_per_ip`: other reset requests per client address per 10
+    /// minutes; at least 1, as above.
+    StepsPerIp(u32): 1..=u32::MAX, default 300,
+        refuse |v| format!("must be at least 1 (0 would refuse every client), not {v}");
+    /// `server.connection_limit_per_client`: open connections per client
+    /// address; at least 1, as above.
+    ConnectionsPerClient(usize): 1..=1_000_000, default 64,
+        refuse |v| format!("must be 1 to 1000000 (0 would refuse every client), not {v}");
 }
 
 #[cfg(test)]
