@@ -99,6 +99,20 @@ pub enum ErrorId {
     /// before the insights open.
     #[serde(rename = "insights.two_methods_required")]
     TwoMethodsRequired,
+    /// A passkey's answer did not verify (signature, origin, relying party,
+    /// or not a passkey of this account).
+    #[serde(rename = "passkey.refused")]
+    PasskeyRefused,
+    /// The passkey's counter did not increase: it may have been copied, and
+    /// is refused from now on.
+    #[serde(rename = "passkey.cloned")]
+    PasskeyCloned,
+    /// The passkey request expired or was already answered.
+    #[serde(rename = "passkey.expired")]
+    PasskeyExpired,
+    /// This passkey is already registered.
+    #[serde(rename = "passkey.already_registered")]
+    PasskeyTaken,
     /// An id this build of the SPA does not know yet (newer server).
     #[serde(other, rename = "unknown")]
     Unknown,
@@ -148,6 +162,10 @@ impl ErrorId {
         ErrorId::StepUpRequired,
         ErrorId::InsightsForbidden,
         ErrorId::TwoMethodsRequired,
+        ErrorId::PasskeyRefused,
+        ErrorId::PasskeyCloned,
+        ErrorId::PasskeyExpired,
+        ErrorId::PasskeyTaken,
     ];
 
     /// The catalog key of this id's text (`public/locales/*.json`): the
@@ -196,6 +214,10 @@ impl ErrorId {
             ErrorId::StepUpRequired => "error.session.stepup_required",
             ErrorId::InsightsForbidden => "error.insights.forbidden",
             ErrorId::TwoMethodsRequired => "error.insights.two_methods_required",
+            ErrorId::PasskeyRefused => "error.passkey.refused",
+            ErrorId::PasskeyCloned => "error.passkey.cloned",
+            ErrorId::PasskeyExpired => "error.passkey.expired",
+            ErrorId::PasskeyTaken => "error.passkey.already_registered",
             ErrorId::Unknown => "error.unknown",
         }
     }

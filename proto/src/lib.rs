@@ -11,6 +11,7 @@ pub mod error;
 pub mod i18n;
 pub mod insights;
 pub mod keys;
+pub mod passkey;
 pub mod reset;
 pub mod security_info;
 pub mod session;

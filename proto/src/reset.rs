@@ -16,6 +16,8 @@ pub enum MethodKind {
     RecoveryCode,
     /// Answers to the user's security questions: never alone, never for administrators.
     SecurityQuestions,
+    /// A passkey (WebAuthn): phishing resistant, a way to sign in too.
+    Passkey,
 }
 
 impl MethodKind {
@@ -28,6 +30,7 @@ impl MethodKind {
             MethodKind::Authenticator => "authenticator",
             MethodKind::RecoveryCode => "recovery_code",
             MethodKind::SecurityQuestions => "security_questions",
+            MethodKind::Passkey => "passkey",
         }
     }
 }

@@ -41,6 +41,8 @@ pub enum SignedInWith {
     Password,
     /// A Temporary Access Pass: the session may only register methods.
     TemporaryAccessPass,
+    /// A passkey alone (usernameless): as strong as a password and a method.
+    Passkey,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

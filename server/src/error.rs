@@ -188,6 +188,18 @@ pub enum ApiError {
     /// Usage & insights: an administrator who has not proved two methods.
     #[error("two methods required")]
     TwoMethodsRequired,
+    /// A passkey's answer did not verify (the cause is logged at debug).
+    #[error("passkey refused")]
+    PasskeyRefused,
+    /// A passkey whose counter did not increase: flagged, refused.
+    #[error("passkey possibly cloned")]
+    PasskeyCloned,
+    /// The passkey ceremony expired, was used, or is another's.
+    #[error("passkey ceremony expired or unknown")]
+    PasskeyExpired,
+    /// The credential is already registered.
+    #[error("passkey already registered")]
+    PasskeyTaken,
 }
 
 impl From<Cause> for ApiError {
@@ -276,6 +288,10 @@ impl ApiError {
             ApiError::StepUpRequired => (StatusCode::UNAUTHORIZED, ErrorId::StepUpRequired),
             ApiError::InsightsForbidden => (StatusCode::FORBIDDEN, ErrorId::InsightsForbidden),
             ApiError::TwoMethodsRequired => (StatusCode::UNAUTHORIZED, ErrorId::TwoMethodsRequired),
+            ApiError::PasskeyRefused => (StatusCode::UNPROCESSABLE_ENTITY, ErrorId::PasskeyRefused),
+            ApiError::PasskeyCloned => (StatusCode::FORBIDDEN, ErrorId::PasskeyCloned),
+            ApiError::PasskeyExpired => (StatusCode::GONE, ErrorId::PasskeyExpired),
+            ApiError::PasskeyTaken => (StatusCode::CONFLICT, ErrorId::PasskeyTaken),
         }
     }
 

@@ -18,7 +18,7 @@
 //! 5. `directory`, `outbox`, `limits`, `security`;
 //! 6. `methods`, `password`, `tap`;
 //! 7. `session` < `reset`, `security_info` (neither imports the other) <
-//!    `stepup` < `admin`, `routes` < `insights`.
+//!    `stepup` < `admin`, `routes` < `insights`, `passkeys`.
 
 pub mod admin;
 pub mod assets;
@@ -40,6 +40,7 @@ pub mod methods;
 pub mod metrics;
 pub mod outbox;
 pub mod pacing;
+pub mod passkeys;
 pub mod password;
 pub mod ports;
 pub mod ready;
@@ -171,6 +172,22 @@ pub fn app(state: AppState) -> Router {
             get(routes::password_context).post(routes::change_password),
         )
         .route("/security-info/questions", post(routes::security_questions))
+        .route(
+            "/security-info/passkeys/begin",
+            post(passkeys::http_register_begin),
+        )
+        .route(
+            "/security-info/passkeys",
+            post(passkeys::http_register_finish),
+        )
+        .route(
+            "/security-info/passkeys/rename",
+            post(passkeys::http_rename),
+        )
+        .route("/session/passkey/begin", post(passkeys::http_sign_in_begin))
+        .route("/session/passkey", post(passkeys::http_sign_in_finish))
+        .route("/reset/passkey/begin", post(passkeys::http_reset_begin))
+        .route("/reset/passkey", post(passkeys::http_reset_finish))
         .route("/reset/challenge", post(routes::reset_challenge))
         .route("/reset/start", post(routes::reset_start))
         .route("/reset/state", post(routes::reset_state))

@@ -62,12 +62,13 @@ pub const CHANNELS: [&str; 2] = ["mail", "sms"];
 /// How long a before-scrape hook may take before the scrape goes on without it.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(2);
 
-const METHOD_KINDS: [MethodKind; 5] = [
+const METHOD_KINDS: [MethodKind; 6] = [
     MethodKind::Email,
     MethodKind::Sms,
     MethodKind::Authenticator,
     MethodKind::RecoveryCode,
     MethodKind::SecurityQuestions,
+    MethodKind::Passkey,
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -254,7 +254,7 @@ pub async fn static_or_spa(
 
 pub use crate::client_ip::ClientIp;
 
-async fn step_limit(state: &AppState, ip: &ClientIp) -> Result<(), ApiError> {
+pub(crate) async fn step_limit(state: &AppState, ip: &ClientIp) -> Result<(), ApiError> {
     let budget = (
         "flow",
         state.config.reset.steps_per_ip.get(),

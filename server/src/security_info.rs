@@ -167,7 +167,13 @@ fn audit_for<'a>(s: &'a Session, ip: &'a str, activity: &'a str) -> Event<'a> {
 
 /// Audits a change to a method. Its mail went with the change (see
 /// [`change_mail`]).
-async fn changed(state: &AppState, s: &Session, ip: &str, activity: &str, kind: MethodKind) {
+pub(crate) async fn changed(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    activity: &str,
+    kind: MethodKind,
+) {
     audit::record(
         state,
         Event {
@@ -181,7 +187,7 @@ async fn changed(state: &AppState, s: &Session, ip: &str, activity: &str, kind: 
 /// "Your security info was changed", with what to do if it wasn't them:
 /// to the user and, for a new address, to that address too. `what` is the
 /// change's catalog key. Queue them in the transaction of the change.
-fn change_mail(
+pub(crate) fn change_mail(
     state: &AppState,
     user: &DirUser,
     what: i18n::Key,
@@ -478,7 +484,7 @@ async fn delete_enrollment(state: &AppState, hash: &str) -> Result<bool, ApiErro
 }
 
 /// Audit, and the "all required" milestone, after a method is stored.
-async fn registered(
+pub(crate) async fn registered(
     state: &AppState,
     s: &Session,
     ip: &str,

@@ -48,13 +48,15 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub fn recently_authenticated(&self, now: i64) -> bool {
-        self.via == SignedInWith::Password && now - self.auth_at <= RECENT_AUTH
+        matches!(self.via, SignedInWith::Password | SignedInWith::Passkey)
+            && now - self.auth_at <= RECENT_AUTH
     }
 
     /// Refuses sessions opened with a Temporary Access Pass.
     pub fn require_password(&self) -> Result<(), ApiError> {
         match self.via {
-            SignedInWith::Password => Ok(()),
+            // A passkey proves more than a password: the user and a method.
+            SignedInWith::Password | SignedInWith::Passkey => Ok(()),
             SignedInWith::TemporaryAccessPass => Err(ApiError::PassRestricted),
         }
     }

@@ -11,6 +11,7 @@
 //! step-up is no second door for guessing. Sent codes obey the same
 //! per-account and per-target limits as every other code.
 
+use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{SecurityInfoView, StepUpChallenge, proves_stepup};
 
 use crate::AppState;
@@ -45,7 +46,8 @@ pub async fn start(
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     let m = stored
         .iter()
-        .find(|m| m.id == method_id && proves_stepup(m.kind))
+        // A passkey steps a session up by signing in with it (no code).
+        .find(|m| m.id == method_id && proves_stepup(m.kind) && m.kind != MethodKind::Passkey)
         .ok_or_else(|| ApiError::InvalidField {
             field: "method".into(),
             reason: "not one of your methods that can prove it's you".into(),

@@ -448,6 +448,15 @@ pub struct PolicyConfig {
     /// Single-use recovery codes as a method (10 per set). On by default.
     #[serde(default = "default_true")]
     pub recovery_codes: bool,
+    /// Passkeys (WebAuthn) as a method: a reset gate, and a way to sign in
+    /// with no password. Off by default; needs a domain name (not an IP
+    /// address) in `server.public_url`, the relying party's id.
+    #[serde(default)]
+    pub passkeys: bool,
+    /// When true, one of an administrator's two reset gates must be a
+    /// passkey (phishing resistant).
+    #[serde(default)]
+    pub admins_require_phishing_resistant: bool,
     /// Days before users reconfirm their security info; 0 = never, at most 730.
     #[serde(default)]
     pub reconfirm_days: ReconfirmDays,
@@ -1084,6 +1093,25 @@ impl Config {
             if !seen.insert(q.trim().to_lowercase()) {
                 return err("policy.questions", format!("{q:?} is listed twice"));
             }
+        }
+        if (p.passkeys || p.admins_require_phishing_resistant)
+            && url::Url::parse(&self.server.public_url)
+                .ok()
+                .and_then(|u| u.domain().map(str::to_string))
+                .is_none()
+        {
+            return err(
+                "policy.passkeys",
+                "passkeys need a domain name in server.public_url (an IP address cannot be a \
+                 WebAuthn relying party; `localhost` works for trials)"
+                    .to_string(),
+            );
+        }
+        if p.admins_require_phishing_resistant && !p.passkeys {
+            return err(
+                "policy.admins_require_phishing_resistant",
+                "needs passkeys = true".to_string(),
+            );
         }
         if p.security_questions && p.questions.len() < sspr_proto::security_info::QUESTIONS {
             return err(

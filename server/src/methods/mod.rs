@@ -8,6 +8,7 @@ pub mod authenticator;
 pub mod code;
 pub mod email;
 pub mod gates;
+pub mod passkey;
 pub mod recovery_code;
 pub mod review;
 pub mod security_questions;
@@ -46,16 +47,18 @@ impl std::fmt::Debug for StoredMethod {
 
 /// Every method, in the order the reset wizard offers them. A new method is
 /// one file with its [`Method`] and one line here and in [`of`].
-pub const KIND_ORDER: [MethodKind; 5] = [
+pub const KIND_ORDER: [MethodKind; 6] = [
     MethodKind::Email,
     MethodKind::Sms,
     MethodKind::Authenticator,
     MethodKind::RecoveryCode,
     MethodKind::SecurityQuestions,
+    MethodKind::Passkey,
 ];
 
 /// The order the security-info page offers to add them in.
-pub const ENROL_ORDER: [MethodKind; 5] = [
+pub const ENROL_ORDER: [MethodKind; 6] = [
+    MethodKind::Passkey,
     MethodKind::Authenticator,
     MethodKind::Sms,
     MethodKind::Email,
@@ -71,6 +74,7 @@ pub fn of(kind: MethodKind) -> &'static dyn Method {
         MethodKind::Authenticator => &authenticator::Authenticator,
         MethodKind::RecoveryCode => &recovery_code::RecoveryCode,
         MethodKind::SecurityQuestions => &security_questions::SecurityQuestions,
+        MethodKind::Passkey => &passkey::Passkey,
     }
 }
 
@@ -109,6 +113,11 @@ pub enum CodePurpose {
 pub enum Proof<'a> {
     Code(&'a str),
     Answers(&'a [String]),
+    /// A passkey's answer (JSON text) to the ceremony `ceremony`.
+    Passkey {
+        ceremony: &'a str,
+        credential: &'a str,
+    },
 }
 
 /// A proof is a secret: logs show its shape only.
@@ -117,6 +126,7 @@ impl std::fmt::Debug for Proof<'_> {
         match self {
             Proof::Code(_) => f.write_str("Proof::Code([redacted])"),
             Proof::Answers(a) => write!(f, "Proof::Answers({} [redacted])", a.len()),
+            Proof::Passkey { .. } => f.write_str("Proof::Passkey([redacted])"),
         }
     }
 }
@@ -512,6 +522,6 @@ pub(crate) mod tests {
             assert_eq!(parse_kind(kind_str(k)), Some(k));
             assert!(ENROL_ORDER.contains(&k));
         }
-        assert_eq!(parse_kind("passkey"), None);
+        assert_eq!(parse_kind("fax"), None);
     }
 }

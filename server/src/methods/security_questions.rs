@@ -52,7 +52,7 @@ impl Method for SecurityQuestions {
     ) -> Result<bool, ApiError> {
         match proof {
             Proof::Answers(answers) => verify_answers(state, at.user_id, answers).await,
-            Proof::Code(_) => Ok(false),
+            Proof::Code(_) | Proof::Passkey { .. } => Ok(false),
         }
     }
     fn enrolment(&self) -> Enrolment {

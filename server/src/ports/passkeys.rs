@@ -121,7 +121,8 @@ pub trait PasskeyStore: Send + Sync + std::fmt::Debug {
         credential_id: &str,
     ) -> Result<Option<StoredPasskey>, StoreError>;
 
-    /// Renames one of the user's passkeys; false if they hold no such one.
+    /// Renames one of the user's passkeys (and the label of its method);
+    /// false if they hold no such one.
     async fn rename_passkey(
         &self,
         user_id: &str,
@@ -251,14 +252,25 @@ impl PasskeyStore for Store {
         method_id: &str,
         name: &str,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
         let done =
             sqlx::query("UPDATE passkeys SET name = $1 WHERE method_id = $2 AND user_id = $3")
                 .bind(name)
                 .bind(method_id)
                 .bind(user_id)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE auth_methods SET target = $1 WHERE id = $2 AND user_id = $3")
+            .bind(name)
+            .bind(method_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn advance_passkey(

@@ -101,6 +101,7 @@ fn via_str(via: SignedInWith) -> &'static str {
     match via {
         SignedInWith::Password => "password",
         SignedInWith::TemporaryAccessPass => "tap",
+        SignedInWith::Passkey => "passkey",
     }
 }
 
@@ -149,10 +150,10 @@ impl SessionStore for Store {
         .await?;
         Ok(row.map(|(user_id, via, auth_at, mfa_at)| LiveSession {
             user_id,
-            via: if via == "tap" {
-                SignedInWith::TemporaryAccessPass
-            } else {
-                SignedInWith::Password
+            via: match via.as_str() {
+                "tap" => SignedInWith::TemporaryAccessPass,
+                "passkey" => SignedInWith::Passkey,
+                _ => SignedInWith::Password,
             },
             auth_at,
             mfa_at,

@@ -88,6 +88,10 @@ pub(super) struct FlowState {
     /// A decoy's seed (hex), for its stable questions.
     #[serde(default)]
     pub decoy: String,
+    /// One of the gates must be a passkey (an administrator, under
+    /// `policy.admins_require_phishing_resistant`).
+    #[serde(default)]
+    pub phishing_resistant: bool,
     pub stage: Stage,
 }
 
@@ -308,9 +312,14 @@ fn choosable<'a>(flow: &'a FlowState, id: &str) -> Result<&'a Offered, Refusal> 
 /// one yet (the same kind never counts twice).
 pub(super) fn open_options(flow: &FlowState) -> impl Iterator<Item = &Offered> {
     let passed = flow.passed_kinds();
-    flow.offered
-        .iter()
-        .filter(move |o| !passed.contains(&o.kind))
+    // The last gate of a flow that must have a passkey and has none yet
+    // takes a passkey only.
+    let passkey_only = flow.phishing_resistant
+        && !passed.contains(&MethodKind::Passkey)
+        && flow.passed.len() + 1 >= usize::from(flow.gates);
+    flow.offered.iter().filter(move |o| {
+        !passed.contains(&o.kind) && (!passkey_only || o.kind == MethodKind::Passkey)
+    })
 }
 
 /// Whether choosing `method` now would ask the questions: the service looks
@@ -584,8 +593,37 @@ mod tests {
                 sent: Vec::new(),
                 decoy: String::new(),
                 stage,
+                phishing_resistant: false,
             },
         }
+    }
+
+    /// An administrator's last gate, under
+    /// `policy.admins_require_phishing_resistant`, takes only a passkey
+    /// unless one passed already; other flows are as they were.
+    #[test]
+    fn a_phishing_resistant_flow_ends_with_a_passkey() {
+        let ids =
+            |st: &State| -> Vec<String> { open_options(&st.flow).map(|o| o.id.clone()).collect() };
+        let mut st = flow(2, &[], Stage::Choose);
+        st.flow.offered.push(option("key", MethodKind::Passkey));
+        st.flow.phishing_resistant = true;
+        assert_eq!(ids(&st).len(), 6, "the first gate: anything");
+        st.flow.passed = vec!["mail1".into()];
+        assert_eq!(ids(&st), ["key"], "then a passkey only");
+        assert_eq!(
+            step(st.clone(), choose("sms"), NOW).unwrap_err(),
+            Refusal::NotOffered
+        );
+        st.flow.passed = vec!["key".into()];
+        assert_eq!(
+            ids(&st),
+            ["mail1", "mail2", "sms", "app", "q"],
+            "a passkey first: then any other kind"
+        );
+        st.flow.passed = vec!["mail1".into()];
+        st.flow.phishing_resistant = false;
+        assert_eq!(ids(&st), ["sms", "app", "q", "key"]);
     }
 
     fn choosing() -> State {

@@ -13,8 +13,9 @@ use crate::methods;
 /// How many of each kind one draw gives, from one byte per kind (each
 /// method's [`decoy_count`](methods::Method::decoy_count)).
 /// Roughly: email 0/1/2 at 15/75/10 %, phone 0/1/2 at 40/54/6 %, an app
-/// 45 %, recovery codes 20 %, questions (two-gate policies only) 30 %.
-fn draw(bytes: &[u8; 5], gates: u8) -> [(MethodKind, usize); 5] {
+/// 45 %, recovery codes 20 %, questions (two-gate policies only) 30 %,
+/// a passkey 10 %.
+fn draw(bytes: &[u8; 6], gates: u8) -> [(MethodKind, usize); 6] {
     std::array::from_fn(|i| {
         let k = KIND_ORDER[i];
         (k, methods::of(k).decoy_count(bytes[i], gates))
@@ -51,7 +52,11 @@ pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Cand
     let mut shape = None;
     for attempt in 0..5 {
         let at = 5 * attempt;
-        let bytes: [u8; 5] = seed[at..at + 5].try_into().unwrap_or([0; 5]);
+        // The first five kinds take five bytes an attempt, as they did
+        // before passkeys; a passkey takes one of the seed's last bytes.
+        let mut bytes = [0u8; 6];
+        bytes[..5].copy_from_slice(&seed[at..at + 5]);
+        bytes[5] = seed[25 + attempt];
         let s = draw(&bytes, gates);
         if usable(&s) >= usize::from(gates) {
             shape = Some(s);
@@ -60,7 +65,7 @@ pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Cand
     }
     // Every draw fell short: the commonest real shapes, email first.
     let shape = shape.unwrap_or_else(|| {
-        let mut s = draw(&[100, 150, 0, 255, 255], gates);
+        let mut s = draw(&[100, 150, 0, 255, 255, 255], gates);
         for (k, n) in &mut s {
             if *n == 0 && available(*k) && usable(&[(*k, 1)]) == 1 {
                 *n = 1;
@@ -104,7 +109,7 @@ mod tests {
         let mut app = false;
         for a in 0..=255u8 {
             for b in [0u8, 120, 245] {
-                let s = draw(&[a, b, a, a, a], 2);
+                let s = draw(&[a, b, a, a, a, a], 2);
                 no_email |= s[0].1 == 0;
                 two_emails |= s[0].1 == 2;
                 two_phones |= s[1].1 == 2;
@@ -113,6 +118,6 @@ mod tests {
         }
         assert!(no_email && two_emails && two_phones && app);
         // Questions only where two gates are asked for.
-        assert!((0..=255u8).all(|a| draw(&[a; 5], 1)[4].1 == 0));
+        assert!((0..=255u8).all(|a| draw(&[a; 6], 1)[4].1 == 0));
     }
 }

@@ -97,6 +97,11 @@ pub(crate) async fn enabled_for(state: &AppState, user: &DirUser) -> Result<bool
     })
 }
 
+/// Whether one of the user's gates must be a passkey.
+fn phishing_resistant(state: &AppState, user: &DirUser) -> bool {
+    user.is_admin && state.config.policy.admins_require_phishing_resistant
+}
+
 /// An option before it gets its per-flow id.
 type Candidate = (MethodKind, String, Option<String>);
 
@@ -362,13 +367,18 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         let gates = gates::required(policy_gates, user.is_admin);
         let mut options = real_options(state, &stored, &user);
         options.retain(|o| gates::offered_at_reset(o.0, gates, user.is_admin));
+        let passkey_needed = phishing_resistant(state, &user);
         if enabled_for(state, &user).await?
             && methods::distinct_kinds(options.iter().map(|o| o.0)) >= usize::from(gates)
+            && (!passkey_needed || options.iter().any(|o| o.0 == MethodKind::Passkey))
         {
             real = Some((user, gates, options));
         }
     }
     let typed = throttle::typed_subject(state, identifier);
+    let passkey_needed = real
+        .as_ref()
+        .is_some_and(|(user, _, _)| phishing_resistant(state, user));
     let (user_id, subject, actor, username, gates, options) = match real {
         Some((user, gates, options)) => (
             Some(user.id.clone()),
@@ -414,6 +424,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
             String::new()
         },
         stage: Stage::Choose,
+        phishing_resistant: passkey_needed,
     };
     let flow = Flow {
         hash: hash_flow_id(&id),
@@ -654,7 +665,7 @@ async fn save_sending(
     Ok(())
 }
 
-pub use proof::{answer, verify};
+pub use proof::{answer, passkey, passkey_begin, verify};
 
 /// Sets the new password in the directory, once every gate is passed.
 ///

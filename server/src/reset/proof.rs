@@ -15,7 +15,8 @@
 //! Every answer leaves after the proof pace, so a decoy's instant "no"
 //! looks like a real check.
 
-use sspr_proto::reset::FlowView;
+use sspr_proto::passkey::PasskeyChallenge;
+use sspr_proto::reset::{FlowView, MethodKind};
 use tokio::time::Instant;
 
 use super::core::{self, Input, Offered, ProofForm, Verdict};
@@ -23,6 +24,7 @@ use super::{Flow, carry_out, claim, core_state, load, release};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::methods::{self, Proof, ProofAt, SentCode, throttle};
+use crate::ports::Purpose;
 
 /// Checks the code for the method being verified.
 pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, ApiError> {
@@ -36,6 +38,48 @@ pub async fn verify(state: &AppState, id: &str, code: &str) -> Result<FlowView, 
     .await;
     state.paces.proof.wait(started).await;
     result
+}
+
+/// Begins the ceremony of the passkey gate the flow waits for. The options
+/// are the same for every flow, a decoy's too: no account, no credential.
+pub async fn passkey_begin(state: &AppState, id: &str) -> Result<PasskeyChallenge, ApiError> {
+    let flow = load(state, id).await?;
+    passkey_gate(&flow)?;
+    let (ceremony, options) =
+        methods::passkey::begin_assertion(state, Purpose::Reset, &flow.hash).await?;
+    Ok(PasskeyChallenge { ceremony, options })
+}
+
+/// Checks a passkey's answer to the flow's ceremony, as a proof at the
+/// passkey gate the flow waits for.
+pub async fn passkey(
+    state: &AppState,
+    id: &str,
+    ceremony: &str,
+    credential: &str,
+) -> Result<FlowView, ApiError> {
+    let started = Instant::now();
+    let result = async {
+        let mut flow = load(state, id).await?;
+        let offered = passkey_gate(&flow)?;
+        let proof = Proof::Passkey {
+            ceremony,
+            credential,
+        };
+        run(state, &mut flow, &offered, proof).await
+    }
+    .await;
+    state.paces.proof.wait(started).await;
+    result
+}
+
+/// The passkey option the flow waits for a proof of.
+fn passkey_gate(flow: &Flow) -> Result<Offered, ApiError> {
+    let offered = core::proving(&flow.st, ProofForm::Code)?;
+    if offered.kind != MethodKind::Passkey {
+        return Err(ApiError::WrongStep);
+    }
+    Ok(offered.clone())
 }
 
 /// Checks the answers to the security questions being asked.
@@ -78,6 +122,7 @@ fn fingerprint(state: &AppState, flow: &Flow, proof: &Proof<'_>) -> String {
                 .collect::<Vec<_>>()
                 .join("\u{1f}")
         ),
+        Proof::Passkey { credential, .. } => format!("passkey:{credential}"),
     };
     state.keys.code_hash(&flow.hash, &text)
 }

@@ -116,7 +116,7 @@ pub fn Prove(on_done: Callback<()>) -> impl IntoView {
                         MethodKind::Email => ("reset.code.email_hint", 8),
                         MethodKind::Sms => ("reset.code.sms_hint", 8),
                         MethodKind::Authenticator => ("reset.code.app_hint", 6),
-                        MethodKind::RecoveryCode | MethodKind::SecurityQuestions => {
+                        MethodKind::RecoveryCode | MethodKind::SecurityQuestions | MethodKind::Passkey => {
                             ("reset.code.recovery_hint", 16)
                         }
                     };

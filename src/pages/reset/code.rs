@@ -27,7 +27,7 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
         MethodKind::Email => ("reset.code.email_heading", "reset.code.email_hint"),
         MethodKind::Sms => ("reset.code.sms_heading", "reset.code.sms_hint"),
         MethodKind::Authenticator => ("reset.code.app_heading", "reset.code.app_hint"),
-        MethodKind::RecoveryCode | MethodKind::SecurityQuestions => {
+        MethodKind::RecoveryCode | MethodKind::SecurityQuestions | MethodKind::Passkey => {
             ("reset.code.recovery_heading", "reset.code.recovery_hint")
         }
     };

@@ -106,6 +106,7 @@ pub fn kind_key(kind: MethodKind) -> &'static str {
         MethodKind::Email => "method.email",
         MethodKind::RecoveryCode => "method.recovery_code",
         MethodKind::SecurityQuestions => "method.questions",
+        MethodKind::Passkey => "method.passkey",
     }
 }
 

@@ -109,7 +109,7 @@ pub fn StepUp(methods: Vec<RegisteredMethod>) -> impl IntoView {
                         MethodKind::Email => ("reset.code.email_hint", CODE_DIGITS),
                         MethodKind::Sms => ("reset.code.sms_hint", CODE_DIGITS),
                         MethodKind::Authenticator => ("reset.code.app_hint", AUTHENTICATOR_DIGITS),
-                        MethodKind::RecoveryCode | MethodKind::SecurityQuestions => {
+                        MethodKind::RecoveryCode | MethodKind::SecurityQuestions | MethodKind::Passkey => {
                             ("reset.code.recovery_hint", RECOVERY_CODE_CHARS)
                         }
                     };

@@ -1,0 +1,340 @@
+//! The passkey endpoints: adding, naming and renaming passkeys in security
+//! info (removing one is removing its method), signing in with a passkey
+//! alone, and the reset gate's ceremony. The ceremonies themselves are in
+//! [`crate::methods::passkey`]; the gate's proof runs through the reset
+//! flow's proof (throttles, audit, metrics) like any other.
+//!
+//! - Adding one follows the rules of adding any method: the first may be
+//!   added by the session that signed in; once the user has a method that
+//!   proves who they are, the session must have proved one within 10
+//!   minutes (or be a Temporary Access Pass session).
+//! - A sign-in ceremony is bound to a `__Host-` cookie set when it begins,
+//!   so its id alone, taken elsewhere, finishes nothing.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use sspr_proto::passkey::{
+    PasskeyAssertion, PasskeyChallenge, PasskeyRegistration, PasskeyRename, ResetPasskeyBegin,
+    clean_name,
+};
+use sspr_proto::reset::{FlowView, MethodKind};
+use sspr_proto::security_info::{SecurityInfoView, SignedInWith};
+use sspr_proto::session::SessionView;
+
+use crate::AppState;
+use crate::client_ip::ClientIp;
+use crate::error::ApiError;
+use crate::json::ApiJson;
+use crate::methods::passkey::{self as ceremony, Asserted, LIMIT};
+use crate::methods::{self, NewMethod};
+use crate::outbox;
+use crate::ports::{NewPasskey, NewSession, PasskeyStore, Purpose, SessionStore};
+use crate::reset;
+use crate::routes::{NoFields, SignedIn, step_limit};
+use crate::security_info;
+use crate::session::{self, Session};
+
+/// The cookie a sign-in ceremony is bound to.
+pub const SIGN_IN_COOKIE: &str = "__Host-sspr_passkey";
+
+fn offered(state: &AppState) -> Result<(), ApiError> {
+    if methods::kind_available(state, MethodKind::Passkey) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidField {
+            field: "kind".into(),
+            reason: "passkeys are not offered by this portal".into(),
+        })
+    }
+}
+
+fn name_of(typed: &str) -> Result<String, ApiError> {
+    clean_name(typed).ok_or_else(|| ApiError::InvalidField {
+        field: "name".into(),
+        reason: format!("must be 1 to {} characters", sspr_proto::passkey::NAME_MAX),
+    })
+}
+
+/// Begins adding a passkey.
+pub async fn register_begin(state: &AppState, s: &Session) -> Result<PasskeyChallenge, ApiError> {
+    offered(state)?;
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    security_info::require_stepup(state, s, &stored)?;
+    if stored
+        .iter()
+        .filter(|m| m.kind == MethodKind::Passkey)
+        .count()
+        >= LIMIT
+    {
+        return Err(ApiError::MethodLimit);
+    }
+    let existing = state.store.passkeys_of(&s.user.id).await?;
+    let (ceremony, options) =
+        ceremony::begin_registration(state, &s.hash, &s.user, &existing).await?;
+    Ok(PasskeyChallenge { ceremony, options })
+}
+
+/// Finishes adding a passkey, under the name the user gave it.
+pub async fn register_finish(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    req: &PasskeyRegistration,
+) -> Result<SecurityInfoView, ApiError> {
+    offered(state)?;
+    let name = name_of(&req.name)?;
+    let made =
+        ceremony::finish_registration(state, &s.hash, &s.user.id, &req.ceremony, &req.credential)
+            .await?;
+    let stored = methods::for_user(state, Some(&s.user.id)).await?;
+    if stored
+        .iter()
+        .filter(|m| m.kind == MethodKind::Passkey)
+        .count()
+        >= LIMIT
+    {
+        return Err(ApiError::MethodLimit);
+    }
+    let before = security_info::usable_kinds(state, &s.user, &stored);
+    let now = state.clock.now();
+    let kind = MethodKind::Passkey;
+    let mut tx = methods::begin_change(state, &s.user, !s.stepped_up(now)).await?;
+    let method_id = methods::add(
+        &mut tx,
+        state,
+        &s.user,
+        NewMethod {
+            kind,
+            target: Some(&name),
+            secret: None,
+            used_step: None,
+        },
+    )
+    .await?;
+    let inserted = state
+        .store
+        .insert_passkey(
+            &mut tx,
+            &NewPasskey {
+                method_id: &method_id,
+                user_id: &s.user.id,
+                credential_id: &made.credential_id,
+                user_handle: &made.user_handle,
+                public_key: &made.public_key,
+                sign_count: 0,
+                name: &name,
+                created_at: now,
+            },
+        )
+        .await?;
+    if !inserted {
+        // Dropping the transaction drops the method row with it.
+        return Err(ApiError::PasskeyTaken);
+    }
+    let mut batch = outbox::Batch::default();
+    let what = methods::of(kind).added_key();
+    batch
+        .add_all(
+            &mut tx,
+            state,
+            security_info::change_mail(state, &s.user, what, None),
+        )
+        .await?;
+    tx.commit().await?;
+    let _ = batch.committed(state).await;
+    security_info::registered(state, s, ip, kind, before).await?;
+    // Making it proved the user holds it, as confirming a code does.
+    session::mark_stepped_up(state, &s.hash).await?;
+    security_info::view(state, s).await
+}
+
+/// Renames one of the user's passkeys.
+pub async fn rename(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    req: &PasskeyRename,
+) -> Result<SecurityInfoView, ApiError> {
+    let name = name_of(&req.name)?;
+    if !state
+        .store
+        .rename_passkey(&s.user.id, &req.method, &name)
+        .await?
+    {
+        return Err(ApiError::InvalidField {
+            field: "method".into(),
+            reason: "not one of your passkeys".into(),
+        });
+    }
+    security_info::changed(
+        state,
+        s,
+        ip,
+        "User changed security info",
+        MethodKind::Passkey,
+    )
+    .await;
+    security_info::view(state, s).await
+}
+
+/// Begins signing in with a passkey: the ceremony, and the cookie token it
+/// is bound to.
+pub async fn sign_in_begin(state: &AppState) -> Result<(String, PasskeyChallenge), ApiError> {
+    offered(state)?;
+    let token = state.entropy.hex_id(32);
+    let (ceremony, options) =
+        ceremony::begin_assertion(state, Purpose::SignIn, &session::hash(&token)).await?;
+    Ok((token, PasskeyChallenge { ceremony, options }))
+}
+
+/// Finishes signing in with a passkey alone: its user handle names the
+/// user. A new session (any presented one is dropped), proved with a
+/// method, so it may change security info for the next 10 minutes.
+pub async fn sign_in_finish(
+    state: &AppState,
+    bound: Option<&str>,
+    presented: Option<&str>,
+    req: &PasskeyAssertion,
+) -> Result<(String, SessionView), ApiError> {
+    offered(state)?;
+    if let Some(old) = presented {
+        state.store.delete_session(&session::hash(old)).await?;
+    }
+    let bound = bound.ok_or(ApiError::PasskeyExpired)?;
+    let asserted = ceremony::assert(
+        state,
+        Purpose::SignIn,
+        &session::hash(bound),
+        &req.ceremony,
+        &req.credential,
+    )
+    .await?;
+    let Asserted::Passed(p) = asserted else {
+        return Err(ApiError::PasskeyRefused);
+    };
+    let user = state
+        .directory
+        .user_by_id(&p.user_id)
+        .await?
+        .filter(|u| u.enabled)
+        .ok_or(ApiError::PasskeyRefused)?;
+    let epoch = state.store.session_epoch(&user.id).await?;
+    let token = state.entropy.hex_id(32);
+    let hash = session::hash(&token);
+    let now = state.clock.now();
+    state
+        .store
+        .insert_session(&NewSession {
+            hash: &hash,
+            user_id: &user.id,
+            created: now,
+            expires: now + session::LIFETIME,
+            via: SignedInWith::Passkey,
+            epoch,
+            pass_id: None,
+        })
+        .await?;
+    session::mark_proved(state, &hash, MethodKind::Passkey).await?;
+    Ok((
+        token,
+        SessionView {
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            is_admin: user.is_admin,
+            proven: Vec::new(),
+        },
+    ))
+}
+
+fn sign_in_cookie(token: &str, max_age: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{SIGN_IN_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+    ))
+    .expect("hex token is a valid header")
+}
+
+// --- HTTP ---
+
+pub async fn http_register_begin(
+    State(state): State<AppState>,
+    me: SignedIn,
+    ApiJson(NoFields {}): ApiJson<NoFields>,
+) -> Result<Json<PasskeyChallenge>, ApiError> {
+    register_begin(&state, &me.session).await.map(Json)
+}
+
+pub async fn http_register_finish(
+    State(state): State<AppState>,
+    me: SignedIn,
+    ApiJson(req): ApiJson<PasskeyRegistration>,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    register_finish(&state, &me.session, &me.ip, &req)
+        .await
+        .map(Json)
+}
+
+pub async fn http_rename(
+    State(state): State<AppState>,
+    me: SignedIn,
+    ApiJson(req): ApiJson<PasskeyRename>,
+) -> Result<Json<SecurityInfoView>, ApiError> {
+    rename(&state, &me.session, &me.ip, &req).await.map(Json)
+}
+
+pub async fn http_sign_in_begin(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(NoFields {}): ApiJson<NoFields>,
+) -> Result<Response, ApiError> {
+    step_limit(&state, &ip).await?;
+    let (token, challenge) = sign_in_begin(&state).await?;
+    let mut r = Json(challenge).into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        sign_in_cookie(&token, ceremony::CEREMONY_LIFETIME),
+    );
+    Ok(r)
+}
+
+pub async fn http_sign_in_finish(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<PasskeyAssertion>,
+) -> Result<Response, ApiError> {
+    step_limit(&state, &ip).await?;
+    let bound = session::cookie(&headers, SIGN_IN_COOKIE);
+    let presented = session::token(&headers);
+    let (token, view) = sign_in_finish(&state, bound, presented.as_deref(), &req).await?;
+    let mut r = Json(view).into_response();
+    let h = r.headers_mut();
+    h.append(header::SET_COOKIE, session::set_cookie(&token));
+    h.append(header::SET_COOKIE, sign_in_cookie("", 0));
+    Ok(r)
+}
+
+pub async fn http_reset_begin(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<ResetPasskeyBegin>,
+) -> Result<Json<PasskeyChallenge>, ApiError> {
+    step_limit(&state, &ip).await?;
+    reset::passkey_begin(&state, &req.flow).await.map(Json)
+}
+
+pub async fn http_reset_finish(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<PasskeyAssertion>,
+) -> Result<Json<FlowView>, ApiError> {
+    step_limit(&state, &ip).await?;
+    let flow = req.flow.as_deref().ok_or_else(|| ApiError::InvalidField {
+        field: "flow".into(),
+        reason: "a reset's passkey names its flow".into(),
+    })?;
+    reset::passkey(&state, flow, &req.ceremony, &req.credential)
+        .await
+        .map(Json)
+}
