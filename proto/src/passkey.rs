@@ -59,7 +59,7 @@ pub struct PasskeyRename {
 pub fn clean_name(typed: &str) -> Option<String> {
     let name = typed.trim();
     let n = name.chars().count();
-    (n >= 1 && n <= NAME_MAX && !name.chars().any(char::is_control)).then(|| name.to_string())
+    ((1..=NAME_MAX).contains(&n) && !name.chars().any(char::is_control)).then(|| name.to_string())
 }
 
 #[cfg(test)]

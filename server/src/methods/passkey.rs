@@ -200,7 +200,6 @@ pub async fn begin_registration(
     let exclude = existing
         .iter()
         .filter_map(|p| B64.decode(&p.credential_id).ok())
-        .map(Into::into)
         .collect::<Vec<_>>();
     let (ccr, reg) = rp
         .start_passkey_registration(
