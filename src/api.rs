@@ -423,3 +423,68 @@ pub mod insights {
         }
     }
 }
+
+/// Passkeys: adding one, signing in with one, and the reset gate's ceremony.
+pub mod passkey {
+    use sspr_proto::passkey::{
+        PasskeyAssertion, PasskeyChallenge, PasskeyRegistration, ResetPasskeyBegin,
+    };
+    use sspr_proto::reset::FlowView;
+    use sspr_proto::security_info::SecurityInfoView;
+    use sspr_proto::session::SessionView;
+
+    use super::{ApiError, post};
+
+    #[derive(serde::Serialize)]
+    struct Empty {}
+
+    pub async fn add_begin() -> Result<PasskeyChallenge, ApiError> {
+        post("/api/security-info/passkeys/begin", &Empty {}).await
+    }
+
+    pub async fn add(
+        ceremony: String,
+        name: String,
+        credential: String,
+    ) -> Result<SecurityInfoView, ApiError> {
+        let body = PasskeyRegistration {
+            ceremony,
+            name,
+            credential,
+        };
+        post("/api/security-info/passkeys", &body).await
+    }
+
+    pub async fn sign_in_begin() -> Result<PasskeyChallenge, ApiError> {
+        post("/api/session/passkey/begin", &Empty {}).await
+    }
+
+    pub async fn sign_in(ceremony: String, credential: String) -> Result<SessionView, ApiError> {
+        let body = PasskeyAssertion {
+            flow: None,
+            ceremony,
+            credential,
+        };
+        post("/api/session/passkey", &body).await
+    }
+
+    pub async fn reset_begin(flow: &str) -> Result<PasskeyChallenge, ApiError> {
+        let body = ResetPasskeyBegin {
+            flow: flow.to_string(),
+        };
+        post("/api/reset/passkey/begin", &body).await
+    }
+
+    pub async fn reset(
+        flow: &str,
+        ceremony: String,
+        credential: String,
+    ) -> Result<FlowView, ApiError> {
+        let body = PasskeyAssertion {
+            flow: Some(flow.to_string()),
+            ceremony,
+            credential,
+        };
+        post("/api/reset/passkey", &body).await
+    }
+}

@@ -19,6 +19,7 @@ pub mod components;
 pub mod fold;
 pub mod i18n;
 pub mod pages;
+pub mod passkey;
 pub mod pow;
 pub mod shell;
 pub mod strength;

@@ -50,6 +50,10 @@ pub struct PublicConfig {
     /// The language for readers none of whose languages the portal ships
     /// (a shipped locale code: `en`, `de`, ...).
     pub default_locale: String,
+    /// Passkeys are offered: "Sign in with a passkey" shows. Left out of
+    /// the body while false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub passkeys: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

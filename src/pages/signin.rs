@@ -5,7 +5,7 @@ use crate::api::{self, ApiError};
 use crate::components::helpdesk_link::HelpdeskLink;
 use crate::components::password_field::PasswordField;
 use crate::components::username_field::UsernameField;
-use crate::shell::{use_page_title, use_theme};
+use crate::shell::{use_page_title, use_policy, use_theme};
 
 /// Sign in to manage security info, with the way out for those who forgot.
 /// Signed in, it goes to security info, or calls `on_signed_in` where a page
@@ -31,7 +31,40 @@ pub fn SignIn(#[prop(optional)] on_signed_in: Option<Callback<()>>) -> impl Into
             }
         }
     });
-    let busy = submit.pending();
+    let navigate = use_navigate();
+    // A passkey alone: the browser offers the site's passkeys; the one
+    // picked names the user.
+    let with_passkey = crate::action::local(move |_: &()| {
+        let navigate = navigate.clone();
+        async move {
+            let signed_in = async {
+                let ch = api::passkey::sign_in_begin().await?;
+                let credential = crate::passkey::use_passkey(&ch.options)
+                    .await
+                    .map_err(|e| ApiError::Invalid {
+                        key: crate::passkey::error_key(&e),
+                        field: "",
+                    })?;
+                api::passkey::sign_in(ch.ceremony, credential).await
+            }
+            .await;
+            match signed_in {
+                Ok(_) => match on_signed_in {
+                    Some(done) => done.run(()),
+                    None => navigate("/security-info"),
+                },
+                Err(e) => set_error.set(Some(e)),
+            }
+        }
+    });
+    let policy = use_policy();
+    let passkeys = move || {
+        policy
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|p| p.passkeys)
+    };
+    let busy = Signal::derive(move || submit.pending().get() || with_passkey.pending().get());
     view! {
         <h1>{t!("signin.title")}</h1>
         <p class="lead" dir="auto">{move || theme.get().and_then(Result::ok).and_then(|t| t.signin_intro)}</p>
@@ -64,6 +97,12 @@ pub fn SignIn(#[prop(optional)] on_signed_in: Option<Callback<()>>) -> impl Into
                 {t!("signin.title")}
             </button>
         </form>
+        <Show when=passkeys>
+            <p class="or">{t!("passkey.or")}</p>
+            <button type="button" class="secondary" disabled=move || busy.get() on:click=move |_| { with_passkey.dispatch(()); }>
+                {t!("passkey.sign_in")}
+            </button>
+        </Show>
         <p><AppLink href="/reset">{t!("signin.forgot")}</AppLink></p>
     }
 }

@@ -1255,6 +1255,7 @@ impl Config {
             password: self.password.rules(),
             reconfirm_days: self.policy.reconfirm_days.get(),
             default_locale: self.default_locale().into(),
+            passkeys: self.policy.passkeys,
         }
     }
 }

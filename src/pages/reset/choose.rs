@@ -13,7 +13,7 @@ pub fn describe(m: &MethodOption) -> String {
         MethodKind::Authenticator => t("reset.choose.authenticator"),
         MethodKind::RecoveryCode => t("reset.choose.recovery_code"),
         MethodKind::SecurityQuestions => t("reset.choose.questions"),
-        MethodKind::Passkey => t("method.passkey"),
+        MethodKind::Passkey => t("passkey.use"),
     }
 }
 

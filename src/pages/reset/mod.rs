@@ -7,11 +7,12 @@ mod code;
 mod done;
 mod identify;
 mod new_password;
+mod passkey;
 mod questions;
 
 use leptos::prelude::*;
 use sspr_proto::ErrorId;
-use sspr_proto::reset::{FlowView, ResetStep};
+use sspr_proto::reset::{FlowView, MethodKind, ResetStep};
 
 use crate::api::{self, ApiError};
 use crate::components::error_box::ErrorBox;
@@ -215,6 +216,9 @@ pub fn Reset() -> impl IntoView {
                 gates,
                 methods,
             } => view! { <choose::Choose gate=gate gates=gates methods=methods /> }.into_any(),
+            ResetStep::EnterCode { method, .. } if method.kind == MethodKind::Passkey => {
+                view! { <passkey::UsePasskey /> }.into_any()
+            }
             ResetStep::EnterCode {
                 method, resend_in, ..
             } => view! { <code::EnterCode method=method resend_in=resend_in /> }.into_any(),

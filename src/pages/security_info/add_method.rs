@@ -15,6 +15,7 @@ enum Step {
     Pick,
     Address(MethodKind),
     Questions,
+    Passkey,
     Enrolling(Enrollment, Option<AddMethodRequest>),
 }
 
@@ -47,6 +48,7 @@ pub fn AddMethod(
             codes.dispatch(());
         }
         MethodKind::SecurityQuestions => step.set(Step::Questions),
+        MethodKind::Passkey => step.set(Step::Passkey),
         kind => step.set(Step::Address(kind)),
     };
     let cancel = move || {
@@ -96,6 +98,10 @@ pub fn AddMethod(
         .into_any(),
         Step::Questions => view! {
             <QuestionsForm offered=questions.clone() on_done=on_done cancel=Callback::new(move |_| step.set(Step::Pick)) />
+        }
+        .into_any(),
+        Step::Passkey => view! {
+            <super::passkey::AddPasskey on_done=on_done cancel=Callback::new(move |_| step.set(Step::Pick)) />
         }
         .into_any(),
         Step::Enrolling(e @ Enrollment::Authenticator { .. }, _) => view! {

@@ -64,7 +64,7 @@ fn kinds(methods: &[RegisteredMethod]) -> usize {
 pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
     let info = use_info();
     let (confirming, set_confirming) = signal::<Option<String>>(None);
-    let password_session = view.signed_in_with == SignedInWith::Password;
+    let password_session = view.signed_in_with != SignedInWith::TemporaryAccessPass;
     let required = usize::from(view.required);
     let all = view.methods.clone();
     let do_remove = crate::action::local(move |id: &String| {

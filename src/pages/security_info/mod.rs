@@ -6,6 +6,7 @@ mod add_method;
 mod enroll;
 mod interrupt;
 mod methods_list;
+mod passkey;
 mod reauth;
 mod recovery_codes;
 mod stepup;

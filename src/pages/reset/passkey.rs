@@ -1,0 +1,47 @@
+use leptos::prelude::*;
+
+use super::{StepHeading, use_wizard};
+use crate::api::{self, ApiError};
+use crate::passkey;
+
+/// Prove it with a passkey: the browser asks for the device's lock (face,
+/// fingerprint, PIN). The request names no account.
+#[component]
+pub fn UsePasskey() -> impl IntoView {
+    let wizard = use_wizard();
+    let prove = crate::action::local(move |_: &()| {
+        let flow = wizard.flow();
+        async move {
+            let ch = match api::passkey::reset_begin(&flow).await {
+                Ok(ch) => ch,
+                Err(e) => return wizard.apply(Err(e)),
+            };
+            match passkey::use_passkey(&ch.options).await {
+                Ok(credential) => {
+                    wizard.apply(api::passkey::reset(&flow, ch.ceremony, credential).await)
+                }
+                Err(e) => wizard.apply(Err(ApiError::Invalid {
+                    key: passkey::error_key(&e),
+                    field: "",
+                })),
+            }
+        }
+    });
+    let back = crate::action::local(move |_: &()| {
+        let flow = wizard.flow();
+        async move { wizard.apply(api::reset::back(&flow).await) }
+    });
+    let busy = prove.pending();
+    view! {
+        <StepHeading>{t!("passkey.reset_heading")}</StepHeading>
+        <p>{t!("passkey.reset_hint")}</p>
+        <div class="actions">
+            <button type="button" class="primary" disabled=move || busy.get() on:click=move |_| { prove.dispatch(()); }>
+                {t!("passkey.use")}
+            </button>
+            <button type="button" class="secondary" on:click=move |_| { back.dispatch(()); }>
+                {t!("reset.other_method")}
+            </button>
+        </div>
+    }
+}
