@@ -40,7 +40,7 @@ export function freePort() {
  *  runs the same server (same store and port) again with its clock moved by
  *  faketime's `offset` (e.g. '+181d'). With `metricsPort`, the server also
  *  answers GET /metrics there (`server.metrics_bind`), at `metricsUrl`. */
-export async function startSspr({ theme, themeFiles = {}, config = '', server = '', smtpPort, metricsPort }) {
+export async function startSspr({ theme, themeFiles = {}, config = '', server = '', smtpPort, metricsPort, host = '127.0.0.1' }) {
   const dir = mkdtempSync(join(tmpdir(), 'sspr-e2e-'));
   const themeDir = join(dir, 'theme');
   cpSync(join(ROOT, 'themes', theme), themeDir, { recursive: true });
@@ -48,7 +48,8 @@ export async function startSspr({ theme, themeFiles = {}, config = '', server = 
   const port = await freePort();
   const bin = process.env.SSPR_BIN ?? join(ROOT, 'target/debug/sspr');
   const configFile = join(dir, 'sspr.toml');
-  const url = `http://127.0.0.1:${port}`;
+  // `host: 'localhost'` for passkeys: an IP address cannot be a WebAuthn relying party.
+  const url = `http://${host}:${port}`;
   const dist = process.env.SSPR_DIST ?? join(ROOT, 'dist');
   writeFileSync(
     join(dir, 'sspr.toml'),
