@@ -424,67 +424,71 @@ pub mod insights {
     }
 }
 
-/// Passkeys: adding one, signing in with one, and the reset gate's ceremony.
+/// Passkeys: adding one, signing in with one, and the reset gate's
+/// ceremony. The begin's answer goes to the browser as it came (the page
+/// decodes none of it), and the finish's body comes back from it: the only
+/// decoding is of the answers the pages already decode.
 pub mod passkey {
-    use sspr_proto::passkey::{
-        PasskeyAssertion, PasskeyChallenge, PasskeyRegistration, ResetPasskeyBegin,
-    };
     use sspr_proto::reset::FlowView;
     use sspr_proto::security_info::SecurityInfoView;
     use sspr_proto::session::SessionView;
 
-    use super::{ApiError, post};
+    use super::{Answer, ApiError, decode, post_json, send};
 
-    #[derive(serde::Serialize)]
-    struct Empty {}
-
-    pub async fn add_begin() -> Result<PasskeyChallenge, ApiError> {
-        post("/api/security-info/passkeys/begin", &Empty {}).await
+    /// Begins at `begin` (a body of `begin_fields`), runs the ceremony in the
+    /// browser, and finishes at `finish` (a body of `finish_fields`, the
+    /// ceremony and the credential): the finish's answer.
+    async fn run(
+        begin: &str,
+        begin_fields: &[(&str, &str)],
+        create: bool,
+        finish: &str,
+        finish_fields: &[(&str, &str)],
+    ) -> Result<Answer, ApiError> {
+        let begun = send(post_json(begin, crate::passkey::body(begin_fields))).await?;
+        let text = begun.text.map_err(|e| ApiError::Network(e.to_string()))?;
+        if !(200..300).contains(&begun.status) {
+            return Err(ApiError::from_status_body(begun.status, &text));
+        }
+        let body = crate::passkey::answer(&text, create, finish_fields)
+            .await
+            .map_err(|key| ApiError::Invalid { key, field: "" })?;
+        send(post_json(finish, body)).await
     }
 
-    pub async fn add(
-        ceremony: String,
-        name: String,
-        credential: String,
-    ) -> Result<SecurityInfoView, ApiError> {
-        let body = PasskeyRegistration {
-            ceremony,
-            name,
-            credential,
-        };
-        post("/api/security-info/passkeys", &body).await
+    /// Makes a passkey named `name` and adds it.
+    pub async fn add(name: &str) -> Result<SecurityInfoView, ApiError> {
+        let begin = "/api/security-info/passkeys/begin";
+        let finish = "/api/security-info/passkeys";
+        decode(run(begin, &[], true, finish, &[("name", name)]).await?)
     }
 
-    pub async fn sign_in_begin() -> Result<PasskeyChallenge, ApiError> {
-        post("/api/session/passkey/begin", &Empty {}).await
+    /// Signs in with a passkey alone.
+    pub async fn sign_in() -> Result<SessionView, ApiError> {
+        decode(
+            run(
+                "/api/session/passkey/begin",
+                &[],
+                false,
+                "/api/session/passkey",
+                &[],
+            )
+            .await?,
+        )
     }
 
-    pub async fn sign_in(ceremony: String, credential: String) -> Result<SessionView, ApiError> {
-        let body = PasskeyAssertion {
-            flow: None,
-            ceremony,
-            credential,
-        };
-        post("/api/session/passkey", &body).await
-    }
-
-    pub async fn reset_begin(flow: &str) -> Result<PasskeyChallenge, ApiError> {
-        let body = ResetPasskeyBegin {
-            flow: flow.to_string(),
-        };
-        post("/api/reset/passkey/begin", &body).await
-    }
-
-    pub async fn reset(
-        flow: &str,
-        ceremony: String,
-        credential: String,
-    ) -> Result<FlowView, ApiError> {
-        let body = PasskeyAssertion {
-            flow: Some(flow.to_string()),
-            ceremony,
-            credential,
-        };
-        post("/api/reset/passkey", &body).await
+    /// Proves the reset gate `flow` waits for with a passkey.
+    pub async fn reset(flow: &str) -> Result<FlowView, ApiError> {
+        let fields = [("flow", flow)];
+        decode(
+            run(
+                "/api/reset/passkey/begin",
+                &fields,
+                false,
+                "/api/reset/passkey",
+                &fields,
+            )
+            .await?,
+        )
     }
 }

@@ -2,74 +2,87 @@
 //! server sends the options in WebAuthn's JSON form, the browser parses them
 //! (`PublicKeyCredential.parseCreationOptionsFromJSON` and
 //! `parseRequestOptionsFromJSON`), makes or uses the credential, and its
-//! `toJSON()` (through `JSON.stringify`) is what goes back.
+//! `toJSON()` (through `JSON.stringify`) is what goes back. The begin's
+//! answer and the finish's body are read and made here with the browser's
+//! `JSON` too, so no serde code is linked for them. Unchecked casts: a wrong
+//! type is an exception or a rejected promise, caught as one.
 
 use js_sys::{Function, JSON, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// Why a passkey ceremony did not give a credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PasskeyError {
-    /// This browser has no passkeys (or not their JSON forms).
-    Unsupported,
-    /// The user cancelled, the request timed out, or the authenticator said no.
-    Cancelled,
-}
-
-fn get(target: &JsValue, name: &str) -> Result<JsValue, PasskeyError> {
+fn member(target: &JsValue, name: &str) -> Result<JsValue, JsValue> {
     Reflect::get(target, &JsValue::from_str(name))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-        .ok_or(PasskeyError::Unsupported)
 }
 
-fn function(target: &JsValue, name: &str) -> Result<Function, PasskeyError> {
-    get(target, name)?
-        .dyn_into::<Function>()
-        .map_err(|_| PasskeyError::Unsupported)
+fn object(fields: &[(&str, &str)]) -> Object {
+    let o = Object::new();
+    for (k, v) in fields {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    o
 }
 
-/// Calls `navigator.credentials[method]({publicKey: parse(options.publicKey)})`.
-async fn ceremony(method: &str, parse: &str, options: &str) -> Result<String, PasskeyError> {
-    let window: JsValue = web_sys::window().ok_or(PasskeyError::Unsupported)?.into();
-    let pkc = get(&window, "PublicKeyCredential")?;
-    let options = JSON::parse(options).map_err(|_| PasskeyError::Unsupported)?;
-    let parsed = function(&pkc, parse)?
-        .call1(&pkc, &get(&options, "publicKey")?)
-        .map_err(|_| PasskeyError::Unsupported)?;
-    let request = Object::new();
-    Reflect::set(&request, &JsValue::from_str("publicKey"), &parsed)
-        .map_err(|_| PasskeyError::Unsupported)?;
-    let credentials = get(&get(&window, "navigator")?, "credentials")?;
-    let promise: Promise = function(&credentials, method)?
-        .call1(&credentials, &request)
-        .map_err(|_| PasskeyError::Cancelled)?
-        .dyn_into()
-        .map_err(|_| PasskeyError::Unsupported)?;
-    let credential = JsFuture::from(promise)
-        .await
-        .map_err(|_| PasskeyError::Cancelled)?;
-    JSON::stringify(&credential)
+/// A JSON body of string members.
+pub fn body(fields: &[(&str, &str)]) -> String {
+    JSON::stringify(&object(fields))
         .ok()
         .and_then(|s| s.as_string())
-        .ok_or(PasskeyError::Cancelled)
+        .unwrap_or_default()
 }
 
-/// Makes a passkey from the server's creation options.
-pub async fn create(options: &str) -> Result<String, PasskeyError> {
-    ceremony("create", "parseCreationOptionsFromJSON", options).await
+/// Runs the ceremony `begun` (the server's `{"ceremony", "options"}`) and
+/// makes the finish's body: `fields`, the ceremony and the credential.
+async fn run(begun: &str, create: bool, fields: &[(&str, &str)]) -> Result<String, JsValue> {
+    let (method, parse) = if create {
+        ("create", "parseCreationOptionsFromJSON")
+    } else {
+        ("get", "parseRequestOptionsFromJSON")
+    };
+    let window: JsValue = web_sys::window().ok_or(JsValue::NULL)?.into();
+    let pkc = member(&window, "PublicKeyCredential")?;
+    let begun = JSON::parse(begun)?;
+    let options = member(&begun, "options")?
+        .as_string()
+        .ok_or(JsValue::NULL)?;
+    let public_key = member(&JSON::parse(&options)?, "publicKey")?;
+    let parsed = member(&pkc, parse)?
+        .unchecked_into::<Function>()
+        .call1(&pkc, &public_key)?;
+    let request = object(&[]);
+    Reflect::set(&request, &JsValue::from_str("publicKey"), &parsed)?;
+    let credentials = member(&member(&window, "navigator")?, "credentials")?;
+    let promise = member(&credentials, method)?
+        .unchecked_into::<Function>()
+        .call1(&credentials, &request)?;
+    let credential = JsFuture::from(promise.unchecked_into::<Promise>()).await?;
+    let finish = object(fields);
+    Reflect::set(
+        &finish,
+        &JsValue::from_str("ceremony"),
+        &member(&begun, "ceremony")?,
+    )?;
+    Reflect::set(
+        &finish,
+        &JsValue::from_str("credential"),
+        &JSON::stringify(&credential)?.into(),
+    )?;
+    JSON::stringify(&finish)?.as_string().ok_or(JsValue::NULL)
 }
 
-/// Uses a passkey for the server's request options.
-pub async fn use_passkey(options: &str) -> Result<String, PasskeyError> {
-    ceremony("get", "parseRequestOptionsFromJSON", options).await
-}
-
-/// The catalog key that tells the user why.
-pub fn error_key(e: &PasskeyError) -> &'static str {
-    match e {
-        PasskeyError::Unsupported => "passkey.unsupported",
-        PasskeyError::Cancelled => "passkey.cancelled",
-    }
+/// The finish's body for the ceremony `begun`, or the catalog key of why
+/// there is none: no passkeys in this browser, or the user cancelled (or
+/// the authenticator said no).
+pub async fn answer(
+    begun: &str,
+    create: bool,
+    fields: &[(&str, &str)],
+) -> Result<String, &'static str> {
+    run(begun, create, fields).await.map_err(|e| {
+        if e.is_null() || e.is_instance_of::<js_sys::TypeError>() {
+            "passkey.unsupported"
+        } else {
+            "passkey.cancelled"
+        }
+    })
 }

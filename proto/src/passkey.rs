@@ -18,13 +18,6 @@ pub struct PasskeyChallenge {
     pub options: String,
 }
 
-/// The reset gate's ceremony is begun for a flow at a passkey option.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ResetPasskeyBegin {
-    pub flow: String,
-}
-
 /// A registration's finish: the name the user gave it, and the browser's
 /// credential (JSON text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

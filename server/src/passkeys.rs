@@ -16,10 +16,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use sspr_proto::passkey::{
-    PasskeyAssertion, PasskeyChallenge, PasskeyRegistration, PasskeyRename, ResetPasskeyBegin,
-    clean_name,
+    PasskeyAssertion, PasskeyChallenge, PasskeyRegistration, PasskeyRename, clean_name,
 };
-use sspr_proto::reset::{FlowView, MethodKind};
+use sspr_proto::reset::{FlowRequest, FlowView, MethodKind};
 use sspr_proto::security_info::{SecurityInfoView, SignedInWith};
 use sspr_proto::session::SessionView;
 
@@ -318,7 +317,7 @@ pub async fn http_sign_in_finish(
 pub async fn http_reset_begin(
     State(state): State<AppState>,
     ip: ClientIp,
-    ApiJson(req): ApiJson<ResetPasskeyBegin>,
+    ApiJson(req): ApiJson<FlowRequest>,
 ) -> Result<Json<PasskeyChallenge>, ApiError> {
     step_limit(&state, &ip).await?;
     reset::passkey_begin(&state, &req.flow).await.map(Json)

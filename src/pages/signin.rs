@@ -37,17 +37,7 @@ pub fn SignIn(#[prop(optional)] on_signed_in: Option<Callback<()>>) -> impl Into
     let with_passkey = crate::action::local(move |_: &()| {
         let navigate = navigate.clone();
         async move {
-            let signed_in = async {
-                let ch = api::passkey::sign_in_begin().await?;
-                let credential = crate::passkey::use_passkey(&ch.options)
-                    .await
-                    .map_err(|e| ApiError::Invalid {
-                        key: crate::passkey::error_key(&e),
-                        field: "",
-                    })?;
-                api::passkey::sign_in(ch.ceremony, credential).await
-            }
-            .await;
+            let signed_in = api::passkey::sign_in().await;
             match signed_in {
                 Ok(_) => match on_signed_in {
                     Some(done) => done.run(()),
@@ -58,12 +48,8 @@ pub fn SignIn(#[prop(optional)] on_signed_in: Option<Callback<()>>) -> impl Into
         }
     });
     let policy = use_policy();
-    let passkeys = move || {
-        policy
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|p| p.passkeys)
-    };
+    // Read in place: the config is not cloned for one flag.
+    let passkeys = move || policy.with(|p| matches!(p, Some(Ok(c)) if c.passkeys));
     let busy = Signal::derive(move || submit.pending().get() || with_passkey.pending().get());
     view! {
         <h1>{t!("signin.title")}</h1>
@@ -97,12 +83,12 @@ pub fn SignIn(#[prop(optional)] on_signed_in: Option<Callback<()>>) -> impl Into
                 {t!("signin.title")}
             </button>
         </form>
-        <Show when=passkeys>
+        {move || passkeys().then(|| view! {
             <p class="or">{t!("passkey.or")}</p>
             <button type="button" class="secondary" disabled=move || busy.get() on:click=move |_| { with_passkey.dispatch(()); }>
                 {t!("passkey.sign_in")}
             </button>
-        </Show>
+        })}
         <p><AppLink href="/reset">{t!("signin.forgot")}</AppLink></p>
     }
 }

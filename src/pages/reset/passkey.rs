@@ -1,8 +1,7 @@
 use leptos::prelude::*;
 
 use super::{StepHeading, use_wizard};
-use crate::api::{self, ApiError};
-use crate::passkey;
+use crate::api;
 
 /// Prove it with a passkey: the browser asks for the device's lock (face,
 /// fingerprint, PIN). The request names no account.
@@ -11,21 +10,7 @@ pub fn UsePasskey() -> impl IntoView {
     let wizard = use_wizard();
     let prove = crate::action::local(move |_: &()| {
         let flow = wizard.flow();
-        async move {
-            let ch = match api::passkey::reset_begin(&flow).await {
-                Ok(ch) => ch,
-                Err(e) => return wizard.apply(Err(e)),
-            };
-            match passkey::use_passkey(&ch.options).await {
-                Ok(credential) => {
-                    wizard.apply(api::passkey::reset(&flow, ch.ceremony, credential).await)
-                }
-                Err(e) => wizard.apply(Err(ApiError::Invalid {
-                    key: passkey::error_key(&e),
-                    field: "",
-                })),
-            }
-        }
+        async move { wizard.apply(api::passkey::reset(&flow).await) }
     });
     let back = crate::action::local(move |_: &()| {
         let flow = wizard.flow();

@@ -1,35 +1,26 @@
 use leptos::prelude::*;
-use sspr_proto::passkey::{NAME_MAX, clean_name};
+use sspr_proto::passkey::NAME_MAX;
 use sspr_proto::security_info::SecurityInfoView;
 
 use super::{FocusHeading, Info, Retry, use_info};
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::i18n::t;
-use crate::passkey;
 
 /// Adds a passkey: the user names it, then the browser makes it (the
-/// device's lock: face, fingerprint or PIN).
+/// device's lock: face, fingerprint or PIN). The server checks the name.
 #[component]
 pub fn AddPasskey(on_done: Callback<SecurityInfoView>, cancel: Callback<()>) -> impl IntoView {
     let info = use_info();
     let (name, set_name) = signal(t("passkey.name_default"));
-    let (touched, set_touched) = signal(false);
-    let problem = move || {
-        (touched.get() && clean_name(&name.get()).is_none()).then_some("passkey.name_invalid")
-    };
     let add = crate::action::local(move |n: &String| add_passkey(info, on_done, n.clone()));
     let busy = add.pending();
     view! {
         <FocusHeading>{t!("passkey.add_heading")}</FocusHeading>
         <form
             class="stack"
-            novalidate
             on:submit=move |ev| {
                 ev.prevent_default();
-                set_touched.set(true);
-                if let Some(n) = clean_name(&name.get_untracked()) {
-                    add.dispatch(n);
-                }
+                add.dispatch(name.get_untracked());
             }
         >
             <label for="passkey-name">{t!("passkey.name_label")}</label>
@@ -39,14 +30,11 @@ pub fn AddPasskey(on_done: Callback<SecurityInfoView>, cancel: Callback<()>) -> 
                 type="text"
                 maxlength=NAME_MAX.to_string()
                 autocomplete="off"
-                aria-describedby="passkey-name-hint passkey-name-error"
-                aria-invalid=move || problem().is_some().to_string()
+                aria-describedby="passkey-name-hint"
                 required
                 prop:value=move || name.get()
                 on:input=move |ev| set_name.set(event_target_value(&ev))
-                on:blur=move |_| set_touched.set(true)
             />
-            <p id="passkey-name-error" class="field-error" aria-live="polite">{move || problem().map(t)}</p>
             <div class="actions">
                 <button type="submit" class="primary" disabled=move || busy.get()>{t!("passkey.create")}</button>
                 <button type="button" class="secondary" on:click=move |_| cancel.run(())>{t!("action.back")}</button>
@@ -55,21 +43,10 @@ pub fn AddPasskey(on_done: Callback<SecurityInfoView>, cancel: Callback<()>) -> 
     }
 }
 
-/// Begins, makes and stores a passkey named `name`; after a step-up the
-/// server asked for, again.
+/// Makes and stores a passkey named `name`; after a step-up the server
+/// asked for, again.
 async fn add_passkey(info: Info, on_done: Callback<SecurityInfoView>, name: String) {
-    let result = async {
-        let ch = api::passkey::add_begin().await?;
-        let credential = passkey::create(&ch.options)
-            .await
-            .map_err(|e| ApiError::Invalid {
-                key: passkey::error_key(&e),
-                field: "",
-            })?;
-        api::passkey::add(ch.ceremony, name.clone(), credential).await
-    }
-    .await;
-    match result {
+    match api::passkey::add(&name).await {
         Ok(v) => {
             info.error.set(None);
             on_done.run(v);
