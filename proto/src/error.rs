@@ -295,6 +295,10 @@ mod tests {
                 "\"session.stepup_required\"",
                 "\"insights.forbidden\"",
                 "\"insights.two_methods_required\"",
+                "\"passkey.refused\"",
+                "\"passkey.cloned\"",
+                "\"passkey.expired\"",
+                "\"passkey.already_registered\"",
             ]
         );
     }
