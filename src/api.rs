@@ -104,12 +104,17 @@ async fn send(req: Result<Request, ApiError>) -> Result<Answer, ApiError> {
     })
 }
 
-fn decode<T: DeserializeOwned>(answer: Answer) -> Result<T, ApiError> {
+/// A success's body text, or the typed error of any other answer.
+fn success_text(answer: Answer) -> Result<String, ApiError> {
     let text = answer.text.map_err(|e| ApiError::Network(e.to_string()))?;
     if !(200..300).contains(&answer.status) {
         return Err(ApiError::from_status_body(answer.status, &text));
     }
-    serde_json::from_str(&text).map_err(|e| ApiError::Decode(e.to_string()))
+    Ok(text)
+}
+
+fn decode<T: DeserializeOwned>(answer: Answer) -> Result<T, ApiError> {
+    serde_json::from_str(&success_text(answer)?).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
 fn get_request(path: &str) -> Result<Request, ApiError> {
@@ -433,7 +438,7 @@ pub mod passkey {
     use sspr_proto::security_info::SecurityInfoView;
     use sspr_proto::session::SessionView;
 
-    use super::{Answer, ApiError, decode, post_json, send};
+    use super::{Answer, ApiError, decode, post_json, send, success_text};
 
     /// Begins at `begin` (a body of `begin_fields`), runs the ceremony in the
     /// browser, and finishes at `finish` (a body of `finish_fields`, the
@@ -445,14 +450,14 @@ pub mod passkey {
         finish: &str,
         finish_fields: &[(&str, &str)],
     ) -> Result<Answer, ApiError> {
-        let begun = send(post_json(begin, crate::passkey::body(begin_fields))).await?;
-        let text = begun.text.map_err(|e| ApiError::Network(e.to_string()))?;
-        if !(200..300).contains(&begun.status) {
-            return Err(ApiError::from_status_body(begun.status, &text));
-        }
-        let body = crate::passkey::answer(&text, create, finish_fields)
+        let begun =
+            success_text(send(post_json(begin, crate::passkey::body(begin_fields))).await?)?;
+        let body = crate::passkey::answer(&begun, create, finish_fields)
             .await
-            .map_err(|key| ApiError::Invalid { key, field: "" })?;
+            .ok_or(ApiError::Invalid {
+                key: "passkey.cancelled",
+                field: "",
+            })?;
         send(post_json(finish, body)).await
     }
 

@@ -70,19 +70,8 @@ async fn run(begun: &str, create: bool, fields: &[(&str, &str)]) -> Result<Strin
     JSON::stringify(&finish)?.as_string().ok_or(JsValue::NULL)
 }
 
-/// The finish's body for the ceremony `begun`, or the catalog key of why
-/// there is none: no passkeys in this browser, or the user cancelled (or
-/// the authenticator said no).
-pub async fn answer(
-    begun: &str,
-    create: bool,
-    fields: &[(&str, &str)],
-) -> Result<String, &'static str> {
-    run(begun, create, fields).await.map_err(|e| {
-        if e.is_null() || e.is_instance_of::<js_sys::TypeError>() {
-            "passkey.unsupported"
-        } else {
-            "passkey.cancelled"
-        }
-    })
+/// The finish's body for the ceremony `begun`; `None` if the user
+/// cancelled, the authenticator said no, or this browser has no passkeys.
+pub async fn answer(begun: &str, create: bool, fields: &[(&str, &str)]) -> Option<String> {
+    run(begun, create, fields).await.ok()
 }
