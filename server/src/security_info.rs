@@ -25,6 +25,7 @@ use crate::methods::{
     recovery_code, security_questions,
 };
 use crate::outbox;
+use crate::ports::{MethodChange, MethodStore, NewMethodRow};
 use crate::secret::Secret;
 use crate::session::{self, Session};
 
@@ -530,25 +531,15 @@ pub async fn remove(
             reason: "not one of your methods".into(),
         })?;
     let what = methods::of(m.kind).removed_key();
-    let mut tx = state.store.pool().begin().await?;
-    let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
-        .bind(&m.id)
-        .bind(&s.user.id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() != 1 {
+    let mut tx = methods::begin_change(state, &s.user, false).await?;
+    // The oldest remaining method inherits a removed default.
+    if !state
+        .store
+        .remove_method(&mut tx, &s.user.id, &m.id, m.is_default)
+        .await?
+    {
         // A concurrent removal won: it mailed and audited.
         return view(state, s).await;
-    }
-    if m.is_default {
-        // The oldest remaining method inherits the default.
-        sqlx::query(
-            "UPDATE auth_methods SET is_default = 1 WHERE id = \
-             (SELECT id FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id LIMIT 1)",
-        )
-        .bind(&s.user.id)
-        .execute(&mut *tx)
-        .await?;
     }
     let mut batch = outbox::Batch::default();
     batch
@@ -576,14 +567,11 @@ pub async fn set_default(
             field: "method".into(),
             reason: "not one of your methods".into(),
         })?;
-    let mut tx = state.store.pool().begin().await?;
-    sqlx::query(
-        "UPDATE auth_methods SET is_default = CASE WHEN id = $1 THEN 1 ELSE 0 END WHERE user_id = $2",
-    )
-    .bind(&m.id)
-    .bind(&s.user.id)
-    .execute(&mut *tx)
-    .await?;
+    let mut tx = methods::begin_change(state, &s.user, false).await?;
+    state
+        .store
+        .set_default_method(&mut tx, &s.user.id, &m.id)
+        .await?;
     let mut batch = outbox::Batch::default();
     batch
         .add_all(
@@ -619,31 +607,26 @@ fn replaceable<'m>(
 /// them, `ON DELETE CASCADE`) and stores a new method row of `kind` in their
 /// place; the caller adds the new set and commits, so nothing is ever half
 /// replaced.
-async fn replace_method<'t>(
-    state: &'t AppState,
+async fn replace_method(
+    state: &AppState,
     s: &Session,
     existing: &[&StoredMethod],
     method_id: &str,
     kind: MethodKind,
-) -> Result<sqlx::Transaction<'t, sqlx::Any>, ApiError> {
+) -> Result<MethodChange, ApiError> {
     let user = &s.user;
     let mut tx = methods::begin_change(state, user, !s.stepped_up(state.clock.now())).await?;
-    for m in existing {
-        sqlx::query("DELETE FROM auth_methods WHERE id = $1")
-            .bind(&m.id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    sqlx::query(
-        "INSERT INTO auth_methods (id, user_id, kind, is_default, created_at, confirmed_at) \
-         VALUES ($1, $2, $3, 0, $4, $4)",
-    )
-    .bind(method_id)
-    .bind(&user.id)
-    .bind(methods::kind_str(kind))
-    .bind(state.clock.now())
-    .execute(&mut *tx)
-    .await?;
+    let old: Vec<&str> = existing.iter().map(|m| m.id.as_str()).collect();
+    let new = NewMethodRow {
+        id: method_id,
+        user_id: &user.id,
+        kind: methods::kind_str(kind),
+        target: None,
+        secret_sealed: None,
+        used_step: None,
+        at: state.clock.now(),
+    };
+    state.store.replace_methods(&mut tx, &old, &new).await?;
     Ok(tx)
 }
 
@@ -670,7 +653,7 @@ pub async fn new_recovery_codes(
         .collect();
     let method_id = state.entropy.hex_id(16);
     let mut tx = replace_method(state, s, &existing, &method_id, kind).await?;
-    recovery_code::store(&mut tx, &state.keys, &method_id, &codes).await?;
+    recovery_code::store(&mut tx, state, &method_id, &codes).await?;
     let mut batch = outbox::Batch::default();
     let what = methods::of(kind).added_key();
     batch
@@ -758,7 +741,7 @@ pub async fn set_questions(
     let before = usable_kinds(state, &s.user, &stored);
     let method_id = state.entropy.hex_id(16);
     let mut tx = replace_method(state, s, &existing, &method_id, kind).await?;
-    security_questions::set(&mut tx, &method_id, answers, &hashes).await?;
+    security_questions::set(&mut tx, state, &method_id, answers, &hashes).await?;
     let mut batch = outbox::Batch::default();
     let what = methods::of(kind).added_key();
     batch

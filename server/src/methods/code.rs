@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::clock::Entropy;
 use crate::error::ApiError;
 use crate::keys::Keys;
+use crate::ports::MethodStore;
 use crate::secret::Secret;
 
 /// Seconds before another code may be sent for the same method.
@@ -57,17 +58,11 @@ pub async fn redeem_flow_code(
         return Ok(false);
     }
     let now = state.clock.now();
-    let done = sqlx::query(
-        "UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND method_id = $3 AND code_hash = $4 \
-         AND used_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(flow_hash)
-    .bind(option)
-    .bind(state.keys.code_hash(flow_hash, code))
-    .execute(state.store.pool())
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let hash = state.keys.code_hash(flow_hash, code);
+    Ok(state
+        .store
+        .redeem_flow_code(flow_hash, option, &hash, now)
+        .await?)
 }
 
 /// Checks a code that was sent (email, SMS) where it was sent from.
