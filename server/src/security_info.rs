@@ -25,7 +25,7 @@ use crate::methods::{
     recovery_code, security_questions,
 };
 use crate::outbox;
-use crate::ports::{MethodChange, MethodStore, NewMethodRow};
+use crate::ports::{Change, MethodStore, NewMethodRow};
 use crate::secret::Secret;
 use crate::session::{self, Session};
 
@@ -613,7 +613,7 @@ async fn replace_method(
     existing: &[&StoredMethod],
     method_id: &str,
     kind: MethodKind,
-) -> Result<MethodChange, ApiError> {
+) -> Result<Change, ApiError> {
     let user = &s.user;
     let mut tx = methods::begin_change(state, user, !s.stepped_up(state.clock.now())).await?;
     let old: Vec<&str> = existing.iter().map(|m| m.id.as_str()).collect();

@@ -907,3 +907,5 @@ async fn session_store_conforms_on_every_backend() {
 
 #[path = "ports/methods.rs"]
 mod methods;
+#[path = "ports/tap.rs"]
+mod tap;

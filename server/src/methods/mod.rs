@@ -23,7 +23,7 @@ use crate::delivery::Outgoing;
 use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::outbox::Channel;
-use crate::ports::{ChangeGuard, MethodChange, MethodStore, NewMethodRow};
+use crate::ports::{Change, ChangeGuard, MethodStore, NewMethodRow};
 
 #[derive(Clone)]
 pub struct StoredMethod {
@@ -356,7 +356,7 @@ pub async fn begin_change(
     state: &AppState,
     user: &DirUser,
     first_only: bool,
-) -> Result<MethodChange, ApiError> {
+) -> Result<Change, ApiError> {
     let guard = if first_only {
         ChangeGuard::FirstProof
     } else {
@@ -373,7 +373,7 @@ pub async fn begin_change(
 /// commits it with what else the change writes. The user's first method
 /// becomes the default.
 pub async fn add(
-    change: &mut MethodChange,
+    change: &mut Change,
     state: &AppState,
     user: &DirUser,
     m: NewMethod<'_>,

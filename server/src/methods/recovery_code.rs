@@ -11,7 +11,7 @@ use crate::clock::Entropy;
 use crate::config::PolicyConfig;
 use crate::error::ApiError;
 use crate::keys::Keys;
-use crate::ports::{MethodChange, MethodStore};
+use crate::ports::{Change, MethodStore};
 
 /// Codes in a set.
 pub const RECOVERY_CODES: usize = 10;
@@ -116,7 +116,7 @@ pub fn recovery_hash(keys: &Keys, method_id: &str, code: &str) -> String {
 /// Stores the hashes of a new set's `codes` for the method row `method_id`,
 /// on the caller's transaction.
 pub async fn store(
-    change: &mut MethodChange,
+    change: &mut Change,
     state: &AppState,
     method_id: &str,
     codes: &[String],

@@ -11,7 +11,7 @@ use super::{Challenge, Enrolment, Method, Proof, ProofAt};
 use crate::AppState;
 use crate::config::PolicyConfig;
 use crate::error::ApiError;
-use crate::ports::{MethodChange, MethodStore};
+use crate::ports::{Change, MethodStore};
 use crate::secret::Secret;
 
 #[derive(Debug)]
@@ -90,7 +90,7 @@ pub async fn hash_answers(
 /// Stores a set's questions and answer hashes for the method row
 /// `method_id`, on the caller's transaction.
 pub async fn set(
-    change: &mut MethodChange,
+    change: &mut Change,
     state: &AppState,
     method_id: &str,
     answers: &[QuestionAnswer],

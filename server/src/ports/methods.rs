@@ -5,16 +5,15 @@
 //! [`crate::methods`]; this port only reads and writes, atomically where the
 //! rules rely on it.
 //!
-//! A change to a user's methods is one transaction, a [`MethodChange`]: it is
+//! A change to a user's methods is one transaction, a [`Change`]: it is
 //! opened (holding the user's row when a guard needs it), written by this
 //! port, and committed by the caller, who may add the mail that reports the
 //! change to the outbox on the same transaction first.
 
-use std::ops::{Deref, DerefMut};
-
 use async_trait::async_trait;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
+use super::Change;
 use crate::clock::UnixTime;
 use crate::store::{Store, StoreError};
 
@@ -80,39 +79,6 @@ pub enum ChangeGuard {
 /// The kind whose rows do not count for [`ChangeGuard::FirstProof`].
 const NOT_A_PROOF: &str = "security_questions";
 
-/// A change to a user's methods in progress: one transaction. Dropped
-/// without [`MethodChange::commit`], nothing of it is kept. It derefs to its
-/// connection so the outbox can queue the change's mail on it.
-pub struct MethodChange {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
-}
-
-impl MethodChange {
-    pub async fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().await?;
-        Ok(())
-    }
-}
-
-impl std::fmt::Debug for MethodChange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MethodChange").finish_non_exhaustive()
-    }
-}
-
-impl Deref for MethodChange {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        &self.tx
-    }
-}
-
-impl DerefMut for MethodChange {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.tx
-    }
-}
-
 #[async_trait]
 pub trait MethodStore: Send + Sync + std::fmt::Debug {
     /// The user's methods, oldest first (ties by id).
@@ -126,21 +92,18 @@ pub trait MethodStore: Send + Sync + std::fmt::Debug {
         &self,
         user_id: &str,
         guard: ChangeGuard,
-    ) -> Result<Option<MethodChange>, StoreError>;
+    ) -> Result<Option<Change>, StoreError>;
 
     /// Stores a method. The user's first method becomes the default.
-    async fn add_method(
-        &self,
-        change: &mut MethodChange,
-        m: &NewMethodRow<'_>,
-    ) -> Result<(), StoreError>;
+    async fn add_method(&self, change: &mut Change, m: &NewMethodRow<'_>)
+    -> Result<(), StoreError>;
 
     /// Removes the user's method `method_id`; false when it was not there (a
     /// concurrent removal won). When it `was_default`, the oldest remaining
     /// method inherits the default.
     async fn remove_method(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         user_id: &str,
         method_id: &str,
         was_default: bool,
@@ -149,7 +112,7 @@ pub trait MethodStore: Send + Sync + std::fmt::Debug {
     /// Makes `method_id` the user's only default.
     async fn set_default_method(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         user_id: &str,
         method_id: &str,
     ) -> Result<(), StoreError>;
@@ -160,7 +123,7 @@ pub trait MethodStore: Send + Sync + std::fmt::Debug {
     /// caller adds next on the same change.
     async fn replace_methods(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         old: &[&str],
         new: &NewMethodRow<'_>,
     ) -> Result<(), StoreError>;
@@ -168,7 +131,7 @@ pub trait MethodStore: Send + Sync + std::fmt::Debug {
     /// Stores a recovery-code set's hashes for the method `method_id`.
     async fn store_recovery_codes(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         method_id: &str,
         hashes: &[String],
     ) -> Result<(), StoreError>;
@@ -189,7 +152,7 @@ pub trait MethodStore: Send + Sync + std::fmt::Debug {
     /// hash)` in the order they are answered.
     async fn store_answers(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         method_id: &str,
         answers: &[(&str, &str)],
     ) -> Result<(), StoreError>;
@@ -255,14 +218,14 @@ impl MethodStore for Store {
         &self,
         user_id: &str,
         guard: ChangeGuard,
-    ) -> Result<Option<MethodChange>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+    ) -> Result<Option<Change>, StoreError> {
+        let mut change = Change::begin(self).await?;
         if guard == ChangeGuard::None {
-            return Ok(Some(MethodChange { tx }));
+            return Ok(Some(change));
         }
         sqlx::query("UPDATE users SET enabled = enabled WHERE id = $1")
             .bind(user_id)
-            .execute(&mut *tx)
+            .execute(&mut *change)
             .await?;
         let n: i64 = if guard == ChangeGuard::FirstProof {
             sqlx::query_scalar(
@@ -270,20 +233,20 @@ impl MethodStore for Store {
             )
             .bind(user_id)
             .bind(NOT_A_PROOF)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *change)
             .await?
         } else {
             sqlx::query_scalar("SELECT COUNT(*) FROM auth_methods WHERE user_id = $1")
                 .bind(user_id)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *change)
                 .await?
         };
-        Ok((n == 0).then_some(MethodChange { tx }))
+        Ok((n == 0).then_some(change))
     }
 
     async fn add_method(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         m: &NewMethodRow<'_>,
     ) -> Result<(), StoreError> {
         sqlx::query(INSERT_METHOD)
@@ -301,7 +264,7 @@ impl MethodStore for Store {
 
     async fn remove_method(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         user_id: &str,
         method_id: &str,
         was_default: bool,
@@ -328,7 +291,7 @@ impl MethodStore for Store {
 
     async fn set_default_method(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         user_id: &str,
         method_id: &str,
     ) -> Result<(), StoreError> {
@@ -344,7 +307,7 @@ impl MethodStore for Store {
 
     async fn replace_methods(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         old: &[&str],
         new: &NewMethodRow<'_>,
     ) -> Result<(), StoreError> {
@@ -369,7 +332,7 @@ impl MethodStore for Store {
 
     async fn store_recovery_codes(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         method_id: &str,
         hashes: &[String],
     ) -> Result<(), StoreError> {
@@ -412,7 +375,7 @@ impl MethodStore for Store {
 
     async fn store_answers(
         &self,
-        change: &mut MethodChange,
+        change: &mut Change,
         method_id: &str,
         answers: &[(&str, &str)],
     ) -> Result<(), StoreError> {

@@ -9,17 +9,21 @@
 //! backends, so a new implementation is checked by running it there.
 
 pub mod audit;
+pub mod change;
 pub mod ip_window;
 pub mod methods;
 pub mod session;
 pub mod sign_in_lock;
+pub mod tap;
 pub mod throttle;
 
 pub use audit::{AuditFilter, AuditRow, AuditStore, NewAuditEvent};
+pub use change::{Change, ChangeStore};
 pub use ip_window::{IpWindow, IpWindowStore};
-pub use methods::{ChangeGuard, MethodChange, MethodRow, MethodStore, NewMethodRow};
-pub use session::{LiveSession, NewSession, SessionStore, Stamp};
+pub use methods::{ChangeGuard, MethodRow, MethodStore, NewMethodRow};
+pub use session::{LiveSession, NewSession, NewStepUp, SessionStore, Stamp, StepUp};
 pub use sign_in_lock::SignInLockStore;
+pub use tap::{NewPass, PassRow, RedeemedPass, TapStore};
 pub use throttle::{Claim, ProofWindow, ThrottleHorizons, ThrottleStore};
 
 use crate::store::StoreError;
