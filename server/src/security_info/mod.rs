@@ -2,6 +2,11 @@
 //! its interrupt, enrollment of each method kind (held server-side, bound to
 //! the session), recovery codes, removal, the default method and password
 //! change. Every change is audited and mailed to the user.
+//!
+//! The rules of each change are decided by the pure [`core`]; the handlers
+//! here look up what it needs, ask it, and carry out its effects.
+
+mod core;
 
 use sha2::{Digest, Sha256};
 use sspr_policy::answers::check_answers;
@@ -21,49 +26,26 @@ use crate::methods::code::numeric_code;
 use crate::methods::review::{mark_reviewed, reviewed_at};
 use crate::methods::throttle;
 use crate::methods::{
-    self, CodePurpose, Enrolment, NewMethod, StoredMethod, authenticator as totp, gates,
-    recovery_code, security_questions,
+    self, CodePurpose, NewMethod, StoredMethod, authenticator as totp, gates, recovery_code,
+    security_questions,
 };
 use crate::outbox;
+use crate::ports::{EnrolmentStore, NewEnrolment};
 use crate::secret::Secret;
 use crate::session::{self, Session};
+
+use self::core::{Account, Effect, Held, Input, Notice, State, Target, Verdict};
+pub use self::core::{
+    CHANGED_DEFAULT, DELETED, ENROLLMENT_ATTEMPTS, ENROLLMENT_LIFETIME, REGISTERED, REGISTERED_ALL,
+};
 
 /// Enrolment codes (to addresses and numbers the user types) per session,
 /// and per client, per 10 minutes.
 pub const ENROLL_SENDS_PER_SESSION: u32 = 5;
 pub const ENROLL_SENDS_PER_IP: u32 = 20;
 
-/// Once a user has a method that can prove who they are, changing their
-/// methods (adding one, replacing recovery codes or questions, removing one)
-/// needs a proof of one in this session within 10 minutes, or a Temporary
-/// Access Pass session. A password alone may only make the first
-/// registration. Security questions alone count for nothing here, as at
-/// reset: they prove nothing on their own.
-pub fn require_stepup(
-    state: &AppState,
-    s: &Session,
-    stored: &[StoredMethod],
-) -> Result<(), ApiError> {
-    let has_proof = stored
-        .iter()
-        .any(|m| sspr_proto::security_info::proves_stepup(m.kind));
-    if !has_proof || s.stepped_up(state.clock.now()) {
-        Ok(())
-    } else {
-        Err(ApiError::StepUpRequired)
-    }
-}
-
-/// An enrollment must be confirmed within 10 minutes.
-pub const ENROLLMENT_LIFETIME: i64 = 10 * 60;
-/// Wrong codes an enrollment survives.
-pub const ENROLLMENT_ATTEMPTS: i64 = 5;
 pub use crate::methods::recovery_code::RECOVERY_CODES;
 
-pub const REGISTERED: &str = "User registered security info";
-pub const REGISTERED_ALL: &str = "User registered all required security info";
-pub const DELETED: &str = "User deleted security info";
-pub const CHANGED_DEFAULT: &str = "User changed default security info";
 pub const REVIEWED: &str = "User reviewed security info";
 pub const PASSWORD_CHANGED: &str = "Change password (self-service)";
 
@@ -165,17 +147,91 @@ fn audit_for<'a>(s: &'a Session, ip: &'a str, activity: &'a str) -> Event<'a> {
     }
 }
 
-/// Audits a change to a method. Its mail went with the change (see
-/// [`change_mail`]).
-async fn changed(state: &AppState, s: &Session, ip: &str, activity: &str, kind: MethodKind) {
-    audit::record(
-        state,
-        Event {
-            method: Some(methods::kind_str(kind)),
-            ..audit_for(s, ip, activity)
-        },
-    )
-    .await;
+/// The methods a user holds, as the core sees them.
+fn held(stored: &[StoredMethod]) -> Vec<Held> {
+    stored
+        .iter()
+        .map(|m| Held {
+            id: m.id.clone(),
+            kind: m.kind,
+            target: Target(m.target.clone()),
+            is_default: m.is_default,
+        })
+        .collect()
+}
+
+/// The kinds this portal offers.
+fn offered(state: &AppState) -> Vec<MethodKind> {
+    methods::ENROL_ORDER
+        .into_iter()
+        .filter(|k| methods::kind_available(state, *k))
+        .collect()
+}
+
+/// Everything the core's rules read about the signed-in user.
+struct Looked {
+    held: Vec<Held>,
+    offered: Vec<MethodKind>,
+    policy_required: u8,
+}
+
+impl Looked {
+    async fn up(state: &AppState, s: &Session) -> Result<Self, ApiError> {
+        let stored = methods::for_user(state, Some(&s.user.id)).await?;
+        Ok(Self {
+            held: held(&stored),
+            offered: offered(state),
+            policy_required: state.config.policy.methods_required.get(),
+        })
+    }
+
+    fn account<'a>(&'a self, s: &'a Session) -> Account<'a> {
+        Account {
+            session: s,
+            held: &self.held,
+            available: &self.offered,
+            policy_required: self.policy_required,
+        }
+    }
+}
+
+/// Carries out the effects every change shares: the session's and the
+/// user's marks, audit records, and the answer of a refusal.
+async fn carry(state: &AppState, s: &Session, ip: &str, effect: Effect) -> Result<(), ApiError> {
+    match effect {
+        Effect::MarkSteppedUp => session::mark_stepped_up(state, &s.hash).await?,
+        Effect::MarkReviewed => mark_reviewed(state, &s.user.id).await?,
+        Effect::Audit { activity, kind } => {
+            audit::record(
+                state,
+                Event {
+                    method: kind.map(methods::kind_str),
+                    ..audit_for(s, ip, activity)
+                },
+            )
+            .await;
+        }
+        Effect::Answer(refusal) => return Err(refusal.into()),
+        other => {
+            return Err(ApiError::internal(format!(
+                "security info: {other:?} has no handler here"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Queues a change's notice in its transaction.
+async fn queue_notice(
+    tx: &mut sqlx::AnyConnection,
+    batch: &mut outbox::Batch,
+    state: &AppState,
+    user: &DirUser,
+    notice: &Notice,
+) -> Result<(), ApiError> {
+    let mail = change_mail(state, user, notice.what, notice.also.as_deref());
+    batch.add_all(tx, state, mail).await?;
+    Ok(())
 }
 
 /// "Your security info was changed", with what to do if it wasn't them:
@@ -224,136 +280,110 @@ pub async fn start(
     limit_key: &str,
     req: AddMethodRequest,
 ) -> Result<Enrollment, ApiError> {
-    let kind = match &req {
-        AddMethodRequest::Authenticator => MethodKind::Authenticator,
-        AddMethodRequest::Email { .. } => MethodKind::Email,
-        AddMethodRequest::Sms { .. } => MethodKind::Sms,
-    };
+    let kind = core::kind_of(&req);
     if !methods::kind_available(state, kind) {
-        return Err(ApiError::InvalidField {
-            field: "kind".into(),
-            reason: "not offered by this portal".into(),
-        });
+        return Err(core::Refusal::KindNotOffered.into());
     }
-    let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    require_stepup(state, s, &stored)?;
-    let method = methods::of(kind);
-    if stored.iter().filter(|m| m.kind == kind).count() >= method.limit() {
-        return Err(ApiError::MethodLimit);
-    }
-    let target = match &req {
-        AddMethodRequest::Authenticator => None,
-        AddMethodRequest::Email { address: typed } | AddMethodRequest::Sms { phone: typed } => {
-            Some(method.check_target(typed)?)
-        }
-    };
-    if let Some(t) = &target
-        && stored.iter().any(|m| {
-            m.kind == kind
-                && m.target
-                    .as_deref()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(t))
-        })
-    {
-        return Err(ApiError::InvalidField {
-            field: method.target_field().into(),
-            reason: "already registered".into(),
-        });
-    }
+    let looked = Looked::up(state, s).await?;
     let now = state.clock.now();
+    let input = Input::Start {
+        account: looked.account(s),
+        request: &req,
+    };
+    let (_, effects) = core::step(State::Idle, input, now)?;
+    let method = methods::of(kind);
     let id = state.entropy.hex_id(16);
     let id_hash = hash_id(&id);
-    sqlx::query("DELETE FROM enrollments WHERE session_hash = $1 OR expires_at <= $2")
-        .bind(&s.hash)
-        .bind(now)
-        .execute(state.store.pool())
-        .await?;
-
-    let (secret, code) = match method.enrolment() {
-        Enrolment::Secret => (Some(totp::new_secret(state.entropy.as_ref())), None),
-        Enrolment::CodeToTarget | Enrolment::Set => {
-            // Codes to numbers and addresses the user typed: charged to the
-            // session and the client as well as the account, so nobody can
-            // turn enrolment into an SMS pump.
-            let now = state.clock.now();
-            let window = crate::limits::WINDOW;
-            state
-                .limits
-                .hit(
-                    &s.hash,
-                    ("enroll-send-session", ENROLL_SENDS_PER_SESSION, window),
-                    now,
-                )
-                .await?;
-            state
-                .limits
-                .hit(
-                    limit_key,
-                    ("enroll-send-ip", ENROLL_SENDS_PER_IP, window),
-                    now,
-                )
-                .await?;
-            throttle::charge_send_visibly(
-                state,
-                &throttle::account_subject(&s.user.id),
-                target.as_deref().unwrap_or_default(),
-            )
-            .await?;
-            (None, Some(numeric_code(state.entropy.as_ref())))
-        }
-    };
     let org = state.organisation();
-    let lang = i18n::current();
-    let expires_at = now + ENROLLMENT_LIFETIME;
-    // The code's message goes in the enrolment's own transaction, and never
-    // once the enrolment has expired.
-    let message = match (&code, &target) {
-        (Some(code), Some(to)) => method.code_message(
-            CodePurpose::Enrol,
-            to.clone(),
-            lang,
-            code.expose(),
-            &org,
-            "",
-        ),
-        _ => None,
-    };
-    let mut tx = state.store.pool().begin().await?;
-    sqlx::query(
-        "INSERT INTO enrollments (id_hash, session_hash, user_id, kind, target, secret_sealed, code_hash, sent_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&id_hash)
-    .bind(&s.hash)
-    .bind(&s.user.id)
-    .bind(methods::kind_str(kind))
-    .bind(&target)
-    .bind(secret.as_ref().map(|x| state.keys.seal(x, state.entropy.as_ref())))
-    .bind(code.as_ref().map(|c| state.keys.code_hash(&id_hash, c.expose())))
-    .bind(code.as_ref().map(|_| now))
-    .bind(expires_at)
-    .execute(&mut *tx)
-    .await?;
-    let mut batch = outbox::Batch::default();
-    if let Some(msg) = &message {
-        let item = outbox::Item::code(msg, Some(&s.user.username), expires_at);
-        batch.add(&mut tx, state, item).await?;
+    let mut secret = None;
+    let mut shown = None;
+    for effect in effects {
+        match effect {
+            Effect::ClearPending => state.store.clear_enrolments(&s.hash, now).await?,
+            Effect::ChargeSend { target } => {
+                // Codes to numbers and addresses the user typed: charged to
+                // the session and the client as well as the account.
+                let now = state.clock.now();
+                let window = crate::limits::WINDOW;
+                state
+                    .limits
+                    .hit(
+                        &s.hash,
+                        ("enroll-send-session", ENROLL_SENDS_PER_SESSION, window),
+                        now,
+                    )
+                    .await?;
+                state
+                    .limits
+                    .hit(
+                        limit_key,
+                        ("enroll-send-ip", ENROLL_SENDS_PER_IP, window),
+                        now,
+                    )
+                    .await?;
+                throttle::charge_send_visibly(
+                    state,
+                    &throttle::account_subject(&s.user.id),
+                    &target,
+                )
+                .await?;
+            }
+            Effect::Open { pending, send_code } => {
+                let (made, code) = if send_code {
+                    (None, Some(numeric_code(state.entropy.as_ref())))
+                } else {
+                    (Some(totp::new_secret(state.entropy.as_ref())), None)
+                };
+                let lang = i18n::current();
+                // The code's message goes in the enrolment's own
+                // transaction, and never once the enrolment has expired.
+                let message = match (&code, pending.target.as_deref()) {
+                    (Some(code), Some(to)) => method.code_message(
+                        CodePurpose::Enrol,
+                        to.to_string(),
+                        lang,
+                        code.expose(),
+                        &org,
+                        "",
+                    ),
+                    _ => None,
+                };
+                let sealed = made
+                    .as_ref()
+                    .map(|x| state.keys.seal(x, state.entropy.as_ref()));
+                let code_hash = code
+                    .as_ref()
+                    .map(|c| state.keys.code_hash(&id_hash, c.expose()));
+                let mut tx = state
+                    .store
+                    .create_enrolment(&NewEnrolment {
+                        id_hash: &id_hash,
+                        session_hash: &s.hash,
+                        user_id: &s.user.id,
+                        kind: methods::kind_str(kind),
+                        target: pending.target.as_deref(),
+                        secret_sealed: sealed.as_deref(),
+                        code_hash: code_hash.as_deref(),
+                        sent_at: code.as_ref().map(|_| now),
+                        expires_at: pending.expires_at,
+                    })
+                    .await?;
+                let mut batch = outbox::Batch::default();
+                if let Some(msg) = &message {
+                    let item = outbox::Item::code(msg, Some(&s.user.username), pending.expires_at);
+                    batch.add(&mut tx, state, item).await?;
+                }
+                tx.commit().await?;
+                let _ = batch.committed(state).await;
+                shown = pending.target.0.filter(|_| message.is_some());
+                secret = made;
+            }
+            other => carry(state, s, "", other).await?,
+        }
     }
-    tx.commit().await?;
-    let _ = batch.committed(state).await;
-
-    let shown = target.filter(|_| message.is_some());
     method
         .enrolment_shown(id, shown, secret.as_deref(), &org, &s.user.username)
         .ok_or_else(|| ApiError::internal("enrollment without its material"))
-}
-
-#[derive(sqlx::FromRow)]
-struct Pending {
-    kind: String,
-    target: Option<String>,
-    secret_sealed: Option<String>,
-    code_hash: Option<String>,
 }
 
 /// Confirms an enrollment with its first code. The enrollment is consumed in
@@ -368,93 +398,93 @@ pub async fn confirm(
 ) -> Result<SecurityInfoView, ApiError> {
     let hash = hash_id(enrollment);
     let now = state.clock.now();
-    // The rule holds when the method is stored, not only when its enrolment
-    // began: an enrolment started as a first registration cannot be
-    // confirmed once the user has registered a method elsewhere.
-    require_stepup(state, s, &methods::for_user(state, Some(&s.user.id)).await?)?;
-    let p: Pending = sqlx::query_as(
-        "SELECT kind, target, secret_sealed, code_hash FROM enrollments \
-         WHERE id_hash = $1 AND session_hash = $2 AND expires_at > $3",
-    )
-    .bind(&hash)
-    .bind(&s.hash)
-    .bind(now)
-    .fetch_optional(state.store.pool())
-    .await?
-    .ok_or(ApiError::EnrollmentExpired)?;
-    let kind = methods::parse_kind(&p.kind).ok_or(ApiError::EnrollmentExpired)?;
+    let looked = Looked::up(state, s).await?;
+    let row = state.store.pending_enrolment(&hash, &s.hash, now).await?;
     let code = methods::code::typed_code(code);
+    // The core's state: an enrolment of a kind this portal knows, with the
+    // material its kind needs; anything else is no enrolment.
+    let mut pending = State::Idle;
+    let mut verdict = Verdict::Wrong;
     let mut used_step = None;
     let mut secret = None;
-    let ok = match methods::of(kind).enrolment() {
-        Enrolment::Secret => {
-            let sealed = p
-                .secret_sealed
-                .as_deref()
-                .ok_or(ApiError::EnrollmentExpired)?;
-            let plain = state.keys.open(sealed)?;
-            used_step = totp::matching_step(&plain, &code, now);
-            secret = Some(plain);
-            used_step.is_some()
+    if let Some(p) = &row
+        && let Some(kind) = methods::parse_kind(&p.kind)
+    {
+        let material = match methods::of(kind).enrolment() {
+            methods::Enrolment::Secret => match p.secret_sealed.as_deref() {
+                Some(sealed) => {
+                    let plain = state.keys.open(sealed)?;
+                    used_step = totp::matching_step(&plain, &code, now);
+                    secret = Some(plain);
+                    Some(used_step.is_some())
+                }
+                None => None,
+            },
+            methods::Enrolment::CodeToTarget | methods::Enrolment::Set => Some(
+                methods::code::matches_held(&state.keys, &hash, p.code_hash.as_deref(), &code),
+            ),
+        };
+        if let Some(right) = material {
+            pending = State::Pending(core::Pending {
+                kind,
+                target: Target(p.target.clone()),
+                expires_at: p.expires_at,
+            });
+            verdict = if right { Verdict::Right } else { Verdict::Wrong };
         }
-        Enrolment::CodeToTarget | Enrolment::Set => {
-            methods::code::matches_held(&state.keys, &hash, p.code_hash.as_deref(), &code)
-        }
+    }
+    let input = Input::Confirm {
+        account: looked.account(s),
+        verdict,
     };
-    if !ok {
-        let attempts: Option<i64> = sqlx::query_scalar(
-            "UPDATE enrollments SET attempts = attempts + 1 WHERE id_hash = $1 RETURNING attempts",
-        )
-        .bind(&hash)
-        .fetch_all(state.store.pool())
-        .await?
-        .into_iter()
-        .next();
-        if attempts.is_none_or(|a| a >= ENROLLMENT_ATTEMPTS) {
-            delete_enrollment(state, &hash).await?;
+    let (next, effects) = core::step(pending, input, now)?;
+    for effect in effects {
+        match effect {
+            Effect::CountAttempt => {
+                let attempts = state.store.count_enrolment_attempt(&hash).await?;
+                let (_, then) = core::step(next.clone(), Input::Counted(attempts), now)?;
+                for effect in then {
+                    match effect {
+                        Effect::Retire => {
+                            state.store.delete_enrolment(&hash).await?;
+                        }
+                        other => carry(state, s, ip, other).await?,
+                    }
+                }
+            }
+            // The one winner of concurrent confirmations is the one whose
+            // delete lands.
+            Effect::Consume => {
+                if !state.store.delete_enrolment(&hash).await? {
+                    return Err(core::Refusal::Expired.into());
+                }
+            }
+            Effect::AddMethod {
+                kind,
+                target,
+                notice,
+            } => {
+                let mut tx = methods::begin_change(state, &s.user, !s.stepped_up(now)).await?;
+                methods::add(
+                    &mut tx,
+                    state,
+                    &s.user,
+                    NewMethod {
+                        kind,
+                        target: target.as_deref(),
+                        secret: secret.as_deref(),
+                        used_step,
+                    },
+                )
+                .await?;
+                let mut batch = outbox::Batch::default();
+                queue_notice(&mut tx, &mut batch, state, &s.user, &notice).await?;
+                tx.commit().await?;
+                let _ = batch.committed(state).await;
+            }
+            other => carry(state, s, ip, other).await?,
         }
-        return Err(ApiError::CodeInvalid);
     }
-    // The one winner of concurrent confirmations is the one whose delete lands.
-    if !delete_enrollment(state, &hash).await? {
-        return Err(ApiError::EnrollmentExpired);
-    }
-    let before = usable_kinds(
-        state,
-        &s.user,
-        &methods::for_user(state, Some(&s.user.id)).await?,
-    );
-    let mut tx = methods::begin_change(state, &s.user, !s.stepped_up(now)).await?;
-    methods::add(
-        &mut tx,
-        state,
-        &s.user,
-        NewMethod {
-            kind,
-            target: p.target.as_deref(),
-            secret: secret.as_deref(),
-            used_step,
-        },
-    )
-    .await?;
-    let mut batch = outbox::Batch::default();
-    let also = methods::of(kind)
-        .notifies_target()
-        .then_some(p.target.as_deref())
-        .flatten();
-    batch
-        .add_all(
-            &mut tx,
-            state,
-            change_mail(state, &s.user, methods::of(kind).added_key(), also),
-        )
-        .await?;
-    tx.commit().await?;
-    let _ = batch.committed(state).await;
-    // Proving the new method is a fresh proof of a method the user now has:
-    // the next one (an administrator's second, say) needs no other.
-    session::mark_stepped_up(state, &s.hash).await?;
-    registered(state, s, ip, kind, before).await?;
     view(state, &fresh(state, s)).await
 }
 
@@ -467,36 +497,6 @@ fn fresh(state: &AppState, s: &Session) -> Session {
         auth_at: s.auth_at,
         mfa_at: state.clock.now(),
     }
-}
-
-async fn delete_enrollment(state: &AppState, hash: &str) -> Result<bool, ApiError> {
-    let done = sqlx::query("DELETE FROM enrollments WHERE id_hash = $1")
-        .bind(hash)
-        .execute(state.store.pool())
-        .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Audit, and the "all required" milestone, after a method is stored.
-async fn registered(
-    state: &AppState,
-    s: &Session,
-    ip: &str,
-    kind: MethodKind,
-    kinds_before: usize,
-) -> Result<(), ApiError> {
-    changed(state, s, ip, REGISTERED, kind).await;
-    let required = usize::from(required(state, &s.user));
-    let after = usable_kinds(
-        state,
-        &s.user,
-        &methods::for_user(state, Some(&s.user.id)).await?,
-    );
-    if kinds_before < required && after >= required {
-        mark_reviewed(state, &s.user.id).await?;
-        audit::record(state, audit_for(s, ip, REGISTERED_ALL)).await;
-    }
-    Ok(())
 }
 
 /// The user confirms their methods are still right (reconfirm interrupt).
@@ -517,46 +517,47 @@ pub async fn remove(
     ip: &str,
     method: &str,
 ) -> Result<SecurityInfoView, ApiError> {
-    s.require_recent(state.clock.now())?;
-    let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    // Removing everything would reopen "first registration" to a password
-    // alone: a removal needs the same proof as an addition.
-    require_stepup(state, s, &stored)?;
-    let m = stored
-        .iter()
-        .find(|m| m.id == method)
-        .ok_or_else(|| ApiError::InvalidField {
-            field: "method".into(),
-            reason: "not one of your methods".into(),
-        })?;
-    let what = methods::of(m.kind).removed_key();
-    let mut tx = state.store.pool().begin().await?;
-    let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
-        .bind(&m.id)
-        .bind(&s.user.id)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() != 1 {
-        // A concurrent removal won: it mailed and audited.
-        return view(state, s).await;
+    let looked = Looked::up(state, s).await?;
+    let input = Input::Remove {
+        account: looked.account(s),
+        method,
+    };
+    let (_, effects) = core::step(State::Idle, input, state.clock.now())?;
+    for effect in effects {
+        match effect {
+            Effect::RemoveMethod {
+                id,
+                was_default,
+                notice,
+            } => {
+                let mut tx = state.store.pool().begin().await?;
+                let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
+                    .bind(&id)
+                    .bind(&s.user.id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() != 1 {
+                    // A concurrent removal won: it mailed and audited.
+                    return view(state, s).await;
+                }
+                if was_default {
+                    // The oldest remaining method inherits the default.
+                    sqlx::query(
+                        "UPDATE auth_methods SET is_default = 1 WHERE id = \
+                         (SELECT id FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id LIMIT 1)",
+                    )
+                    .bind(&s.user.id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let mut batch = outbox::Batch::default();
+                queue_notice(&mut tx, &mut batch, state, &s.user, &notice).await?;
+                tx.commit().await?;
+                let _ = batch.committed(state).await;
+            }
+            other => carry(state, s, ip, other).await?,
+        }
     }
-    if m.is_default {
-        // The oldest remaining method inherits the default.
-        sqlx::query(
-            "UPDATE auth_methods SET is_default = 1 WHERE id = \
-             (SELECT id FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id LIMIT 1)",
-        )
-        .bind(&s.user.id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let mut batch = outbox::Batch::default();
-    batch
-        .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
-        .await?;
-    tx.commit().await?;
-    let _ = batch.committed(state).await;
-    changed(state, s, ip, DELETED, m.kind).await;
     view(state, s).await
 }
 
@@ -567,52 +568,32 @@ pub async fn set_default(
     ip: &str,
     method: &str,
 ) -> Result<SecurityInfoView, ApiError> {
-    s.require_password()?;
-    let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    let m = stored
-        .iter()
-        .find(|m| m.id == method && methods::of(m.kind).may_be_default())
-        .ok_or_else(|| ApiError::InvalidField {
-            field: "method".into(),
-            reason: "not one of your methods".into(),
-        })?;
-    let mut tx = state.store.pool().begin().await?;
-    sqlx::query(
-        "UPDATE auth_methods SET is_default = CASE WHEN id = $1 THEN 1 ELSE 0 END WHERE user_id = $2",
-    )
-    .bind(&m.id)
-    .bind(&s.user.id)
-    .execute(&mut *tx)
-    .await?;
-    let mut batch = outbox::Batch::default();
-    batch
-        .add_all(
-            &mut tx,
-            state,
-            change_mail(state, &s.user, crate::key!("change.default"), None),
-        )
-        .await?;
-    tx.commit().await?;
-    let _ = batch.committed(state).await;
-    changed(state, s, ip, CHANGED_DEFAULT, m.kind).await;
-    view(state, s).await
-}
-
-/// The user's set of `kind` (recovery codes, questions) that a new set would
-/// replace. A first set needs no more than the session; replacing one needs a
-/// recent password proof.
-fn replaceable<'m>(
-    state: &AppState,
-    s: &Session,
-    stored: &'m [StoredMethod],
-    kind: MethodKind,
-) -> Result<Vec<&'m StoredMethod>, ApiError> {
-    let existing: Vec<&StoredMethod> = stored.iter().filter(|m| m.kind == kind).collect();
-    if !existing.is_empty() {
-        s.require_recent(state.clock.now())?;
+    let looked = Looked::up(state, s).await?;
+    let input = Input::SetDefault {
+        account: looked.account(s),
+        method,
+    };
+    let (_, effects) = core::step(State::Idle, input, state.clock.now())?;
+    for effect in effects {
+        match effect {
+            Effect::MakeDefault { id, notice } => {
+                let mut tx = state.store.pool().begin().await?;
+                sqlx::query(
+                    "UPDATE auth_methods SET is_default = CASE WHEN id = $1 THEN 1 ELSE 0 END WHERE user_id = $2",
+                )
+                .bind(&id)
+                .bind(&s.user.id)
+                .execute(&mut *tx)
+                .await?;
+                let mut batch = outbox::Batch::default();
+                queue_notice(&mut tx, &mut batch, state, &s.user, &notice).await?;
+                tx.commit().await?;
+                let _ = batch.committed(state).await;
+            }
+            other => carry(state, s, ip, other).await?,
+        }
     }
-    require_stepup(state, s, stored)?;
-    Ok(existing)
+    view(state, s).await
 }
 
 /// Opens a transaction that drops `existing` (their codes or answers go with
@@ -622,15 +603,15 @@ fn replaceable<'m>(
 async fn replace_method<'t>(
     state: &'t AppState,
     s: &Session,
-    existing: &[&StoredMethod],
+    existing: &[String],
     method_id: &str,
     kind: MethodKind,
 ) -> Result<sqlx::Transaction<'t, sqlx::Any>, ApiError> {
     let user = &s.user;
     let mut tx = methods::begin_change(state, user, !s.stepped_up(state.clock.now())).await?;
-    for m in existing {
+    for id in existing {
         sqlx::query("DELETE FROM auth_methods WHERE id = $1")
-            .bind(&m.id)
+            .bind(id)
             .execute(&mut *tx)
             .await?;
     }
@@ -647,6 +628,44 @@ async fn replace_method<'t>(
     Ok(tx)
 }
 
+/// A new set in place of the user's earlier one: the core decides, then
+/// `set` adds the new set (codes, answers) under the new method's id in the
+/// replacing transaction.
+async fn replace_set<F>(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+    effects: Vec<Effect>,
+    set: F,
+) -> Result<(), ApiError>
+where
+    F: AsyncFnOnce(&mut sqlx::AnyConnection, &str) -> Result<(), ApiError>,
+{
+    let mut set = Some(set);
+    for effect in effects {
+        match effect {
+            Effect::ReplaceMethods {
+                kind,
+                replaced,
+                notice,
+            } => {
+                let set = set
+                    .take()
+                    .ok_or_else(|| ApiError::internal("one set replaces methods once"))?;
+                let method_id = state.entropy.hex_id(16);
+                let mut tx = replace_method(state, s, &replaced, &method_id, kind).await?;
+                set(&mut tx, &method_id).await?;
+                let mut batch = outbox::Batch::default();
+                queue_notice(&mut tx, &mut batch, state, &s.user, &notice).await?;
+                tx.commit().await?;
+                let _ = batch.committed(state).await;
+            }
+            other => carry(state, s, ip, other).await?,
+        }
+    }
+    Ok(())
+}
+
 /// Creates ten recovery codes, replacing any earlier set in one transaction.
 /// A first set may be made from a pass session; replacing one needs a recent
 /// password proof.
@@ -655,30 +674,18 @@ pub async fn new_recovery_codes(
     s: &Session,
     ip: &str,
 ) -> Result<RecoveryCodes, ApiError> {
-    let kind = MethodKind::RecoveryCode;
-    if !methods::kind_available(state, kind) {
-        return Err(ApiError::InvalidField {
-            field: "kind".into(),
-            reason: "not offered by this portal".into(),
-        });
-    }
-    let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    let existing = replaceable(state, s, &stored, kind)?;
-    let before = usable_kinds(state, &s.user, &stored);
+    let looked = Looked::up(state, s).await?;
+    let input = Input::NewRecoveryCodes {
+        account: looked.account(s),
+    };
+    let (_, effects) = core::step(State::Idle, input, state.clock.now())?;
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| recovery_code::generate(state.entropy.as_ref()))
         .collect();
-    let method_id = state.entropy.hex_id(16);
-    let mut tx = replace_method(state, s, &existing, &method_id, kind).await?;
-    recovery_code::store(&mut tx, &state.keys, &method_id, &codes).await?;
-    let mut batch = outbox::Batch::default();
-    let what = methods::of(kind).added_key();
-    batch
-        .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
-        .await?;
-    tx.commit().await?;
-    let _ = batch.committed(state).await;
-    registered(state, s, ip, kind, before).await?;
+    replace_set(state, s, ip, effects, async |tx, method_id| {
+        recovery_code::store(tx, &state.keys, method_id, &codes).await
+    })
+    .await?;
     Ok(RecoveryCodes {
         codes,
         view: view(state, s).await?,
@@ -741,31 +748,21 @@ pub async fn set_questions(
     ip: &str,
     answers: &[QuestionAnswer],
 ) -> Result<SecurityInfoView, ApiError> {
-    let kind = MethodKind::SecurityQuestions;
-    if !allowed(state, &s.user, kind) {
-        return Err(ApiError::InvalidField {
-            field: "answers".into(),
-            reason: "security questions are not offered to this account".into(),
+    let looked = Looked::up(state, s).await?;
+    let checked =
+        check_answers(&state.config.policy.questions, answers).map_err(|(index, reason)| {
+            tracing::debug!(index, reason, "security answers refused");
+            index
         });
-    }
-    if let Err((i, reason)) = check_answers(&state.config.policy.questions, answers) {
-        tracing::debug!(index = i, reason, "security answers refused");
-        return Err(ApiError::AnswersInvalid { index: i });
-    }
-    let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    let existing = replaceable(state, s, &stored, kind)?;
+    let input = Input::SetQuestions {
+        account: looked.account(s),
+        answers: checked,
+    };
+    let (_, effects) = core::step(State::Idle, input, state.clock.now())?;
     let hashes = security_questions::hash_answers(state, answers).await?;
-    let before = usable_kinds(state, &s.user, &stored);
-    let method_id = state.entropy.hex_id(16);
-    let mut tx = replace_method(state, s, &existing, &method_id, kind).await?;
-    security_questions::set(&mut tx, &method_id, answers, &hashes).await?;
-    let mut batch = outbox::Batch::default();
-    let what = methods::of(kind).added_key();
-    batch
-        .add_all(&mut tx, state, change_mail(state, &s.user, what, None))
-        .await?;
-    tx.commit().await?;
-    let _ = batch.committed(state).await;
-    registered(state, s, ip, kind, before).await?;
+    replace_set(state, s, ip, effects, async |tx, method_id| {
+        security_questions::set(tx, method_id, answers, &hashes).await
+    })
+    .await?;
     view(state, s).await
 }
