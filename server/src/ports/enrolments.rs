@@ -64,8 +64,7 @@ impl std::fmt::Debug for PendingEnrolment {
 pub trait EnrolmentStore: Send + Sync + std::fmt::Debug {
     /// Drops the session's pending enrolment, and every enrolment expired at
     /// `now` (whoever's).
-    async fn clear_enrolments(&self, session_hash: &str, now: UnixTime)
-    -> Result<(), StoreError>;
+    async fn clear_enrolments(&self, session_hash: &str, now: UnixTime) -> Result<(), StoreError>;
 
     /// Opens a transaction that drops the session's pending enrolment and
     /// stores `e` in its place. The caller adds what must go with it (the
@@ -98,11 +97,7 @@ pub trait EnrolmentStore: Send + Sync + std::fmt::Debug {
 
 #[async_trait]
 impl EnrolmentStore for Store {
-    async fn clear_enrolments(
-        &self,
-        session_hash: &str,
-        now: UnixTime,
-    ) -> Result<(), StoreError> {
+    async fn clear_enrolments(&self, session_hash: &str, now: UnixTime) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM enrollments WHERE session_hash = $1 OR expires_at <= $2")
             .bind(session_hash)
             .bind(now)

@@ -116,7 +116,10 @@ impl Account<'_> {
     }
 
     fn find(&self, id: &str) -> Result<&Held, Refusal> {
-        self.held.iter().find(|m| m.id == id).ok_or(Refusal::NotYours)
+        self.held
+            .iter()
+            .find(|m| m.id == id)
+            .ok_or(Refusal::NotYours)
     }
 
     /// The user's methods of `kind` that a new set would replace: a first set
@@ -249,7 +252,7 @@ pub(super) enum Effect {
     ClearPending,
     /// Charge a code to a typed target: to the session, the client and the
     /// account, so nobody can turn enrolment into an SMS pump.
-    ChargeSend { target: String },
+    ChargeSend { target: Target },
     /// Store the new pending enrolment in place of the session's, with a
     /// fresh secret, or a fresh code (`send_code`) queued to its target in
     /// the same transaction.
@@ -506,7 +509,7 @@ fn start(
     let mut effects = vec![Effect::ClearPending];
     if send_code {
         effects.push(Effect::ChargeSend {
-            target: target.clone().unwrap_or_default(),
+            target: Target(target.clone()),
         });
     }
     let pending = Pending {
@@ -589,4 +592,784 @@ fn replace(account: Account<'_>, kind: MethodKind, now: UnixTime) -> Result<Vec<
     }];
     effects.extend(account.registered(kind, &replaced));
     Ok(effects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::DirUser;
+    use MethodKind::{Authenticator, Email, RecoveryCode, SecurityQuestions, Sms};
+
+    const NOW: UnixTime = 1_000_000;
+    /// The step-up and recent-password window (10 minutes).
+    const WINDOW: UnixTime = crate::session::RECENT_AUTH;
+    const ALL: [MethodKind; 5] = [Authenticator, Sms, Email, RecoveryCode, SecurityQuestions];
+
+    fn user(is_admin: bool) -> DirUser {
+        DirUser {
+            id: "u1".into(),
+            username: "alice".into(),
+            display_name: "Alice".into(),
+            email: Some("alice@example.com".into()),
+            mobile: None,
+            is_admin,
+            enabled: true,
+            locked_until: None,
+        }
+    }
+
+    /// A session opened `via`, whose password was proved at `auth_at` and
+    /// a method last at `mfa_at`.
+    fn session(via: SignedInWith, auth_at: UnixTime, mfa_at: UnixTime) -> Session {
+        Session {
+            hash: "s1".into(),
+            user: user(false),
+            via,
+            auth_at,
+            mfa_at,
+        }
+    }
+
+    /// Signed in with the password just now; no method proved yet.
+    fn signed_in() -> Session {
+        session(SignedInWith::Password, NOW, 0)
+    }
+
+    /// Signed in with a Temporary Access Pass just now.
+    fn pass() -> Session {
+        session(SignedInWith::TemporaryAccessPass, NOW, 0)
+    }
+
+    fn admin(mut s: Session) -> Session {
+        s.user.is_admin = true;
+        s
+    }
+
+    fn held(id: &str, kind: MethodKind, target: Option<&str>) -> Held {
+        Held {
+            id: id.into(),
+            kind,
+            target: Target(target.map(str::to_string)),
+            is_default: false,
+        }
+    }
+
+    fn mail(id: &str, address: &str) -> Held {
+        held(id, Email, Some(address))
+    }
+
+    fn account<'a>(session: &'a Session, held: &'a [Held]) -> Account<'a> {
+        Account {
+            session,
+            held,
+            available: &ALL,
+            policy_required: 1,
+        }
+    }
+
+    fn pending(kind: MethodKind, target: Option<&str>) -> Pending {
+        Pending {
+            kind,
+            target: Target(target.map(str::to_string)),
+            expires_at: NOW + ENROLLMENT_LIFETIME,
+        }
+    }
+
+    fn email_request(address: &str) -> AddMethodRequest {
+        AddMethodRequest::Email {
+            address: address.into(),
+        }
+    }
+
+    fn start_with(
+        state: State,
+        account: Account<'_>,
+        request: &AddMethodRequest,
+        now: UnixTime,
+    ) -> Result<(State, Vec<Effect>), Refusal> {
+        step(state, Input::Start { account, request }, now)
+    }
+
+    fn confirm_with(
+        state: State,
+        account: Account<'_>,
+        verdict: Verdict,
+        now: UnixTime,
+    ) -> Result<(State, Vec<Effect>), Refusal> {
+        step(state, Input::Confirm { account, verdict }, now)
+    }
+
+    fn audit(activity: &'static str, kind: Option<MethodKind>) -> Effect {
+        Effect::Audit { activity, kind }
+    }
+
+    /// The audit of a stored method and the "all required" milestone.
+    fn milestone(kind: MethodKind) -> Vec<Effect> {
+        vec![
+            audit(REGISTERED, Some(kind)),
+            Effect::MarkReviewed,
+            audit(REGISTERED_ALL, None),
+        ]
+    }
+
+    // ---- start ----
+
+    #[test]
+    fn a_first_authenticator_needs_no_step_up_and_gets_a_secret() {
+        let s = signed_in();
+        let got = start_with(
+            State::Idle,
+            account(&s, &[]),
+            &AddMethodRequest::Authenticator,
+            NOW,
+        );
+        let p = pending(Authenticator, None);
+        assert_eq!(
+            got,
+            Ok((
+                State::Pending(p.clone()),
+                vec![
+                    Effect::ClearPending,
+                    Effect::Open {
+                        pending: p,
+                        send_code: false
+                    }
+                ]
+            ))
+        );
+    }
+
+    #[test]
+    fn an_address_is_charged_then_sent_a_code_and_lives_ten_minutes() {
+        let s = signed_in();
+        let (state, effects) = start_with(
+            State::Idle,
+            account(&s, &[]),
+            &email_request("bob@example.com"),
+            NOW,
+        )
+        .unwrap();
+        let p = pending(Email, Some("bob@example.com"));
+        assert_eq!(p.expires_at, NOW + 600);
+        assert_eq!(state, State::Pending(p.clone()));
+        assert_eq!(
+            effects,
+            vec![
+                Effect::ClearPending,
+                Effect::ChargeSend {
+                    target: Target(Some("bob@example.com".into()))
+                },
+                Effect::Open {
+                    pending: p,
+                    send_code: true
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_new_start_replaces_the_sessions_pending_enrolment() {
+        let s = signed_in();
+        let before = State::Pending(pending(Email, Some("old@example.com")));
+        let (state, effects) = start_with(
+            before,
+            account(&s, &[]),
+            &AddMethodRequest::Authenticator,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(state, State::Pending(pending(Authenticator, None)));
+        assert_eq!(effects[0], Effect::ClearPending);
+    }
+
+    #[test]
+    fn start_refusals() {
+        let password = signed_in();
+        let pass = pass();
+        let d_mail = email_request("d@example.com");
+        let bad_mail = email_request("not an address");
+        let bad_phone = AddMethodRequest::Sms {
+            phone: "call me".into(),
+        };
+        let upper_mail = email_request("ALICE@example.com");
+        // A method proved 10 minutes ago still counts; a second more does not.
+        let proved_at_edge = session(SignedInWith::Password, NOW, NOW - WINDOW);
+        let proved_too_long_ago = session(SignedInWith::Password, NOW, NOW - WINDOW - 1);
+        let has_mail = [mail("m1", "alice@example.com")];
+        let three_mails = [
+            mail("m1", "a@example.com"),
+            mail("m2", "b@example.com"),
+            mail("m3", "c@example.com"),
+        ];
+        let app = AddMethodRequest::Authenticator;
+        let sms = AddMethodRequest::Sms {
+            phone: "+14155550100".into(),
+        };
+        let has_phone = [held("p1", Sms, Some("+14155550100"))];
+        let only_questions = [held("q", SecurityQuestions, None)];
+        let no_sms = Account {
+            available: &[Authenticator, Email],
+            ..account(&password, &[])
+        };
+        let cases: Vec<(&str, Account<'_>, &AddMethodRequest, Result<(), Refusal>)> = vec![
+            (
+                "a kind the portal does not offer",
+                no_sms,
+                &sms,
+                Err(Refusal::KindNotOffered),
+            ),
+            (
+                "a second method with the password alone",
+                account(&password, &has_mail),
+                &app,
+                Err(Refusal::StepUpRequired),
+            ),
+            (
+                "a method proved 10 minutes ago",
+                account(&proved_at_edge, &has_mail),
+                &app,
+                Ok(()),
+            ),
+            (
+                "a method proved 10 minutes and a second ago",
+                account(&proved_too_long_ago, &has_mail),
+                &app,
+                Err(Refusal::StepUpRequired),
+            ),
+            ("a pass session", account(&pass, &has_mail), &app, Ok(())),
+            (
+                "questions alone prove nothing: still a first registration",
+                account(&password, &only_questions),
+                &app,
+                Ok(()),
+            ),
+            (
+                "as many addresses as allowed",
+                account(&pass, &three_mails),
+                &d_mail,
+                Err(Refusal::MethodLimit),
+            ),
+            (
+                "not an address",
+                account(&password, &[]),
+                &bad_mail,
+                Err(Refusal::Target(TargetRefused(ApiError::EmailInvalid))),
+            ),
+            (
+                "not a number",
+                account(&password, &[]),
+                &bad_phone,
+                Err(Refusal::Target(TargetRefused(ApiError::PhoneInvalid))),
+            ),
+            (
+                "an address held already, in any case",
+                account(&pass, &has_mail),
+                &upper_mail,
+                Err(Refusal::AlreadyRegistered { field: "address" }),
+            ),
+            (
+                "a number held already",
+                account(&pass, &has_phone),
+                &sms,
+                Err(Refusal::AlreadyRegistered { field: "phone" }),
+            ),
+        ];
+        for (case, account, request, want) in cases {
+            let got = start_with(State::Idle, account, request, NOW).map(|_| ());
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn start_checks_the_offer_then_the_step_up_then_the_limit() {
+        let password = signed_in();
+        let three_mails = [
+            mail("m1", "a@example.com"),
+            mail("m2", "b@example.com"),
+            mail("m3", "c@example.com"),
+        ];
+        let request = email_request("bad");
+        let none = Account {
+            available: &[],
+            ..account(&password, &three_mails)
+        };
+        assert_eq!(
+            start_with(State::Idle, none, &request, NOW),
+            Err(Refusal::KindNotOffered)
+        );
+        assert_eq!(
+            start_with(State::Idle, account(&password, &three_mails), &request, NOW),
+            Err(Refusal::StepUpRequired)
+        );
+        assert_eq!(
+            start_with(State::Idle, account(&pass(), &three_mails), &request, NOW),
+            Err(Refusal::MethodLimit)
+        );
+    }
+
+    // ---- confirm ----
+
+    #[test]
+    fn a_right_code_stores_the_method_and_a_first_one_reaches_all_required() {
+        let s = signed_in();
+        let p = pending(Email, Some("bob@example.com"));
+        let (state, effects) =
+            confirm_with(State::Pending(p), account(&s, &[]), Verdict::Right, NOW).unwrap();
+        assert_eq!(state, State::Confirmed(Email));
+        let mut want = vec![
+            Effect::Consume,
+            Effect::AddMethod {
+                kind: Email,
+                target: Target(Some("bob@example.com".into())),
+                // A new address hears of it too.
+                notice: Notice {
+                    what: crate::key!("change.added.email"),
+                    also: Target(Some("bob@example.com".into())),
+                },
+            },
+            Effect::MarkSteppedUp,
+        ];
+        want.extend(milestone(Email));
+        assert_eq!(effects, want);
+    }
+
+    #[test]
+    fn a_new_number_is_not_told_and_a_second_kind_past_the_goal_is_no_milestone() {
+        let s = session(SignedInWith::Password, NOW, NOW);
+        let has_mail = [mail("m1", "alice@example.com")];
+        let p = pending(Sms, Some("+14155550100"));
+        let (_, effects) = confirm_with(
+            State::Pending(p),
+            account(&s, &has_mail),
+            Verdict::Right,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Consume,
+                Effect::AddMethod {
+                    kind: Sms,
+                    target: Target(Some("+14155550100".into())),
+                    notice: Notice::of(crate::key!("change.added.sms")),
+                },
+                Effect::MarkSteppedUp,
+                audit(REGISTERED, Some(Sms)),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_administrator_reaches_all_required_with_a_second_kind() {
+        let s = admin(session(SignedInWith::Password, NOW, NOW));
+        let has_mail = [mail("m1", "alice@example.com")];
+        let (_, effects) = confirm_with(
+            State::Pending(pending(Authenticator, None)),
+            account(&s, &has_mail),
+            Verdict::Right,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(effects[3..], milestone(Authenticator)[..]);
+        // A second address is still one gate: no milestone.
+        let (_, effects) = confirm_with(
+            State::Pending(pending(Email, Some("b@example.com"))),
+            account(&s, &has_mail),
+            Verdict::Right,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(effects[3..], [audit(REGISTERED, Some(Email))]);
+    }
+
+    #[test]
+    fn confirm_refusals() {
+        let password = signed_in();
+        let pass = pass();
+        let stale = session(SignedInWith::Password, NOW, NOW - WINDOW - 1);
+        let has_mail = [mail("m1", "alice@example.com")];
+        let live = || State::Pending(pending(Authenticator, None));
+        let expires = NOW + ENROLLMENT_LIFETIME;
+        let cases: Vec<(
+            &str,
+            State,
+            Account<'_>,
+            Verdict,
+            UnixTime,
+            Result<(), Refusal>,
+        )> = vec![
+            (
+                "no enrolment (never, gone, or another session's)",
+                State::Idle,
+                account(&password, &[]),
+                Verdict::Right,
+                NOW,
+                Err(Refusal::Expired),
+            ),
+            (
+                "a second before its expiry",
+                live(),
+                account(&password, &[]),
+                Verdict::Right,
+                expires - 1,
+                Ok(()),
+            ),
+            (
+                "at its expiry",
+                live(),
+                account(&password, &[]),
+                Verdict::Right,
+                expires,
+                Err(Refusal::Expired),
+            ),
+            (
+                "started as a first registration, another method stored since",
+                live(),
+                account(&password, &has_mail),
+                Verdict::Right,
+                NOW,
+                Err(Refusal::StepUpRequired),
+            ),
+            (
+                "the step-up is checked before the enrolment",
+                State::Idle,
+                account(&stale, &has_mail),
+                Verdict::Right,
+                NOW,
+                Err(Refusal::StepUpRequired),
+            ),
+            (
+                "a pass session may confirm a further method",
+                live(),
+                account(&pass, &has_mail),
+                Verdict::Right,
+                NOW,
+                Ok(()),
+            ),
+        ];
+        for (case, state, account, verdict, now, want) in cases {
+            let got = confirm_with(state, account, verdict, now).map(|_| ());
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_wrong_code_is_counted_and_the_fifth_retires_the_enrolment() {
+        let s = signed_in();
+        let live = State::Pending(pending(Email, Some("bob@example.com")));
+        let (state, effects) =
+            confirm_with(live.clone(), account(&s, &[]), Verdict::Wrong, NOW).unwrap();
+        assert_eq!((&state, effects), (&live, vec![Effect::CountAttempt]));
+        let invalid = Effect::Answer(Refusal::CodeInvalid);
+        for (attempts, want) in [
+            (Some(1), (live.clone(), vec![invalid.clone()])),
+            (
+                Some(ENROLLMENT_ATTEMPTS - 1),
+                (live.clone(), vec![invalid.clone()]),
+            ),
+            (
+                Some(ENROLLMENT_ATTEMPTS),
+                (State::Idle, vec![Effect::Retire, invalid.clone()]),
+            ),
+            (
+                Some(ENROLLMENT_ATTEMPTS + 3),
+                (State::Idle, vec![Effect::Retire, invalid.clone()]),
+            ),
+            // Gone meanwhile (a concurrent confirmation took it).
+            (None, (State::Idle, vec![Effect::Retire, invalid.clone()])),
+        ] {
+            assert_eq!(
+                step(state.clone(), Input::Counted(attempts), NOW),
+                Ok(want),
+                "{attempts:?}"
+            );
+        }
+    }
+
+    // ---- remove, default ----
+
+    #[test]
+    fn a_removal_drops_the_method_with_its_notice_and_audit() {
+        let s = session(SignedInWith::Password, NOW, NOW);
+        let mut default = mail("m1", "alice@example.com");
+        default.is_default = true;
+        let methods = [default, held("app", Authenticator, None)];
+        let got = step(
+            State::Idle,
+            Input::Remove {
+                account: account(&s, &methods),
+                method: "m1",
+            },
+            NOW,
+        );
+        assert_eq!(
+            got,
+            Ok((
+                State::Idle,
+                vec![
+                    Effect::RemoveMethod {
+                        id: "m1".into(),
+                        was_default: true,
+                        notice: Notice::of(crate::key!("change.removed.email")),
+                    },
+                    audit(DELETED, Some(Email)),
+                ]
+            ))
+        );
+    }
+
+    #[test]
+    fn remove_refusals() {
+        let methods = [mail("m1", "alice@example.com")];
+        let recent = session(SignedInWith::Password, NOW - WINDOW, NOW);
+        let old_password = session(SignedInWith::Password, NOW - WINDOW - 1, NOW);
+        let not_stepped_up = session(SignedInWith::Password, NOW, NOW - WINDOW - 1);
+        let cases: Vec<(&str, Session, &str, Result<(), Refusal>)> = vec![
+            ("a password proved 10 minutes ago", recent, "m1", Ok(())),
+            (
+                "a password proved longer ago",
+                old_password,
+                "m1",
+                Err(Refusal::ReauthRequired),
+            ),
+            ("a pass session", pass(), "m1", Err(Refusal::PassRestricted)),
+            (
+                "no method proved lately",
+                not_stepped_up,
+                "m1",
+                Err(Refusal::StepUpRequired),
+            ),
+            (
+                "not one of the user's",
+                session(SignedInWith::Password, NOW, NOW),
+                "other",
+                Err(Refusal::NotYours),
+            ),
+        ];
+        for (case, s, method, want) in cases {
+            let input = Input::Remove {
+                account: account(&s, &methods),
+                method,
+            };
+            assert_eq!(step(State::Idle, input, NOW).map(|_| ()), want, "{case}");
+        }
+    }
+
+    #[test]
+    fn removing_leaves_a_pending_enrolment_alone() {
+        let s = session(SignedInWith::Password, NOW, NOW);
+        let methods = [mail("m1", "alice@example.com")];
+        let live = State::Pending(pending(Authenticator, None));
+        let input = Input::Remove {
+            account: account(&s, &methods),
+            method: "m1",
+        };
+        assert_eq!(step(live.clone(), input, NOW).unwrap().0, live);
+    }
+
+    #[test]
+    fn the_default_is_a_password_sessions_choice_among_defaultable_methods() {
+        // No recent password or step-up needed: an hour-old session may.
+        let s = session(SignedInWith::Password, NOW - 3600, 0);
+        let methods = [
+            mail("m1", "alice@example.com"),
+            held("codes", RecoveryCode, None),
+            held("q", SecurityQuestions, None),
+        ];
+        let set = |s: &Session, method: &'static str| {
+            let input = Input::SetDefault {
+                account: account(s, &methods),
+                method,
+            };
+            step(State::Idle, input, NOW)
+        };
+        assert_eq!(
+            set(&s, "m1"),
+            Ok((
+                State::Idle,
+                vec![
+                    Effect::MakeDefault {
+                        id: "m1".into(),
+                        notice: Notice::of(crate::key!("change.default")),
+                    },
+                    audit(CHANGED_DEFAULT, Some(Email)),
+                ]
+            ))
+        );
+        assert_eq!(set(&s, "codes"), Err(Refusal::NotYours));
+        assert_eq!(set(&s, "q"), Err(Refusal::NotYours));
+        assert_eq!(set(&s, "nope"), Err(Refusal::NotYours));
+        assert_eq!(set(&pass(), "m1"), Err(Refusal::PassRestricted));
+    }
+
+    // ---- sets: recovery codes, questions ----
+
+    fn codes(account: Account<'_>) -> Result<(State, Vec<Effect>), Refusal> {
+        step(State::Idle, Input::NewRecoveryCodes { account }, NOW)
+    }
+
+    fn questions(
+        account: Account<'_>,
+        answers: Result<(), usize>,
+    ) -> Result<(State, Vec<Effect>), Refusal> {
+        step(State::Idle, Input::SetQuestions { account, answers }, NOW)
+    }
+
+    fn replace(kind: MethodKind, replaced: &[&str], key: i18n::Key) -> Effect {
+        Effect::ReplaceMethods {
+            kind,
+            replaced: replaced.iter().map(|r| r.to_string()).collect(),
+            notice: Notice::of(key),
+        }
+    }
+
+    #[test]
+    fn a_first_set_of_codes_may_come_from_a_pass_and_reaches_all_required() {
+        let (_, effects) = codes(account(&pass(), &[])).unwrap();
+        let mut want = vec![replace(
+            RecoveryCode,
+            &[],
+            crate::key!("change.added.recovery_code"),
+        )];
+        want.extend(milestone(RecoveryCode));
+        assert_eq!(effects, want);
+    }
+
+    #[test]
+    fn replacing_codes_needs_a_recent_password_and_replaces_the_whole_set() {
+        let methods = [
+            held("codes", RecoveryCode, None),
+            mail("m1", "alice@example.com"),
+        ];
+        let recent = session(SignedInWith::Password, NOW, NOW);
+        assert_eq!(
+            codes(account(&recent, &methods)).map(|(_, e)| e),
+            Ok(vec![
+                replace(
+                    RecoveryCode,
+                    &["codes"],
+                    crate::key!("change.added.recovery_code")
+                ),
+                audit(REGISTERED, Some(RecoveryCode)),
+            ])
+        );
+        assert_eq!(
+            codes(account(&pass(), &methods)),
+            Err(Refusal::PassRestricted)
+        );
+        let old = session(SignedInWith::Password, NOW - WINDOW - 1, NOW);
+        assert_eq!(codes(account(&old, &methods)), Err(Refusal::ReauthRequired));
+        let not_stepped_up = session(SignedInWith::Password, NOW, 0);
+        assert_eq!(
+            codes(account(&not_stepped_up, &methods)),
+            Err(Refusal::StepUpRequired)
+        );
+        let none = Account {
+            available: &[Email],
+            ..account(&recent, &methods)
+        };
+        assert_eq!(codes(none), Err(Refusal::KindNotOffered));
+    }
+
+    #[test]
+    fn administrators_get_no_questions_and_answers_are_checked_before_the_session() {
+        let s = signed_in();
+        // The gate rule, not a copy of it.
+        assert!(!gates::allowed(SecurityQuestions, true));
+        assert_eq!(
+            questions(account(&admin(signed_in()), &[]), Ok(())),
+            Err(Refusal::QuestionsNotOffered)
+        );
+        let none = Account {
+            available: &[Email],
+            ..account(&s, &[])
+        };
+        assert_eq!(questions(none, Ok(())), Err(Refusal::QuestionsNotOffered));
+        let stale = [held("q", SecurityQuestions, None)];
+        let old = session(SignedInWith::Password, NOW - WINDOW - 1, 0);
+        assert_eq!(
+            questions(account(&old, &stale), Err(2)),
+            Err(Refusal::AnswersInvalid { index: 2 })
+        );
+        assert_eq!(
+            questions(account(&old, &stale), Ok(())),
+            Err(Refusal::ReauthRequired)
+        );
+    }
+
+    #[test]
+    fn questions_never_count_alone() {
+        let s = signed_in();
+        // Alone they reach nothing, whatever the policy.
+        assert_eq!(
+            questions(account(&s, &[]), Ok(())).map(|(_, e)| e),
+            Ok(vec![
+                replace(
+                    SecurityQuestions,
+                    &[],
+                    crate::key!("change.added.questions")
+                ),
+                audit(REGISTERED, Some(SecurityQuestions)),
+            ])
+        );
+        // Beside an address, they are the second gate of a policy of two
+        // (made by a session that proved the address a moment ago).
+        let stepped = session(SignedInWith::Password, NOW, NOW);
+        let has_mail = [mail("m1", "a@example.com")];
+        let two = Account {
+            policy_required: 2,
+            ..account(&stepped, &has_mail)
+        };
+        let (_, effects) = questions(two, Ok(())).unwrap();
+        assert_eq!(effects[1..], milestone(SecurityQuestions)[..]);
+    }
+
+    #[test]
+    fn refusals_are_the_apis_answers() {
+        let e = ApiError::from(Refusal::KindNotOffered);
+        assert!(matches!(e, ApiError::InvalidField { ref field, .. } if field == "kind"));
+        let e = ApiError::from(Refusal::QuestionsNotOffered);
+        assert!(matches!(e, ApiError::InvalidField { ref field, .. } if field == "answers"));
+        let e = ApiError::from(Refusal::NotYours);
+        assert!(matches!(e, ApiError::InvalidField { ref field, .. } if field == "method"));
+        let e = ApiError::from(Refusal::AlreadyRegistered { field: "phone" });
+        assert!(
+            matches!(e, ApiError::InvalidField { ref field, ref reason } if field == "phone" && reason == "already registered")
+        );
+        assert!(matches!(
+            ApiError::from(Refusal::Expired),
+            ApiError::EnrollmentExpired
+        ));
+        assert!(matches!(
+            ApiError::from(Refusal::CodeInvalid),
+            ApiError::CodeInvalid
+        ));
+        assert!(matches!(
+            ApiError::from(Refusal::StepUpRequired),
+            ApiError::StepUpRequired
+        ));
+        assert!(matches!(
+            ApiError::from(Refusal::MethodLimit),
+            ApiError::MethodLimit
+        ));
+        assert!(matches!(
+            ApiError::from(Refusal::Target(TargetRefused(ApiError::PhoneInvalid))),
+            ApiError::PhoneInvalid
+        ));
+        assert!(matches!(
+            ApiError::from(Refusal::AnswersInvalid { index: 1 }),
+            ApiError::AnswersInvalid { index: 1 }
+        ));
+    }
+
+    #[test]
+    fn targets_never_print() {
+        let p = pending(Email, Some("bob@example.com"));
+        assert!(!format!("{p:?}").contains("bob"));
+        let e = Effect::ChargeSend {
+            target: Target(Some("bob@example.com".into())),
+        };
+        assert!(!format!("{e:?}").contains("bob"));
+    }
 }

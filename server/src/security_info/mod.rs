@@ -324,7 +324,7 @@ pub async fn start(
                 throttle::charge_send_visibly(
                     state,
                     &throttle::account_subject(&s.user.id),
-                    &target,
+                    target.as_deref().unwrap_or_default(),
                 )
                 .await?;
             }
@@ -430,7 +430,11 @@ pub async fn confirm(
                 target: Target(p.target.clone()),
                 expires_at: p.expires_at,
             });
-            verdict = if right { Verdict::Right } else { Verdict::Wrong };
+            verdict = if right {
+                Verdict::Right
+            } else {
+                Verdict::Wrong
+            };
         }
     }
     let input = Input::Confirm {
