@@ -983,6 +983,16 @@ mod tests {
         assert_eq!(effects[3..], [audit(REGISTERED, Some(Email))]);
     }
 
+    /// What, from where, for whom, with which code, when: and the answer.
+    type ConfirmCase<'a> = (
+        &'static str,
+        State,
+        Account<'a>,
+        Verdict,
+        UnixTime,
+        Result<(), Refusal>,
+    );
+
     #[test]
     fn confirm_refusals() {
         let password = signed_in();
@@ -991,14 +1001,7 @@ mod tests {
         let has_mail = [mail("m1", "alice@example.com")];
         let live = || State::Pending(pending(Authenticator, None));
         let expires = NOW + ENROLLMENT_LIFETIME;
-        let cases: Vec<(
-            &str,
-            State,
-            Account<'_>,
-            Verdict,
-            UnixTime,
-            Result<(), Refusal>,
-        )> = vec![
+        let cases: Vec<ConfirmCase<'_>> = vec![
             (
                 "no enrolment (never, gone, or another session's)",
                 State::Idle,
