@@ -281,9 +281,6 @@ pub async fn start(
     req: AddMethodRequest,
 ) -> Result<Enrollment, ApiError> {
     let kind = core::kind_of(&req);
-    if !methods::kind_available(state, kind) {
-        return Err(core::Refusal::KindNotOffered.into());
-    }
     let looked = Looked::up(state, s).await?;
     let now = state.clock.now();
     let input = Input::Start {
