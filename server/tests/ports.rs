@@ -909,3 +909,5 @@ async fn session_store_conforms_on_every_backend() {
 mod methods;
 #[path = "ports/tap.rs"]
 mod tap;
+#[path = "ports/enrolments.rs"]
+mod enrolments;

@@ -10,6 +10,7 @@
 
 pub mod audit;
 pub mod change;
+pub mod enrolments;
 pub mod ip_window;
 pub mod methods;
 pub mod session;
@@ -19,6 +20,7 @@ pub mod throttle;
 
 pub use audit::{AuditFilter, AuditRow, AuditStore, NewAuditEvent};
 pub use change::{Change, ChangeStore};
+pub use enrolments::{EnrolmentStore, NewEnrolment, PendingEnrolment};
 pub use ip_window::{IpWindow, IpWindowStore};
 pub use methods::{ChangeGuard, MethodRow, MethodStore, NewMethodRow};
 pub use session::{LiveSession, NewSession, NewStepUp, SessionStore, Stamp, StepUp};
