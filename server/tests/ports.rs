@@ -905,9 +905,9 @@ async fn session_store_conforms_on_every_backend() {
     );
 }
 
+#[path = "ports/enrolments.rs"]
+mod enrolments;
 #[path = "ports/methods.rs"]
 mod methods;
 #[path = "ports/tap.rs"]
 mod tap;
-#[path = "ports/enrolments.rs"]
-mod enrolments;

@@ -6,9 +6,9 @@
 
 use async_trait::async_trait;
 
+use super::Change;
 use crate::clock::UnixTime;
 use crate::store::{Store, StoreError};
-use super::Change;
 
 /// An enrolment to store. Its material is already sealed or hashed.
 #[derive(Clone, PartialEq, Eq)]
@@ -70,10 +70,7 @@ pub trait EnrolmentStore: Send + Sync + std::fmt::Debug {
     /// Opens a transaction that drops the session's pending enrolment and
     /// stores `e` in its place. The caller adds what must go with it (the
     /// code's message) and commits; dropping the transaction stores nothing.
-    async fn create_enrolment(
-        &self,
-        e: &NewEnrolment<'_>,
-    ) -> Result<Change, StoreError>;
+    async fn create_enrolment(&self, e: &NewEnrolment<'_>) -> Result<Change, StoreError>;
 
     /// The enrolment `id_hash` of this session, if it is live at `now`
     /// (strictly before its expiry).
@@ -107,10 +104,7 @@ impl EnrolmentStore for Store {
         Ok(())
     }
 
-    async fn create_enrolment(
-        &self,
-        e: &NewEnrolment<'_>,
-    ) -> Result<Change, StoreError> {
+    async fn create_enrolment(&self, e: &NewEnrolment<'_>) -> Result<Change, StoreError> {
         let mut tx = Change::begin(self).await?;
         sqlx::query("DELETE FROM enrollments WHERE session_hash = $1")
             .bind(e.session_hash)
