@@ -150,6 +150,8 @@ pub enum AddMethodRequest {
     Authenticator,
     Email { address: String },
     Sms { phone: String },
+    /// A landline: its code comes by a call.
+    OfficePhone { phone: String },
 }
 
 /// An enrollment in progress, held by the server for 10 minutes. Externally
@@ -176,6 +178,12 @@ pub enum Enrollment {
         target: String,
         resend_in: u32,
     },
+    /// A code is being read aloud to `target`.
+    OfficePhone {
+        enrollment: String,
+        target: String,
+        resend_in: u32,
+    },
 }
 
 impl Enrollment {
@@ -183,7 +191,8 @@ impl Enrollment {
         match self {
             Enrollment::Authenticator { enrollment, .. }
             | Enrollment::Email { enrollment, .. }
-            | Enrollment::Sms { enrollment, .. } => enrollment,
+            | Enrollment::Sms { enrollment, .. }
+            | Enrollment::OfficePhone { enrollment, .. } => enrollment,
         }
     }
 }
@@ -200,6 +209,10 @@ impl std::fmt::Debug for Enrollment {
                 .finish_non_exhaustive(),
             Enrollment::Sms { target, .. } => f
                 .debug_struct("Enrollment::Sms")
+                .field("target", target)
+                .finish_non_exhaustive(),
+            Enrollment::OfficePhone { target, .. } => f
+                .debug_struct("Enrollment::OfficePhone")
                 .field("target", target)
                 .finish_non_exhaustive(),
         }

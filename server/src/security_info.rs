@@ -228,6 +228,7 @@ pub async fn start(
         AddMethodRequest::Authenticator => MethodKind::Authenticator,
         AddMethodRequest::Email { .. } => MethodKind::Email,
         AddMethodRequest::Sms { .. } => MethodKind::Sms,
+        AddMethodRequest::OfficePhone { .. } => MethodKind::OfficePhone,
     };
     if !methods::kind_available(state, kind) {
         return Err(ApiError::InvalidField {
@@ -243,7 +244,9 @@ pub async fn start(
     }
     let target = match &req {
         AddMethodRequest::Authenticator => None,
-        AddMethodRequest::Email { address: typed } | AddMethodRequest::Sms { phone: typed } => {
+        AddMethodRequest::Email { address: typed }
+        | AddMethodRequest::Sms { phone: typed }
+        | AddMethodRequest::OfficePhone { phone: typed } => {
             Some(method.check_target(typed)?)
         }
     };
