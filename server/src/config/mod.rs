@@ -2028,7 +2028,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "/etc/sspr/sspr.toml:2:31: field `policy.methods_available[1]`: \
-             unknown variant `fax`, expected one of `authenticator`, `email`, `sms`"
+             unknown variant `fax`, expected one of `authenticator`, `email`, `sms`, `office_phone`"
         );
         assert_eq!(
             e.excerpt(),
