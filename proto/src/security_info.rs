@@ -142,15 +142,14 @@ pub fn check_answers(
     Ok(())
 }
 
-/// Starts adding a method. Email and phone get a code; an authenticator app
-/// gets a fresh secret to scan.
+/// Starts adding a method. Email and phone get a code (an office phone by a
+/// call); an authenticator app gets a fresh secret to scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AddMethodRequest {
     Authenticator,
     Email { address: String },
     Sms { phone: String },
-    /// A landline: its code comes by a call.
     OfficePhone { phone: String },
 }
 

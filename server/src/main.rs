@@ -842,7 +842,11 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         Some(VoiceKind::Outbox) => outbox = outbox.with_voice(outbox_dir.clone()),
         Some(VoiceKind::Http) => {
             let voice = HttpVoice::new(
-                config.delivery.voice_http_url.as_deref().unwrap_or_default(),
+                config
+                    .delivery
+                    .voice_http_url
+                    .as_deref()
+                    .unwrap_or_default(),
                 config.delivery.voice_http_token.clone(),
             )
             .map_err(|e| anyhow::anyhow!("delivery: {e}"))?;

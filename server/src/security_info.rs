@@ -246,9 +246,7 @@ pub async fn start(
         AddMethodRequest::Authenticator => None,
         AddMethodRequest::Email { address: typed }
         | AddMethodRequest::Sms { phone: typed }
-        | AddMethodRequest::OfficePhone { phone: typed } => {
-            Some(method.check_target(typed)?)
-        }
+        | AddMethodRequest::OfficePhone { phone: typed } => Some(method.check_target(typed)?),
     };
     if let Some(t) = &target
         && stored.iter().any(|m| {

@@ -149,7 +149,12 @@ fn office_phones_need_voice_delivery_and_http_voice_needs_a_safe_url() {
     // Unset, there are no calls, and office phones are not listed by default.
     let c = load("").unwrap();
     assert_eq!(c.delivery.voice, None);
-    assert!(!c.policy.methods_available.iter().any(|k| k.as_str() == "office_phone"));
+    assert!(
+        !c.policy
+            .methods_available
+            .iter()
+            .any(|k| k.as_str() == "office_phone")
+    );
 }
 
 #[tokio::test]
@@ -184,11 +189,16 @@ async fn a_mobile_is_offered_a_text_and_a_call_and_the_call_reads_the_code() {
     let call = &calls[0];
     assert_eq!(call["to"], "+15550100002");
     assert_eq!(call["locale"], "en");
-    assert!(call["idempotency_key"].as_str().is_some_and(|k| !k.is_empty()));
+    assert!(
+        call["idempotency_key"]
+            .as_str()
+            .is_some_and(|k| !k.is_empty())
+    );
     let text = call["text"].as_str().unwrap();
     // Digits spaced, so a speech engine reads them one by one.
     assert!(
-        text.split(|c: char| !c.is_ascii_digit()).all(|w| w.len() <= 1 || w == "5"),
+        text.split(|c: char| !c.is_ascii_digit())
+            .all(|w| w.len() <= 1 || w == "5"),
         "{text}"
     );
     // Nothing was texted.
@@ -245,9 +255,18 @@ async fn calls_and_texts_share_the_send_limit() {
             calls += 1;
         }
         // Each is sent before the next flow's code would supersede it.
-        assert_eq!(lines(&h.outbox_dir(), "sms.jsonl", texts).await.len(), texts);
-        assert_eq!(lines(&h.outbox_dir(), "voice.jsonl", calls).await.len(), calls);
-        assert_eq!(lines(&h.outbox_dir(), "mail.jsonl", mails).await.len(), mails);
+        assert_eq!(
+            lines(&h.outbox_dir(), "sms.jsonl", texts).await.len(),
+            texts
+        );
+        assert_eq!(
+            lines(&h.outbox_dir(), "voice.jsonl", calls).await.len(),
+            calls
+        );
+        assert_eq!(
+            lines(&h.outbox_dir(), "mail.jsonl", mails).await.len(),
+            mails
+        );
         h.clock.advance(31);
     }
     assert_eq!((texts, calls, mails), (3, 2, 5));
@@ -351,7 +370,10 @@ async fn an_office_phone_is_registered_by_a_call_and_proves_a_reset_by_one() {
     h.clock.advance(61);
     let flow = start(&h, "dave").await;
     let opts = options(&flow);
-    assert!(opts.contains(&("office_phone".into(), "+*** *** **18".into(), true)), "{opts:?}");
+    assert!(
+        opts.contains(&("office_phone".into(), "+*** *** **18".into(), true)),
+        "{opts:?}"
+    );
     assert_eq!(opts.iter().filter(|o| o.0 == "office_phone").count(), 1);
     let v = pick(&h, &flow, &option_id(&flow, "office_phone", true)).await;
     assert_eq!(shown(&v)["step"], "enter_code");
