@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use sspr_server::assets::Assets;
 use sspr_server::clock::{OsEntropy, SystemClock};
 use sspr_server::config::DirectoryKind;
-use sspr_server::config::{Config, MailKind, SmsKind};
-use sspr_server::delivery::{DevOutbox, HttpSms, Smtp, Transport};
+use sspr_server::config::{Config, MailKind, SmsKind, VoiceKind};
+use sspr_server::delivery::{DevOutbox, HttpSms, HttpVoice, Smtp, Transport};
 use sspr_server::directory::Directory;
 use sspr_server::directory::builtin::Builtin;
 use sspr_server::directory::instrumented::Instrumented;
@@ -836,7 +836,23 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
             .map_err(|e| anyhow::anyhow!("delivery: {e}"))?,
         ),
     };
-    let outbox = Outbox::new(mail, sms, Policy::from(&config.delivery));
+    let mut outbox = Outbox::new(mail, sms, Policy::from(&config.delivery));
+    match config.delivery.voice {
+        None => {}
+        Some(VoiceKind::Outbox) => outbox = outbox.with_voice(outbox_dir.clone()),
+        Some(VoiceKind::Http) => {
+            let voice = HttpVoice::new(
+                config
+                    .delivery
+                    .voice_http_url
+                    .as_deref()
+                    .unwrap_or_default(),
+                config.delivery.voice_http_token.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("delivery: {e}"))?;
+            outbox = outbox.with_voice(Arc::new(voice));
+        }
+    }
     let demo = config.directory.demo_users;
     let directory: Arc<dyn Directory> = match (config.directory.kind, &config.directory.ldap) {
         (DirectoryKind::Builtin, _) | (_, None) => {

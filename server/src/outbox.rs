@@ -62,6 +62,8 @@ const MAX_BACKOFF: i64 = 3600;
 pub enum Channel {
     Mail,
     Sms,
+    /// A call whose provider reads the code aloud.
+    Voice,
 }
 
 impl Channel {
@@ -69,6 +71,7 @@ impl Channel {
         match self {
             Channel::Mail => "mail",
             Channel::Sms => "sms",
+            Channel::Voice => "voice",
         }
     }
 
@@ -76,6 +79,7 @@ impl Channel {
         match msg {
             Outgoing::Mail { .. } => Channel::Mail,
             Outgoing::Sms { .. } => Channel::Sms,
+            Outgoing::Call { .. } => Channel::Voice,
         }
     }
 }
@@ -115,6 +119,7 @@ impl Policy {
 pub struct Outbox {
     mail: Arc<dyn Transport>,
     sms: Arc<dyn Transport>,
+    voice: Arc<dyn Transport>,
     bell: Arc<Notify>,
     pub policy: Policy,
 }
@@ -124,20 +129,28 @@ impl std::fmt::Debug for Outbox {
         f.debug_struct("Outbox")
             .field("mail", &self.mail)
             .field("sms", &self.sms)
+            .field("voice", &self.voice)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
 impl Outbox {
-    /// `mail` and `sms` may be the same transport.
+    /// `mail` and `sms` may be the same transport. No calls: see
+    /// [`Outbox::with_voice`].
     pub fn new(mail: Arc<dyn Transport>, sms: Arc<dyn Transport>, policy: Policy) -> Outbox {
         Outbox {
             mail,
             sms,
+            voice: Arc::new(crate::delivery::NoVoice),
             bell: Arc::new(Notify::new()),
             policy,
         }
+    }
+
+    /// The same outbox, with `voice` carrying calls (`delivery.voice`).
+    pub fn with_voice(self, voice: Arc<dyn Transport>) -> Outbox {
+        Outbox { voice, ..self }
     }
 
     /// The mail and the SMS transport, for readiness.
@@ -154,6 +167,7 @@ impl Outbox {
         match channel {
             Channel::Mail => self.mail.as_ref(),
             Channel::Sms => self.sms.as_ref(),
+            Channel::Voice => self.voice.as_ref(),
         }
     }
 }
@@ -494,10 +508,10 @@ enum Failed {
 
 async fn handle(state: &AppState, resolvers: &Resolvers, row: Row) {
     let now = state.clock.now();
-    let channel = if row.channel == "sms" {
-        Channel::Sms
-    } else {
-        Channel::Mail
+    let channel = match row.channel.as_str() {
+        "sms" => Channel::Sms,
+        "voice" => Channel::Voice,
+        _ => Channel::Mail,
     };
     if row.not_after.is_some_and(|t| t <= now) {
         return fail(state, &row, channel, Failed::Expired).await;
@@ -971,7 +985,7 @@ mod tests {
                     "{m:?}{}",
                     match m {
                         Outgoing::Mail { to, .. } => to.clone(),
-                        Outgoing::Sms { to, .. } => to.clone(),
+                        Outgoing::Sms { to, .. } | Outgoing::Call { to, .. } => to.clone(),
                     }
                 )
             });

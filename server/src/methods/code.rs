@@ -2,9 +2,10 @@
 //! at step-up: their length, how soon another may be sent, how they are
 //! drawn and how a typed one is read.
 
-use super::{Proof, ProofAt, SentCode};
+use super::{CodePurpose, Proof, ProofAt, SentCode};
 use crate::AppState;
 use crate::clock::Entropy;
+use crate::delivery::{Outgoing, spoken_digits};
 use crate::error::ApiError;
 use crate::keys::Keys;
 use crate::ports::MethodStore;
@@ -79,6 +80,24 @@ pub(super) async fn verify_sent(
             redeem_flow_code(state, flow_hash, option, code).await
         }
         SentCode::Held { key, hash } => Ok(matches_held(&state.keys, key, hash, code)),
+    }
+}
+
+/// The call that reads `code` aloud to `to`, in `lang`: the same code a
+/// text would carry, its digits spaced so the speech engine says them one
+/// by one, and said twice.
+pub fn call(purpose: CodePurpose, to: String, lang: &str, code: &str, org: &str) -> Outgoing {
+    let digits = spoken_digits(code);
+    let key = match purpose {
+        CodePurpose::Reset => crate::key!("voice.reset_code"),
+        CodePurpose::Enrol => crate::key!("voice.enroll_code"),
+        CodePurpose::StepUp => crate::key!("voice.stepup_code"),
+    };
+    let text = crate::i18n::text_with(lang, key, &[("code", &digits), ("organisation", org)]);
+    Outgoing::Call {
+        to,
+        text,
+        locale: lang.to_string(),
     }
 }
 

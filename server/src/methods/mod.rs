@@ -8,6 +8,7 @@ pub mod authenticator;
 pub mod code;
 pub mod email;
 pub mod gates;
+pub mod office_phone;
 pub mod recovery_code;
 pub mod review;
 pub mod security_questions;
@@ -46,18 +47,20 @@ impl std::fmt::Debug for StoredMethod {
 
 /// Every method, in the order the reset wizard offers them. A new method is
 /// one file with its [`Method`] and one line here and in [`of`].
-pub const KIND_ORDER: [MethodKind; 5] = [
+pub const KIND_ORDER: [MethodKind; 6] = [
     MethodKind::Email,
     MethodKind::Sms,
+    MethodKind::OfficePhone,
     MethodKind::Authenticator,
     MethodKind::RecoveryCode,
     MethodKind::SecurityQuestions,
 ];
 
 /// The order the security-info page offers to add them in.
-pub const ENROL_ORDER: [MethodKind; 5] = [
+pub const ENROL_ORDER: [MethodKind; 6] = [
     MethodKind::Authenticator,
     MethodKind::Sms,
+    MethodKind::OfficePhone,
     MethodKind::Email,
     MethodKind::RecoveryCode,
     MethodKind::SecurityQuestions,
@@ -68,6 +71,7 @@ pub fn of(kind: MethodKind) -> &'static dyn Method {
     match kind {
         MethodKind::Email => &email::Email,
         MethodKind::Sms => &sms::Sms,
+        MethodKind::OfficePhone => &office_phone::OfficePhone,
         MethodKind::Authenticator => &authenticator::Authenticator,
         MethodKind::RecoveryCode => &recovery_code::RecoveryCode,
         MethodKind::SecurityQuestions => &security_questions::SecurityQuestions,
@@ -234,6 +238,24 @@ pub trait Method: Sync + std::fmt::Debug {
         _code: &str,
         _org: &str,
         _url: &str,
+    ) -> Option<Outgoing> {
+        None
+    }
+    /// Whether its codes may also be read aloud by a call, where
+    /// `delivery.voice` is set: each of its options then has a "Call me"
+    /// twin at reset (a mobile phone).
+    fn may_call(&self) -> bool {
+        false
+    }
+    /// The call reading `code` to `to`, for a kind whose codes may be read
+    /// aloud.
+    fn call_message(
+        &self,
+        _purpose: CodePurpose,
+        _to: String,
+        _lang: &str,
+        _code: &str,
+        _org: &str,
     ) -> Option<Outgoing> {
         None
     }

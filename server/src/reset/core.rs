@@ -25,6 +25,10 @@ pub(super) struct Offered {
     /// The stored method behind an email or phone option.
     #[serde(default)]
     pub method: Option<String>,
+    /// Its code is read aloud by a call (an office phone, or a mobile's
+    /// "Call me" twin) rather than texted or mailed.
+    #[serde(default)]
+    pub call: bool,
 }
 
 /// Where a flow stands; each step carries its own data.
@@ -557,6 +561,7 @@ mod tests {
             kind,
             masked: format!("{id}-masked"),
             method: None,
+            call: false,
         }
     }
 

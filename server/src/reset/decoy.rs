@@ -10,11 +10,15 @@ use super::{Candidate, KIND_ORDER};
 use crate::AppState;
 use crate::methods;
 
+/// Kinds drawn, one seed byte each per draw.
+const KINDS: usize = KIND_ORDER.len();
+
 /// How many of each kind one draw gives, from one byte per kind (each
 /// method's [`decoy_count`](methods::Method::decoy_count)).
-/// Roughly: email 0/1/2 at 15/75/10 %, phone 0/1/2 at 40/54/6 %, an app
-/// 45 %, recovery codes 20 %, questions (two-gate policies only) 30 %.
-fn draw(bytes: &[u8; 5], gates: u8) -> [(MethodKind, usize); 5] {
+/// Roughly: email 0/1/2 at 15/75/10 %, phone 0/1/2 at 40/54/6 %, an office
+/// phone 12 %, an app 45 %, recovery codes 20 %, questions (two-gate
+/// policies only) 30 %.
+fn draw(bytes: &[u8; KINDS], gates: u8) -> [(MethodKind, usize); KINDS] {
     std::array::from_fn(|i| {
         let k = KIND_ORDER[i];
         (k, methods::of(k).decoy_count(bytes[i], gates))
@@ -46,12 +50,13 @@ pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Cand
                 .map(|(k, _)| *k),
         )
     };
-    // Up to five draws from the seed until one is a shape a real account of
-    // this policy could have (enough kinds for its gates).
+    // Up to four draws from the seed (bytes 0 to 23; the masks read 28 to
+    // 31) until one is a shape a real account of this policy could have
+    // (enough kinds for its gates).
     let mut shape = None;
-    for attempt in 0..5 {
-        let at = 5 * attempt;
-        let bytes: [u8; 5] = seed[at..at + 5].try_into().unwrap_or([0; 5]);
+    for attempt in 0..4 {
+        let at = KINDS * attempt;
+        let bytes: [u8; KINDS] = seed[at..at + KINDS].try_into().unwrap_or([0; KINDS]);
         let s = draw(&bytes, gates);
         if usable(&s) >= usize::from(gates) {
             shape = Some(s);
@@ -60,7 +65,7 @@ pub(super) fn options(state: &AppState, identifier: &str, gates: u8) -> Vec<Cand
     }
     // Every draw fell short: the commonest real shapes, email first.
     let shape = shape.unwrap_or_else(|| {
-        let mut s = draw(&[100, 150, 0, 255, 255], gates);
+        let mut s = draw(&[100, 150, 0, 0, 255, 255], gates);
         for (k, n) in &mut s {
             if *n == 0 && available(*k) && usable(&[(*k, 1)]) == 1 {
                 *n = 1;
@@ -102,17 +107,19 @@ mod tests {
         let mut two_emails = false;
         let mut two_phones = false;
         let mut app = false;
+        let mut office = false;
         for a in 0..=255u8 {
             for b in [0u8, 120, 245] {
-                let s = draw(&[a, b, a, a, a], 2);
+                let s = draw(&[a, b, a, a, a, a], 2);
                 no_email |= s[0].1 == 0;
                 two_emails |= s[0].1 == 2;
                 two_phones |= s[1].1 == 2;
-                app |= s[2].1 == 1;
+                office |= s[2].1 == 1;
+                app |= s[3].1 == 1;
             }
         }
-        assert!(no_email && two_emails && two_phones && app);
+        assert!(no_email && two_emails && two_phones && office && app);
         // Questions only where two gates are asked for.
-        assert!((0..=255u8).all(|a| draw(&[a; 5], 1)[4].1 == 0));
+        assert!((0..=255u8).all(|a| draw(&[a; KINDS], 1)[5].1 == 0));
     }
 }

@@ -119,6 +119,28 @@ fn real_options(state: &AppState, stored: &[StoredMethod], user: &DirUser) -> Ve
     out
 }
 
+/// The options as offered, each with whether its code comes by a call: an
+/// office phone's always does; a mobile's is offered twice where
+/// `delivery.voice` is set, texted ("Text …") and called ("Call …"). Real
+/// and decoy options go through here alike, so a decoy's phone offers
+/// exactly what a real one does.
+fn with_calls(
+    state: &AppState,
+    options: Vec<Candidate>,
+) -> Vec<(MethodKind, String, Option<String>, bool)> {
+    let voice = state.config.delivery.voice.is_some();
+    let mut out = Vec::with_capacity(options.len());
+    for (kind, masked, method) in options {
+        let m = methods::of(kind);
+        let always = m.code_channel() == Some(outbox::Channel::Voice);
+        if voice && m.may_call() && !always {
+            out.push((kind, masked.clone(), method.clone(), false));
+        }
+        out.push((kind, masked, method, always || (voice && m.may_call())));
+    }
+    out
+}
+
 /// What the new-password step adds to the view: whether the account can be
 /// unlocked instead, and the checklist's context.
 type NewPasswordExtra = (bool, PasswordContext);
@@ -139,6 +161,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
         id: o.id.clone(),
         kind: o.kind,
         masked: o.masked.clone(),
+        call: o.call,
     };
     let step = match &flow.st.stage {
         Stage::Choose => ResetStep::ChooseMethod {
@@ -157,6 +180,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
                     id: method.clone(),
                     kind: MethodKind::Authenticator,
                     masked: String::new(),
+                    call: false,
                 });
             ResetStep::EnterCode {
                 gate,
@@ -396,13 +420,14 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         typed,
         gates,
         shown_gates: policy_gates,
-        offered: options
+        offered: with_calls(state, options)
             .into_iter()
-            .map(|(kind, masked, method)| Offered {
+            .map(|(kind, masked, method, call)| Offered {
                 id: state.entropy.hex_id(6),
                 kind,
                 masked,
                 method,
+                call,
             })
             .collect(),
         passed: Vec::new(),
@@ -639,6 +664,7 @@ async fn save_sending(
         lang: i18n::current().to_string(),
         flow_hash: flow.hash.clone(),
         ip: flow.ip.clone(),
+        call: offered.call,
         charged: None,
     };
     // The newest code for the flow's subject is the one that waits: older

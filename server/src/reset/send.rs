@@ -31,6 +31,9 @@ pub(super) struct Job {
     pub lang: String,
     pub flow_hash: String,
     pub ip: String,
+    /// The code is read aloud by a call (see [`core::Offered::call`](super::core)).
+    #[serde(default)]
+    pub call: bool,
     /// The message, once the send limits were charged for it: a retry after
     /// a failed delivery is not charged again.
     #[serde(default)]
@@ -49,9 +52,13 @@ impl Job {
     /// The outbox item: never sent once the code has expired, and
     /// superseded by a newer code for the flow's `subject`.
     pub fn item(&self, expires_at: crate::clock::UnixTime, subject: &str) -> Item {
-        let channel = methods::of(self.kind)
-            .code_channel()
-            .unwrap_or(Channel::Mail);
+        let channel = if self.call {
+            Channel::Voice
+        } else {
+            methods::of(self.kind)
+                .code_channel()
+                .unwrap_or(Channel::Mail)
+        };
         Item::job(
             KIND,
             channel,
@@ -125,7 +132,7 @@ async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError
         return Ok(Resolution::Drop);
     };
     // A code went to this address or number less than 60 s ago (another
-    // flow, a click on the same method): this one waits its turn in the
+    // flow, a click on the same method, a text to the number now called): this one waits its turn in the
     // outbox rather than going now, and goes only if it is still the flow's
     // live code by then.
     match throttle::charge_send(state, &account, &target, throttle::Purpose::Reset).await? {
@@ -138,15 +145,23 @@ async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError
             return Ok(Resolution::Drop);
         }
     }
+    // A call is charged as a text is, above: the same account, the same
+    // number, the same limits, so calling is no way around them.
     let org = state.organisation();
-    let Some(msg) = methods::of(job.kind).code_message(
-        CodePurpose::Reset,
-        target,
-        &job.lang,
-        &job.code,
-        &org,
-        &state.config.server.public_url,
-    ) else {
+    let method = methods::of(job.kind);
+    let msg = if job.call {
+        method.call_message(CodePurpose::Reset, target, &job.lang, &job.code, &org)
+    } else {
+        method.code_message(
+            CodePurpose::Reset,
+            target,
+            &job.lang,
+            &job.code,
+            &org,
+            &state.config.server.public_url,
+        )
+    };
+    let Some(msg) = msg else {
         // Only kinds that send codes get a job.
         return Ok(Resolution::Drop);
     };

@@ -396,6 +396,7 @@ pub(super) fn kind_of(request: &AddMethodRequest) -> MethodKind {
         AddMethodRequest::Authenticator => MethodKind::Authenticator,
         AddMethodRequest::Email { .. } => MethodKind::Email,
         AddMethodRequest::Sms { .. } => MethodKind::Sms,
+        AddMethodRequest::OfficePhone { .. } => MethodKind::OfficePhone,
     }
 }
 
@@ -482,13 +483,13 @@ fn start(
     }
     let target = match request {
         AddMethodRequest::Authenticator => None,
-        AddMethodRequest::Email { address: typed } | AddMethodRequest::Sms { phone: typed } => {
-            Some(
-                method
-                    .check_target(typed)
-                    .map_err(|e| Refusal::Target(TargetRefused(e)))?,
-            )
-        }
+        AddMethodRequest::Email { address: typed }
+        | AddMethodRequest::Sms { phone: typed }
+        | AddMethodRequest::OfficePhone { phone: typed } => Some(
+            method
+                .check_target(typed)
+                .map_err(|e| Refusal::Target(TargetRefused(e)))?,
+        ),
     };
     if let Some(t) = &target
         && account.held.iter().any(|m| {

@@ -186,6 +186,7 @@ fn totals(activity: &[DayActivity]) -> Vec<ProofCount> {
         MethodKind::Sms => 2,
         MethodKind::RecoveryCode => 3,
         MethodKind::SecurityQuestions => 4,
+        MethodKind::OfficePhone => 5,
     };
     out.sort_by_key(|p| order(p.kind));
     out

@@ -115,6 +115,7 @@ pub fn Prove(on_done: Callback<()>) -> impl IntoView {
                     let (hint, digits) = match c.kind {
                         MethodKind::Email => ("reset.code.email_hint", 8),
                         MethodKind::Sms => ("reset.code.sms_hint", 8),
+                        MethodKind::OfficePhone => ("reset.code.call_hint", 8),
                         MethodKind::Authenticator => ("reset.code.app_hint", 6),
                         MethodKind::RecoveryCode | MethodKind::SecurityQuestions => {
                             ("reset.code.recovery_hint", 16)

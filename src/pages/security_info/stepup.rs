@@ -108,6 +108,7 @@ pub fn StepUp(methods: Vec<RegisteredMethod>) -> impl IntoView {
                     let (hint, digits) = match c.kind {
                         MethodKind::Email => ("reset.code.email_hint", CODE_DIGITS),
                         MethodKind::Sms => ("reset.code.sms_hint", CODE_DIGITS),
+                        MethodKind::OfficePhone => ("reset.code.call_hint", CODE_DIGITS),
                         MethodKind::Authenticator => ("reset.code.app_hint", AUTHENTICATOR_DIGITS),
                         MethodKind::RecoveryCode | MethodKind::SecurityQuestions => {
                             ("reset.code.recovery_hint", RECOVERY_CODE_CHARS)
