@@ -10,12 +10,14 @@
 
 pub mod audit;
 pub mod ip_window;
+pub mod outbox;
 pub mod session;
 pub mod sign_in_lock;
 pub mod throttle;
 
 pub use audit::{AuditFilter, AuditRow, AuditStore, NewAuditEvent};
 pub use ip_window::{IpWindow, IpWindowStore};
+pub use outbox::{ClaimedRow, NewOutboxRow, OutboxDepth, OutboxStore, OutboxTx};
 pub use session::{LiveSession, NewSession, SessionStore, Stamp};
 pub use sign_in_lock::SignInLockStore;
 pub use throttle::{Claim, ProofWindow, ThrottleHorizons, ThrottleStore};
