@@ -9,6 +9,7 @@
 //! backends, so a new implementation is checked by running it there.
 
 pub mod audit;
+pub mod insights;
 pub mod ip_window;
 pub mod outbox;
 pub mod session;
@@ -16,6 +17,7 @@ pub mod sign_in_lock;
 pub mod throttle;
 
 pub use audit::{AuditFilter, AuditRow, AuditStore, NewAuditEvent};
+pub use insights::{ActivityQuery, After, AlertTx, DayCount, EventQuery, InsightsStore};
 pub use ip_window::{IpWindow, IpWindowStore};
 pub use outbox::{ClaimedRow, NewOutboxRow, OutboxDepth, OutboxStore, OutboxTx};
 pub use session::{LiveSession, NewSession, SessionStore, Stamp};
