@@ -907,3 +907,6 @@ async fn session_store_conforms_on_every_backend() {
 
 #[path = "ports/outbox.rs"]
 mod outbox;
+
+#[path = "ports/insights.rs"]
+mod insights;
