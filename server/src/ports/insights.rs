@@ -98,6 +98,12 @@ pub trait InsightsStore: Send + Sync + std::fmt::Debug {
         up_to: UnixTime,
     ) -> Result<i64, StoreError>;
 
+    /// How many events of `activity` carry each detail, by detail.
+    async fn count_by_detail(
+        &self,
+        activity: &str,
+    ) -> Result<Vec<(Option<String>, i64)>, StoreError>;
+
     /// When the alert of `kind` was last stamped, if ever.
     async fn alert_sent_at(&self, kind: &str) -> Result<Option<UnixTime>, StoreError>;
 
@@ -358,6 +364,18 @@ impl InsightsStore for Store {
         .bind(after)
         .bind(up_to)
         .fetch_one(self.pool())
+        .await?)
+    }
+
+    async fn count_by_detail(
+        &self,
+        activity: &str,
+    ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT detail, COUNT(*) FROM audit_events WHERE activity = $1 GROUP BY detail ORDER BY detail",
+        )
+        .bind(activity)
+        .fetch_all(self.pool())
         .await?)
     }
 

@@ -183,6 +183,17 @@ pub async fn figures_count_per_day_and_method<S: InsightsStore + AuditStore>(s: 
             .unwrap(),
         3
     );
+    // Details counted (where NULL sorts differs by backend: none here).
+    let detail = |d: &str, n| (Some(d.to_string()), n);
+    assert_eq!(
+        s.count_by_detail("progress").await.unwrap(),
+        [
+            detail("identified", 1),
+            detail("passed", 2),
+            detail("wrong", 3)
+        ]
+    );
+    assert!(s.count_by_detail("nothing").await.unwrap().is_empty());
     let activities = s.audit_activities().await.unwrap();
     assert_eq!(activities, ["blocked", "progress", "registered", "reset"]);
 }
