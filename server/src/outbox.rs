@@ -722,11 +722,20 @@ mod tests {
     }
 
     async fn failures(state: &AppState) -> Vec<(String, String)> {
-        sqlx::query_as("SELECT actor, detail FROM audit_events WHERE activity = $1 ORDER BY at")
-            .bind(audit::DELIVERY_FAILED)
-            .fetch_all(state.store.pool())
+        use crate::ports::{AuditFilter, AuditStore};
+        let filter = AuditFilter {
+            activity: Some(audit::DELIVERY_FAILED),
+            limit: 1_000,
+            ..Default::default()
+        };
+        state
+            .store
+            .audit_events(&filter)
             .await
             .unwrap()
+            .into_iter()
+            .map(|e| (e.actor, e.detail.unwrap_or_default()))
+            .collect()
     }
 
     /// Each backend, with a fresh state on it and the relay it sends to.
