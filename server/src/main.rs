@@ -20,6 +20,7 @@ use sspr_server::limits::IpLimits;
 use sspr_server::metrics::Metrics;
 use sspr_server::outbox::{Outbox, Policy};
 use sspr_server::pacing::Paces;
+use sspr_server::ports::InsightsStore;
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
 use sspr_server::{AppState, app};
@@ -690,12 +691,9 @@ async fn audit_export(
 
 async fn policy_report(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.store.url, 1).await?;
-    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
-        "SELECT detail, COUNT(*) FROM audit_events WHERE activity = $1 GROUP BY detail ORDER BY detail",
-    )
-    .bind(sspr_server::password::WOULD_REJECT)
-    .fetch_all(store.pool())
-    .await?;
+    let rows = store
+        .count_by_detail(sspr_server::password::WOULD_REJECT)
+        .await?;
     let count = |what: &str| {
         rows.iter()
             .find(|(d, _)| d.as_deref() == Some(what))

@@ -909,5 +909,10 @@ async fn session_store_conforms_on_every_backend() {
 mod enrolments;
 #[path = "ports/methods.rs"]
 mod methods;
+#[path = "ports/outbox.rs"]
+mod outbox;
 #[path = "ports/tap.rs"]
 mod tap;
+
+#[path = "ports/insights.rs"]
+mod insights;
