@@ -904,3 +904,5 @@ async fn session_store_conforms_on_every_backend() {
         |s: Store| async move { concurrent_bumps_each_count(Arc::new(users(s).await)).await },
     );
 }
+#[path = "ports/flows.rs"]
+mod flows;

@@ -9,12 +9,14 @@
 //! backends, so a new implementation is checked by running it there.
 
 pub mod audit;
+pub mod flows;
 pub mod ip_window;
 pub mod session;
 pub mod sign_in_lock;
 pub mod throttle;
 
 pub use audit::{AuditFilter, AuditRow, AuditStore, NewAuditEvent};
+pub use flows::{FlowRow, FlowSave, FlowStore, FlowTx, NewCode, NewFlow, NewPow};
 pub use ip_window::{IpWindow, IpWindowStore};
 pub use session::{LiveSession, NewSession, SessionStore, Stamp};
 pub use sign_in_lock::SignInLockStore;

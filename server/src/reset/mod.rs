@@ -29,6 +29,7 @@ use crate::methods::code::numeric_code;
 use crate::methods::throttle;
 use crate::methods::{self, StoredMethod, gates};
 use crate::outbox;
+use crate::ports::{FlowRow, FlowSave, FlowStore, FlowTx, NewCode, NewFlow};
 use crate::secret::Secret;
 
 /// A flow lives 15 minutes from its start.
@@ -198,13 +199,18 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
 
 async fn load(state: &AppState, id: &str) -> Result<Flow, ApiError> {
     let hash = hash_flow_id(id);
-    let row: Option<(Option<String>, String, String, i64, String, i64)> = sqlx::query_as(
-        "SELECT user_id, subject, state, version, ip, expires_at FROM reset_flows WHERE id_hash = $1",
-    )
-    .bind(&hash)
-    .fetch_optional(state.store.pool())
-    .await?;
-    let (user_id, subject, st, version, ip, expires_at) = row.ok_or(ApiError::FlowExpired)?;
+    let FlowRow {
+        user_id,
+        subject,
+        state: st,
+        version,
+        ip,
+        expires_at,
+    } = state
+        .store
+        .load_flow(&hash)
+        .await?
+        .ok_or(ApiError::FlowExpired)?;
     let now = state.clock.now();
     core::alive(expires_at, now)?;
     let mut st: FlowState = serde_json::from_str(&st)?;
@@ -234,17 +240,11 @@ const CLAIM_FOR: i64 = 30;
 /// without being evaluated or counted.
 async fn claim(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
     let now = state.clock.now();
-    let done = sqlx::query(
-        "UPDATE reset_flows SET busy_until = $1, version = version + 1 \
-         WHERE id_hash = $2 AND version = $3 AND (busy_until IS NULL OR busy_until <= $4)",
-    )
-    .bind(now + CLAIM_FOR)
-    .bind(&flow.hash)
-    .bind(flow.version)
-    .bind(now)
-    .execute(state.store.pool())
-    .await?;
-    if done.rows_affected() != 1 {
+    let claimed = state
+        .store
+        .claim_flow(&flow.hash, flow.version, now, now + CLAIM_FOR)
+        .await?;
+    if !claimed {
         return Err(ApiError::WrongStep);
     }
     flow.version += 1;
@@ -257,41 +257,35 @@ async fn release(state: &AppState, flow: &mut Flow) {
     if !flow.claimed {
         return;
     }
-    let _ =
-        sqlx::query("UPDATE reset_flows SET busy_until = NULL WHERE id_hash = $1 AND version = $2")
-            .bind(&flow.hash)
-            .bind(flow.version)
-            .execute(state.store.pool())
-            .await;
+    let _ = state.store.release_flow(&flow.hash, flow.version).await;
     flow.claimed = false;
 }
 
 /// Saves the new state only if nobody else moved the flow meanwhile (and no
 /// other request holds it for a proof).
 async fn save(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
-    let mut conn = state.store.pool().acquire().await?;
-    save_on(&mut conn, state, flow).await
+    save_on(None, state, flow).await
 }
 
-/// As [`save`], on a connection the caller holds (its transaction).
+/// As [`save`], in the caller's transaction if it gives one.
 async fn save_on(
-    conn: &mut sqlx::AnyConnection,
+    tx: Option<&mut FlowTx>,
     state: &AppState,
     flow: &mut Flow,
 ) -> Result<(), ApiError> {
     let json = serde_json::to_string(&flow.st)?;
-    let done = sqlx::query(
-        "UPDATE reset_flows SET state = $1, version = version + 1, busy_until = NULL \
-         WHERE id_hash = $2 AND version = $3 AND ($4 = 1 OR busy_until IS NULL OR busy_until <= $5)",
-    )
-    .bind(json)
-    .bind(&flow.hash)
-    .bind(flow.version)
-    .bind(i64::from(flow.claimed))
-    .bind(state.clock.now())
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() != 1 {
+    let save = FlowSave {
+        hash: &flow.hash,
+        state: &json,
+        version: flow.version,
+        claimed: flow.claimed,
+        now: state.clock.now(),
+    };
+    let saved = match tx {
+        Some(tx) => state.store.save_flow_in(tx, &save).await?,
+        None => state.store.save_flow(&save).await?,
+    };
+    if !saved {
         return Err(ApiError::WrongStep);
     }
     flow.version += 1;
@@ -428,23 +422,19 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
         st,
     };
     // Old flows are swept as new ones start.
-    sqlx::query("DELETE FROM reset_flows WHERE expires_at <= $1")
-        .bind(now)
-        .execute(state.store.pool())
+    state.store.purge_expired_flows(now).await?;
+    state
+        .store
+        .insert_flow(&NewFlow {
+            hash: &flow.hash,
+            user_id: flow.user_id.as_deref(),
+            subject: &flow.subject,
+            state: &serde_json::to_string(&flow.st)?,
+            ip: &flow.ip,
+            created: now,
+            expires: flow.expires_at,
+        })
         .await?;
-    sqlx::query(
-        "INSERT INTO reset_flows (id_hash, user_id, subject, state, version, ip, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
-    )
-    .bind(&flow.hash)
-    .bind(&flow.user_id)
-    .bind(&flow.subject)
-    .bind(serde_json::to_string(&flow.st)?)
-    .bind(&flow.ip)
-    .bind(now)
-    .bind(flow.expires_at)
-    .execute(state.store.pool())
-    .await?;
     // Real and decoy flows alike: an attacker sees both start.
     state.metrics.reset_started();
     audit::record(
@@ -560,14 +550,13 @@ fn note_event(flow: &Flow, note: Note) -> Event<'_> {
 /// codes: those stored are marked used, those waiting in the outbox go, and
 /// none goes out late.
 async fn save_retiring(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
-    let mut tx = state.store.pool().begin().await?;
-    sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
-        .bind(state.clock.now())
-        .bind(&flow.hash)
-        .execute(&mut *tx)
+    let mut tx = state.store.begin_flows().await?;
+    state
+        .store
+        .retire_codes_in(&mut tx, &flow.hash, state.clock.now())
         .await?;
-    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
-    save_on(&mut tx, state, flow).await?;
+    outbox::supersede(tx.conn(), send::KIND, &flow.subject).await?;
+    save_on(Some(&mut tx), state, flow).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -613,24 +602,26 @@ async fn save_sending(
 ) -> Result<(), ApiError> {
     let now = state.clock.now();
     let code = numeric_code(state.entropy.as_ref());
-    let mut tx = state.store.pool().begin().await?;
+    let mut tx = state.store.begin_flows().await?;
     // A new code replaces any earlier one for this flow.
-    sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(&flow.hash)
-        .execute(&mut *tx)
+    state
+        .store
+        .retire_codes_in(&mut tx, &flow.hash, now)
         .await?;
-    sqlx::query(
-        "INSERT INTO reset_codes (id, flow_hash, method_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(state.entropy.hex_id(16))
-    .bind(&flow.hash)
-    .bind(&offered.id)
-    .bind(state.keys.code_hash(&flow.hash, code.expose()))
-    .bind(now)
-    .bind(now + CODE_LIFETIME)
-    .execute(&mut *tx)
-    .await?;
+    state
+        .store
+        .insert_code_in(
+            &mut tx,
+            &NewCode {
+                id: &state.entropy.hex_id(16),
+                flow_hash: &flow.hash,
+                method_id: &offered.id,
+                code_hash: &state.keys.code_hash(&flow.hash, code.expose()),
+                created: now,
+                expires: now + CODE_LIFETIME,
+            },
+        )
+        .await?;
     let job = send::Job {
         user_id: flow.user_id.clone(),
         method: offered.method.clone(),
@@ -643,12 +634,16 @@ async fn save_sending(
     };
     // The newest code for the flow's subject is the one that waits: older
     // ones (this flow's, or another flow's for the same account) go.
-    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
+    outbox::supersede(tx.conn(), send::KIND, &flow.subject).await?;
     let mut batch = outbox::Batch::default();
     batch
-        .add(&mut tx, state, job.item(now + CODE_LIFETIME, &flow.subject))
+        .add(
+            tx.conn(),
+            state,
+            job.item(now + CODE_LIFETIME, &flow.subject),
+        )
         .await?;
-    save_on(&mut tx, state, flow).await?;
+    save_on(Some(&mut tx), state, flow).await?;
     tx.commit().await?;
     let _ = batch.committed(state).await;
     Ok(())
@@ -783,13 +778,12 @@ async fn reopen_with(state: &AppState, flow: &mut Flow, e: ApiError, held: &[Str
 /// Deletes the account's other reset flows (their codes go with them) and
 /// any code still waiting in the outbox for the account.
 async fn end_other_flows(state: &AppState, flow: &Flow) -> Result<(), ApiError> {
-    let mut tx = state.store.pool().begin().await?;
-    sqlx::query("DELETE FROM reset_flows WHERE subject = $1 AND id_hash <> $2")
-        .bind(&flow.subject)
-        .bind(&flow.hash)
-        .execute(&mut *tx)
+    let mut tx = state.store.begin_flows().await?;
+    state
+        .store
+        .end_other_flows_in(&mut tx, &flow.subject, &flow.hash)
         .await?;
-    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
+    outbox::supersede(tx.conn(), send::KIND, &flow.subject).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -807,12 +801,12 @@ async fn finish(
     outcome: Outcome,
     notices: &Notices,
 ) -> Result<Vec<String>, ApiError> {
-    let mut tx = state.store.pool().begin().await?;
+    let mut tx = state.store.begin_flows().await?;
     let mut batch = outbox::Batch::default();
     let mut queued = Vec::new();
     for (msg, account) in &notices.mail {
         let item = outbox::Item::message(msg, account.as_deref()).held(NOTICE_HOLD);
-        queued.push(batch.add(&mut tx, state, item).await?);
+        queued.push(batch.add(tx.conn(), state, item).await?);
     }
     // "We emailed you" only when the user's own notice is in the queue.
     let input = Input::Finish {
@@ -822,7 +816,7 @@ async fn finish(
     // The step's one effect is this save, in the notices' transaction.
     let (next, _save) = core::step(core_state(flow), input, flow.loaded_at)?;
     flow.st = next.flow;
-    save_on(&mut tx, state, flow).await?;
+    save_on(Some(&mut tx), state, flow).await?;
     tx.commit().await?;
     Ok(batch.committed(state).await)
 }
