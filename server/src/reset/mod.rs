@@ -16,7 +16,10 @@ use sha2::{Digest, Sha256};
 use sspr_proto::config::PasswordContext;
 use sspr_proto::reset::{FlowView, MethodKind, MethodOption, Outcome, ResetStep};
 
-use self::core::{Effect, FlowState, Input, Note, Offered, Stage};
+pub use self::core::FLOW_LIFETIME;
+use self::core::{
+    After, Candidate, Effect, Entrant, Entry, FlowState, Input, Note, Offered, Stage,
+};
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::clock::UnixTime;
@@ -27,13 +30,11 @@ use crate::error::ApiError;
 use crate::i18n;
 use crate::methods::code::numeric_code;
 use crate::methods::throttle;
-use crate::methods::{self, StoredMethod, gates};
+use crate::methods::{self, StoredMethod};
 use crate::outbox;
 use crate::ports::{FlowRow, FlowSave, FlowStore, FlowTx, NewCode, NewFlow};
 use crate::secret::Secret;
 
-/// A flow lives 15 minutes from its start.
-pub const FLOW_LIFETIME: i64 = 15 * 60;
 /// A code is valid for 5 minutes.
 pub const CODE_LIFETIME: i64 = 5 * 60;
 
@@ -97,9 +98,6 @@ pub(crate) async fn enabled_for(state: &AppState, user: &DirUser) -> Result<bool
         }
     })
 }
-
-/// An option before it gets its per-flow id.
-type Candidate = (MethodKind, String, Option<String>);
 
 /// One option per registered address or number, and one for all
 /// authenticator apps and one for recovery codes, where the policy allows.
@@ -339,6 +337,9 @@ fn audit_event<'a>(flow: &'a Flow, activity: &'a str, success: bool) -> Event<'a
 }
 
 /// Identify: the user name or email address, after the proof of work.
+/// What the directory and the stored methods say is looked up here; which
+/// flow that makes, real or decoy, the core decides ([`core::admit`],
+/// [`core::start`]), and both are stored, counted and recorded alike.
 pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowView, ApiError> {
     let identifier = identifier.trim();
     if identifier.is_empty() || identifier.chars().count() > 256 {
@@ -353,75 +354,69 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
 
     let mut real = None;
     if let Some(user) = found {
-        let gates = gates::required(policy_gates, user.is_admin);
-        let mut options = real_options(state, &stored, &user);
-        options.retain(|o| gates::offered_at_reset(o.0, gates, user.is_admin));
-        if enabled_for(state, &user).await?
-            && methods::distinct_kinds(options.iter().map(|o| o.0)) >= usize::from(gates)
-        {
-            real = Some((user, gates, options));
-        }
+        let options = real_options(state, &stored, &user);
+        let enabled = enabled_for(state, &user).await?;
+        real = core::admit(policy_gates, user.is_admin, enabled, options)
+            .map(|(gates, options)| (user, gates, options));
     }
     let typed = throttle::typed_subject(state, identifier);
-    let (user_id, subject, actor, username, gates, options) = match real {
+    let (user_id, subject, who, options) = match real {
         Some((user, gates, options)) => (
             Some(user.id.clone()),
             throttle::account_subject(&user.id),
-            identifier.to_string(),
-            user.username.clone(),
-            gates,
+            Entrant::Account {
+                actor: identifier.to_string(),
+                username: user.username,
+                gates,
+            },
             options,
         ),
         None => (
             None,
             typed.clone(),
-            NO_ACCOUNT.to_string(),
-            String::new(),
-            policy_gates,
+            Entrant::Decoy {
+                seed: hex::encode(decoy::seed(state, identifier)),
+            },
             decoy::options(state, identifier, policy_gates),
         ),
     };
 
     let id = state.entropy.hex_id(32);
     let now = state.clock.now();
-    let st = FlowState {
-        actor,
-        username,
+    let offered = options
+        .into_iter()
+        .map(|(kind, masked, method)| Offered {
+            id: state.entropy.hex_id(6),
+            kind,
+            masked,
+            method,
+        })
+        .collect();
+    let entry = Entry {
+        who,
         typed,
-        gates,
-        shown_gates: policy_gates,
-        offered: options
-            .into_iter()
-            .map(|(kind, masked, method)| Offered {
-                id: state.entropy.hex_id(6),
-                kind,
-                masked,
-                method,
-            })
-            .collect(),
-        passed: Vec::new(),
-        proofs: Vec::new(),
-        sent: Vec::new(),
-        decoy: if user_id.is_none() {
-            hex::encode(decoy::seed(state, identifier))
-        } else {
-            String::new()
-        },
-        stage: Stage::Choose,
+        policy_gates,
+        offered,
     };
-    let flow = Flow {
+    let (first, effects) = core::start(entry, now);
+    let mut flow = Flow {
         hash: hash_flow_id(&id),
         id,
         user_id,
         subject,
         version: 0,
         ip: ip.to_string(),
-        expires_at: now + FLOW_LIFETIME,
+        expires_at: first.expires_at,
         loaded_at: now,
         claimed: false,
-        st,
+        st: first.flow.clone(),
     };
-    // Old flows are swept as new ones start.
+    carry_out(state, &mut flow, first, effects).await
+}
+
+/// Stores a new flow. Old flows are swept as new ones start.
+async fn create(state: &AppState, flow: &Flow) -> Result<(), ApiError> {
+    let now = flow.loaded_at;
     state.store.purge_expired_flows(now).await?;
     state
         .store
@@ -435,21 +430,7 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
             expires: flow.expires_at,
         })
         .await?;
-    // Real and decoy flows alike: an attacker sees both start.
-    state.metrics.reset_started();
-    audit::record(
-        state,
-        Event {
-            detail: Some(if flow.is_decoy() {
-                "identify: no usable account (decoy flow)"
-            } else {
-                "identify"
-            }),
-            ..audit_event(&flow, audit::FLOW_PROGRESS, !flow.is_decoy())
-        },
-    )
-    .await;
-    Ok(view(state, &flow, None))
+    Ok(())
 }
 
 pub async fn current(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
@@ -502,6 +483,11 @@ async fn carry_out(
     let next = next.flow;
     for effect in effects {
         match effect {
+            Effect::Create => {
+                flow.st = next.clone();
+                create(state, flow).await?;
+            }
+            Effect::CountStarted => state.metrics.reset_started(),
             Effect::Save { send, retire_codes } => {
                 flow.st = next.clone();
                 match send {
@@ -522,25 +508,35 @@ async fn carry_out(
 /// The audit record of a note of the core.
 fn note_event(flow: &Flow, note: Note) -> Event<'_> {
     let (kind, detail, activity, success) = match note {
-        Note::MethodChosen(k) => (k, Some("method chosen"), audit::FLOW_PROGRESS, true),
-        Note::ProofPassed(k) => (k, Some(PROOF_PASSED), audit::FLOW_PROGRESS, true),
-        Note::ProofFailed(k) => (k, Some(PROOF_FAILED), audit::FLOW_PROGRESS, false),
+        Note::Identified { decoy: false } => (None, Some("identify"), audit::FLOW_PROGRESS, true),
+        Note::Identified { decoy: true } => (
+            None,
+            Some("identify: no usable account (decoy flow)"),
+            audit::FLOW_PROGRESS,
+            false,
+        ),
+        Note::MethodChosen(k) => (Some(k), Some("method chosen"), audit::FLOW_PROGRESS, true),
+        Note::ProofPassed(k) => (Some(k), Some(PROOF_PASSED), audit::FLOW_PROGRESS, true),
+        Note::ProofFailed(k) => (Some(k), Some(PROOF_FAILED), audit::FLOW_PROGRESS, false),
         Note::RightRefused(k) => (
-            k,
+            Some(k),
             Some("right proof refused: blocked"),
             audit::FLOW_PROGRESS,
             false,
         ),
-        Note::UserBlocked(k) => (k, None, audit::USER_BLOCKED, true),
+        Note::UserBlocked(k) => (Some(k), None, audit::USER_BLOCKED, true),
         Note::DecoyBlocked(k) => (
-            k,
+            Some(k),
             Some("identifier blocked after 5 wrong proofs (no account)"),
             audit::FLOW_PROGRESS,
             false,
         ),
+        Note::ResetCompleted => (None, None, audit::RESET_COMPLETED, true),
+        Note::Completed => (None, Some("completed"), audit::FLOW_PROGRESS, true),
+        Note::Unlocked => (None, None, audit::UNLOCK, true),
     };
     Event {
-        method: Some(methods::kind_str(kind)),
+        method: kind.map(methods::kind_str),
         detail,
         ..audit_event(flow, activity, success)
     }
@@ -689,45 +685,8 @@ pub async fn set_password(
     if let Err(e) = written {
         return Err(reopen_with(state, &mut flow, ApiError::from(e), &held).await);
     }
-    if let Err(e) = outbox::release(state, &held).await {
-        tracing::warn!(error = %e, user = %user.username, "reset notices wait for their hold to end");
-    }
-    state.metrics.reset_completed(Outcome::PasswordReset);
-    // The account's other reset flows end with this one, and their codes
-    // with them: none goes out after "your password was reset".
-    if let Err(e) = end_other_flows(state, &flow).await {
-        tracing::error!(error = %e, user = %user.username, "other reset flows after a reset could not be ended");
-    }
-    // The user has their account back: a pass the helpdesk issued is void.
-    if let Err(e) = crate::tap::revoke_on_reset(state, &user).await {
-        tracing::error!(error = %e, user = %user.username, "passes after a reset could not be revoked");
-    }
-    // And again once written: a sign-in that checked the old password while
-    // the write ran made a session of the epoch just ended.
-    let signed_out = match crate::session::revoke_all(state, &user.id).await {
-        Ok(n) => signed_out.saturating_add(u32::try_from(n).unwrap_or(u32::MAX)),
-        Err(e) => {
-            tracing::error!(error = %e, user = %user.username, "sessions after a reset could not be ended");
-            signed_out
-        }
-    };
-    audit::record(
-        state,
-        Event {
-            target: Some(&user.username),
-            ..audit_event(&flow, audit::RESET_COMPLETED, true)
-        },
-    )
-    .await;
-    audit::record(
-        state,
-        Event {
-            detail: Some("completed"),
-            ..audit_event(&flow, audit::FLOW_PROGRESS, true)
-        },
-    )
-    .await;
-    record_outcome(state, &mut flow, signed_out).await;
+    let after = core::written(&flow.st);
+    carry_out_after(state, &mut flow, &user, &held, signed_out, after).await;
     respond(state, &flow).await
 }
 
@@ -743,16 +702,64 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     if let Err(e) = state.directory.unlock(&user).await {
         return Err(reopen_with(state, &mut flow, ApiError::from(e), &[]).await);
     }
-    state.metrics.reset_completed(Outcome::Unlocked);
-    audit::record(
-        state,
-        Event {
-            target: Some(&user.username),
-            ..audit_event(&flow, audit::UNLOCK, true)
-        },
-    )
-    .await;
+    let after = core::written(&flow.st);
+    carry_out_after(state, &mut flow, &user, &[], 0, after).await;
     respond(state, &flow).await
+}
+
+/// Carries out what follows the directory's write (see [`core::After`]),
+/// in order. The change is made: a failure is logged, never answered.
+/// `held`: the notices queued with the flow's end; `signed_out`: the
+/// sessions ended before the write.
+async fn carry_out_after(
+    state: &AppState,
+    flow: &mut Flow,
+    user: &DirUser,
+    held: &[String],
+    mut signed_out: u32,
+    after: Vec<After>,
+) {
+    for effect in after {
+        match effect {
+            After::ReleaseNotices => {
+                if let Err(e) = outbox::release(state, held).await {
+                    tracing::warn!(error = %e, user = %user.username, "reset notices wait for their hold to end");
+                }
+            }
+            After::CountCompleted(outcome) => state.metrics.reset_completed(outcome),
+            After::EndOtherFlows => {
+                if let Err(e) = end_other_flows(state, flow).await {
+                    tracing::error!(error = %e, user = %user.username, "other reset flows after a reset could not be ended");
+                }
+            }
+            After::RevokePasses => {
+                if let Err(e) = crate::tap::revoke_on_reset(state, user).await {
+                    tracing::error!(error = %e, user = %user.username, "passes after a reset could not be revoked");
+                }
+            }
+            After::SignOut => match crate::session::revoke_all(state, &user.id).await {
+                Ok(n) => {
+                    signed_out = signed_out.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, user = %user.username, "sessions after a reset could not be ended");
+                }
+            },
+            After::Audit(note) => {
+                let event = note_event(flow, note);
+                // The account's change names it as the directory has it now.
+                let event = match note {
+                    Note::ResetCompleted | Note::Unlocked => Event {
+                        target: Some(&user.username),
+                        ..event
+                    },
+                    _ => event,
+                };
+                audit::record(state, event).await;
+            }
+            After::RecordOutcome => record_outcome(state, flow, signed_out).await,
+        }
+    }
 }
 
 /// The directory refused or is down after the flow was claimed: the flow goes
