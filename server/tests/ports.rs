@@ -914,5 +914,7 @@ mod outbox;
 #[path = "ports/tap.rs"]
 mod tap;
 
+#[path = "ports/flows.rs"]
+mod flows;
 #[path = "ports/insights.rs"]
 mod insights;

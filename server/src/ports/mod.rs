@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod change;
 pub mod enrolments;
+pub mod flows;
 pub mod insights;
 pub mod ip_window;
 pub mod methods;
@@ -23,6 +24,7 @@ pub mod throttle;
 pub use audit::{AuditFilter, AuditRow, AuditStore, NewAuditEvent};
 pub use change::{Change, ChangeStore};
 pub use enrolments::{EnrolmentStore, NewEnrolment, PendingEnrolment};
+pub use flows::{FlowRow, FlowSave, FlowStore, FlowTx, NewCode, NewFlow, NewPow};
 pub use insights::{ActivityQuery, After, AlertTx, DayCount, EventQuery, InsightsStore};
 pub use ip_window::{IpWindow, IpWindowStore};
 pub use methods::{ChangeGuard, MethodRow, MethodStore, NewMethodRow};

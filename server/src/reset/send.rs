@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::methods::throttle::{self, Held};
 use crate::methods::{self, CodePurpose};
 use crate::outbox::{self, Channel, Item, Resolution};
+use crate::ports::FlowStore;
 
 /// The outbox row kind of a reset code's job.
 pub const KIND: &str = "reset_code";
@@ -172,14 +173,9 @@ async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError
 /// Whether the job's code is still the live one of its flow (not replaced by
 /// a newer code, not used, not expired): a code is never sent late.
 async fn still_live(state: &AppState, job: &Job) -> Result<bool, ApiError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM reset_codes WHERE flow_hash = $1 AND code_hash = $2 \
-         AND used_at IS NULL AND expires_at > $3",
-    )
-    .bind(&job.flow_hash)
-    .bind(state.keys.code_hash(&job.flow_hash, &job.code))
-    .bind(state.clock.now())
-    .fetch_one(state.store.pool())
-    .await?;
-    Ok(n > 0)
+    let code_hash = state.keys.code_hash(&job.flow_hash, &job.code);
+    Ok(state
+        .store
+        .code_is_live(&job.flow_hash, &code_hash, state.clock.now())
+        .await?)
 }
