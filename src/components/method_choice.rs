@@ -5,7 +5,7 @@ use sspr_proto::security_info::RegisteredMethod;
 /// "Which method?": one radio per registered method, each named by its kind
 /// and its detail line, the picked one's id in `picked`. The step-up of
 /// security info and the administrator's proofs of Usage & insights ask it
-/// alike.
+/// alike (each on a page of its own, so one group name serves both).
 ///
 /// How a kind is named and detailed is the security-info page's business, so
 /// the caller passes its two functions in (this file imports no page).
@@ -13,8 +13,6 @@ use sspr_proto::security_info::RegisteredMethod;
 pub fn MethodChoice(
     /// The methods offered, in order.
     methods: Vec<RegisteredMethod>,
-    /// The radio group's name, unique on the page.
-    name: &'static str,
     /// The picked method's id.
     picked: ReadSignal<String>,
     set_picked: WriteSignal<String>,
@@ -38,7 +36,7 @@ pub fn MethodChoice(
                         <label class="choice">
                             <input
                                 type="radio"
-                                name=name
+                                name="stepup-method"
                                 prop:checked=checked
                                 on:change=move |_| set_picked.set(id.clone())
                             />

@@ -87,7 +87,6 @@ pub fn Prove(on_done: Callback<()>) -> impl IntoView {
                         <form class="stack" on:submit=move |ev| { ev.prevent_default(); begin.dispatch(picked.get_untracked()); }>
                             <MethodChoice
                                 methods=options
-                                name="prove-method"
                                 picked=picked
                                 set_picked=set_picked
                                 kind_name=kind_name

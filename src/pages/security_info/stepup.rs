@@ -79,7 +79,6 @@ pub fn StepUp(methods: Vec<RegisteredMethod>) -> impl IntoView {
                         <form class="stack" on:submit=move |ev| { ev.prevent_default(); begin.dispatch(picked.get_untracked()); }>
                             <MethodChoice
                                 methods=options
-                                name="stepup-method"
                                 picked=picked
                                 set_picked=set_picked
                                 kind_name=kind_name
