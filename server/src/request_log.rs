@@ -303,6 +303,24 @@ mod tests {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let (status, late) = call("/late").await;
         assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+        // An id the client sends is replaced by the portal's own.
+        let resp = app
+            .clone()
+            .oneshot(
+                Request::get("/refuses")
+                    .header(super::REQUEST_ID, "chosen-by-client")
+                    .body(Body::empty())
+                    .unwrap_or_default(),
+            )
+            .await
+            .unwrap_or_else(|e| match e {});
+        let id = resp
+            .headers()
+            .get(super::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(id.len(), 16, "{id}");
+        assert_ne!(id, "chosen-by-client");
         // The handler goes on after the 408 and fails on its own.
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
 
