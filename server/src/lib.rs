@@ -195,7 +195,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             i18n::negotiate,
         ));
-    Router::new()
+    let app = Router::new()
         .nest("/api", api)
         .route("/theme.json", get(routes::theme))
         .route("/branding/{file}", get(routes::branding))
@@ -207,12 +207,9 @@ pub fn app(state: AppState) -> Router {
             security::deadline,
         ))
         .layer(CatchPanicLayer::custom(routes::panic_response))
-        .layer(middleware::from_fn(security::headers))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_log::log,
-        ))
-        .with_state(state)
+        .layer(middleware::from_fn(security::headers));
+    // Outermost: the request's id, span, closing line and metric.
+    request_log::install(app, &state).with_state(state)
 }
 
 /// An [`AppState`] for the crate's own tests, on a store of
