@@ -21,6 +21,7 @@ use sspr_server::metrics::Metrics;
 use sspr_server::outbox::{Outbox, Policy};
 use sspr_server::pacing::Paces;
 use sspr_server::ports::InsightsStore;
+use sspr_server::ports::{EnrolmentStore, FlowStore, SessionStore, into_sqlx};
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
 use sspr_server::{AppState, app};
@@ -764,19 +765,14 @@ async fn housekeeping(state: AppState) {
     loop {
         tick.tick().await;
         let now = state.clock.now();
-        let pool = state.store.pool();
         let swept = async {
             state.limits.sweep(now).await?;
             sspr_server::methods::throttle::sweep(&state, now).await?;
-            for sql in [
-                "DELETE FROM reset_flows WHERE expires_at <= $1",
-                "DELETE FROM pow_challenges WHERE expires_at <= $1",
-                "DELETE FROM stepup_challenges WHERE expires_at <= $1",
-                "DELETE FROM enrollments WHERE expires_at <= $1",
-                "DELETE FROM sessions WHERE expires_at <= $1",
-            ] {
-                sqlx::query(sql).bind(now).execute(pool).await?;
-            }
+            let store = &state.store;
+            store.purge_expired_flows(now).await.map_err(into_sqlx)?;
+            store.purge_expired_pow(now).await.map_err(into_sqlx)?;
+            store.sweep_enrolments(now).await.map_err(into_sqlx)?;
+            store.sweep_sessions(now).await.map_err(into_sqlx)?;
             Ok::<(), sqlx::Error>(())
         }
         .await;

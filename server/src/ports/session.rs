@@ -150,6 +150,10 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// Deletes the session's challenge; true for the one caller whose delete
     /// removed it.
     async fn take_stepup(&self, session_hash: &str) -> Result<bool, StoreError>;
+
+    /// Deletes sessions and step-up challenges that expired at or before
+    /// `now`: how many of each.
+    async fn sweep_sessions(&self, now: UnixTime) -> Result<(u64, u64), StoreError>;
 }
 
 fn via_str(via: SignedInWith) -> &'static str {
@@ -368,5 +372,21 @@ impl SessionStore for Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn sweep_sessions(&self, now: UnixTime) -> Result<(u64, u64), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let challenges = sqlx::query("DELETE FROM stepup_challenges WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok((sessions, challenges))
     }
 }
