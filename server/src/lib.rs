@@ -14,7 +14,9 @@
 //! 3. `error` (used by everything: a cause becomes an `ApiError` in the
 //!    module that defines it, e.g. `store`, `hashing`, `directory`),
 //!    `delivery`, `breach`;
-//! 4. `store`, `hashing`, `json`, `request_log`;
+//! 4. `store`, `ports` (one storage trait per concern, implemented by the
+//!    store: outside `ports/`, only `store.rs` (migrations, the key check)
+//!    and the built-in directory write SQL), `hashing`, `json`, `request_log`;
 //! 5. `directory`, `outbox`, `limits`, `security`;
 //! 6. `methods`, `password`, `tap`;
 //! 7. `session` < `reset`, `security_info` (neither imports the other) <
