@@ -7,7 +7,10 @@
 //! runs on the same machine, so it takes part of the cores the figure is
 //! measured on; note how busy the machine was (`uptime`).
 //!
-//! `cargo bench -p sspr-server --bench state_rps`
+//! `cargo bench -p sspr-server --bench state_rps`; with
+//! `SSPR_BASELINE_BIN=/path/to/older/sspr`, that binary is measured alternately
+//! with this one (a baseline from before the per-client connection limits is
+//! started without their keys).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
@@ -107,8 +110,10 @@ async fn hammer(port: u16, origin: String, body: Bytes, phase: Arc<AtomicU8>) ->
     tally
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
+/// One measurement of the binary at `bin`. `limits`: whether it knows the
+/// per-client connection limits (lifted here: every connection comes from
+/// one address); binaries from before them refuse the keys.
+async fn run(bin: &str, label: &str, limits: bool) {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -119,15 +124,19 @@ async fn main() {
     std::fs::write(
         dir.path().join("sspr.toml"),
         format!(
-            "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"{url}\"\n\
-             connection_limit = 4096\nconnection_limit_per_client = 4096\n\
+            "[server]\nbind = \"127.0.0.1:{port}\"\npublic_url = \"{url}\"\n{}\
              [store]\nurl = \"sqlite://sspr.db?mode=rwc\"\n[directory]\ndemo_users = true\n\
              [reset]\npow_difficulty = 8\nsteps_per_ip = {}\n",
+            if limits {
+                "connection_limit = 4096\nconnection_limit_per_client = 4096\n"
+            } else {
+                ""
+            },
             u32::MAX
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sspr"))
+    let mut child = Command::new(bin)
         .current_dir(dir.path())
         .args(["--config", "sspr.toml"])
         .env("SSPR_LOG", "warn")
@@ -193,7 +202,7 @@ async fn main() {
     let _ = child.wait();
 
     println!(
-        "POST /api/reset/state, {CONNECTIONS} keep-alive connections, {:.1} s after a {} s warm-up:",
+        "{label}: POST /api/reset/state, {CONNECTIONS} keep-alive connections, {:.1} s after a {} s warm-up:",
         took.as_secs_f64(),
         WARM_UP.as_secs()
     );
@@ -210,4 +219,26 @@ async fn main() {
         kib(&rss, "VmRSS:") as f64 / 1024.0,
         kib(&rss, "VmHWM:") as f64 / 1024.0
     );
+}
+
+/// This build, and where `SSPR_BASELINE_BIN` names an older `sspr` (say one
+/// built from an earlier commit), that one too, alternately twice each, so a
+/// ratio is read from one run on one machine's noise.
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let this = env!("CARGO_BIN_EXE_sspr");
+    match std::env::var("SSPR_BASELINE_BIN") {
+        Ok(baseline) => {
+            for round in 1..=2 {
+                run(this, &format!("this build, round {round}"), true).await;
+                run(
+                    &baseline,
+                    &format!("baseline {baseline}, round {round}"),
+                    false,
+                )
+                .await;
+            }
+        }
+        Err(_) => run(this, "this build", true).await,
+    }
 }
