@@ -16,6 +16,8 @@ pub enum MethodKind {
     RecoveryCode,
     /// Answers to the user's security questions: never alone, never for administrators.
     SecurityQuestions,
+    /// A landline that takes calls only: its codes are read aloud.
+    OfficePhone,
     /// A passkey (WebAuthn): phishing resistant, a way to sign in too.
     Passkey,
 }
@@ -30,6 +32,7 @@ impl MethodKind {
             MethodKind::Authenticator => "authenticator",
             MethodKind::RecoveryCode => "recovery_code",
             MethodKind::SecurityQuestions => "security_questions",
+            MethodKind::OfficePhone => "office_phone",
             MethodKind::Passkey => "passkey",
         }
     }
@@ -42,6 +45,15 @@ pub struct MethodOption {
     pub kind: MethodKind,
     /// "a***@e***.com", "+1 *** *** **42"; empty for an authenticator app.
     pub masked: String,
+    /// The code is read aloud by a call rather than texted: a mobile phone
+    /// offers both ("Text me a code", "Call me") where calls are set up; an
+    /// office phone only calls. Absent on the wire when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub call: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A proof-of-work CAPTCHA: find `nonce` such that
@@ -266,6 +278,8 @@ mod tests {
             MethodKind::Authenticator,
             MethodKind::RecoveryCode,
             MethodKind::SecurityQuestions,
+            MethodKind::OfficePhone,
+            MethodKind::Passkey,
         ] {
             let json = serde_json::to_string(&k).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", k.as_str()));

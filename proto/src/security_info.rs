@@ -144,14 +144,15 @@ pub fn check_answers(
     Ok(())
 }
 
-/// Starts adding a method. Email and phone get a code; an authenticator app
-/// gets a fresh secret to scan.
+/// Starts adding a method. Email and phone get a code (an office phone by a
+/// call); an authenticator app gets a fresh secret to scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AddMethodRequest {
     Authenticator,
     Email { address: String },
     Sms { phone: String },
+    OfficePhone { phone: String },
 }
 
 /// An enrollment in progress, held by the server for 10 minutes. Externally
@@ -178,6 +179,12 @@ pub enum Enrollment {
         target: String,
         resend_in: u32,
     },
+    /// A code is being read aloud to `target`.
+    OfficePhone {
+        enrollment: String,
+        target: String,
+        resend_in: u32,
+    },
 }
 
 impl Enrollment {
@@ -185,7 +192,8 @@ impl Enrollment {
         match self {
             Enrollment::Authenticator { enrollment, .. }
             | Enrollment::Email { enrollment, .. }
-            | Enrollment::Sms { enrollment, .. } => enrollment,
+            | Enrollment::Sms { enrollment, .. }
+            | Enrollment::OfficePhone { enrollment, .. } => enrollment,
         }
     }
 }
@@ -202,6 +210,10 @@ impl std::fmt::Debug for Enrollment {
                 .finish_non_exhaustive(),
             Enrollment::Sms { target, .. } => f
                 .debug_struct("Enrollment::Sms")
+                .field("target", target)
+                .finish_non_exhaustive(),
+            Enrollment::OfficePhone { target, .. } => f
+                .debug_struct("Enrollment::OfficePhone")
                 .field("target", target)
                 .finish_non_exhaustive(),
         }

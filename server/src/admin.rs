@@ -7,6 +7,7 @@ use crate::audit::{self, Event};
 use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::methods::throttle;
+use crate::ports::{AuditStore, ThrottleStore};
 
 /// An operator cleared an account's self-service block.
 pub const UNBLOCKED: &str = "Unblock user from self-service password reset (by admin)";
@@ -47,14 +48,10 @@ pub struct Unblocked {
 /// account).
 async fn names_of(state: &AppState, user: &DirUser, login: &str) -> Result<Vec<String>, ApiError> {
     let since = state.clock.now() - throttle::FAIL_WINDOW - throttle::BLOCK_FOR;
-    let typed: Vec<String> = sqlx::query_scalar(
-        "SELECT DISTINCT actor FROM audit_events WHERE activity = $1 AND target = $2 AND at >= $3",
-    )
-    .bind(audit::FLOW_PROGRESS)
-    .bind(&user.username)
-    .bind(since)
-    .fetch_all(state.store.pool())
-    .await?;
+    let typed = state
+        .store
+        .audit_actors(audit::FLOW_PROGRESS, &user.username, since)
+        .await?;
     let mut names: Vec<String> = [Some(user.username.clone()), user.email.clone()]
         .into_iter()
         .flatten()
@@ -78,23 +75,11 @@ pub async fn unblock(state: &AppState, login: &str, by: &str) -> Result<Unblocke
     for name in names_of(state, &user, login).await? {
         subjects.push(throttle::typed_subject(state, &name));
     }
-    let (mut blocks, mut budgets) = (0, 0);
-    let mut tx = state.store.pool().begin().await.map_err(ApiError::from)?;
-    for s in &subjects {
-        blocks += sqlx::query("DELETE FROM sspr_blocks WHERE subject = $1")
-            .bind(s)
-            .execute(&mut *tx)
-            .await
-            .map_err(ApiError::from)?
-            .rows_affected();
-        budgets += sqlx::query("DELETE FROM proof_budget WHERE subject = $1")
-            .bind(s)
-            .execute(&mut *tx)
-            .await
-            .map_err(ApiError::from)?
-            .rows_affected();
-    }
-    tx.commit().await.map_err(ApiError::from)?;
+    let (blocks, budgets) = state
+        .store
+        .clear_throttles(&subjects)
+        .await
+        .map_err(ApiError::from)?;
     let detail = format!("cleared {blocks} block(s) and {budgets} proof budget(s)");
     audit::record(
         state,

@@ -1,4 +1,5 @@
-//! The transports that carry mail and SMS: SMTP, an HTTP SMS gateway, and
+//! The transports that carry mail, SMS and voice calls: SMTP, an HTTP SMS
+//! gateway, an HTTP voice gateway (whose provider reads the code aloud), and
 //! the dev outbox. Handlers never call them: they queue in the durable
 //! outbox (`crate::outbox`), whose worker does, off the request path.
 
@@ -25,6 +26,12 @@ pub enum Outgoing {
         to: String,
         body: String,
     },
+    /// A call whose provider reads `text` aloud, in `locale`.
+    Call {
+        to: String,
+        text: String,
+        locale: String,
+    },
 }
 
 impl std::fmt::Debug for Outgoing {
@@ -32,6 +39,7 @@ impl std::fmt::Debug for Outgoing {
         match self {
             Outgoing::Mail { subject, .. } => write!(f, "Mail {{ subject: {subject:?}, .. }}"),
             Outgoing::Sms { .. } => write!(f, "Sms {{ .. }}"),
+            Outgoing::Call { locale, .. } => write!(f, "Call {{ locale: {locale:?}, .. }}"),
         }
     }
 }
@@ -49,7 +57,8 @@ pub trait Transport: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// The dev outbox: each message is a JSON line in `<dir>/mail.jsonl` or `<dir>/sms.jsonl`.
+/// The dev outbox: each message is a JSON line in `<dir>/mail.jsonl`,
+/// `<dir>/sms.jsonl` or `<dir>/voice.jsonl`.
 #[derive(Debug)]
 pub struct DevOutbox {
     pub dir: PathBuf,
@@ -68,6 +77,7 @@ impl Transport for DevOutbox {
                 "sms.jsonl",
                 serde_json::json!({ "id": id, "to": to, "body": body }),
             ),
+            Outgoing::Call { .. } => ("voice.jsonl", call_body(msg, id)),
         };
         tokio::fs::create_dir_all(&self.dir)
             .await
@@ -201,5 +211,116 @@ impl Transport for HttpSms {
         } else {
             Err(format!("SMS gateway answered {}", resp.status()))
         }
+    }
+}
+
+/// The JSON a voice gateway (and the dev outbox's `voice.jsonl`) gets for a
+/// call: the number, the text to read, the code's locale, and the outbox
+/// row's id as an idempotency key. `Null` for anything but a call.
+pub fn call_body(msg: &Outgoing, id: &str) -> serde_json::Value {
+    match msg {
+        Outgoing::Call { to, text, locale } => serde_json::json!({
+            "to": to,
+            "text": text,
+            "locale": locale,
+            "idempotency_key": id,
+        }),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// A code as a speech engine should read it: digit by digit, with a pause
+/// between each ("4, 8, 1, 5, 1, 6"), never as one large number.
+pub fn spoken_digits(code: &str) -> String {
+    let digits: Vec<String> = code.chars().map(String::from).collect();
+    digits.join(", ")
+}
+
+/// Voice calls through an HTTP gateway whose provider reads the text aloud:
+/// one JSON POST per call, 10 s timeout, as for SMS.
+#[derive(Debug)]
+pub struct HttpVoice {
+    client: reqwest::Client,
+    url: String,
+    token: Option<crate::secret::Secret>,
+}
+
+impl HttpVoice {
+    pub fn new(url: &str, token: Option<crate::secret::Secret>) -> Result<HttpVoice, String> {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(HttpVoice {
+            client,
+            url: url.to_string(),
+            token,
+        })
+    }
+}
+
+#[async_trait]
+impl Transport for HttpVoice {
+    /// Every try of one call carries the same `Idempotency-Key` (header and
+    /// body), so a gateway that honours it rings once.
+    async fn deliver(&self, msg: &Outgoing, id: &str) -> Result<(), String> {
+        if !matches!(msg, Outgoing::Call { .. }) {
+            return Err("the voice gateway carries calls only".into());
+        }
+        let mut req = self
+            .client
+            .post(&self.url)
+            .header("Idempotency-Key", id)
+            .json(&call_body(msg, id));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("voice gateway unreachable: {e}"))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("voice gateway answered {}", resp.status()))
+        }
+    }
+}
+
+/// Where no voice delivery is configured: nothing queues a call then (no
+/// option offers one), so a call that reaches it is a failed try.
+#[derive(Debug)]
+pub struct NoVoice;
+
+#[async_trait]
+impl Transport for NoVoice {
+    async fn deliver(&self, _msg: &Outgoing, _id: &str) -> Result<(), String> {
+        Err("no voice delivery is configured (delivery.voice)".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_read_digit_by_digit() {
+        assert_eq!(spoken_digits("481516"), "4, 8, 1, 5, 1, 6");
+    }
+
+    #[test]
+    fn calls_never_print_their_text() {
+        let c = Outgoing::Call {
+            to: "+15550100042".into(),
+            text: "4, 8, 1".into(),
+            locale: "de".into(),
+        };
+        let p = format!("{c:?}");
+        assert!(!p.contains("4, 8") && !p.contains("0042"), "{p}");
+        let b = call_body(&c, "row1");
+        assert_eq!(b["to"], "+15550100042");
+        assert_eq!(b["locale"], "de");
+        assert_eq!(b["idempotency_key"], "row1");
     }
 }

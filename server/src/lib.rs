@@ -14,7 +14,9 @@
 //! 3. `error` (used by everything: a cause becomes an `ApiError` in the
 //!    module that defines it, e.g. `store`, `hashing`, `directory`),
 //!    `delivery`, `breach`;
-//! 4. `store`, `hashing`, `json`, `request_log`;
+//! 4. `store`, `ports` (one storage trait per concern, implemented by the
+//!    store: outside `ports/`, only `store.rs` (migrations, the key check)
+//!    and the built-in directory write SQL), `hashing`, `json`, `request_log`;
 //! 5. `directory`, `outbox`, `limits`, `security`;
 //! 6. `methods`, `password`, `tap`;
 //! 7. `session` < `reset`, `security_info` (neither imports the other) <
@@ -212,7 +214,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             i18n::negotiate,
         ));
-    Router::new()
+    let app = Router::new()
         .nest("/api", api)
         .route("/theme.json", get(routes::theme))
         .route("/branding/{file}", get(routes::branding))
@@ -224,12 +226,9 @@ pub fn app(state: AppState) -> Router {
             security::deadline,
         ))
         .layer(CatchPanicLayer::custom(routes::panic_response))
-        .layer(middleware::from_fn(security::headers))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            request_log::log,
-        ))
-        .with_state(state)
+        .layer(middleware::from_fn(security::headers));
+    // Outermost: the request's id, span, closing line and metric.
+    request_log::install(app, &state).with_state(state)
 }
 
 /// An [`AppState`] for the crate's own tests, on a store of

@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use sspr_server::assets::Assets;
 use sspr_server::clock::{OsEntropy, SystemClock};
 use sspr_server::config::DirectoryKind;
-use sspr_server::config::{Config, MailKind, SmsKind};
-use sspr_server::delivery::{DevOutbox, HttpSms, Smtp, Transport};
+use sspr_server::config::{Config, MailKind, SmsKind, VoiceKind};
+use sspr_server::delivery::{DevOutbox, HttpSms, HttpVoice, Smtp, Transport};
 use sspr_server::directory::Directory;
 use sspr_server::directory::builtin::Builtin;
 use sspr_server::directory::instrumented::Instrumented;
@@ -20,6 +20,8 @@ use sspr_server::limits::IpLimits;
 use sspr_server::metrics::Metrics;
 use sspr_server::outbox::{Outbox, Policy};
 use sspr_server::pacing::Paces;
+use sspr_server::ports::InsightsStore;
+use sspr_server::ports::{EnrolmentStore, FlowStore, SessionStore, into_sqlx};
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
 use sspr_server::{AppState, app};
@@ -690,12 +692,9 @@ async fn audit_export(
 
 async fn policy_report(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.store.url, 1).await?;
-    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
-        "SELECT detail, COUNT(*) FROM audit_events WHERE activity = $1 GROUP BY detail ORDER BY detail",
-    )
-    .bind(sspr_server::password::WOULD_REJECT)
-    .fetch_all(store.pool())
-    .await?;
+    let rows = store
+        .count_by_detail(sspr_server::password::WOULD_REJECT)
+        .await?;
     let count = |what: &str| {
         rows.iter()
             .find(|(d, _)| d.as_deref() == Some(what))
@@ -766,19 +765,14 @@ async fn housekeeping(state: AppState) {
     loop {
         tick.tick().await;
         let now = state.clock.now();
-        let pool = state.store.pool();
         let swept = async {
             state.limits.sweep(now).await?;
             sspr_server::methods::throttle::sweep(&state, now).await?;
-            for sql in [
-                "DELETE FROM reset_flows WHERE expires_at <= $1",
-                "DELETE FROM pow_challenges WHERE expires_at <= $1",
-                "DELETE FROM stepup_challenges WHERE expires_at <= $1",
-                "DELETE FROM enrollments WHERE expires_at <= $1",
-                "DELETE FROM sessions WHERE expires_at <= $1",
-            ] {
-                sqlx::query(sql).bind(now).execute(pool).await?;
-            }
+            let store = &state.store;
+            store.purge_expired_flows(now).await.map_err(into_sqlx)?;
+            store.purge_expired_pow(now).await.map_err(into_sqlx)?;
+            store.sweep_enrolments(now).await.map_err(into_sqlx)?;
+            store.sweep_sessions(now).await.map_err(into_sqlx)?;
             Ok::<(), sqlx::Error>(())
         }
         .await;
@@ -836,7 +830,23 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
             .map_err(|e| anyhow::anyhow!("delivery: {e}"))?,
         ),
     };
-    let outbox = Outbox::new(mail, sms, Policy::from(&config.delivery));
+    let mut outbox = Outbox::new(mail, sms, Policy::from(&config.delivery));
+    match config.delivery.voice {
+        None => {}
+        Some(VoiceKind::Outbox) => outbox = outbox.with_voice(outbox_dir.clone()),
+        Some(VoiceKind::Http) => {
+            let voice = HttpVoice::new(
+                config
+                    .delivery
+                    .voice_http_url
+                    .as_deref()
+                    .unwrap_or_default(),
+                config.delivery.voice_http_token.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("delivery: {e}"))?;
+            outbox = outbox.with_voice(Arc::new(voice));
+        }
+    }
     let demo = config.directory.demo_users;
     let directory: Arc<dyn Directory> = match (config.directory.kind, &config.directory.ldap) {
         (DirectoryKind::Builtin, _) | (_, None) => {

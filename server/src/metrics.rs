@@ -57,17 +57,18 @@ pub const DIRECTORY_OPS: [&str; 12] = [
 pub const ALERT_KINDS: [&str; 2] = ["resets", "blocks"];
 
 /// The delivery channels the outbox reports on.
-pub const CHANNELS: [&str; 2] = ["mail", "sms"];
+pub const CHANNELS: [&str; 3] = ["mail", "sms", "voice"];
 
 /// How long a before-scrape hook may take before the scrape goes on without it.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(2);
 
-const METHOD_KINDS: [MethodKind; 6] = [
+const METHOD_KINDS: [MethodKind; 7] = [
     MethodKind::Email,
     MethodKind::Sms,
     MethodKind::Authenticator,
     MethodKind::RecoveryCode,
     MethodKind::SecurityQuestions,
+    MethodKind::OfficePhone,
     MethodKind::Passkey,
 ];
 
@@ -184,6 +185,7 @@ fn channel(name: &str) -> &'static str {
     match name {
         "mail" | "email" => "mail",
         "sms" => "sms",
+        "voice" => "voice",
         _ => OTHER,
     }
 }

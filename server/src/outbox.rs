@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use tokio::sync::Notify;
 
 use crate::AppState;
@@ -39,7 +38,8 @@ use crate::clock::UnixTime;
 use crate::config::DeliveryConfig;
 use crate::delivery::{Outgoing, Transport};
 use crate::error::ApiError;
-use crate::store::Backend;
+use crate::ports::{self, ClaimedRow as Row, NewOutboxRow, OutboxStore, OutboxTx};
+use crate::store::StoreError;
 
 /// What a row's `kind` says of its payload.
 pub const MESSAGE: &str = "message";
@@ -62,6 +62,8 @@ const MAX_BACKOFF: i64 = 3600;
 pub enum Channel {
     Mail,
     Sms,
+    /// A call whose provider reads the code aloud.
+    Voice,
 }
 
 impl Channel {
@@ -69,6 +71,7 @@ impl Channel {
         match self {
             Channel::Mail => "mail",
             Channel::Sms => "sms",
+            Channel::Voice => "voice",
         }
     }
 
@@ -76,6 +79,7 @@ impl Channel {
         match msg {
             Outgoing::Mail { .. } => Channel::Mail,
             Outgoing::Sms { .. } => Channel::Sms,
+            Outgoing::Call { .. } => Channel::Voice,
         }
     }
 }
@@ -115,6 +119,7 @@ impl Policy {
 pub struct Outbox {
     mail: Arc<dyn Transport>,
     sms: Arc<dyn Transport>,
+    voice: Arc<dyn Transport>,
     bell: Arc<Notify>,
     pub policy: Policy,
 }
@@ -124,20 +129,28 @@ impl std::fmt::Debug for Outbox {
         f.debug_struct("Outbox")
             .field("mail", &self.mail)
             .field("sms", &self.sms)
+            .field("voice", &self.voice)
             .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
 impl Outbox {
-    /// `mail` and `sms` may be the same transport.
+    /// `mail` and `sms` may be the same transport. No calls: see
+    /// [`Outbox::with_voice`].
     pub fn new(mail: Arc<dyn Transport>, sms: Arc<dyn Transport>, policy: Policy) -> Outbox {
         Outbox {
             mail,
             sms,
+            voice: Arc::new(crate::delivery::NoVoice),
             bell: Arc::new(Notify::new()),
             policy,
         }
+    }
+
+    /// The same outbox, with `voice` carrying calls (`delivery.voice`).
+    pub fn with_voice(self, voice: Arc<dyn Transport>) -> Outbox {
+        Outbox { voice, ..self }
     }
 
     /// The mail and the SMS transport, for readiness.
@@ -154,6 +167,7 @@ impl Outbox {
         match channel {
             Channel::Mail => self.mail.as_ref(),
             Channel::Sms => self.sms.as_ref(),
+            Channel::Voice => self.voice.as_ref(),
         }
     }
 }
@@ -249,7 +263,7 @@ impl Batch {
     /// have a tenth more room, so a queue full of codes never refuses them.
     pub async fn add(
         &mut self,
-        conn: &mut AnyConnection,
+        conn: &mut dyn OutboxTx,
         state: &AppState,
         item: Item,
     ) -> Result<bool, sqlx::Error> {
@@ -262,23 +276,21 @@ impl Batch {
         } else {
             limit + limit / 10
         };
-        let done = sqlx::query(
-            "INSERT INTO outbox (id, kind, channel, account, subject, payload, created_at, not_after, next_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE (SELECT COUNT(*) FROM outbox) < $10",
-        )
-        .bind(&id)
-        .bind(item.kind)
-        .bind(item.channel.as_str())
-        .bind(item.account.as_deref())
-        .bind(item.subject.as_deref())
-        .bind(sealed)
-        .bind(now)
-        .bind(item.not_after)
-        .bind(now + item.hold)
-        .bind(room)
-        .execute(&mut *conn)
-        .await?;
-        let added = done.rows_affected() == 1;
+        let row = NewOutboxRow {
+            id: &id,
+            kind: item.kind,
+            channel: item.channel.as_str(),
+            account: item.account.as_deref(),
+            subject: item.subject.as_deref(),
+            payload: &sealed,
+            created_at: now,
+            not_after: item.not_after,
+            next_at: now + item.hold,
+        };
+        let added = conn
+            .enqueue_outbox(&row, room)
+            .await
+            .map_err(ports::into_sqlx)?;
         if added {
             self.added.push(id);
         } else {
@@ -290,7 +302,7 @@ impl Batch {
     /// [`Batch::add`] for each of `items`.
     pub async fn add_all(
         &mut self,
-        conn: &mut AnyConnection,
+        conn: &mut dyn OutboxTx,
         state: &AppState,
         items: impl IntoIterator<Item = Item>,
     ) -> Result<(), sqlx::Error> {
@@ -336,27 +348,24 @@ impl Batch {
 /// many flows ask, and an attacker cannot fill the queue by making codes
 /// wait on their cooldown.
 pub async fn supersede(
-    conn: &mut AnyConnection,
+    conn: &mut dyn OutboxTx,
     kind: &str,
     subject: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM outbox WHERE kind = $1 AND subject = $2")
-        .bind(kind)
-        .bind(subject)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    conn.supersede_outbox(kind, subject)
+        .await
+        .map_err(ports::into_sqlx)
 }
 
 /// Sends held rows now.
 pub async fn release(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error> {
     let now = state.clock.now();
     for id in ids {
-        sqlx::query("UPDATE outbox SET next_at = $1 WHERE id = $2 AND attempts = 0")
-            .bind(now)
-            .bind(id)
-            .execute(state.store.pool())
-            .await?;
+        state
+            .store
+            .release_outbox_row(id, now)
+            .await
+            .map_err(ports::into_sqlx)?;
     }
     state.outbox.wake();
     Ok(())
@@ -365,10 +374,11 @@ pub async fn release(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error
 /// Drops held rows: what they announce did not happen.
 pub async fn cancel(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error> {
     for id in ids {
-        sqlx::query("DELETE FROM outbox WHERE id = $1")
-            .bind(id)
-            .execute(state.store.pool())
-            .await?;
+        state
+            .store
+            .delete_outbox_row(id)
+            .await
+            .map_err(ports::into_sqlx)?;
     }
     Ok(())
 }
@@ -409,19 +419,6 @@ pub trait Resolve: Send + Sync {
 /// The job kinds a worker knows, by `kind`.
 pub type Resolvers = HashMap<&'static str, Arc<dyn Resolve>>;
 
-/// A claimed row.
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    kind: String,
-    channel: String,
-    account: Option<String>,
-    payload: String,
-    created_at: i64,
-    not_after: Option<i64>,
-    attempts: i64,
-}
-
 /// Starts this node's worker.
 pub fn spawn_worker(state: AppState, resolvers: Resolvers) -> tokio::task::JoinHandle<()> {
     let resolvers = Arc::new(resolvers);
@@ -445,7 +442,7 @@ pub fn spawn_worker(state: AppState, resolvers: Resolvers) -> tokio::task::JoinH
 }
 
 /// Claims what is due and handles it; returns how many rows it took.
-pub async fn run_once(state: &AppState, resolvers: Arc<Resolvers>) -> Result<usize, sqlx::Error> {
+pub async fn run_once(state: &AppState, resolvers: Arc<Resolvers>) -> Result<usize, StoreError> {
     let rows = claim(state).await?;
     let n = rows.len();
     let mut tasks = tokio::task::JoinSet::new();
@@ -465,23 +462,9 @@ pub async fn run_once(state: &AppState, resolvers: Arc<Resolvers>) -> Result<usi
 }
 
 /// Takes up to [`BATCH`] due rows for [`LEASE`] seconds, atomically.
-async fn claim(state: &AppState) -> Result<Vec<Row>, sqlx::Error> {
+async fn claim(state: &AppState) -> Result<Vec<Row>, StoreError> {
     let now = state.clock.now();
-    let lock = match state.store.backend() {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    sqlx::query_as::<_, Row>(&format!(
-        "UPDATE outbox SET lease_until = $1, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM outbox WHERE next_at <= $2 AND lease_until <= $2 \
-                      ORDER BY next_at LIMIT $3 {lock}) \
-         RETURNING id, kind, channel, account, payload, created_at, not_after, attempts"
-    ))
-    .bind(now + LEASE)
-    .bind(now)
-    .bind(BATCH)
-    .fetch_all(state.store.pool())
-    .await
+    state.store.claim_outbox(now, now + LEASE, BATCH).await
 }
 
 /// Why a row ended without being sent.
@@ -494,10 +477,10 @@ enum Failed {
 
 async fn handle(state: &AppState, resolvers: &Resolvers, row: Row) {
     let now = state.clock.now();
-    let channel = if row.channel == "sms" {
-        Channel::Sms
-    } else {
-        Channel::Mail
+    let channel = match row.channel.as_str() {
+        "sms" => Channel::Sms,
+        "voice" => Channel::Voice,
+        _ => Channel::Mail,
     };
     if row.not_after.is_some_and(|t| t <= now) {
         return fail(state, &row, channel, Failed::Expired).await;
@@ -524,12 +507,7 @@ async fn handle(state: &AppState, resolvers: &Resolvers, row: Row) {
             Ok(Resolution::Send(m)) => {
                 if payload != before {
                     let sealed = state.keys.seal(&payload, state.entropy.as_ref());
-                    if let Err(e) = sqlx::query("UPDATE outbox SET payload = $1 WHERE id = $2")
-                        .bind(sealed)
-                        .bind(&row.id)
-                        .execute(state.store.pool())
-                        .await
-                    {
+                    if let Err(e) = state.store.rewrite_outbox_payload(&row.id, &sealed).await {
                         // Not sent: the lease ends and the job is resolved again.
                         tracing::warn!(error = %e, "outbox: cannot note a resolved job");
                         return;
@@ -586,26 +564,17 @@ async fn later(state: &AppState, row: &Row, at: UnixTime, error: Option<&str>) {
     } else {
         row.attempts - 1
     };
-    let r = sqlx::query(
-        "UPDATE outbox SET next_at = $1, lease_until = 0, attempts = $2, last_error = $3 WHERE id = $4",
-    )
-    .bind(at)
-    .bind(attempts)
-    .bind(error)
-    .bind(&row.id)
-    .execute(state.store.pool())
-    .await;
-    if let Err(e) = r {
+    if let Err(e) = state
+        .store
+        .reschedule_outbox(&row.id, at, attempts, error)
+        .await
+    {
         tracing::warn!(error = %e, "outbox: cannot reschedule; the lease will free it");
     }
 }
 
 async fn delete(state: &AppState, id: &str) {
-    if let Err(e) = sqlx::query("DELETE FROM outbox WHERE id = $1")
-        .bind(id)
-        .execute(state.store.pool())
-        .await
-    {
+    if let Err(e) = state.store.delete_outbox_row(id).await {
         tracing::warn!(error = %e, "outbox: cannot delete a handled row; it may be sent again");
     }
 }
@@ -681,12 +650,12 @@ pub fn report_depth(state: &AppState) {
 }
 
 /// Depth and the oldest row's age in seconds.
-pub async fn depth(state: &AppState) -> Result<(i64, i64), sqlx::Error> {
-    let (n, oldest): (i64, Option<i64>) =
-        sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox")
-            .fetch_one(state.store.pool())
-            .await?;
-    Ok((n, oldest.map_or(0, |t| (state.clock.now() - t).max(0))))
+pub async fn depth(state: &AppState) -> Result<(i64, i64), StoreError> {
+    let d = state.store.outbox_depth().await?;
+    Ok((
+        d.rows,
+        d.oldest.map_or(0, |t| (state.clock.now() - t).max(0)),
+    ))
 }
 
 #[cfg(test)]
@@ -767,11 +736,20 @@ mod tests {
     }
 
     async fn failures(state: &AppState) -> Vec<(String, String)> {
-        sqlx::query_as("SELECT actor, detail FROM audit_events WHERE activity = $1 ORDER BY at")
-            .bind(audit::DELIVERY_FAILED)
-            .fetch_all(state.store.pool())
+        use crate::ports::{AuditFilter, AuditStore};
+        let filter = AuditFilter {
+            activity: Some(audit::DELIVERY_FAILED),
+            limit: 1_000,
+            ..Default::default()
+        };
+        state
+            .store
+            .audit_events(&filter)
             .await
             .unwrap()
+            .into_iter()
+            .map(|e| (e.actor, e.detail.unwrap_or_default()))
+            .collect()
     }
 
     /// Each backend, with a fresh state on it and the relay it sends to.
@@ -971,7 +949,7 @@ mod tests {
                     "{m:?}{}",
                     match m {
                         Outgoing::Mail { to, .. } => to.clone(),
-                        Outgoing::Sms { to, .. } => to.clone(),
+                        Outgoing::Sms { to, .. } | Outgoing::Call { to, .. } => to.clone(),
                     }
                 )
             });

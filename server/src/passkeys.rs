@@ -26,10 +26,9 @@ use crate::AppState;
 use crate::client_ip::ClientIp;
 use crate::error::ApiError;
 use crate::json::ApiJson;
-use crate::methods::passkey::{self as ceremony, Asserted, LIMIT};
-use crate::methods::{self, NewMethod};
-use crate::outbox;
-use crate::ports::{NewPasskey, NewSession, PasskeyStore, Purpose, SessionStore};
+use crate::methods;
+use crate::methods::passkey::{self as ceremony, Asserted};
+use crate::ports::{NewSession, PasskeyStore, Purpose, SessionStore};
 use crate::reset;
 use crate::routes::{NoFields, SignedIn, step_limit};
 use crate::security_info;
@@ -56,26 +55,22 @@ fn name_of(typed: &str) -> Result<String, ApiError> {
     })
 }
 
-/// Begins adding a passkey.
-pub async fn register_begin(state: &AppState, s: &Session) -> Result<PasskeyChallenge, ApiError> {
-    offered(state)?;
-    let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    security_info::require_stepup(state, s, &stored)?;
-    if stored
-        .iter()
-        .filter(|m| m.kind == MethodKind::Passkey)
-        .count()
-        >= LIMIT
-    {
-        return Err(ApiError::MethodLimit);
-    }
+/// Begins adding a passkey, if security info's rules let the user add one
+/// now (see [`security_info::may_add_passkey`]).
+pub async fn register_begin(
+    state: &AppState,
+    s: &Session,
+    ip: &str,
+) -> Result<PasskeyChallenge, ApiError> {
+    security_info::may_add_passkey(state, s, ip).await?;
     let existing = state.store.passkeys_of(&s.user.id).await?;
     let (ceremony, options) =
         ceremony::begin_registration(state, &s.hash, &s.user, &existing).await?;
     Ok(PasskeyChallenge { ceremony, options })
 }
 
-/// Finishes adding a passkey, under the name the user gave it.
+/// Finishes adding a passkey, under the name the user gave it: the
+/// ceremony is checked here, the change is security info's.
 pub async fn register_finish(
     state: &AppState,
     s: &Session,
@@ -87,66 +82,7 @@ pub async fn register_finish(
     let made =
         ceremony::finish_registration(state, &s.hash, &s.user.id, &req.ceremony, &req.credential)
             .await?;
-    let stored = methods::for_user(state, Some(&s.user.id)).await?;
-    if stored
-        .iter()
-        .filter(|m| m.kind == MethodKind::Passkey)
-        .count()
-        >= LIMIT
-    {
-        return Err(ApiError::MethodLimit);
-    }
-    let before = security_info::usable_kinds(state, &s.user, &stored);
-    let now = state.clock.now();
-    let kind = MethodKind::Passkey;
-    let mut tx = methods::begin_change(state, &s.user, !s.stepped_up(now)).await?;
-    let method_id = methods::add(
-        &mut tx,
-        state,
-        &s.user,
-        NewMethod {
-            kind,
-            target: Some(&name),
-            secret: None,
-            used_step: None,
-        },
-    )
-    .await?;
-    let inserted = state
-        .store
-        .insert_passkey(
-            &mut tx,
-            &NewPasskey {
-                method_id: &method_id,
-                user_id: &s.user.id,
-                credential_id: &made.credential_id,
-                user_handle: &made.user_handle,
-                public_key: &made.public_key,
-                sign_count: 0,
-                name: &name,
-                created_at: now,
-            },
-        )
-        .await?;
-    if !inserted {
-        // Dropping the transaction drops the method row with it.
-        return Err(ApiError::PasskeyTaken);
-    }
-    let mut batch = outbox::Batch::default();
-    let what = methods::of(kind).added_key();
-    batch
-        .add_all(
-            &mut tx,
-            state,
-            security_info::change_mail(state, &s.user, what, None),
-        )
-        .await?;
-    tx.commit().await?;
-    let _ = batch.committed(state).await;
-    security_info::registered(state, s, ip, kind, before).await?;
-    // Making it proved the user holds it, as confirming a code does.
-    session::mark_stepped_up(state, &s.hash).await?;
-    security_info::view(state, s).await
+    security_info::add_passkey(state, s, ip, &name, &made).await
 }
 
 /// Renames one of the user's passkeys.
@@ -157,25 +93,7 @@ pub async fn rename(
     req: &PasskeyRename,
 ) -> Result<SecurityInfoView, ApiError> {
     let name = name_of(&req.name)?;
-    if !state
-        .store
-        .rename_passkey(&s.user.id, &req.method, &name)
-        .await?
-    {
-        return Err(ApiError::InvalidField {
-            field: "method".into(),
-            reason: "not one of your passkeys".into(),
-        });
-    }
-    security_info::changed(
-        state,
-        s,
-        ip,
-        "User changed security info",
-        MethodKind::Passkey,
-    )
-    .await;
-    security_info::view(state, s).await
+    security_info::rename_passkey(state, s, ip, &req.method, &name).await
 }
 
 /// Begins signing in with a passkey: the ceremony, and the cookie token it
@@ -261,7 +179,7 @@ pub async fn http_register_begin(
     me: SignedIn,
     ApiJson(NoFields {}): ApiJson<NoFields>,
 ) -> Result<Json<PasskeyChallenge>, ApiError> {
-    register_begin(&state, &me.session).await.map(Json)
+    register_begin(&state, &me.session, &me.ip).await.map(Json)
 }
 
 pub async fn http_register_finish(

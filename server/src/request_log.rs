@@ -14,69 +14,180 @@
 //! the matched route pattern only: a path that matched no route is `other`,
 //! so no request can add a series.
 
-use axum::extract::{FromRequestParts, MatchedPath, Request, State};
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
-use tracing::Instrument;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, Response};
+use axum::middleware::{self, Next};
+use tower_http::classify::ServerErrorsFailureClass;
+use tower_http::propagate_header::PropagateHeaderLayer;
+use tower_http::trace::{MakeSpan, OnFailure, OnResponse, TraceLayer};
+use tracing::Span;
 
 use crate::AppState;
 use crate::client_ip::ClientIp;
 use crate::error::Failure;
+use crate::metrics::Metrics;
 
 /// The header that carries the id back.
 pub const REQUEST_ID: &str = "x-request-id";
 
-pub async fn log(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Wraps `router` in the request log, outermost first:
+/// 1. [`identify`]: a fresh id from the app's entropy (a client's own
+///    `X-Request-Id` is replaced, so no client names its own lines), and
+///    the [`Facts`] the span and the closing line need;
+/// 2. the id copied onto the response (`PropagateHeaderLayer`);
+/// 3. tower-http's `TraceLayer`: the span ([`RequestSpan`]), the closing
+///    line and the metric ([`RequestLine`]), a body that broke while
+///    streaming ([`BodyFailure`]);
+/// 4. [`carry`]: the facts handed on to the response, where
+///    [`RequestLine`] reads them (tower-http hands it the response only).
+pub fn install(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(RequestSpan)
+        .on_request(())
+        .on_response(RequestLine {
+            metrics: state.metrics.clone(),
+        })
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(BodyFailure);
+    router
+        .layer(middleware::from_fn(carry))
+        .layer(trace)
+        .layer(PropagateHeaderLayer::new(
+            axum::http::HeaderName::from_static(REQUEST_ID),
+        ))
+        .layer(middleware::map_request_with_state(state.clone(), identify))
+}
+
+/// What the log knows of a request before it runs.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub id: String,
+    pub method: Method,
+    /// The matched route's pattern (`/branding/{file}`); `None` for a path
+    /// that matched none (the metric's `other`).
+    pub matched: Option<String>,
+    /// The client as the portal resolves it (`client_ip`, trusted proxies).
+    pub client: ClientIp,
+}
+
+impl Facts {
+    /// What the span names: the route's pattern, else the path (never the
+    /// query), at most 200 characters.
+    fn route(&self, req_path: &str) -> String {
+        self.matched
+            .as_deref()
+            .unwrap_or(req_path)
+            .chars()
+            .take(200)
+            .collect()
+    }
+}
+
+/// Gives the request its id and [`Facts`].
+async fn identify(
+    State(state): State<AppState>,
+    client: ClientIp,
+    matched: Option<MatchedPath>,
+    mut req: Request,
+) -> Request {
     let id = state.entropy.hex_id(8);
-    let method = req.method().clone();
-    let matched = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string());
-    // The route's pattern, not the path: `/branding/{file}`, and static
-    // files by their path (no query, no fragment).
-    let route = matched
-        .clone()
-        .unwrap_or_else(|| req.uri().path().to_string())
-        .chars()
-        .take(200)
-        .collect::<String>();
-    let (mut parts, body) = req.into_parts();
-    let Ok(client) = ClientIp::from_request_parts(&mut parts, &state).await;
-    let req = Request::from_parts(parts, body);
-    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
-    let start = std::time::Instant::now();
-    let mut resp = next.run(req).instrument(span.clone()).await;
-    let took = start.elapsed();
-    let ms = took.as_secs_f64() * 1000.0;
-    let status = resp.status().as_u16();
-    span.in_scope(|| report(&mut resp));
-    state
-        .metrics
-        .http_request(matched.as_deref(), &method, status, took);
-    span.in_scope(|| {
-        tracing::info!(
-            status,
-            ms = (ms * 10.0).round() / 10.0,
-            client = %client.audit(),
-            "request"
-        );
-    });
     if let Ok(v) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert(REQUEST_ID, v);
+        req.headers_mut().insert(REQUEST_ID, v);
+    }
+    let facts = Facts {
+        id,
+        method: req.method().clone(),
+        matched: matched.map(|m| m.as_str().to_string()),
+        client,
+    };
+    req.extensions_mut().insert(facts);
+    req
+}
+
+/// Hands the request's [`Facts`] on to its response.
+async fn carry(req: Request, next: Next) -> axum::response::Response {
+    let facts = req.extensions().get::<Facts>().cloned();
+    let mut resp = next.run(req).await;
+    if let Some(facts) = facts {
+        resp.extensions_mut().insert(facts);
     }
     resp
 }
 
+/// The request's span: id, method, route, client. Every line a handler
+/// logs is inside it.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestSpan;
+
+impl<B> MakeSpan<B> for RequestSpan {
+    fn make_span(&mut self, req: &Request<B>) -> Span {
+        match req.extensions().get::<Facts>() {
+            Some(f) => tracing::info_span!(
+                "request",
+                id = %f.id,
+                method = %f.method,
+                route = %f.route(req.uri().path()),
+                client = %f.client.audit(),
+            ),
+            None => tracing::info_span!("request", method = %req.method()),
+        }
+    }
+}
+
+/// The closing line (status, duration, client) and the duration metric,
+/// after the error the response carries, if any.
+#[derive(Debug, Clone)]
+pub struct RequestLine {
+    metrics: std::sync::Arc<Metrics>,
+}
+
+impl<B> OnResponse<B> for RequestLine {
+    fn on_response(self, resp: &Response<B>, latency: Duration, _span: &Span) {
+        let status = resp.status().as_u16();
+        if let Some(failure) = resp.extensions().get::<Failure>() {
+            log_failure(failure, status);
+        }
+        let ms = (latency.as_secs_f64() * 10_000.0).round() / 10.0;
+        match resp.extensions().get::<Facts>() {
+            Some(f) => {
+                self.metrics
+                    .http_request(f.matched.as_deref(), &f.method, status, latency);
+                tracing::info!(status, ms, client = %f.client.audit(), "request");
+            }
+            None => tracing::info!(status, ms, "request"),
+        }
+    }
+}
+
+/// A response whose body broke while it streamed (a 5xx status is logged
+/// with its cause by [`RequestLine`], so it is not logged again here).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyFailure;
+
+impl OnFailure<ServerErrorsFailureClass> for BodyFailure {
+    fn on_failure(&mut self, class: ServerErrorsFailureClass, _latency: Duration, _span: &Span) {
+        if let ServerErrorsFailureClass::Error(cause) = class {
+            tracing::error!(cause = %cause, "response body failed");
+        }
+    }
+}
+
 /// Logs the error a response carries, if any, in the current span, and takes
-/// it out of the response. [`log`] calls it for every response; a response
-/// that arrives after its request timed out is reported where it is dropped.
-pub fn report(resp: &mut Response) {
-    let Some(failure) = resp.extensions_mut().remove::<Failure>() else {
-        return;
-    };
-    let status = resp.status().as_u16();
+/// it out of the response. A response that arrives after its request timed
+/// out is reported here, where it is dropped (`security::deadline`).
+pub fn report(resp: &mut axum::response::Response) {
+    if let Some(failure) = resp.extensions_mut().remove::<Failure>() {
+        log_failure(&failure, resp.status().as_u16());
+    }
+}
+
+/// A failure at error with its whole cause chain, a refusal at debug
+/// without serde's reason.
+fn log_failure(failure: &Failure, status: u16) {
     if failure.is_failure() {
         tracing::error!(status, cause = %failure.chain(), "request failed");
     } else {
@@ -167,9 +278,8 @@ mod tests {
             .layer(middleware::from_fn_with_state(
                 state.clone(),
                 crate::security::deadline,
-            ))
-            .layer(middleware::from_fn_with_state(state.clone(), super::log))
-            .with_state(state);
+            ));
+        let app = super::install(app, &state).with_state(state);
         let call = |path: &'static str| {
             let app = app.clone();
             async move {
@@ -193,6 +303,24 @@ mod tests {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         let (status, late) = call("/late").await;
         assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+        // An id the client sends is replaced by the portal's own.
+        let resp = app
+            .clone()
+            .oneshot(
+                Request::get("/refuses")
+                    .header(super::REQUEST_ID, "chosen-by-client")
+                    .body(Body::empty())
+                    .unwrap_or_default(),
+            )
+            .await
+            .unwrap_or_else(|e| match e {});
+        let id = resp
+            .headers()
+            .get(super::REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(id.len(), 16, "{id}");
+        assert_ne!(id, "chosen-by-client");
         // The handler goes on after the 408 and fails on its own.
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
 

@@ -23,6 +23,7 @@ use crate::methods::code::numeric_code;
 use crate::methods::throttle;
 use crate::methods::{Challenge, CodePurpose, Proof, ProofAt, SentCode};
 use crate::outbox;
+use crate::ports::{ChangeStore, NewStepUp, SessionStore, StepUp};
 use crate::session::{self, Session};
 
 /// A challenge must be answered within 10 minutes.
@@ -78,21 +79,23 @@ pub async fn start(
     };
     let key = challenge_key(s);
     let expires_at = now + LIFETIME;
-    let mut tx = state.store.pool().begin().await?;
-    sqlx::query(
-        "INSERT INTO stepup_challenges (session_hash, method_id, code_hash, attempts, sent_at, expires_at) \
-         VALUES ($1, $2, $3, 0, $4, $5) \
-         ON CONFLICT (session_hash) DO UPDATE SET method_id = excluded.method_id, \
-           code_hash = excluded.code_hash, attempts = 0, sent_at = excluded.sent_at, \
-           expires_at = excluded.expires_at",
-    )
-    .bind(&s.hash)
-    .bind(&m.id)
-    .bind(code.as_ref().map(|(c, _)| state.keys.code_hash(&key, c.expose())))
-    .bind(code.as_ref().map(|_| now))
-    .bind(expires_at)
-    .execute(&mut *tx)
-    .await?;
+    let mut tx = state.store.begin_change().await?;
+    let code_hash = code
+        .as_ref()
+        .map(|(c, _)| state.keys.code_hash(&key, c.expose()));
+    state
+        .store
+        .put_stepup(
+            &mut tx,
+            &NewStepUp {
+                session_hash: &s.hash,
+                method_id: &m.id,
+                code_hash: code_hash.as_deref(),
+                sent_at: code.as_ref().map(|_| now),
+                expires: expires_at,
+            },
+        )
+        .await?;
     // The code's message goes in the challenge's transaction, and never once
     // the challenge has expired.
     let mut batch = outbox::Batch::default();
@@ -141,14 +144,14 @@ pub async fn verify(
 
 async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<(), ApiError> {
     let now = state.clock.now();
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT method_id, code_hash FROM stepup_challenges WHERE session_hash = $1 AND expires_at > $2",
-    )
-    .bind(&s.hash)
-    .bind(now)
-    .fetch_optional(state.store.pool())
-    .await?;
-    let (method_id, code_hash) = row.ok_or(ApiError::EnrollmentExpired)?;
+    let StepUp {
+        method_id,
+        code_hash,
+    } = state
+        .store
+        .stepup(&s.hash, now)
+        .await?
+        .ok_or(ApiError::EnrollmentExpired)?;
     let stored = methods::for_user(state, Some(&s.user.id)).await?;
     let m = stored
         .iter()
@@ -198,14 +201,7 @@ async fn check(state: &AppState, s: &Session, ip: &str, code: &str) -> Result<()
     if !ok {
         throttle::fail_reserved(state, &own).await?;
         let blocked = throttle::fail_unreserved(state, &account).await?;
-        let attempts: Option<i64> = sqlx::query_scalar(
-            "UPDATE stepup_challenges SET attempts = attempts + 1 WHERE session_hash = $1 RETURNING attempts",
-        )
-        .bind(&s.hash)
-        .fetch_all(state.store.pool())
-        .await?
-        .into_iter()
-        .next();
+        let attempts = state.store.fail_stepup(&s.hash).await?;
         if attempts.is_none_or(|a| a >= ATTEMPTS) {
             delete(state, s).await?;
         }
@@ -239,9 +235,5 @@ pub fn stepup_subject(user_id: &str) -> String {
 }
 
 async fn delete(state: &AppState, s: &Session) -> Result<bool, ApiError> {
-    let done = sqlx::query("DELETE FROM stepup_challenges WHERE session_hash = $1")
-        .bind(&s.hash)
-        .execute(state.store.pool())
-        .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(state.store.take_stepup(&s.hash).await?)
 }

@@ -11,7 +11,9 @@ use crate::delivery::Outgoing;
 use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::outbox;
+use crate::ports::{self, ChangeStore, NewPass, PassRow, RedeemedPass, TapStore};
 use crate::secret::Secret;
+use crate::store::StoreError;
 
 pub const MIN_LENGTH: usize = 8;
 pub const MAX_LENGTH: usize = 48;
@@ -57,6 +59,11 @@ pub fn parse_lifetime(text: &str) -> Result<i64, TapError> {
     }
 }
 
+/// A store failure, told as the query's own error (the CLI prints it).
+fn store_failed(e: StoreError) -> TapError {
+    TapError::Store(ports::into_sqlx(e).to_string())
+}
+
 fn pass_hash(state: &AppState, user_id: &str, pass: &str) -> String {
     state.keys.code_hash(&format!("tap:{user_id}"), pass)
 }
@@ -90,39 +97,36 @@ pub async fn issue(
     }
     let now = state.clock.now();
     let expires = now + lifetime;
-    let store = |e: sqlx::Error| TapError::Store(e.to_string());
-    let mut tx = state.store.pool().begin().await.map_err(store)?;
+    let mut change = state.store.begin_change().await.map_err(store_failed)?;
     // One live pass per user: a new one voids the older ones.
-    let voided = sqlx::query(
-        "UPDATE access_passes SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(&user.id)
-    .execute(&mut *tx)
-    .await
-    .map_err(store)?
-    .rows_affected();
-    sqlx::query(
-        "INSERT INTO access_passes (id, user_id, pass_hash, one_time, created_at, expires_at, issued_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(state.entropy.hex_id(8))
-    .bind(&user.id)
-    .bind(pass_hash(state, &user.id, &pass))
-    .bind(i64::from(one_time))
-    .bind(now)
-    .bind(expires)
-    .bind(by)
-    .execute(&mut *tx)
-    .await
-    .map_err(store)?;
+    let id = state.entropy.hex_id(8);
+    let hash = pass_hash(state, &user.id, &pass);
+    let voided = state
+        .store
+        .issue_pass(
+            &mut change,
+            &NewPass {
+                id: &id,
+                user_id: &user.id,
+                hash: &hash,
+                one_time,
+                created: now,
+                expires,
+                issued_by: by,
+            },
+        )
+        .await
+        .map_err(store_failed)?;
     // The user's notice is queued with the pass it announces.
     let mut batch = outbox::Batch::default();
     if let Some(msg) = issued_notice(state, &user, expires) {
         let item = outbox::Item::message(&msg, Some(&user.username));
-        batch.add(&mut tx, state, item).await.map_err(store)?;
+        batch
+            .add(&mut change, state, item)
+            .await
+            .map_err(|e| TapError::Store(e.to_string()))?;
     }
-    tx.commit().await.map_err(store)?;
+    change.commit().await.map_err(store_failed)?;
     let _ = batch.committed(state).await;
     let detail = format!(
         "{} pass issued by {by}{}",
@@ -198,17 +202,6 @@ pub struct PassInfo {
     pub issued_by: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
-struct PassRow {
-    id: String,
-    user_id: String,
-    one_time: i64,
-    created_at: i64,
-    expires_at: i64,
-    used_at: Option<i64>,
-    issued_by: Option<String>,
-}
-
 /// Live passes (not expired, revoked or used up), optionally for one user.
 pub async fn list(state: &AppState, username: Option<&str>) -> Result<Vec<PassInfo>, TapError> {
     let user = match username {
@@ -216,16 +209,11 @@ pub async fn list(state: &AppState, username: Option<&str>) -> Result<Vec<PassIn
         None => None,
     };
     let now = state.clock.now();
-    let rows: Vec<PassRow> = sqlx::query_as(
-        "SELECT id, user_id, one_time, created_at, expires_at, used_at, issued_by FROM access_passes \
-         WHERE revoked_at IS NULL AND expires_at > $1 AND (one_time = 0 OR used_at IS NULL) \
-         AND ($2 = '' OR user_id = $2) ORDER BY created_at, id",
-    )
-    .bind(now)
-    .bind(user.as_ref().map_or("", |u| u.id.as_str()))
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(|e| TapError::Store(e.to_string()))?;
+    let rows = state
+        .store
+        .live_passes(user.as_ref().map(|u| u.id.as_str()), now)
+        .await
+        .map_err(store_failed)?;
     let mut out = Vec::with_capacity(rows.len());
     for PassRow {
         id,
@@ -250,7 +238,7 @@ pub async fn list(state: &AppState, username: Option<&str>) -> Result<Vec<PassIn
         out.push(PassInfo {
             id,
             username,
-            one_time: one_time != 0,
+            one_time,
             created_at,
             expires_at,
             used_at,
@@ -269,17 +257,11 @@ pub async fn revoke(
 ) -> Result<u64, TapError> {
     let user = find(state, username).await?;
     let now = state.clock.now();
-    let done = sqlx::query(
-        "UPDATE access_passes SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL \
-         AND expires_at > $1 AND ($3 = '' OR id = $3)",
-    )
-    .bind(now)
-    .bind(&user.id)
-    .bind(id.unwrap_or(""))
-    .execute(state.store.pool())
-    .await
-    .map_err(|e| TapError::Store(e.to_string()))?
-    .rows_affected();
+    let done = state
+        .store
+        .revoke_passes(&user.id, id, now)
+        .await
+        .map_err(store_failed)?;
     let detail = format!("{done} pass(es) revoked by {by}");
     audit::record(
         state,
@@ -311,17 +293,10 @@ pub async fn redeem(
         return Ok(None);
     }
     let now = state.clock.now();
-    // Read to its end: a RETURNING statement left open holds SQLite's WAL.
-    let found: Vec<(String, i64)> = sqlx::query_as(
-        "UPDATE access_passes SET used_at = $1 WHERE user_id = $2 AND pass_hash = $3 AND expires_at > $1 \
-         AND revoked_at IS NULL AND (one_time = 0 OR used_at IS NULL) RETURNING id, expires_at",
-    )
-    .bind(now)
-    .bind(&user.id)
-    .bind(pass_hash(state, &user.id, text))
-    .fetch_all(state.store.pool())
-    .await?;
-    let Some((id, expires_at)) = found.into_iter().next() else {
+    let hash = pass_hash(state, &user.id, text);
+    let Some(RedeemedPass { id, expires_at }) =
+        state.store.redeem_pass(&user.id, &hash, now).await?
+    else {
         return Ok(None);
     };
     audit::record(
@@ -352,14 +327,8 @@ pub struct LivePass {
 /// password: they have their account back). Returns how many.
 pub async fn revoke_on_reset(state: &AppState, user: &DirUser) -> Result<u64, ApiError> {
     let now = state.clock.now();
-    let done = sqlx::query(
-        "UPDATE access_passes SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(&user.id)
-    .execute(state.store.pool())
-    .await?;
-    if done.rows_affected() > 0 {
+    let done = state.store.revoke_passes(&user.id, None, now).await?;
+    if done > 0 {
         audit::record(
             state,
             Event {
@@ -375,7 +344,7 @@ pub async fn revoke_on_reset(state: &AppState, user: &DirUser) -> Result<u64, Ap
         )
         .await;
     }
-    Ok(done.rows_affected())
+    Ok(done)
 }
 
 /// The statement a pass check runs, for a name that matches nobody.
@@ -383,15 +352,11 @@ pub async fn burn(state: &AppState, presented: &Secret) -> Result<(), ApiError> 
     if !(MIN_LENGTH..=MAX_LENGTH).contains(&presented.expose().chars().count()) {
         return Ok(());
     }
-    sqlx::query(
-        "UPDATE access_passes SET used_at = $1 WHERE user_id = $2 AND pass_hash = $3 AND expires_at > $1 \
-         AND revoked_at IS NULL AND (one_time = 0 OR used_at IS NULL)",
-    )
-    .bind(state.clock.now())
-    .bind("-")
-    .bind(pass_hash(state, "-", presented.expose()))
-    .execute(state.store.pool())
-    .await?;
+    let hash = pass_hash(state, "-", presented.expose());
+    state
+        .store
+        .redeem_pass("-", &hash, state.clock.now())
+        .await?;
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use sspr_server::i18n::SOURCES;
 const PLURAL_FORMS: &[&str] = &["zero", "one", "two", "few", "many", "other"];
 
 /// Key-shaped literals that are not texts: config paths, file names.
-const NOT_KEYS: &[&str] = &["sms.jsonl", "insights.html"];
+const NOT_KEYS: &[&str] = &["sms.jsonl", "voice.jsonl", "insights.html"];
 /// Folders whose literals name config fields (`reset.pow_difficulty`), not texts.
 const NO_TEXTS_IN: &[&str] = &["server/src/config"];
 

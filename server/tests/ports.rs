@@ -691,6 +691,17 @@ mod session {
         assert_eq!(s.live_session("h1", T).await.unwrap(), None, "deleted");
     }
 
+    /// Housekeeping deletes what expired at or before its time, and no more.
+    pub async fn sweeps_take_the_expired_only(s: &dyn SessionStore) {
+        s.insert_session(&new("h1", T + 100, 0)).await.unwrap();
+        s.insert_session(&new("h2", T + 101, 0)).await.unwrap();
+        assert_eq!(s.sweep_sessions(T + 99).await.unwrap().0, 0);
+        assert_eq!(s.sweep_sessions(T + 100).await.unwrap().0, 1, "at expiry");
+        assert_eq!(s.live_session("h1", T).await.unwrap(), None);
+        assert!(s.live_session("h2", T + 100).await.unwrap().is_some());
+        assert_eq!(s.sweep_sessions(T + 100).await.unwrap(), (0, 0));
+    }
+
     /// A pass session lives while its pass is neither revoked nor expired.
     pub async fn pass_sessions_end_with_their_pass(store: Store) {
         pass(&store, "p1", T + 50, None).await;
@@ -897,6 +908,7 @@ async fn session_store_conforms_on_every_backend() {
     conform!(
         "SessionStore",
         |s: Store| async move { sessions_live_until_they_end(&users(s).await).await },
+        |s: Store| async move { sweeps_take_the_expired_only(&users(s).await).await },
         |s: Store| async move { pass_sessions_end_with_their_pass(users(s).await).await },
         |s: Store| async move { epochs_move_on(&users(s).await).await },
         |s: Store| async move { ending_sessions_keeps_one(&users(s).await).await },
@@ -905,5 +917,18 @@ async fn session_store_conforms_on_every_backend() {
     );
 }
 
+#[path = "ports/enrolments.rs"]
+mod enrolments;
+#[path = "ports/methods.rs"]
+mod methods;
+#[path = "ports/outbox.rs"]
+mod outbox;
+#[path = "ports/tap.rs"]
+mod tap;
+
+#[path = "ports/flows.rs"]
+mod flows;
+#[path = "ports/insights.rs"]
+mod insights;
 #[path = "ports/passkeys.rs"]
 mod passkeys;

@@ -7,6 +7,7 @@ pub mod footer;
 pub mod helpdesk_link;
 pub mod language_picker;
 pub mod layout;
+pub mod method_choice;
 pub mod new_password_field;
 pub mod password_field;
 pub mod qr;

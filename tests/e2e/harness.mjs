@@ -10,6 +10,7 @@ import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
+export { startVoiceSink } from './voice_sink.mjs';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const SCREENS = join(ROOT, 'target/e2e');

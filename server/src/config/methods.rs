@@ -1,5 +1,6 @@
 //! `policy.methods_available`: a list of the wire's [`MethodKind`]s, spelt
-//! as the API spells them (`"authenticator"`, `"email"`, `"sms"`). Only the
+//! as the API spells them (`"authenticator"`, `"email"`, `"sms"`,
+//! `"office_phone"`; the last needs `delivery.voice`). Only the
 //! kinds a user registers with a contact or an app belong here: recovery
 //! codes and security questions have switches of their own
 //! (`policy.recovery_codes`, `policy.security_questions`).
@@ -9,12 +10,16 @@ use serde::de::Error as _;
 use sspr_proto::reset::MethodKind;
 
 /// The kinds the list may name, in the config's order and spelling.
-const KINDS: [MethodKind; 3] = [
+const KINDS: [MethodKind; 4] = [
     MethodKind::Authenticator,
     MethodKind::Email,
     MethodKind::Sms,
+    MethodKind::OfficePhone,
 ];
-const NAMES: &[&str] = &["authenticator", "email", "sms"];
+const NAMES: &[&str] = &["authenticator", "email", "sms", "office_phone"];
+/// How many of [`KINDS`] the default list holds: office phones need
+/// `delivery.voice`, so they are listed only by choice.
+const DEFAULT_KINDS: usize = 3;
 
 /// The config's (and the API's) name of a listable kind.
 pub(super) fn name(kind: MethodKind) -> &'static str {
@@ -25,7 +30,7 @@ pub(super) fn name(kind: MethodKind) -> &'static str {
 }
 
 pub(super) fn default_available() -> Vec<MethodKind> {
-    KINDS.to_vec()
+    KINDS[..DEFAULT_KINDS].to_vec()
 }
 
 /// Reads the list: each entry a listable kind, at least one entry.

@@ -131,6 +131,16 @@ pub enum SmsKind {
     Http,
 }
 
+/// How codes are read aloud by a call (`delivery.voice`); unset, no calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceKind {
+    /// Append to `<outbox_dir>/voice.jsonl` (development and the demo).
+    Outbox,
+    /// POST `{"to", "text", "locale", "idempotency_key"}` as JSON to `voice_http_url`.
+    Http,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SmtpTls {
@@ -173,6 +183,21 @@ pub struct DeliveryConfig {
     /// A file holding `sms_http_token` (or `%d/name`, a systemd credential).
     #[serde(default)]
     pub sms_http_token_file: Option<PathBuf>,
+    /// Voice calls that read codes aloud: unset (no calls), `outbox` or
+    /// `http`. With it a mobile phone is offered "Call me" beside "Text me
+    /// a code", and office phones (`office_phone`) may be listed in
+    /// `policy.methods_available`.
+    #[serde(default)]
+    pub voice: Option<VoiceKind>,
+    /// The voice gateway's endpoint, when `voice = "http"`. https unless loopback.
+    #[serde(default)]
+    pub voice_http_url: Option<String>,
+    /// Sent as `Authorization: Bearer <token>` to the voice gateway.
+    #[serde(default)]
+    pub voice_http_token: Option<crate::secret::Secret>,
+    /// A file holding `voice_http_token` (or `%d/name`, a systemd credential).
+    #[serde(default)]
+    pub voice_http_token_file: Option<PathBuf>,
     /// The durable outbox: the first wait after a failed try, in seconds;
     /// each later wait doubles, up to an hour.
     #[serde(default)]
@@ -736,6 +761,11 @@ impl Config {
                 value: &mut d.sms_http_token,
                 file: &mut d.sms_http_token_file,
             },
+            SecretField {
+                name: "delivery.voice_http_token",
+                value: &mut d.voice_http_token,
+                file: &mut d.voice_http_token_file,
+            },
         ];
         if let Some(l) = self.directory.ldap.as_mut() {
             out.push(SecretField {
@@ -988,6 +1018,10 @@ impl Config {
                 "delivery.sms_http_token_file",
                 &self.delivery.sms_http_token_file,
             ),
+            (
+                "delivery.voice_http_token_file",
+                &self.delivery.voice_http_token_file,
+            ),
             ("store.password_file", &self.store.password_file),
         ];
         let ldap = self.directory.ldap.as_ref();
@@ -1137,6 +1171,38 @@ impl Config {
             return err(
                 "reset.decoy_email_domain",
                 "must be a domain such as example.com".into(),
+            );
+        }
+        if self.delivery.voice == Some(VoiceKind::Http) {
+            match self.delivery.voice_http_url.as_deref().map(url::Url::parse) {
+                Some(Ok(u))
+                    if u.scheme() == "https" || (u.scheme() == "http" && is_loopback_host(&u)) => {}
+                Some(Ok(_)) => {
+                    return err(
+                        "delivery.voice_http_url",
+                        "must use https unless the host is loopback".into(),
+                    );
+                }
+                Some(Err(e)) => {
+                    return err("delivery.voice_http_url", format!("is not a URL: {e}"));
+                }
+                None => {
+                    return err(
+                        "delivery.voice_http_url",
+                        "is required when delivery.voice = \"http\"".into(),
+                    );
+                }
+            }
+        }
+        if self.delivery.voice.is_none()
+            && self
+                .policy
+                .methods_available
+                .contains(&MethodKind::OfficePhone)
+        {
+            return err(
+                "policy.methods_available",
+                "lists office_phone, whose codes come by a call: set delivery.voice".into(),
             );
         }
         if self.delivery.sms == SmsKind::Http {
@@ -1991,7 +2057,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "/etc/sspr/sspr.toml:2:31: field `policy.methods_available[1]`: \
-             unknown variant `fax`, expected one of `authenticator`, `email`, `sms`"
+             unknown variant `fax`, expected one of `authenticator`, `email`, `sms`, `office_phone`"
         );
         assert_eq!(
             e.excerpt(),

@@ -17,6 +17,7 @@ use crate::delivery::Outgoing;
 use crate::error::ApiError;
 use crate::i18n;
 use crate::outbox;
+use crate::ports::{AlertTx, InsightsStore};
 
 /// The audit activity of a spike alert.
 pub const SPIKE: &str = "Self-service password reset spike";
@@ -74,15 +75,10 @@ impl Spike {
 
 /// How many events of `spike`'s kind the hour up to `now` holds.
 pub async fn in_last_hour(state: &AppState, spike: Spike, now: UnixTime) -> Result<u32, ApiError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_events WHERE activity = $1 AND result = 'success' \
-         AND at > $2 AND at <= $3",
-    )
-    .bind(spike.activity())
-    .bind(now - WINDOW)
-    .bind(now)
-    .fetch_one(state.store.pool())
-    .await?;
+    let n = state
+        .store
+        .successes_between(spike.activity(), now - WINDOW, now)
+        .await?;
     Ok(u32::try_from(n).unwrap_or(u32::MAX))
 }
 
@@ -125,10 +121,7 @@ async fn send_if_due(state: &AppState, spike: Spike) -> Result<bool, ApiError> {
         return Ok(false);
     }
     // Sent within the hour: nothing to do, and no directory look-up.
-    let last: Option<i64> = sqlx::query_scalar("SELECT sent_at FROM alerts_sent WHERE kind = $1")
-        .bind(spike.name())
-        .fetch_optional(state.store.pool())
-        .await?;
+    let last = state.store.alert_sent_at(spike.name()).await?;
     if last.is_some_and(|t| t > now - WINDOW) {
         return Ok(false);
     }
@@ -154,18 +147,8 @@ async fn send_if_due(state: &AppState, spike: Spike) -> Result<bool, ApiError> {
     // The claim: one row per kind, moved only if the last alert is an hour
     // old. Of two nodes here at once, one moves it; the other's statement
     // waits for that commit and then finds nothing to move.
-    let claimed = sqlx::query(
-        "INSERT INTO alerts_sent (kind, sent_at) VALUES ($1, $2) \
-         ON CONFLICT (kind) DO UPDATE SET sent_at = excluded.sent_at \
-         WHERE alerts_sent.sent_at <= $3",
-    )
-    .bind(spike.name())
-    .bind(now)
-    .bind(now - WINDOW)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if claimed != 1 {
+    let claimed = tx.stamp_alert(spike.name(), now, now - WINDOW).await?;
+    if !claimed {
         tx.rollback().await?;
         return Ok(false);
     }

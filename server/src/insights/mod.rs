@@ -27,7 +27,6 @@ pub mod retention;
 
 use std::collections::HashMap;
 
-use sqlx::Row;
 use sspr_proto::insights::{
     AuditEvent, Coverage, DayActivity, EventFilter, EventPage, EventResult, Insights, MethodCount,
     ProofCount, Scope, UserRef,
@@ -41,6 +40,7 @@ use crate::clock::UnixTime;
 use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::methods;
+use crate::ports::{ActivityQuery, After, AuditRow, EventQuery, InsightsStore};
 use crate::reset;
 use crate::security_info;
 use crate::session::{self, Session};
@@ -201,9 +201,7 @@ pub async fn users_in_scope(state: &AppState) -> Result<(Scope, Vec<DirUser>), A
 /// The directory's users behind the store's rows: everyone who signed in,
 /// was identified at reset or registered. Gone from the directory, gone here.
 async fn seen_users(state: &AppState) -> Result<Vec<DirUser>, ApiError> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM users ORDER BY id")
-        .fetch_all(state.store.pool())
-        .await?;
+    let ids = state.store.user_ids().await?;
     let mut users: Vec<DirUser> = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(u) = state.directory.user_by_id(&id).await?
@@ -233,9 +231,7 @@ fn offered_kinds(state: &AppState) -> Vec<MethodKind> {
 /// Coverage, and users per method kind the policy offers.
 pub async fn coverage(state: &AppState) -> Result<(Coverage, Vec<MethodCount>), ApiError> {
     let (scope, users) = users_in_scope(state).await?;
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT user_id, kind FROM auth_methods")
-        .fetch_all(state.store.pool())
-        .await?;
+    let rows = state.store.method_kinds().await?;
     let mut kinds_of: HashMap<String, Vec<MethodKind>> = HashMap::new();
     for (user, kind) in rows {
         if let Some(k) = methods::parse_kind(&kind) {
@@ -279,15 +275,6 @@ pub async fn coverage(state: &AppState) -> Result<(Coverage, Vec<MethodCount>), 
     Ok((coverage, methods))
 }
 
-/// One row of the day-by-day counts the activity query returns.
-struct Counted {
-    day: i64,
-    activity: String,
-    method: Option<String>,
-    success: bool,
-    n: u32,
-}
-
 /// Activity by UTC day, oldest first, `days` of them ending today.
 pub async fn activity(
     state: &AppState,
@@ -296,36 +283,23 @@ pub async fn activity(
 ) -> Result<Vec<DayActivity>, ApiError> {
     let today = day_of(now);
     let first = today - i64::from(days) + 1;
-    let rows = sqlx::query(
-        "SELECT at / 86400 AS d, activity, method, result, COUNT(*) AS n FROM audit_events \
-         WHERE at >= $1 AND at < $2 AND actor <> $3 AND ( \
-           (activity IN ($4, $5, $6, $7) AND result = 'success') \
-           OR (activity = $8 AND ((result = 'success' AND detail = $9) \
-                                  OR (result = 'failure' AND detail = $10)))) \
-         GROUP BY 1, 2, 3, 4",
-    )
-    .bind(first * DAY)
-    .bind((today + 1) * DAY)
-    .bind(reset::NO_ACCOUNT)
-    .bind(audit::RESET_COMPLETED)
-    .bind(audit::UNLOCK)
-    .bind(audit::USER_BLOCKED)
-    .bind(security_info::REGISTERED)
-    .bind(audit::FLOW_PROGRESS)
-    .bind(reset::PROOF_PASSED)
-    .bind(reset::PROOF_FAILED)
-    .fetch_all(state.store.pool())
-    .await?;
-    let mut counted = Vec::with_capacity(rows.len());
-    for r in &rows {
-        counted.push(Counted {
-            day: r.try_get("d")?,
-            activity: r.try_get("activity")?,
-            method: r.try_get("method")?,
-            success: r.try_get::<String, _>("result")? == "success",
-            n: u32::try_from(r.try_get::<i64, _>("n")?).unwrap_or(u32::MAX),
-        });
-    }
+    let counted = state
+        .store
+        .activity_by_day(&ActivityQuery {
+            since: first * DAY,
+            until: (today + 1) * DAY,
+            skip_actor: reset::NO_ACCOUNT,
+            completed: &[
+                audit::RESET_COMPLETED,
+                audit::UNLOCK,
+                audit::USER_BLOCKED,
+                security_info::REGISTERED,
+            ],
+            progress: audit::FLOW_PROGRESS,
+            passed: reset::PROOF_PASSED,
+            failed: reset::PROOF_FAILED,
+        })
+        .await?;
     // Every kind the policy offers, and any other a proof was made with
     // (the policy may have changed within the window).
     let mut kinds = offered_kinds(state);
@@ -362,7 +336,8 @@ pub async fn activity(
         else {
             continue;
         };
-        let add = |x: &mut u32| *x = x.saturating_add(c.n);
+        let n = u32::try_from(c.n).unwrap_or(u32::MAX);
+        let add = |x: &mut u32| *x = x.saturating_add(n);
         match c.activity.as_str() {
             a if a == audit::RESET_COMPLETED => add(&mut d.resets),
             a if a == audit::UNLOCK => add(&mut d.unlocks),
@@ -386,12 +361,7 @@ pub async fn activity(
 /// Accounts blocked from self-service reset now, by user name. Only
 /// accounts: a block of an identifier as typed names nobody.
 pub async fn blocked_now(state: &AppState, now: UnixTime) -> Result<Vec<UserRef>, ApiError> {
-    let subjects: Vec<String> = sqlx::query_scalar(
-        "SELECT subject FROM sspr_blocks WHERE until > $1 AND subject LIKE 'u:%' ORDER BY subject",
-    )
-    .bind(now)
-    .fetch_all(state.store.pool())
-    .await?;
+    let subjects = state.store.blocked_subjects("u:", now).await?;
     let mut users = Vec::with_capacity(subjects.len());
     for s in subjects {
         let Some(id) = s.strip_prefix("u:") else {
@@ -406,28 +376,13 @@ pub async fn blocked_now(state: &AppState, now: UnixTime) -> Result<Vec<UserRef>
     Ok(users)
 }
 
-/// A filter as SQL conditions on `audit_events`, with their values,
-/// numbered from `$first`.
-fn filter_sql(f: &EventFilter, first: usize) -> (String, Vec<String>) {
-    let mut sql = String::new();
-    let mut values = Vec::new();
-    if let Some(user) = &f.user {
-        let n = first + values.len();
-        // Names are matched as people type them: `Bob` finds bob.
-        sql.push_str(&format!(
-            " AND (LOWER(actor) = LOWER(${n}) OR LOWER(target) = LOWER(${n}))"
-        ));
-        values.push(user.clone());
+/// A filter as the port's query.
+fn query_of(f: &EventFilter) -> EventQuery<'_> {
+    EventQuery {
+        user: f.user.as_deref(),
+        activity: f.activity.as_deref(),
+        success: f.result.map(|r| r == EventResult::Success),
     }
-    if let Some(activity) = &f.activity {
-        sql.push_str(&format!(" AND activity = ${}", first + values.len()));
-        values.push(activity.clone());
-    }
-    if let Some(result) = f.result {
-        sql.push_str(&format!(" AND result = ${}", first + values.len()));
-        values.push(result_str(result).to_string());
-    }
-    (sql, values)
 }
 
 fn result_str(r: EventResult) -> &'static str {
@@ -437,8 +392,8 @@ fn result_str(r: EventResult) -> &'static str {
     }
 }
 
-fn parse_result(r: &str) -> EventResult {
-    if r == "success" {
+fn result_of(success: bool) -> EventResult {
+    if success {
         EventResult::Success
     } else {
         EventResult::Failure
@@ -447,38 +402,28 @@ fn parse_result(r: &str) -> EventResult {
 
 /// Every activity in the audit trail, for the filter.
 pub async fn activities(state: &AppState) -> Result<Vec<String>, ApiError> {
-    Ok(
-        sqlx::query_scalar("SELECT DISTINCT activity FROM audit_events ORDER BY activity")
-            .fetch_all(state.store.pool())
-            .await?,
-    )
+    Ok(state.store.audit_activities().await?)
 }
 
 /// The newest [`EVENTS_PAGE`] events that match `f`, newest first.
 pub async fn events(state: &AppState, f: &EventFilter) -> Result<EventPage, ApiError> {
-    let (cond, values) = filter_sql(f, 2);
-    let sql = format!(
-        "SELECT at, activity, actor, target, method, result, ip, detail FROM audit_events \
-         WHERE 1 = 1{cond} ORDER BY at DESC, id DESC LIMIT $1"
-    );
-    let mut q = sqlx::query(&sql).bind(EVENTS_PAGE as i64);
-    for v in &values {
-        q = q.bind(v);
-    }
-    let rows = q.fetch_all(state.store.pool()).await?;
-    let mut events = Vec::with_capacity(rows.len());
-    for r in &rows {
-        events.push(AuditEvent {
-            at: r.try_get("at")?,
-            activity: r.try_get("activity")?,
-            actor: r.try_get("actor")?,
-            target: r.try_get("target")?,
-            method: r.try_get("method")?,
-            result: parse_result(&r.try_get::<String, _>("result")?),
-            ip: r.try_get("ip")?,
-            detail: r.try_get("detail")?,
-        });
-    }
+    let rows = state
+        .store
+        .newest_events(&query_of(f), EVENTS_PAGE as i64)
+        .await?;
+    let events = rows
+        .into_iter()
+        .map(|r: AuditRow| AuditEvent {
+            at: r.at,
+            activity: r.activity,
+            actor: r.actor,
+            target: r.target,
+            method: r.method,
+            result: result_of(r.success),
+            ip: r.ip,
+            detail: r.detail,
+        })
+        .collect();
     Ok(EventPage {
         events,
         activities: activities(state).await?,
@@ -555,34 +500,28 @@ pub async fn events_page(
     cursor: &mut EventCursor,
     until: UnixTime,
 ) -> Result<Vec<ExportedEvent>, ApiError> {
-    let (cond, values) = filter_sql(f, 5);
-    let sql = format!(
-        "SELECT id, at, activity, actor, target, method, result, ip, flow, detail FROM audit_events \
-         WHERE (at > $1 OR (at = $1 AND id > $2)) AND at < $3{cond} ORDER BY at, id LIMIT $4"
-    );
-    let mut q = sqlx::query(&sql)
-        .bind(cursor.at)
-        .bind(&cursor.id)
-        .bind(until)
-        .bind(EXPORT_PAGE);
-    for v in &values {
-        q = q.bind(v);
-    }
-    let rows = q.fetch_all(state.store.pool()).await?;
+    let after = After {
+        at: cursor.at,
+        id: &cursor.id,
+    };
+    let rows = state
+        .store
+        .events_after(&query_of(f), after, until, EXPORT_PAGE)
+        .await?;
     let mut page = Vec::with_capacity(rows.len());
-    for r in &rows {
+    for r in rows {
         let e = ExportedEvent {
-            id: r.try_get("id")?,
-            at: r.try_get("at")?,
-            time: rfc3339(r.try_get("at")?),
-            activity: r.try_get("activity")?,
-            actor: r.try_get("actor")?,
-            target: r.try_get("target")?,
-            method: r.try_get("method")?,
-            result: parse_result(&r.try_get::<String, _>("result")?),
-            ip: r.try_get("ip")?,
-            flow: r.try_get("flow")?,
-            detail: r.try_get("detail")?,
+            time: rfc3339(r.at),
+            result: result_of(r.success),
+            id: r.id,
+            at: r.at,
+            activity: r.activity,
+            actor: r.actor,
+            target: r.target,
+            method: r.method,
+            ip: r.ip,
+            flow: r.flow,
+            detail: r.detail,
         };
         (cursor.at, cursor.id) = (e.at, e.id.clone());
         page.push(e);
@@ -825,21 +764,5 @@ mod tests {
         for bad in ["yesterday", "2026-13-01", "-1d", ""] {
             assert!(parse_time(bad, Bound::Since, now).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn filters_become_numbered_conditions() {
-        let f = EventFilter {
-            user: Some("bob".into()),
-            activity: None,
-            result: Some(EventResult::Failure),
-        };
-        let (sql, values) = filter_sql(&f, 2);
-        assert_eq!(
-            sql,
-            " AND (LOWER(actor) = LOWER($2) OR LOWER(target) = LOWER($2)) AND result = $3"
-        );
-        assert_eq!(values, ["bob", "failure"]);
-        assert_eq!(filter_sql(&EventFilter::default(), 5).0, "");
     }
 }

@@ -7,6 +7,8 @@
 
 use crate::AppState;
 use crate::audit;
+use crate::ports::InsightsStore;
+use crate::store::StoreError;
 
 /// Seconds between two runs in the background.
 pub const EVERY: i64 = 3600;
@@ -24,38 +26,24 @@ pub struct Deleted {
 }
 
 /// Deletes what the retention no longer keeps, by `state.clock`.
-pub async fn apply(state: &AppState) -> Result<Deleted, sqlx::Error> {
+pub async fn apply(state: &AppState) -> Result<Deleted, StoreError> {
     let now = state.clock.now();
     let cfg = &state.config.audit;
     let all_before = now - i64::from(cfg.retention_days.get()) * DAY;
     let progress_before = now - i64::from(cfg.progress_retention_days) * DAY;
     let mut deleted = Deleted::default();
     loop {
-        let done = sqlx::query(
-            "DELETE FROM audit_events WHERE id IN \
-             (SELECT id FROM audit_events WHERE at < $1 LIMIT $2)",
-        )
-        .bind(all_before)
-        .bind(CHUNK)
-        .execute(state.store.pool())
-        .await?
-        .rows_affected();
+        let done = state.store.purge_audit(all_before, None, CHUNK).await?;
         deleted.expired += done;
         if done < CHUNK as u64 {
             break;
         }
     }
     loop {
-        let done = sqlx::query(
-            "DELETE FROM audit_events WHERE id IN \
-             (SELECT id FROM audit_events WHERE activity = $1 AND at < $2 LIMIT $3)",
-        )
-        .bind(audit::FLOW_PROGRESS)
-        .bind(progress_before)
-        .bind(CHUNK)
-        .execute(state.store.pool())
-        .await?
-        .rows_affected();
+        let done = state
+            .store
+            .purge_audit(progress_before, Some(audit::FLOW_PROGRESS), CHUNK)
+            .await?;
         deleted.progress += done;
         if done < CHUNK as u64 {
             break;

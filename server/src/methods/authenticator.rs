@@ -13,6 +13,7 @@ use super::{Challenge, Enrolment, Method, Proof, ProofAt};
 use crate::AppState;
 use crate::clock::{Entropy, UnixTime};
 use crate::error::ApiError;
+use crate::ports::MethodStore;
 
 pub const STEP: i64 = 30;
 pub const DIGITS: u32 = sspr_proto::codes::AUTHENTICATOR_DIGITS as u32;
@@ -168,14 +169,7 @@ pub async fn consume_totp_step(
     method_id: &str,
     step: i64,
 ) -> Result<bool, ApiError> {
-    let done = sqlx::query(
-        "UPDATE auth_methods SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
-    )
-    .bind(step)
-    .bind(method_id)
-    .execute(state.store.pool())
-    .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(state.store.claim_totp_step(method_id, step).await?)
 }
 
 #[cfg(test)]

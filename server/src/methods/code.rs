@@ -2,11 +2,13 @@
 //! at step-up: their length, how soon another may be sent, how they are
 //! drawn and how a typed one is read.
 
-use super::{Proof, ProofAt, SentCode};
+use super::{CodePurpose, Proof, ProofAt, SentCode};
 use crate::AppState;
 use crate::clock::Entropy;
+use crate::delivery::{Outgoing, spoken_digits};
 use crate::error::ApiError;
 use crate::keys::Keys;
+use crate::ports::MethodStore;
 use crate::secret::Secret;
 
 /// Seconds before another code may be sent for the same method.
@@ -57,17 +59,11 @@ pub async fn redeem_flow_code(
         return Ok(false);
     }
     let now = state.clock.now();
-    let done = sqlx::query(
-        "UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND method_id = $3 AND code_hash = $4 \
-         AND used_at IS NULL AND expires_at > $1",
-    )
-    .bind(now)
-    .bind(flow_hash)
-    .bind(option)
-    .bind(state.keys.code_hash(flow_hash, code))
-    .execute(state.store.pool())
-    .await?;
-    Ok(done.rows_affected() == 1)
+    let hash = state.keys.code_hash(flow_hash, code);
+    Ok(state
+        .store
+        .redeem_flow_code(flow_hash, option, &hash, now)
+        .await?)
 }
 
 /// Checks a code that was sent (email, SMS) where it was sent from.
@@ -84,6 +80,24 @@ pub(super) async fn verify_sent(
             redeem_flow_code(state, flow_hash, option, code).await
         }
         SentCode::Held { key, hash } => Ok(matches_held(&state.keys, key, hash, code)),
+    }
+}
+
+/// The call that reads `code` aloud to `to`, in `lang`: the same code a
+/// text would carry, its digits spaced so the speech engine says them one
+/// by one, and said twice.
+pub fn call(purpose: CodePurpose, to: String, lang: &str, code: &str, org: &str) -> Outgoing {
+    let digits = spoken_digits(code);
+    let key = match purpose {
+        CodePurpose::Reset => crate::key!("voice.reset_code"),
+        CodePurpose::Enrol => crate::key!("voice.enroll_code"),
+        CodePurpose::StepUp => crate::key!("voice.stepup_code"),
+    };
+    let text = crate::i18n::text_with(lang, key, &[("code", &digits), ("organisation", org)]);
+    Outgoing::Call {
+        to,
+        text,
+        locale: lang.to_string(),
     }
 }
 

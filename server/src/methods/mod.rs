@@ -8,6 +8,7 @@ pub mod authenticator;
 pub mod code;
 pub mod email;
 pub mod gates;
+pub mod office_phone;
 pub mod passkey;
 pub mod recovery_code;
 pub mod review;
@@ -15,7 +16,6 @@ pub mod security_questions;
 pub mod sms;
 pub mod throttle;
 
-use sqlx::Row;
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::Enrollment;
 
@@ -25,6 +25,7 @@ use crate::delivery::Outgoing;
 use crate::directory::DirUser;
 use crate::error::ApiError;
 use crate::outbox::Channel;
+use crate::ports::{Change, ChangeGuard, MethodStore, NewMethodRow};
 
 #[derive(Clone)]
 pub struct StoredMethod {
@@ -47,9 +48,10 @@ impl std::fmt::Debug for StoredMethod {
 
 /// Every method, in the order the reset wizard offers them. A new method is
 /// one file with its [`Method`] and one line here and in [`of`].
-pub const KIND_ORDER: [MethodKind; 6] = [
+pub const KIND_ORDER: [MethodKind; 7] = [
     MethodKind::Email,
     MethodKind::Sms,
+    MethodKind::OfficePhone,
     MethodKind::Authenticator,
     MethodKind::RecoveryCode,
     MethodKind::SecurityQuestions,
@@ -57,10 +59,11 @@ pub const KIND_ORDER: [MethodKind; 6] = [
 ];
 
 /// The order the security-info page offers to add them in.
-pub const ENROL_ORDER: [MethodKind; 6] = [
+pub const ENROL_ORDER: [MethodKind; 7] = [
     MethodKind::Passkey,
     MethodKind::Authenticator,
     MethodKind::Sms,
+    MethodKind::OfficePhone,
     MethodKind::Email,
     MethodKind::RecoveryCode,
     MethodKind::SecurityQuestions,
@@ -71,6 +74,7 @@ pub fn of(kind: MethodKind) -> &'static dyn Method {
     match kind {
         MethodKind::Email => &email::Email,
         MethodKind::Sms => &sms::Sms,
+        MethodKind::OfficePhone => &office_phone::OfficePhone,
         MethodKind::Authenticator => &authenticator::Authenticator,
         MethodKind::RecoveryCode => &recovery_code::RecoveryCode,
         MethodKind::SecurityQuestions => &security_questions::SecurityQuestions,
@@ -247,6 +251,24 @@ pub trait Method: Sync + std::fmt::Debug {
     ) -> Option<Outgoing> {
         None
     }
+    /// Whether its codes may also be read aloud by a call, where
+    /// `delivery.voice` is set: each of its options then has a "Call me"
+    /// twin at reset (a mobile phone).
+    fn may_call(&self) -> bool {
+        false
+    }
+    /// The call reading `code` to `to`, for a kind whose codes may be read
+    /// aloud.
+    fn call_message(
+        &self,
+        _purpose: CodePurpose,
+        _to: String,
+        _lang: &str,
+        _code: &str,
+        _org: &str,
+    ) -> Option<Outgoing> {
+        None
+    }
     /// Checks a proof. A decoy's never passes.
     async fn verify(
         &self,
@@ -322,26 +344,20 @@ pub async fn for_user(
     state: &AppState,
     user_id: Option<&str>,
 ) -> Result<Vec<StoredMethod>, ApiError> {
-    let rows = sqlx::query(
-        "SELECT id, kind, target, secret_sealed, is_default, created_at FROM auth_methods \
-         WHERE user_id = $1 ORDER BY created_at, id",
-    )
-    .bind(user_id.unwrap_or("-"))
-    .fetch_all(state.store.pool())
-    .await?;
-    rows.iter()
+    let rows = state.store.methods_of(user_id.unwrap_or("-")).await?;
+    Ok(rows
+        .into_iter()
         .filter_map(|r| {
-            let kind: String = r.try_get("kind").ok()?;
-            Some(Ok(StoredMethod {
-                id: r.try_get("id").ok()?,
-                kind: parse_kind(&kind)?,
-                target: r.try_get("target").ok()?,
-                secret_sealed: r.try_get("secret_sealed").ok()?,
-                is_default: r.try_get::<i64, _>("is_default").ok()? != 0,
-                created_at: r.try_get("created_at").ok()?,
-            }))
+            Some(StoredMethod {
+                id: r.id,
+                kind: parse_kind(&r.kind)?,
+                target: r.target,
+                secret_sealed: r.secret_sealed,
+                is_default: r.is_default,
+                created_at: r.created_at,
+            })
         })
-        .collect()
+        .collect())
 }
 
 /// A method about to be stored.
@@ -368,56 +384,44 @@ impl std::fmt::Debug for NewMethod<'_> {
 /// the transaction and the change refused with `StepUpRequired` if a method
 /// that can prove who they are already exists. So two sessions racing to
 /// register "first" serialise, and the second sees the first's method.
-pub async fn begin_change<'t>(
-    state: &'t AppState,
+pub async fn begin_change(
+    state: &AppState,
     user: &DirUser,
     first_only: bool,
-) -> Result<sqlx::Transaction<'t, sqlx::Any>, ApiError> {
-    let mut tx = state.store.pool().begin().await?;
-    if first_only {
-        sqlx::query("UPDATE users SET enabled = enabled WHERE id = $1")
-            .bind(&user.id)
-            .execute(&mut *tx)
-            .await?;
-        let proofs: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM auth_methods WHERE user_id = $1 AND kind <> 'security_questions'",
-        )
-        .bind(&user.id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if proofs > 0 {
-            return Err(ApiError::StepUpRequired);
-        }
-    }
-    Ok(tx)
+) -> Result<Change, ApiError> {
+    let guard = if first_only {
+        ChangeGuard::FirstProof
+    } else {
+        ChangeGuard::None
+    };
+    state
+        .store
+        .begin_method_change(&user.id, guard)
+        .await?
+        .ok_or(ApiError::StepUpRequired)
 }
 
-/// Stores a confirmed method on `tx` (from [`begin_change`]); the caller
+/// Stores a confirmed method on `change` (from [`begin_change`]); the caller
 /// commits it with what else the change writes. The user's first method
 /// becomes the default.
 pub async fn add(
-    tx: &mut sqlx::AnyConnection,
+    change: &mut Change,
     state: &AppState,
     user: &DirUser,
     m: NewMethod<'_>,
 ) -> Result<String, ApiError> {
     let id = state.entropy.hex_id(16);
     let sealed = m.secret.map(|s| state.keys.seal(s, state.entropy.as_ref()));
-    let now = state.clock.now();
-    sqlx::query(
-        "INSERT INTO auth_methods (id, user_id, kind, target, secret_sealed, totp_last_step, is_default, created_at, confirmed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, \
-                 CASE WHEN EXISTS (SELECT 1 FROM auth_methods WHERE user_id = $2) THEN 0 ELSE 1 END, $7, $7)",
-    )
-    .bind(&id)
-    .bind(&user.id)
-    .bind(kind_str(m.kind))
-    .bind(m.target)
-    .bind(sealed)
-    .bind(m.used_step)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
+    let row = NewMethodRow {
+        id: &id,
+        user_id: &user.id,
+        kind: kind_str(m.kind),
+        target: m.target,
+        secret_sealed: sealed.as_deref(),
+        used_step: m.used_step,
+        at: state.clock.now(),
+    };
+    state.store.add_method(change, &row).await?;
     Ok(id)
 }
 
@@ -436,18 +440,13 @@ pub async fn seed_demo(state: &AppState) -> Result<(), ApiError> {
             continue;
         };
         // Holds the user's row, so nodes starting together seed once.
-        let mut tx = state.store.pool().begin().await?;
-        sqlx::query("UPDATE users SET enabled = enabled WHERE id = $1")
-            .bind(&user.id)
-            .execute(&mut *tx)
-            .await?;
-        let has: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM auth_methods WHERE user_id = $1")
-            .bind(&user.id)
-            .fetch_one(&mut *tx)
-            .await?;
-        if has > 0 {
+        let Some(mut tx) = state
+            .store
+            .begin_method_change(&user.id, ChangeGuard::FirstMethod)
+            .await?
+        else {
             continue;
-        }
+        };
         let plain = |kind, target| NewMethod {
             kind,
             target,

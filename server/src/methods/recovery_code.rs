@@ -11,6 +11,7 @@ use crate::clock::Entropy;
 use crate::config::PolicyConfig;
 use crate::error::ApiError;
 use crate::keys::Keys;
+use crate::ports::{Change, MethodStore};
 
 /// Codes in a set.
 pub const RECOVERY_CODES: usize = 10;
@@ -115,29 +116,25 @@ pub fn recovery_hash(keys: &Keys, method_id: &str, code: &str) -> String {
 /// Stores the hashes of a new set's `codes` for the method row `method_id`,
 /// on the caller's transaction.
 pub async fn store(
-    tx: &mut sqlx::AnyConnection,
-    keys: &Keys,
+    change: &mut Change,
+    state: &AppState,
     method_id: &str,
     codes: &[String],
 ) -> Result<(), ApiError> {
-    for c in codes {
-        sqlx::query("INSERT INTO recovery_codes (method_id, code_hash) VALUES ($1, $2)")
-            .bind(method_id)
-            .bind(recovery_hash(keys, method_id, c))
-            .execute(&mut *tx)
-            .await?;
-    }
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| recovery_hash(&state.keys, method_id, c))
+        .collect();
+    state
+        .store
+        .store_recovery_codes(change, method_id, &hashes)
+        .await?;
     Ok(())
 }
 
 /// Codes of the set `method_id` not used yet.
 pub async fn remaining(state: &AppState, method_id: &str) -> Result<u8, ApiError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM recovery_codes WHERE method_id = $1 AND used_at IS NULL",
-    )
-    .bind(method_id)
-    .fetch_one(state.store.pool())
-    .await?;
+    let n = state.store.unused_recovery_codes(method_id).await?;
     Ok(u8::try_from(n).unwrap_or(u8::MAX))
 }
 
@@ -151,15 +148,8 @@ pub async fn redeem(state: &AppState, user_id: &str, typed: &str) -> Result<bool
         if m.kind != MethodKind::RecoveryCode {
             continue;
         }
-        let done = sqlx::query(
-            "UPDATE recovery_codes SET used_at = $1 WHERE method_id = $2 AND code_hash = $3 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(&m.id)
-        .bind(recovery_hash(&state.keys, &m.id, typed))
-        .execute(state.store.pool())
-        .await?;
-        if done.rows_affected() == 1 {
+        let hash = recovery_hash(&state.keys, &m.id, typed);
+        if state.store.redeem_recovery_code(&m.id, &hash, now).await? {
             return Ok(true);
         }
     }

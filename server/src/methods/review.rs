@@ -5,23 +5,16 @@
 use crate::AppState;
 use crate::clock::UnixTime;
 use crate::error::ApiError;
+use crate::ports::MethodStore;
 
 pub async fn mark_reviewed(state: &AppState, user_id: &str) -> Result<(), ApiError> {
-    sqlx::query(
-        "INSERT INTO security_info_reviews (user_id, reviewed_at) VALUES ($1, $2) \
-         ON CONFLICT (user_id) DO UPDATE SET reviewed_at = excluded.reviewed_at",
-    )
-    .bind(user_id)
-    .bind(state.clock.now())
-    .execute(state.store.pool())
-    .await?;
+    state
+        .store
+        .mark_reviewed(user_id, state.clock.now())
+        .await?;
     Ok(())
 }
 
 pub async fn reviewed_at(state: &AppState, user_id: &str) -> Result<Option<UnixTime>, ApiError> {
-    sqlx::query_scalar("SELECT reviewed_at FROM security_info_reviews WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(state.store.pool())
-        .await
-        .map_err(ApiError::from)
+    Ok(state.store.reviewed_at(user_id).await?)
 }

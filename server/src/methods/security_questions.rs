@@ -11,6 +11,7 @@ use super::{Challenge, Enrolment, Method, Proof, ProofAt};
 use crate::AppState;
 use crate::config::PolicyConfig;
 use crate::error::ApiError;
+use crate::ports::{Change, MethodStore};
 use crate::secret::Secret;
 
 #[derive(Debug)]
@@ -89,35 +90,24 @@ pub async fn hash_answers(
 /// Stores a set's questions and answer hashes for the method row
 /// `method_id`, on the caller's transaction.
 pub async fn set(
-    tx: &mut sqlx::AnyConnection,
+    change: &mut Change,
+    state: &AppState,
     method_id: &str,
     answers: &[QuestionAnswer],
     hashes: &[String],
 ) -> Result<(), ApiError> {
-    for (i, (a, h)) in answers.iter().zip(hashes).enumerate() {
-        sqlx::query(
-            "INSERT INTO security_answers (method_id, position, question, answer_hash) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(method_id)
-        .bind(i as i64)
-        .bind(&a.question)
-        .bind(h)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let rows: Vec<(&str, &str)> = answers
+        .iter()
+        .zip(hashes)
+        .map(|(a, h)| (a.question.as_str(), h.as_str()))
+        .collect();
+    state.store.store_answers(change, method_id, &rows).await?;
     Ok(())
 }
 
 /// The user's questions, in the order they answer them.
 pub async fn questions_of(state: &AppState, user_id: &str) -> Result<Vec<String>, ApiError> {
-    sqlx::query_scalar(
-        "SELECT a.question FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
-         WHERE m.user_id = $1 ORDER BY a.position",
-    )
-    .bind(user_id)
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(ApiError::from)
+    Ok(state.store.questions_of(user_id).await?)
 }
 
 /// Checks every answer (all are hashed, right or wrong, so timing says
@@ -127,13 +117,7 @@ pub async fn verify_answers(
     user_id: Option<&str>,
     answers: &[String],
 ) -> Result<bool, ApiError> {
-    let hashes: Vec<String> = sqlx::query_scalar(
-        "SELECT a.answer_hash FROM security_answers a JOIN auth_methods m ON m.id = a.method_id \
-         WHERE m.user_id = $1 ORDER BY a.position",
-    )
-    .bind(user_id.unwrap_or("-"))
-    .fetch_all(state.store.pool())
-    .await?;
+    let hashes = state.store.answer_hashes_of(user_id.unwrap_or("-")).await?;
     let real = hashes.len() == answers.len() && !hashes.is_empty();
     let mut all = real;
     for (i, a) in answers.iter().enumerate() {

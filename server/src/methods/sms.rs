@@ -58,6 +58,20 @@ impl Method for Sms {
         Some(Channel::Sms)
     }
 
+    fn may_call(&self) -> bool {
+        true
+    }
+    fn call_message(
+        &self,
+        purpose: CodePurpose,
+        to: String,
+        lang: &str,
+        code: &str,
+        org: &str,
+    ) -> Option<Outgoing> {
+        Some(code::call(purpose, to, lang, code, org))
+    }
+
     fn code_message(
         &self,
         purpose: CodePurpose,

@@ -54,6 +54,15 @@ pub trait AuditStore: Send + Sync + std::fmt::Debug {
 
     /// The events `filter` selects, by time (ties by id).
     async fn audit_events(&self, filter: &AuditFilter<'_>) -> Result<Vec<AuditRow>, StoreError>;
+
+    /// The distinct actors of the events of `activity` on `target` at or
+    /// after `since` (in no particular order).
+    async fn audit_actors(
+        &self,
+        activity: &str,
+        target: &str,
+        since: UnixTime,
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 type Row = (
@@ -122,5 +131,21 @@ impl AuditStore for Store {
                 },
             )
             .collect())
+    }
+
+    async fn audit_actors(
+        &self,
+        activity: &str,
+        target: &str,
+        since: UnixTime,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT actor FROM audit_events WHERE activity = $1 AND target = $2 AND at >= $3",
+        )
+        .bind(activity)
+        .bind(target)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?)
     }
 }

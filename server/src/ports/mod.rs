@@ -9,17 +9,31 @@
 //! backends, so a new implementation is checked by running it there.
 
 pub mod audit;
+pub mod change;
+pub mod enrolments;
+pub mod flows;
+pub mod insights;
 pub mod ip_window;
+pub mod methods;
+pub mod outbox;
 pub mod passkeys;
 pub mod session;
 pub mod sign_in_lock;
+pub mod tap;
 pub mod throttle;
 
 pub use audit::{AuditFilter, AuditRow, AuditStore, NewAuditEvent};
+pub use change::{Change, ChangeStore};
+pub use enrolments::{EnrolmentStore, NewEnrolment, PendingEnrolment};
+pub use flows::{FlowRow, FlowSave, FlowStore, FlowTx, NewCode, NewFlow, NewPow};
+pub use insights::{ActivityQuery, After, AlertTx, DayCount, EventQuery, InsightsStore};
 pub use ip_window::{IpWindow, IpWindowStore};
+pub use methods::{ChangeGuard, MethodRow, MethodStore, NewMethodRow};
+pub use outbox::{ClaimedRow, NewOutboxRow, OutboxDepth, OutboxStore, OutboxTx};
 pub use passkeys::{Ceremony, NewCeremony, NewPasskey, PasskeyStore, Purpose, StoredPasskey};
-pub use session::{LiveSession, NewSession, SessionStore, Stamp};
+pub use session::{LiveSession, NewSession, NewStepUp, SessionStore, Stamp, StepUp};
 pub use sign_in_lock::SignInLockStore;
+pub use tap::{NewPass, PassRow, RedeemedPass, TapStore};
 pub use throttle::{Claim, ProofWindow, ThrottleHorizons, ThrottleStore};
 
 use crate::store::StoreError;

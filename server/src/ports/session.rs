@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use sspr_proto::security_info::SignedInWith;
 
+use super::Change;
 use crate::clock::UnixTime;
 use crate::store::{Store, StoreError};
 
@@ -40,6 +41,44 @@ pub enum Stamp {
     Auth,
     /// A method the user already had (step-up).
     Mfa,
+}
+
+/// A step-up challenge: one per session, a new one replacing the old with
+/// its attempts forgotten.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct NewStepUp<'a> {
+    pub session_hash: &'a str,
+    /// The user's method being proved.
+    pub method_id: &'a str,
+    /// The keyed hash of the code sent, if one was.
+    pub code_hash: Option<&'a str>,
+    pub sent_at: Option<UnixTime>,
+    pub expires: UnixTime,
+}
+
+impl std::fmt::Debug for NewStepUp<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewStepUp")
+            .field("method_id", &self.method_id)
+            .field("sent_at", &self.sent_at)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A live step-up challenge as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StepUp {
+    pub method_id: String,
+    pub code_hash: Option<String>,
+}
+
+impl std::fmt::Debug for StepUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepUp")
+            .field("method_id", &self.method_id)
+            .finish_non_exhaustive()
+    }
 }
 
 #[async_trait]
@@ -95,6 +134,26 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
         epoch: i64,
         now: UnixTime,
     ) -> Result<u64, StoreError>;
+
+    /// Stores the session's step-up challenge on `change` (its code's message
+    /// goes on the same change), replacing any earlier one.
+    async fn put_stepup(&self, change: &mut Change, c: &NewStepUp<'_>) -> Result<(), StoreError>;
+
+    /// The session's step-up challenge if it is unexpired at `now`.
+    async fn stepup(&self, session_hash: &str, now: UnixTime)
+    -> Result<Option<StepUp>, StoreError>;
+
+    /// Counts a wrong code against the session's challenge, atomically.
+    /// Returns its wrong codes now, `None` when it has none (taken meanwhile).
+    async fn fail_stepup(&self, session_hash: &str) -> Result<Option<i64>, StoreError>;
+
+    /// Deletes the session's challenge; true for the one caller whose delete
+    /// removed it.
+    async fn take_stepup(&self, session_hash: &str) -> Result<bool, StoreError>;
+
+    /// Deletes sessions and step-up challenges that expired at or before
+    /// `now`: how many of each.
+    async fn sweep_sessions(&self, now: UnixTime) -> Result<(u64, u64), StoreError>;
 }
 
 fn via_str(via: SignedInWith) -> &'static str {
@@ -259,5 +318,76 @@ impl SessionStore for Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn put_stepup(&self, change: &mut Change, c: &NewStepUp<'_>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO stepup_challenges (session_hash, method_id, code_hash, attempts, sent_at, expires_at) \
+             VALUES ($1, $2, $3, 0, $4, $5) \
+             ON CONFLICT (session_hash) DO UPDATE SET method_id = excluded.method_id, \
+               code_hash = excluded.code_hash, attempts = 0, sent_at = excluded.sent_at, \
+               expires_at = excluded.expires_at",
+        )
+        .bind(c.session_hash)
+        .bind(c.method_id)
+        .bind(c.code_hash)
+        .bind(c.sent_at)
+        .bind(c.expires)
+        .execute(&mut **change)
+        .await?;
+        Ok(())
+    }
+
+    async fn stepup(
+        &self,
+        session_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<StepUp>, StoreError> {
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT method_id, code_hash FROM stepup_challenges WHERE session_hash = $1 AND expires_at > $2",
+        )
+        .bind(session_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(method_id, code_hash)| StepUp {
+            method_id,
+            code_hash,
+        }))
+    }
+
+    async fn fail_stepup(&self, session_hash: &str) -> Result<Option<i64>, StoreError> {
+        // `fetch_all`: a RETURNING read to its end (see `Store::pool`).
+        let attempts: Vec<i64> = sqlx::query_scalar(
+            "UPDATE stepup_challenges SET attempts = attempts + 1 WHERE session_hash = $1 RETURNING attempts",
+        )
+        .bind(session_hash)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(attempts.into_iter().next())
+    }
+
+    async fn take_stepup(&self, session_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM stepup_challenges WHERE session_hash = $1")
+            .bind(session_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn sweep_sessions(&self, now: UnixTime) -> Result<(u64, u64), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let challenges = sqlx::query("DELETE FROM stepup_challenges WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok((sessions, challenges))
     }
 }

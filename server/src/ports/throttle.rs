@@ -107,6 +107,10 @@ pub trait ThrottleStore: Send + Sync + std::fmt::Debug {
 
     /// Forgets what is past the horizons (housekeeping).
     async fn sweep_throttles(&self, horizons: ThrottleHorizons) -> Result<(), StoreError>;
+
+    /// Forgets the blocks and proof budgets of `subjects`, all or none.
+    /// Returns how many blocks and how many budgets went.
+    async fn clear_throttles(&self, subjects: &[String]) -> Result<(u64, u64), StoreError>;
 }
 
 #[async_trait]
@@ -285,5 +289,24 @@ impl ThrottleStore for Store {
             .execute(pool)
             .await?;
         Ok(())
+    }
+
+    async fn clear_throttles(&self, subjects: &[String]) -> Result<(u64, u64), StoreError> {
+        let (mut blocks, mut budgets) = (0, 0);
+        let mut tx = self.pool().begin().await?;
+        for s in subjects {
+            blocks += sqlx::query("DELETE FROM sspr_blocks WHERE subject = $1")
+                .bind(s)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            budgets += sqlx::query("DELETE FROM proof_budget WHERE subject = $1")
+                .bind(s)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok((blocks, budgets))
     }
 }

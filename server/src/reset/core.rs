@@ -12,9 +12,17 @@
 use serde::{Deserialize, Serialize};
 use sspr_proto::reset::{MethodKind, Outcome};
 
+use super::NO_ACCOUNT;
 use crate::clock::UnixTime;
 use crate::methods::code::RESEND_COOLDOWN;
-use crate::methods::{self, Challenge};
+use crate::methods::{self, Challenge, gates};
+
+/// A flow lives 15 minutes from its start.
+pub const FLOW_LIFETIME: i64 = 15 * 60;
+
+/// An option before it gets its per-flow id: its kind, what the user sees,
+/// and the stored method behind an email or phone.
+pub(super) type Candidate = (MethodKind, String, Option<String>);
 
 /// One method offered in a flow, under its per-flow id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,6 +33,10 @@ pub(super) struct Offered {
     /// The stored method behind an email or phone option.
     #[serde(default)]
     pub method: Option<String>,
+    /// Its code is read aloud by a call (an office phone, or a mobile's
+    /// "Call me" twin) rather than texted or mailed.
+    #[serde(default)]
+    pub call: bool,
 }
 
 /// Where a flow stands; each step carries its own data.
@@ -208,6 +220,10 @@ impl std::fmt::Debug for Verdict {
 /// What the service carries out, in this order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Effect {
+    /// Store the new flow (sweeping the expired ones as it goes).
+    Create,
+    /// Count a flow started (a decoy's too: an attacker sees both start).
+    CountStarted,
     /// Save the new state (only if nobody moved the flow meanwhile), letting
     /// go of the flow's claim. In the same transaction:
     Save {
@@ -235,9 +251,37 @@ impl Effect {
     };
 }
 
+/// What the service carries out once the directory has the change a flow
+/// finished with, in this order. The change is made: a failure of one of
+/// these is logged, never answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum After {
+    /// Send the notices queued (held) with the flow's end now.
+    ReleaseNotices,
+    /// Count the reset or unlock done.
+    CountCompleted(Outcome),
+    /// End the account's other flows, and their codes still waiting: none
+    /// goes out after "your password was reset".
+    EndOtherFlows,
+    /// Void the passes the helpdesk issued: the user has their account back.
+    RevokePasses,
+    /// End the user's sessions again: a sign-in that checked the old
+    /// password while the write ran made one of the epoch just ended.
+    SignOut,
+    /// An audit record of the outcome.
+    Audit(Note),
+    /// Note with the flow how many sessions the reset ended (for the answer
+    /// and a reload of it): the step [`Input::SignedOut`].
+    RecordOutcome,
+}
+
 /// The audit records the core asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Note {
+    /// A flow started; `decoy`: for no usable account.
+    Identified {
+        decoy: bool,
+    },
     MethodChosen(MethodKind),
     ProofPassed(MethodKind),
     ProofFailed(MethodKind),
@@ -247,6 +291,12 @@ pub(super) enum Note {
     UserBlocked(MethodKind),
     /// A decoy's identifier was blocked by this wrong proof.
     DecoyBlocked(MethodKind),
+    /// The password was reset (the record of the account's change).
+    ResetCompleted,
+    /// The flow's own last progress record.
+    Completed,
+    /// The account was unlocked.
+    Unlocked,
 }
 
 /// Why a step is refused; each is one of the API's answers.
@@ -550,6 +600,144 @@ pub(super) fn step(
     Ok((state, effects))
 }
 
+/// Whether an account found for an identifier gets a real flow: it may
+/// reset (`enabled`) and has, among the options its gates allow, enough
+/// kinds for them, and a passkey among them if one of its gates must be a
+/// passkey (an administrator, under `admins_require_phishing_resistant`).
+/// Its gates, whether a gate must be a passkey, and its options if so;
+/// otherwise the identifier gets a decoy.
+pub(super) fn admit(
+    policy_gates: u8,
+    is_admin: bool,
+    enabled: bool,
+    admins_require_phishing_resistant: bool,
+    mut options: Vec<Candidate>,
+) -> Option<(u8, bool, Vec<Candidate>)> {
+    let gates = gates::required(policy_gates, is_admin);
+    options.retain(|o| gates::offered_at_reset(o.0, gates, is_admin));
+    let phishing_resistant = is_admin && admins_require_phishing_resistant;
+    let has_passkey = options.iter().any(|o| o.0 == MethodKind::Passkey);
+    (enabled
+        && methods::distinct_kinds(options.iter().map(|o| o.0)) >= usize::from(gates)
+        && (!phishing_resistant || has_passkey))
+        .then_some((gates, phishing_resistant, options))
+}
+
+/// Who a new flow is for.
+#[derive(Clone, PartialEq, Eq)]
+pub(super) enum Entrant {
+    /// An account (see [`admit`]): `actor` is the identifier as typed, the
+    /// name the audit trail gives the flow.
+    Account {
+        actor: String,
+        username: String,
+        gates: u8,
+        /// One of its gates must be a passkey (see [`admit`]).
+        phishing_resistant: bool,
+    },
+    /// No usable account; `seed` (hex) picks its stable questions.
+    Decoy { seed: String },
+}
+
+/// What is typed for a decoy is never printed (people paste passwords there).
+impl std::fmt::Debug for Entrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Account { gates, .. } => f
+                .debug_struct("Account")
+                .field("gates", gates)
+                .finish_non_exhaustive(),
+            Self::Decoy { .. } => f.write_str("Decoy"),
+        }
+    }
+}
+
+/// A flow about to start: who it is for, the throttling subject of the
+/// identifier as typed, the policy's count of gates, and the options (with
+/// their per-flow ids; a decoy's are its consistent decoy options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub who: Entrant,
+    pub typed: String,
+    pub policy_gates: u8,
+    pub offered: Vec<Offered>,
+}
+
+/// A flow's first state, real or decoy alike: choosing a method for the
+/// first gate, announcing the policy's count of gates, alive for
+/// [`FLOW_LIFETIME`] from `now`. A decoy differs only in what the service
+/// cannot show: no account, the policy's gates, its seed, and its record.
+pub(super) fn start(entry: Entry, now: UnixTime) -> (State, Vec<Effect>) {
+    let decoy = matches!(entry.who, Entrant::Decoy { .. });
+    let (actor, username, gates, seed, phishing_resistant) = match entry.who {
+        Entrant::Account {
+            actor,
+            username,
+            gates,
+            phishing_resistant,
+        } => (actor, username, gates, String::new(), phishing_resistant),
+        Entrant::Decoy { seed } => (
+            NO_ACCOUNT.to_string(),
+            String::new(),
+            entry.policy_gates,
+            seed,
+            false,
+        ),
+    };
+    let state = State {
+        expires_at: now + FLOW_LIFETIME,
+        decoy,
+        flow: FlowState {
+            actor,
+            username,
+            typed: entry.typed,
+            gates,
+            shown_gates: entry.policy_gates,
+            offered: entry.offered,
+            passed: Vec::new(),
+            proofs: Vec::new(),
+            sent: Vec::new(),
+            decoy: seed,
+            stage: Stage::Choose,
+            phishing_resistant,
+        },
+    };
+    let effects = vec![
+        Effect::Create,
+        Effect::CountStarted,
+        Effect::Audit(Note::Identified { decoy }),
+    ];
+    (state, effects)
+}
+
+/// What follows once the directory has the change the flow finished with
+/// (see [`After`]); nothing for a flow that has not finished.
+pub(super) fn written(flow: &FlowState) -> Vec<After> {
+    match flow.stage {
+        Stage::Done {
+            outcome: Outcome::PasswordReset,
+            ..
+        } => vec![
+            After::ReleaseNotices,
+            After::CountCompleted(Outcome::PasswordReset),
+            After::EndOtherFlows,
+            After::RevokePasses,
+            After::SignOut,
+            After::Audit(Note::ResetCompleted),
+            After::Audit(Note::Completed),
+            After::RecordOutcome,
+        ],
+        Stage::Done {
+            outcome: Outcome::Unlocked,
+            ..
+        } => vec![
+            After::CountCompleted(Outcome::Unlocked),
+            After::Audit(Note::Unlocked),
+        ],
+        _ => Vec::new(),
+    }
+}
+
 /// The flow's rules, one table per input.
 #[cfg(test)]
 mod tests {
@@ -566,6 +754,7 @@ mod tests {
             kind,
             masked: format!("{id}-masked"),
             method: None,
+            call: false,
         }
     }
 
@@ -1219,6 +1408,243 @@ mod tests {
                 assert_eq!(r, d, "{input:?} at {stage:?}");
             }
         }
+    }
+
+    fn candidate(kind: MethodKind) -> Candidate {
+        (kind, format!("{kind:?}"), None)
+    }
+
+    #[test]
+    fn admitting_an_account() {
+        let kinds = |o: Option<(u8, bool, Vec<Candidate>)>| {
+            o.map(|(g, _, opts)| (g, opts.into_iter().map(|c| c.0).collect::<Vec<_>>()))
+        };
+        // (policy gates, admin, enabled, options, gates and kinds offered)
+        #[allow(clippy::type_complexity)]
+        let table: Vec<(
+            u8,
+            bool,
+            bool,
+            Vec<MethodKind>,
+            Option<(u8, Vec<MethodKind>)>,
+        )> = vec![
+            // One gate: the questions are not offered (they never prove alone).
+            (
+                1,
+                false,
+                true,
+                vec![Email, SecurityQuestions],
+                Some((1, vec![Email])),
+            ),
+            (1, false, true, vec![SecurityQuestions], None),
+            // Two gates: two kinds needed, two emails are one.
+            (
+                2,
+                false,
+                true,
+                vec![Email, SecurityQuestions],
+                Some((2, vec![Email, SecurityQuestions])),
+            ),
+            (2, false, true, vec![Email, Email], None),
+            // An administrator: two gates whatever the policy, no questions.
+            (1, true, true, vec![Email, Sms], Some((2, vec![Email, Sms]))),
+            (1, true, true, vec![Email, SecurityQuestions], None),
+            (1, true, true, vec![Email], None),
+            // Not enabled for reset: a decoy, whatever it has.
+            (1, false, false, vec![Email, Sms], None),
+        ];
+        for (policy, admin, enabled, options, want) in table {
+            let options: Vec<Candidate> = options.into_iter().map(candidate).collect();
+            assert_eq!(
+                kinds(admit(policy, admin, enabled, false, options.clone())),
+                want,
+                "{policy} gates, admin {admin}, enabled {enabled}, {options:?}"
+            );
+        }
+    }
+
+    /// An administrator under `admins_require_phishing_resistant` is let in
+    /// only with a passkey among the options, and the flow knows it must
+    /// end with one; anyone else is as before.
+    #[test]
+    fn admitting_under_admins_require_phishing_resistant() {
+        let opts = |k: &[MethodKind]| k.iter().copied().map(candidate).collect::<Vec<_>>();
+        let pr = |o: Option<(u8, bool, Vec<Candidate>)>| o.map(|(g, pr, _)| (g, pr));
+        let passkey = MethodKind::Passkey;
+        assert_eq!(pr(admit(1, true, true, true, opts(&[Email, Sms]))), None);
+        assert_eq!(
+            pr(admit(1, true, true, true, opts(&[Email, passkey]))),
+            Some((2, true))
+        );
+        assert_eq!(
+            pr(admit(1, false, true, true, opts(&[Email]))),
+            Some((1, false))
+        );
+        assert_eq!(
+            pr(admit(1, true, true, false, opts(&[Email, Sms]))),
+            Some((2, false))
+        );
+        let mut entry = account(2);
+        entry.who = Entrant::Account {
+            actor: "root".into(),
+            username: "root".into(),
+            gates: 2,
+            phishing_resistant: true,
+        };
+        assert!(start(entry, NOW).0.flow.phishing_resistant);
+        assert!(!start(account(2), NOW).0.flow.phishing_resistant);
+    }
+
+    fn account(gates: u8) -> Entry {
+        Entry {
+            who: Entrant::Account {
+                actor: "Alice@Example.com".into(),
+                username: "alice".into(),
+                gates,
+                phishing_resistant: false,
+            },
+            typed: "t:alice".into(),
+            policy_gates: 1,
+            offered: vec![option("mail1", Email), option("sms", Sms)],
+        }
+    }
+
+    fn decoy_entry() -> Entry {
+        Entry {
+            who: Entrant::Decoy {
+                seed: "f00d".into(),
+            },
+            ..account(1)
+        }
+    }
+
+    #[test]
+    fn starting_a_flow() {
+        let (st, effects) = start(account(1), NOW);
+        assert_eq!(st.expires_at, NOW + FLOW_LIFETIME);
+        assert!(!st.decoy);
+        assert_eq!(st.flow.stage, Stage::Choose);
+        assert_eq!(st.flow.actor, "Alice@Example.com", "as typed");
+        assert_eq!(st.flow.username, "alice");
+        assert_eq!(st.flow.typed, "t:alice");
+        assert_eq!((st.flow.gates, st.flow.shown_gates), (1, 1));
+        assert_eq!(st.flow.offered, account(1).offered);
+        assert!(st.flow.passed.is_empty() && st.flow.proofs.is_empty() && st.flow.sent.is_empty());
+        assert_eq!(st.flow.decoy, "");
+        assert_eq!(
+            effects,
+            vec![
+                Effect::Create,
+                Effect::CountStarted,
+                Effect::Audit(Note::Identified { decoy: false })
+            ]
+        );
+        // An administrator needs two gates, yet announces the policy's one.
+        let (st, _) = start(account(2), NOW);
+        assert_eq!((st.flow.gates, st.flow.shown_gates), (2, 1));
+    }
+
+    #[test]
+    fn a_decoy_starts_alike() {
+        let (real, real_effects) = start(account(1), NOW);
+        let (decoy, decoy_effects) = start(decoy_entry(), NOW);
+        assert!(decoy.decoy);
+        // What is typed for a decoy is never its actor.
+        assert_eq!(decoy.flow.actor, NO_ACCOUNT);
+        assert_eq!(decoy.flow.username, "");
+        assert_eq!(decoy.flow.decoy, "f00d");
+        assert_eq!(
+            decoy_effects,
+            vec![
+                Effect::Create,
+                Effect::CountStarted,
+                Effect::Audit(Note::Identified { decoy: true })
+            ]
+        );
+        // Everything the wizard shows is the same: stage, gates, options, expiry.
+        assert_eq!(decoy.expires_at, real.expires_at);
+        assert_eq!(decoy.flow.stage, real.flow.stage);
+        assert_eq!(
+            (decoy.flow.gates, decoy.flow.shown_gates),
+            (real.flow.gates, real.flow.shown_gates)
+        );
+        assert_eq!(decoy.flow.offered, real.flow.offered);
+        assert_eq!(decoy_effects.len(), real_effects.len());
+        // And it goes on through the same transitions.
+        let (r, _) = step(real, choose("mail1"), NOW + 1).unwrap();
+        let (d, _) = step(decoy, choose("mail1"), NOW + 1).unwrap();
+        assert_eq!(r.flow.stage, d.flow.stage);
+        // A decoy of two gates announces the policy's count like anyone.
+        let two = Entry {
+            policy_gates: 2,
+            ..decoy_entry()
+        };
+        let (st, _) = start(two, NOW);
+        assert_eq!((st.flow.gates, st.flow.shown_gates), (2, 2));
+    }
+
+    #[test]
+    fn what_follows_the_write() {
+        let finished = |outcome| {
+            flow(
+                2,
+                &["mail1", "app"],
+                Stage::Done {
+                    outcome,
+                    signed_out: 0,
+                    notified: true,
+                },
+            )
+            .flow
+        };
+        assert_eq!(
+            written(&finished(Outcome::PasswordReset)),
+            vec![
+                After::ReleaseNotices,
+                After::CountCompleted(Outcome::PasswordReset),
+                After::EndOtherFlows,
+                After::RevokePasses,
+                After::SignOut,
+                After::Audit(Note::ResetCompleted),
+                After::Audit(Note::Completed),
+                After::RecordOutcome,
+            ]
+        );
+        // An unlock changes no password: nothing to announce, end or sign out.
+        assert_eq!(
+            written(&finished(Outcome::Unlocked)),
+            vec![
+                After::CountCompleted(Outcome::Unlocked),
+                After::Audit(Note::Unlocked),
+            ]
+        );
+        // A flow that has not finished has nothing to follow.
+        for stage in every_stage() {
+            if !matches!(stage, Stage::Done { .. }) {
+                assert_eq!(
+                    written(&flow(2, &[], stage.clone()).flow),
+                    Vec::new(),
+                    "{stage:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_outcome_is_noted_once_finished() {
+        // The sessions ended are noted on a finished flow, and only there.
+        let (to, effects) = step(flow(2, &[], done()), Input::SignedOut(3), NOW).unwrap();
+        assert_eq!(
+            to.flow.stage,
+            Stage::Done {
+                outcome: Outcome::PasswordReset,
+                signed_out: 3,
+                notified: true,
+            }
+        );
+        assert_eq!(effects, vec![Effect::SAVE]);
+        let (to, effects) = step(choosing(), Input::SignedOut(3), NOW).unwrap();
+        assert_eq!((to, effects), (choosing(), Vec::new()));
     }
 
     #[test]

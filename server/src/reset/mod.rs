@@ -16,7 +16,10 @@ use sha2::{Digest, Sha256};
 use sspr_proto::config::PasswordContext;
 use sspr_proto::reset::{FlowView, MethodKind, MethodOption, Outcome, ResetStep};
 
-use self::core::{Effect, FlowState, Input, Note, Offered, Stage};
+pub use self::core::FLOW_LIFETIME;
+use self::core::{
+    After, Candidate, Effect, Entrant, Entry, FlowState, Input, Note, Offered, Stage,
+};
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::clock::UnixTime;
@@ -27,12 +30,11 @@ use crate::error::ApiError;
 use crate::i18n;
 use crate::methods::code::numeric_code;
 use crate::methods::throttle;
-use crate::methods::{self, StoredMethod, gates};
+use crate::methods::{self, StoredMethod};
 use crate::outbox;
+use crate::ports::{FlowRow, FlowSave, FlowStore, FlowTx, NewCode, NewFlow};
 use crate::secret::Secret;
 
-/// A flow lives 15 minutes from its start.
-pub const FLOW_LIFETIME: i64 = 15 * 60;
 /// A code is valid for 5 minutes.
 pub const CODE_LIFETIME: i64 = 5 * 60;
 
@@ -97,14 +99,6 @@ pub(crate) async fn enabled_for(state: &AppState, user: &DirUser) -> Result<bool
     })
 }
 
-/// Whether one of the user's gates must be a passkey.
-fn phishing_resistant(state: &AppState, user: &DirUser) -> bool {
-    user.is_admin && state.config.policy.admins_require_phishing_resistant
-}
-
-/// An option before it gets its per-flow id.
-type Candidate = (MethodKind, String, Option<String>);
-
 /// One option per registered address or number, and one for all
 /// authenticator apps and one for recovery codes, where the policy allows.
 fn real_options(state: &AppState, stored: &[StoredMethod], user: &DirUser) -> Vec<Candidate> {
@@ -120,6 +114,28 @@ fn real_options(state: &AppState, stored: &[StoredMethod], user: &DirUser) -> Ve
                 .into_iter()
                 .map(|(masked, method)| (k, masked, method)),
         );
+    }
+    out
+}
+
+/// The options as offered, each with whether its code comes by a call: an
+/// office phone's always does; a mobile's is offered twice where
+/// `delivery.voice` is set, texted ("Text …") and called ("Call …"). Real
+/// and decoy options go through here alike, so a decoy's phone offers
+/// exactly what a real one does.
+fn with_calls(
+    state: &AppState,
+    options: Vec<Candidate>,
+) -> Vec<(MethodKind, String, Option<String>, bool)> {
+    let voice = state.config.delivery.voice.is_some();
+    let mut out = Vec::with_capacity(options.len());
+    for (kind, masked, method) in options {
+        let m = methods::of(kind);
+        let always = m.code_channel() == Some(outbox::Channel::Voice);
+        if voice && m.may_call() && !always {
+            out.push((kind, masked.clone(), method.clone(), false));
+        }
+        out.push((kind, masked, method, always || (voice && m.may_call())));
     }
     out
 }
@@ -144,6 +160,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
         id: o.id.clone(),
         kind: o.kind,
         masked: o.masked.clone(),
+        call: o.call,
     };
     let step = match &flow.st.stage {
         Stage::Choose => ResetStep::ChooseMethod {
@@ -162,6 +179,7 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
                     id: method.clone(),
                     kind: MethodKind::Authenticator,
                     masked: String::new(),
+                    call: false,
                 });
             ResetStep::EnterCode {
                 gate,
@@ -203,13 +221,18 @@ fn view(state: &AppState, flow: &Flow, extra: Option<NewPasswordExtra>) -> FlowV
 
 async fn load(state: &AppState, id: &str) -> Result<Flow, ApiError> {
     let hash = hash_flow_id(id);
-    let row: Option<(Option<String>, String, String, i64, String, i64)> = sqlx::query_as(
-        "SELECT user_id, subject, state, version, ip, expires_at FROM reset_flows WHERE id_hash = $1",
-    )
-    .bind(&hash)
-    .fetch_optional(state.store.pool())
-    .await?;
-    let (user_id, subject, st, version, ip, expires_at) = row.ok_or(ApiError::FlowExpired)?;
+    let FlowRow {
+        user_id,
+        subject,
+        state: st,
+        version,
+        ip,
+        expires_at,
+    } = state
+        .store
+        .load_flow(&hash)
+        .await?
+        .ok_or(ApiError::FlowExpired)?;
     let now = state.clock.now();
     core::alive(expires_at, now)?;
     let mut st: FlowState = serde_json::from_str(&st)?;
@@ -239,17 +262,11 @@ const CLAIM_FOR: i64 = 30;
 /// without being evaluated or counted.
 async fn claim(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
     let now = state.clock.now();
-    let done = sqlx::query(
-        "UPDATE reset_flows SET busy_until = $1, version = version + 1 \
-         WHERE id_hash = $2 AND version = $3 AND (busy_until IS NULL OR busy_until <= $4)",
-    )
-    .bind(now + CLAIM_FOR)
-    .bind(&flow.hash)
-    .bind(flow.version)
-    .bind(now)
-    .execute(state.store.pool())
-    .await?;
-    if done.rows_affected() != 1 {
+    let claimed = state
+        .store
+        .claim_flow(&flow.hash, flow.version, now, now + CLAIM_FOR)
+        .await?;
+    if !claimed {
         return Err(ApiError::WrongStep);
     }
     flow.version += 1;
@@ -262,41 +279,35 @@ async fn release(state: &AppState, flow: &mut Flow) {
     if !flow.claimed {
         return;
     }
-    let _ =
-        sqlx::query("UPDATE reset_flows SET busy_until = NULL WHERE id_hash = $1 AND version = $2")
-            .bind(&flow.hash)
-            .bind(flow.version)
-            .execute(state.store.pool())
-            .await;
+    let _ = state.store.release_flow(&flow.hash, flow.version).await;
     flow.claimed = false;
 }
 
 /// Saves the new state only if nobody else moved the flow meanwhile (and no
 /// other request holds it for a proof).
 async fn save(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
-    let mut conn = state.store.pool().acquire().await?;
-    save_on(&mut conn, state, flow).await
+    save_on(None, state, flow).await
 }
 
-/// As [`save`], on a connection the caller holds (its transaction).
+/// As [`save`], in the caller's transaction if it gives one.
 async fn save_on(
-    conn: &mut sqlx::AnyConnection,
+    tx: Option<&mut FlowTx>,
     state: &AppState,
     flow: &mut Flow,
 ) -> Result<(), ApiError> {
     let json = serde_json::to_string(&flow.st)?;
-    let done = sqlx::query(
-        "UPDATE reset_flows SET state = $1, version = version + 1, busy_until = NULL \
-         WHERE id_hash = $2 AND version = $3 AND ($4 = 1 OR busy_until IS NULL OR busy_until <= $5)",
-    )
-    .bind(json)
-    .bind(&flow.hash)
-    .bind(flow.version)
-    .bind(i64::from(flow.claimed))
-    .bind(state.clock.now())
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() != 1 {
+    let save = FlowSave {
+        hash: &flow.hash,
+        state: &json,
+        version: flow.version,
+        claimed: flow.claimed,
+        now: state.clock.now(),
+    };
+    let saved = match tx {
+        Some(tx) => state.store.save_flow_in(tx, &save).await?,
+        None => state.store.save_flow(&save).await?,
+    };
+    if !saved {
         return Err(ApiError::WrongStep);
     }
     flow.version += 1;
@@ -350,6 +361,9 @@ fn audit_event<'a>(flow: &'a Flow, activity: &'a str, success: bool) -> Event<'a
 }
 
 /// Identify: the user name or email address, after the proof of work.
+/// What the directory and the stored methods say is looked up here; which
+/// flow that makes, real or decoy, the core decides ([`core::admit`],
+/// [`core::start`]), and both are stored, counted and recorded alike.
 pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowView, ApiError> {
     let identifier = identifier.trim();
     if identifier.is_empty() || identifier.chars().count() > 256 {
@@ -364,113 +378,86 @@ pub async fn start(state: &AppState, identifier: &str, ip: &str) -> Result<FlowV
 
     let mut real = None;
     if let Some(user) = found {
-        let gates = gates::required(policy_gates, user.is_admin);
-        let mut options = real_options(state, &stored, &user);
-        options.retain(|o| gates::offered_at_reset(o.0, gates, user.is_admin));
-        let passkey_needed = phishing_resistant(state, &user);
-        if enabled_for(state, &user).await?
-            && methods::distinct_kinds(options.iter().map(|o| o.0)) >= usize::from(gates)
-            && (!passkey_needed || options.iter().any(|o| o.0 == MethodKind::Passkey))
-        {
-            real = Some((user, gates, options));
-        }
+        let options = real_options(state, &stored, &user);
+        let enabled = enabled_for(state, &user).await?;
+        let admins_pr = state.config.policy.admins_require_phishing_resistant;
+        real = core::admit(policy_gates, user.is_admin, enabled, admins_pr, options)
+            .map(|(gates, phishing_resistant, options)| (user, gates, phishing_resistant, options));
     }
     let typed = throttle::typed_subject(state, identifier);
-    let passkey_needed = real
-        .as_ref()
-        .is_some_and(|(user, _, _)| phishing_resistant(state, user));
-    let (user_id, subject, actor, username, gates, options) = match real {
-        Some((user, gates, options)) => (
+    let (user_id, subject, who, options) = match real {
+        Some((user, gates, phishing_resistant, options)) => (
             Some(user.id.clone()),
             throttle::account_subject(&user.id),
-            identifier.to_string(),
-            user.username.clone(),
-            gates,
+            Entrant::Account {
+                actor: identifier.to_string(),
+                username: user.username,
+                gates,
+                phishing_resistant,
+            },
             options,
         ),
         None => (
             None,
             typed.clone(),
-            NO_ACCOUNT.to_string(),
-            String::new(),
-            policy_gates,
+            Entrant::Decoy {
+                seed: hex::encode(decoy::seed(state, identifier)),
+            },
             decoy::options(state, identifier, policy_gates),
         ),
     };
 
     let id = state.entropy.hex_id(32);
     let now = state.clock.now();
-    let st = FlowState {
-        actor,
-        username,
+    let offered = with_calls(state, options)
+        .into_iter()
+        .map(|(kind, masked, method, call)| Offered {
+            id: state.entropy.hex_id(6),
+            kind,
+            masked,
+            method,
+            call,
+        })
+        .collect();
+    let entry = Entry {
+        who,
         typed,
-        gates,
-        shown_gates: policy_gates,
-        offered: options
-            .into_iter()
-            .map(|(kind, masked, method)| Offered {
-                id: state.entropy.hex_id(6),
-                kind,
-                masked,
-                method,
-            })
-            .collect(),
-        passed: Vec::new(),
-        proofs: Vec::new(),
-        sent: Vec::new(),
-        decoy: if user_id.is_none() {
-            hex::encode(decoy::seed(state, identifier))
-        } else {
-            String::new()
-        },
-        stage: Stage::Choose,
-        phishing_resistant: passkey_needed,
+        policy_gates,
+        offered,
     };
-    let flow = Flow {
+    let (first, effects) = core::start(entry, now);
+    let mut flow = Flow {
         hash: hash_flow_id(&id),
         id,
         user_id,
         subject,
         version: 0,
         ip: ip.to_string(),
-        expires_at: now + FLOW_LIFETIME,
+        expires_at: first.expires_at,
         loaded_at: now,
         claimed: false,
-        st,
+        st: first.flow.clone(),
     };
-    // Old flows are swept as new ones start.
-    sqlx::query("DELETE FROM reset_flows WHERE expires_at <= $1")
-        .bind(now)
-        .execute(state.store.pool())
+    carry_out(state, &mut flow, first, effects).await
+}
+
+/// Stores a new flow. Old flows are swept as new ones start.
+async fn create(state: &AppState, flow: &Flow) -> Result<(), ApiError> {
+    let now = flow.loaded_at;
+    state.store.purge_expired_flows(now).await?;
+    state
+        .store
+        .insert_flow(&NewFlow {
+            hash: &flow.hash,
+            user_id: flow.user_id.as_deref(),
+            subject: &flow.subject,
+            state: &serde_json::to_string(&flow.st)?,
+            ip: &flow.ip,
+            created: now,
+            expires: flow.expires_at,
+        })
         .await?;
-    sqlx::query(
-        "INSERT INTO reset_flows (id_hash, user_id, subject, state, version, ip, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
-    )
-    .bind(&flow.hash)
-    .bind(&flow.user_id)
-    .bind(&flow.subject)
-    .bind(serde_json::to_string(&flow.st)?)
-    .bind(&flow.ip)
-    .bind(now)
-    .bind(flow.expires_at)
-    .execute(state.store.pool())
-    .await?;
-    // Real and decoy flows alike: an attacker sees both start.
-    state.metrics.reset_started();
-    audit::record(
-        state,
-        Event {
-            detail: Some(if flow.is_decoy() {
-                "identify: no usable account (decoy flow)"
-            } else {
-                "identify"
-            }),
-            ..audit_event(&flow, audit::FLOW_PROGRESS, !flow.is_decoy())
-        },
-    )
-    .await;
-    Ok(view(state, &flow, None))
+    Ok(())
 }
 
 pub async fn current(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
@@ -523,6 +510,11 @@ async fn carry_out(
     let next = next.flow;
     for effect in effects {
         match effect {
+            Effect::Create => {
+                flow.st = next.clone();
+                create(state, flow).await?;
+            }
+            Effect::CountStarted => state.metrics.reset_started(),
             Effect::Save { send, retire_codes } => {
                 flow.st = next.clone();
                 match send {
@@ -543,25 +535,35 @@ async fn carry_out(
 /// The audit record of a note of the core.
 fn note_event(flow: &Flow, note: Note) -> Event<'_> {
     let (kind, detail, activity, success) = match note {
-        Note::MethodChosen(k) => (k, Some("method chosen"), audit::FLOW_PROGRESS, true),
-        Note::ProofPassed(k) => (k, Some(PROOF_PASSED), audit::FLOW_PROGRESS, true),
-        Note::ProofFailed(k) => (k, Some(PROOF_FAILED), audit::FLOW_PROGRESS, false),
+        Note::Identified { decoy: false } => (None, Some("identify"), audit::FLOW_PROGRESS, true),
+        Note::Identified { decoy: true } => (
+            None,
+            Some("identify: no usable account (decoy flow)"),
+            audit::FLOW_PROGRESS,
+            false,
+        ),
+        Note::MethodChosen(k) => (Some(k), Some("method chosen"), audit::FLOW_PROGRESS, true),
+        Note::ProofPassed(k) => (Some(k), Some(PROOF_PASSED), audit::FLOW_PROGRESS, true),
+        Note::ProofFailed(k) => (Some(k), Some(PROOF_FAILED), audit::FLOW_PROGRESS, false),
         Note::RightRefused(k) => (
-            k,
+            Some(k),
             Some("right proof refused: blocked"),
             audit::FLOW_PROGRESS,
             false,
         ),
-        Note::UserBlocked(k) => (k, None, audit::USER_BLOCKED, true),
+        Note::UserBlocked(k) => (Some(k), None, audit::USER_BLOCKED, true),
         Note::DecoyBlocked(k) => (
-            k,
+            Some(k),
             Some("identifier blocked after 5 wrong proofs (no account)"),
             audit::FLOW_PROGRESS,
             false,
         ),
+        Note::ResetCompleted => (None, None, audit::RESET_COMPLETED, true),
+        Note::Completed => (None, Some("completed"), audit::FLOW_PROGRESS, true),
+        Note::Unlocked => (None, None, audit::UNLOCK, true),
     };
     Event {
-        method: Some(methods::kind_str(kind)),
+        method: kind.map(methods::kind_str),
         detail,
         ..audit_event(flow, activity, success)
     }
@@ -571,14 +573,13 @@ fn note_event(flow: &Flow, note: Note) -> Event<'_> {
 /// codes: those stored are marked used, those waiting in the outbox go, and
 /// none goes out late.
 async fn save_retiring(state: &AppState, flow: &mut Flow) -> Result<(), ApiError> {
-    let mut tx = state.store.pool().begin().await?;
-    sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
-        .bind(state.clock.now())
-        .bind(&flow.hash)
-        .execute(&mut *tx)
+    let mut tx = state.store.begin_flows().await?;
+    state
+        .store
+        .retire_codes_in(&mut tx, &flow.hash, state.clock.now())
         .await?;
-    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
-    save_on(&mut tx, state, flow).await?;
+    outbox::supersede(tx.conn(), send::KIND, &flow.subject).await?;
+    save_on(Some(&mut tx), state, flow).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -624,24 +625,26 @@ async fn save_sending(
 ) -> Result<(), ApiError> {
     let now = state.clock.now();
     let code = numeric_code(state.entropy.as_ref());
-    let mut tx = state.store.pool().begin().await?;
+    let mut tx = state.store.begin_flows().await?;
     // A new code replaces any earlier one for this flow.
-    sqlx::query("UPDATE reset_codes SET used_at = $1 WHERE flow_hash = $2 AND used_at IS NULL")
-        .bind(now)
-        .bind(&flow.hash)
-        .execute(&mut *tx)
+    state
+        .store
+        .retire_codes_in(&mut tx, &flow.hash, now)
         .await?;
-    sqlx::query(
-        "INSERT INTO reset_codes (id, flow_hash, method_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(state.entropy.hex_id(16))
-    .bind(&flow.hash)
-    .bind(&offered.id)
-    .bind(state.keys.code_hash(&flow.hash, code.expose()))
-    .bind(now)
-    .bind(now + CODE_LIFETIME)
-    .execute(&mut *tx)
-    .await?;
+    state
+        .store
+        .insert_code_in(
+            &mut tx,
+            &NewCode {
+                id: &state.entropy.hex_id(16),
+                flow_hash: &flow.hash,
+                method_id: &offered.id,
+                code_hash: &state.keys.code_hash(&flow.hash, code.expose()),
+                created: now,
+                expires: now + CODE_LIFETIME,
+            },
+        )
+        .await?;
     let job = send::Job {
         user_id: flow.user_id.clone(),
         method: offered.method.clone(),
@@ -650,16 +653,21 @@ async fn save_sending(
         lang: i18n::current().to_string(),
         flow_hash: flow.hash.clone(),
         ip: flow.ip.clone(),
+        call: offered.call,
         charged: None,
     };
     // The newest code for the flow's subject is the one that waits: older
     // ones (this flow's, or another flow's for the same account) go.
-    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
+    outbox::supersede(tx.conn(), send::KIND, &flow.subject).await?;
     let mut batch = outbox::Batch::default();
     batch
-        .add(&mut tx, state, job.item(now + CODE_LIFETIME, &flow.subject))
+        .add(
+            tx.conn(),
+            state,
+            job.item(now + CODE_LIFETIME, &flow.subject),
+        )
         .await?;
-    save_on(&mut tx, state, flow).await?;
+    save_on(Some(&mut tx), state, flow).await?;
     tx.commit().await?;
     let _ = batch.committed(state).await;
     Ok(())
@@ -705,45 +713,8 @@ pub async fn set_password(
     if let Err(e) = written {
         return Err(reopen_with(state, &mut flow, ApiError::from(e), &held).await);
     }
-    if let Err(e) = outbox::release(state, &held).await {
-        tracing::warn!(error = %e, user = %user.username, "reset notices wait for their hold to end");
-    }
-    state.metrics.reset_completed(Outcome::PasswordReset);
-    // The account's other reset flows end with this one, and their codes
-    // with them: none goes out after "your password was reset".
-    if let Err(e) = end_other_flows(state, &flow).await {
-        tracing::error!(error = %e, user = %user.username, "other reset flows after a reset could not be ended");
-    }
-    // The user has their account back: a pass the helpdesk issued is void.
-    if let Err(e) = crate::tap::revoke_on_reset(state, &user).await {
-        tracing::error!(error = %e, user = %user.username, "passes after a reset could not be revoked");
-    }
-    // And again once written: a sign-in that checked the old password while
-    // the write ran made a session of the epoch just ended.
-    let signed_out = match crate::session::revoke_all(state, &user.id).await {
-        Ok(n) => signed_out.saturating_add(u32::try_from(n).unwrap_or(u32::MAX)),
-        Err(e) => {
-            tracing::error!(error = %e, user = %user.username, "sessions after a reset could not be ended");
-            signed_out
-        }
-    };
-    audit::record(
-        state,
-        Event {
-            target: Some(&user.username),
-            ..audit_event(&flow, audit::RESET_COMPLETED, true)
-        },
-    )
-    .await;
-    audit::record(
-        state,
-        Event {
-            detail: Some("completed"),
-            ..audit_event(&flow, audit::FLOW_PROGRESS, true)
-        },
-    )
-    .await;
-    record_outcome(state, &mut flow, signed_out).await;
+    let after = core::written(&flow.st);
+    carry_out_after(state, &mut flow, &user, &held, signed_out, after).await;
     respond(state, &flow).await
 }
 
@@ -759,16 +730,64 @@ pub async fn unlock(state: &AppState, id: &str) -> Result<FlowView, ApiError> {
     if let Err(e) = state.directory.unlock(&user).await {
         return Err(reopen_with(state, &mut flow, ApiError::from(e), &[]).await);
     }
-    state.metrics.reset_completed(Outcome::Unlocked);
-    audit::record(
-        state,
-        Event {
-            target: Some(&user.username),
-            ..audit_event(&flow, audit::UNLOCK, true)
-        },
-    )
-    .await;
+    let after = core::written(&flow.st);
+    carry_out_after(state, &mut flow, &user, &[], 0, after).await;
     respond(state, &flow).await
+}
+
+/// Carries out what follows the directory's write (see [`core::After`]),
+/// in order. The change is made: a failure is logged, never answered.
+/// `held`: the notices queued with the flow's end; `signed_out`: the
+/// sessions ended before the write.
+async fn carry_out_after(
+    state: &AppState,
+    flow: &mut Flow,
+    user: &DirUser,
+    held: &[String],
+    mut signed_out: u32,
+    after: Vec<After>,
+) {
+    for effect in after {
+        match effect {
+            After::ReleaseNotices => {
+                if let Err(e) = outbox::release(state, held).await {
+                    tracing::warn!(error = %e, user = %user.username, "reset notices wait for their hold to end");
+                }
+            }
+            After::CountCompleted(outcome) => state.metrics.reset_completed(outcome),
+            After::EndOtherFlows => {
+                if let Err(e) = end_other_flows(state, flow).await {
+                    tracing::error!(error = %e, user = %user.username, "other reset flows after a reset could not be ended");
+                }
+            }
+            After::RevokePasses => {
+                if let Err(e) = crate::tap::revoke_on_reset(state, user).await {
+                    tracing::error!(error = %e, user = %user.username, "passes after a reset could not be revoked");
+                }
+            }
+            After::SignOut => match crate::session::revoke_all(state, &user.id).await {
+                Ok(n) => {
+                    signed_out = signed_out.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, user = %user.username, "sessions after a reset could not be ended");
+                }
+            },
+            After::Audit(note) => {
+                let event = note_event(flow, note);
+                // The account's change names it as the directory has it now.
+                let event = match note {
+                    Note::ResetCompleted | Note::Unlocked => Event {
+                        target: Some(&user.username),
+                        ..event
+                    },
+                    _ => event,
+                };
+                audit::record(state, event).await;
+            }
+            After::RecordOutcome => record_outcome(state, flow, signed_out).await,
+        }
+    }
 }
 
 /// The directory refused or is down after the flow was claimed: the flow goes
@@ -794,13 +813,12 @@ async fn reopen_with(state: &AppState, flow: &mut Flow, e: ApiError, held: &[Str
 /// Deletes the account's other reset flows (their codes go with them) and
 /// any code still waiting in the outbox for the account.
 async fn end_other_flows(state: &AppState, flow: &Flow) -> Result<(), ApiError> {
-    let mut tx = state.store.pool().begin().await?;
-    sqlx::query("DELETE FROM reset_flows WHERE subject = $1 AND id_hash <> $2")
-        .bind(&flow.subject)
-        .bind(&flow.hash)
-        .execute(&mut *tx)
+    let mut tx = state.store.begin_flows().await?;
+    state
+        .store
+        .end_other_flows_in(&mut tx, &flow.subject, &flow.hash)
         .await?;
-    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
+    outbox::supersede(tx.conn(), send::KIND, &flow.subject).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -818,12 +836,12 @@ async fn finish(
     outcome: Outcome,
     notices: &Notices,
 ) -> Result<Vec<String>, ApiError> {
-    let mut tx = state.store.pool().begin().await?;
+    let mut tx = state.store.begin_flows().await?;
     let mut batch = outbox::Batch::default();
     let mut queued = Vec::new();
     for (msg, account) in &notices.mail {
         let item = outbox::Item::message(msg, account.as_deref()).held(NOTICE_HOLD);
-        queued.push(batch.add(&mut tx, state, item).await?);
+        queued.push(batch.add(tx.conn(), state, item).await?);
     }
     // "We emailed you" only when the user's own notice is in the queue.
     let input = Input::Finish {
@@ -833,7 +851,7 @@ async fn finish(
     // The step's one effect is this save, in the notices' transaction.
     let (next, _save) = core::step(core_state(flow), input, flow.loaded_at)?;
     flow.st = next.flow;
-    save_on(&mut tx, state, flow).await?;
+    save_on(Some(&mut tx), state, flow).await?;
     tx.commit().await?;
     Ok(batch.committed(state).await)
 }

@@ -5,6 +5,7 @@ use sspr_proto::reset::{PowChallenge, PowSolution, leading_zero_bits, pow_messag
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::ports::{FlowStore, NewPow};
 
 /// A challenge lives this long.
 pub const LIFETIME: i64 = 300;
@@ -15,19 +16,16 @@ pub async fn issue(state: &AppState) -> Result<PowChallenge, ApiError> {
     let difficulty = state.config.reset.pow_difficulty.get();
     let now = state.clock.now();
     // Expired challenges are swept as new ones are issued.
-    sqlx::query("DELETE FROM pow_challenges WHERE expires_at <= $1")
-        .bind(now)
-        .execute(state.store.pool())
+    state.store.purge_expired_pow(now).await?;
+    state
+        .store
+        .insert_pow(&NewPow {
+            id: &id,
+            prefix: &prefix,
+            difficulty: i64::from(difficulty),
+            expires: now + LIFETIME,
+        })
         .await?;
-    sqlx::query(
-        "INSERT INTO pow_challenges (id, prefix, difficulty, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(&id)
-    .bind(&prefix)
-    .bind(i64::from(difficulty))
-    .bind(now + LIFETIME)
-    .execute(state.store.pool())
-    .await?;
     Ok(PowChallenge {
         id,
         prefix,
@@ -37,15 +35,7 @@ pub async fn issue(state: &AppState) -> Result<PowChallenge, ApiError> {
 
 /// Consumes the challenge (whatever the outcome) and checks the work.
 pub async fn redeem(state: &AppState, sol: &PowSolution) -> Result<(), ApiError> {
-    let row: Option<(String, i64)> = sqlx::query_as(
-        "DELETE FROM pow_challenges WHERE id = $1 AND expires_at > $2 RETURNING prefix, difficulty",
-    )
-    .bind(&sol.id)
-    .bind(state.clock.now())
-    .fetch_all(state.store.pool())
-    .await?
-    .into_iter()
-    .next();
+    let row = state.store.take_pow(&sol.id, state.clock.now()).await?;
     let (prefix, difficulty) = row.ok_or(ApiError::PowInvalid)?;
     let prefix = hex::decode(prefix).map_err(ApiError::internal)?;
     let digest = Sha256::digest(pow_message(&prefix, sol.nonce));

@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::methods::throttle::{self, Held};
 use crate::methods::{self, CodePurpose};
 use crate::outbox::{self, Channel, Item, Resolution};
+use crate::ports::FlowStore;
 
 /// The outbox row kind of a reset code's job.
 pub const KIND: &str = "reset_code";
@@ -31,6 +32,9 @@ pub(super) struct Job {
     pub lang: String,
     pub flow_hash: String,
     pub ip: String,
+    /// The code is read aloud by a call (see [`core::Offered::call`](super::core)).
+    #[serde(default)]
+    pub call: bool,
     /// The message, once the send limits were charged for it: a retry after
     /// a failed delivery is not charged again.
     #[serde(default)]
@@ -49,9 +53,13 @@ impl Job {
     /// The outbox item: never sent once the code has expired, and
     /// superseded by a newer code for the flow's `subject`.
     pub fn item(&self, expires_at: crate::clock::UnixTime, subject: &str) -> Item {
-        let channel = methods::of(self.kind)
-            .code_channel()
-            .unwrap_or(Channel::Mail);
+        let channel = if self.call {
+            Channel::Voice
+        } else {
+            methods::of(self.kind)
+                .code_channel()
+                .unwrap_or(Channel::Mail)
+        };
         Item::job(
             KIND,
             channel,
@@ -125,7 +133,7 @@ async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError
         return Ok(Resolution::Drop);
     };
     // A code went to this address or number less than 60 s ago (another
-    // flow, a click on the same method): this one waits its turn in the
+    // flow, a click on the same method, a text to the number now called): this one waits its turn in the
     // outbox rather than going now, and goes only if it is still the flow's
     // live code by then.
     match throttle::charge_send(state, &account, &target, throttle::Purpose::Reset).await? {
@@ -138,15 +146,23 @@ async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError
             return Ok(Resolution::Drop);
         }
     }
+    // A call is charged as a text is, above: the same account, the same
+    // number, the same limits, so calling is no way around them.
     let org = state.organisation();
-    let Some(msg) = methods::of(job.kind).code_message(
-        CodePurpose::Reset,
-        target,
-        &job.lang,
-        &job.code,
-        &org,
-        &state.config.server.public_url,
-    ) else {
+    let method = methods::of(job.kind);
+    let msg = if job.call {
+        method.call_message(CodePurpose::Reset, target, &job.lang, &job.code, &org)
+    } else {
+        method.code_message(
+            CodePurpose::Reset,
+            target,
+            &job.lang,
+            &job.code,
+            &org,
+            &state.config.server.public_url,
+        )
+    };
+    let Some(msg) = msg else {
         // Only kinds that send codes get a job.
         return Ok(Resolution::Drop);
     };
@@ -157,14 +173,9 @@ async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError
 /// Whether the job's code is still the live one of its flow (not replaced by
 /// a newer code, not used, not expired): a code is never sent late.
 async fn still_live(state: &AppState, job: &Job) -> Result<bool, ApiError> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM reset_codes WHERE flow_hash = $1 AND code_hash = $2 \
-         AND used_at IS NULL AND expires_at > $3",
-    )
-    .bind(&job.flow_hash)
-    .bind(state.keys.code_hash(&job.flow_hash, &job.code))
-    .bind(state.clock.now())
-    .fetch_one(state.store.pool())
-    .await?;
-    Ok(n > 0)
+    let code_hash = state.keys.code_hash(&job.flow_hash, &job.code);
+    Ok(state
+        .store
+        .code_is_live(&job.flow_hash, &code_hash, state.clock.now())
+        .await?)
 }

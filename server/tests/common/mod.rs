@@ -196,6 +196,7 @@ pub async fn harness_setup(setup: Setup<'_>) -> Harness {
         dir: dir.path().join("outbox"),
     });
     let policy = Policy::from(&config.delivery);
+    let voice = config.delivery.voice.is_some();
     let state = AppState {
         public_origin: config.public_origin(),
         config: Arc::new(config),
@@ -206,7 +207,12 @@ pub async fn harness_setup(setup: Setup<'_>) -> Harness {
         assets: Arc::new(Assets::Dir(dist)),
         theme,
         keys: Arc::new(Keys::from_master(&[7; 32])),
-        outbox: Outbox::new(outbox_transport.clone(), outbox_transport, policy),
+        outbox: if voice {
+            Outbox::new(outbox_transport.clone(), outbox_transport.clone(), policy)
+                .with_voice(outbox_transport)
+        } else {
+            Outbox::new(outbox_transport.clone(), outbox_transport, policy)
+        },
         limits: IpLimits::new(store.clone()),
         hashes,
         paces: Arc::new(Paces::new(std::time::Duration::ZERO)),

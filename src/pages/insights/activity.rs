@@ -186,7 +186,8 @@ fn totals(activity: &[DayActivity]) -> Vec<ProofCount> {
         MethodKind::Sms => 2,
         MethodKind::RecoveryCode => 3,
         MethodKind::SecurityQuestions => 4,
-        MethodKind::Passkey => 5,
+        MethodKind::OfficePhone => 5,
+        MethodKind::Passkey => 6,
     };
     out.sort_by_key(|p| order(p.kind));
     out

@@ -6,6 +6,7 @@ use crate::api::{self, ApiError};
 use crate::components::code_input::CodeInput;
 use crate::components::error_box::ErrorBox;
 use crate::components::focus_heading::FocusHeading;
+use crate::components::method_choice::MethodChoice;
 use crate::i18n::tf;
 use crate::pages::security_info::{detail, kind_name};
 
@@ -84,26 +85,13 @@ pub fn Prove(on_done: Callback<()>) -> impl IntoView {
                     }
                     view! {
                         <form class="stack" on:submit=move |ev| { ev.prevent_default(); begin.dispatch(picked.get_untracked()); }>
-                            <fieldset class="choices">
-                                <legend>{t!("stepup.which")}</legend>
-                                {options
-                                    .into_iter()
-                                    .map(|m| {
-                                        let (id, mine, kind) = (m.id.clone(), m.id.clone(), m.kind);
-                                        view! {
-                                            <label class="choice">
-                                                <input
-                                                    type="radio"
-                                                    name="prove-method"
-                                                    prop:checked=move || picked.get() == mine
-                                                    on:change=move |_| set_picked.set(id.clone())
-                                                />
-                                                <span>{move || kind_name(kind)} " " <span class="method-detail">{move || detail(&m)}</span></span>
-                                            </label>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </fieldset>
+                            <MethodChoice
+                                methods=options
+                                picked=picked
+                                set_picked=set_picked
+                                kind_name=kind_name
+                                detail=detail
+                            />
                             <div class="actions">
                                 <button type="submit" class="primary" disabled=move || busy.get()>{t!("action.continue")}</button>
                             </div>
@@ -115,6 +103,7 @@ pub fn Prove(on_done: Callback<()>) -> impl IntoView {
                     let (hint, digits) = match c.kind {
                         MethodKind::Email => ("reset.code.email_hint", 8),
                         MethodKind::Sms => ("reset.code.sms_hint", 8),
+                        MethodKind::OfficePhone => ("reset.code.call_hint", 8),
                         MethodKind::Authenticator => ("reset.code.app_hint", 6),
                         MethodKind::RecoveryCode | MethodKind::SecurityQuestions | MethodKind::Passkey => {
                             ("reset.code.recovery_hint", 16)

@@ -9,7 +9,9 @@ pub fn describe(m: &MethodOption) -> String {
     let target = [("target", m.masked.as_str())];
     match m.kind {
         MethodKind::Email => tf("reset.choose.email", &target),
+        MethodKind::Sms if m.call => tf("reset.choose.call", &target),
         MethodKind::Sms => tf("reset.choose.sms", &target),
+        MethodKind::OfficePhone => tf("reset.choose.office_phone", &target),
         MethodKind::Authenticator => t("reset.choose.authenticator"),
         MethodKind::RecoveryCode => t("reset.choose.recovery_code"),
         MethodKind::SecurityQuestions => t("reset.choose.questions"),

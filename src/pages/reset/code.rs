@@ -24,8 +24,10 @@ pub fn EnterCode(method: MethodOption, resend_in: Option<u32>) -> impl IntoView 
         _ => CODE_DIGITS,
     };
     let (heading, hint) = match method.kind {
+        _ if method.call => ("reset.code.call_heading", "reset.code.call_hint"),
         MethodKind::Email => ("reset.code.email_heading", "reset.code.email_hint"),
         MethodKind::Sms => ("reset.code.sms_heading", "reset.code.sms_hint"),
+        MethodKind::OfficePhone => ("reset.code.call_heading", "reset.code.call_hint"),
         MethodKind::Authenticator => ("reset.code.app_heading", "reset.code.app_hint"),
         MethodKind::RecoveryCode | MethodKind::SecurityQuestions | MethodKind::Passkey => {
             ("reset.code.recovery_heading", "reset.code.recovery_hint")

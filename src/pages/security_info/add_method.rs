@@ -191,7 +191,8 @@ fn AddressForm(
 ) -> impl IntoView {
     let (value, set_value) = signal(String::new());
     let (touched, set_touched) = signal(false);
-    let phone = kind == MethodKind::Sms;
+    let office = kind == MethodKind::OfficePhone;
+    let phone = kind == MethodKind::Sms || office;
     let problem = move || {
         let v = value.get();
         if !touched.get() || v.trim().is_empty() {
@@ -205,7 +206,13 @@ fn AddressForm(
             None
         }
     };
-    let (heading, label, hint) = if phone {
+    let (heading, label, hint) = if office {
+        (
+            "add.office_phone_heading",
+            "add.phone_label",
+            "add.office_phone_hint",
+        )
+    } else if phone {
         ("add.phone_heading", "add.phone_label", "add.phone_hint")
     } else {
         ("add.email_heading", "add.email_label", "add.email_hint")
@@ -222,7 +229,9 @@ fn AddressForm(
                     return;
                 }
                 let v = value.get_untracked().trim().to_string();
-                submit.run(if phone {
+                submit.run(if office {
+                    AddMethodRequest::OfficePhone { phone: v }
+                } else if phone {
                     AddMethodRequest::Sms { phone: v }
                 } else {
                     AddMethodRequest::Email { address: v }

@@ -148,6 +148,11 @@ pub fn ConfirmCode(
             "reset.code.sms_hint",
             target.clone(),
         ),
+        Enrollment::OfficePhone { target, .. } => (
+            "reset.code.call_heading",
+            "reset.code.call_hint",
+            target.clone(),
+        ),
         Enrollment::Email { target, .. } => (
             "reset.code.email_heading",
             "reset.code.email_hint",

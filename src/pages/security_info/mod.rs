@@ -104,6 +104,7 @@ pub fn kind_key(kind: MethodKind) -> &'static str {
     match kind {
         MethodKind::Authenticator => "method.authenticator",
         MethodKind::Sms => "method.sms",
+        MethodKind::OfficePhone => "method.office_phone",
         MethodKind::Email => "method.email",
         MethodKind::RecoveryCode => "method.recovery_code",
         MethodKind::SecurityQuestions => "method.questions",

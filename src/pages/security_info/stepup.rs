@@ -6,6 +6,7 @@ use sspr_proto::security_info::{RegisteredMethod, StepUpChallenge, proves_stepup
 use super::{FocusHeading, detail, kind_name, use_info};
 use crate::api;
 use crate::components::code_input::CodeInput;
+use crate::components::method_choice::MethodChoice;
 use crate::i18n::tf;
 
 /// "First, prove it's you": the server refused a change until the user
@@ -76,26 +77,13 @@ pub fn StepUp(methods: Vec<RegisteredMethod>) -> impl IntoView {
                     let options = usable.clone();
                     view! {
                         <form class="stack" on:submit=move |ev| { ev.prevent_default(); begin.dispatch(picked.get_untracked()); }>
-                            <fieldset class="choices">
-                                <legend>{t!("stepup.which")}</legend>
-                                {options
-                                    .into_iter()
-                                    .map(|m| {
-                                        let (id, mine, kind) = (m.id.clone(), m.id.clone(), m.kind);
-                                        view! {
-                                            <label class="choice">
-                                                <input
-                                                    type="radio"
-                                                    name="stepup-method"
-                                                    prop:checked=move || picked.get() == mine
-                                                    on:change=move |_| set_picked.set(id.clone())
-                                                />
-                                                <span>{move || kind_name(kind)} " " <span class="method-detail">{move || detail(&m)}</span></span>
-                                            </label>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </fieldset>
+                            <MethodChoice
+                                methods=options
+                                picked=picked
+                                set_picked=set_picked
+                                kind_name=kind_name
+                                detail=detail
+                            />
                             <div class="actions">
                                 <button type="submit" class="primary" disabled=move || busy.get()>{t!("action.continue")}</button>
                                 <button type="button" class="secondary" on:click=cancel>{t!("action.cancel")}</button>
@@ -108,6 +96,7 @@ pub fn StepUp(methods: Vec<RegisteredMethod>) -> impl IntoView {
                     let (hint, digits) = match c.kind {
                         MethodKind::Email => ("reset.code.email_hint", CODE_DIGITS),
                         MethodKind::Sms => ("reset.code.sms_hint", CODE_DIGITS),
+                        MethodKind::OfficePhone => ("reset.code.call_hint", CODE_DIGITS),
                         MethodKind::Authenticator => ("reset.code.app_hint", AUTHENTICATOR_DIGITS),
                         MethodKind::RecoveryCode | MethodKind::SecurityQuestions | MethodKind::Passkey => {
                             ("reset.code.recovery_hint", RECOVERY_CODE_CHARS)

@@ -101,6 +101,64 @@ async fn decoys_take_every_shape_real_accounts_have() {
     assert_eq!(firsts.len(), 2, "both kinds of first address");
 }
 
+/// The offered options with how each sends its code: (kind, call).
+fn channels(v: &Value) -> Vec<(String, bool)> {
+    step(v).1["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["kind"].as_str().unwrap().to_string(),
+                m["call"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_calls_decoys_take_every_shape_office_phones_included() {
+    let portal = Portal::start(Options {
+        env: vec![
+            ("SSPR__DELIVERY__VOICE".into(), "outbox".into()),
+            (
+                "SSPR__POLICY__METHODS_AVAILABLE".into(),
+                r#"["authenticator", "email", "sms", "office_phone"]"#.into(),
+            ),
+        ],
+        ..open_limits()
+    })
+    .await;
+    let mut shapes = HashSet::new();
+    let (mut office, mut two_phones, mut no_email) = (false, false, false);
+    for n in 0..200 {
+        let v = portal.start_flow(&format!("nobody{n}")).await;
+        let opts = channels(&v);
+        let count = |k: &str, call: bool| opts.iter().filter(|o| o.0 == k && o.1 == call).count();
+        // A mobile is a text and a call, as a real one is; an office phone
+        // only a call.
+        assert_eq!(count("sms", false), count("sms", true), "{opts:?}");
+        assert_eq!(count("office_phone", false), 0, "{opts:?}");
+        office |= count("office_phone", true) == 1;
+        two_phones |= count("sms", true) == 2;
+        no_email |= count("email", false) == 0;
+        shapes.insert(opts);
+    }
+    assert!(office && two_phones && no_email, "{shapes:?}");
+    assert!(shapes.len() >= 8, "{} shapes: {shapes:?}", shapes.len());
+    // bob's real shape (email, a mobile texted and called) is among them.
+    let bob = channels(&portal.start_flow(BOB.0).await);
+    assert_eq!(
+        bob,
+        [
+            ("email".to_string(), false),
+            ("sms".to_string(), false),
+            ("sms".to_string(), true)
+        ]
+    );
+    assert!(shapes.contains(&bob), "{bob:?} in {shapes:?}");
+}
+
 #[tokio::test]
 async fn sending_a_name_to_its_limit_says_nothing_about_its_other_names() {
     let portal = Portal::start(open_limits()).await;
