@@ -8,10 +8,10 @@
 use crate::AppState;
 use crate::audit::{self, Event};
 use crate::delivery::Outgoing;
-use crate::directory::DirUser;
+use crate::directory::{DirUser, DirectoryError};
 use crate::error::ApiError;
 use crate::outbox;
-use crate::ports::{self, ChangeStore, NewPass, PassRow, RedeemedPass, TapStore};
+use crate::ports::{ChangeStore, NewPass, PassRow, RedeemedPass, TapStore};
 use crate::secret::Secret;
 use crate::store::StoreError;
 
@@ -28,7 +28,7 @@ pub const ISSUED: &str = "Admin registered security info";
 pub const USED: &str = "Sign in with Temporary Access Pass";
 pub const REVOKED: &str = "Admin deleted security info";
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum TapError {
     #[error("no user matches {0:?}")]
     UnknownUser(String),
@@ -36,8 +36,15 @@ pub enum TapError {
     Length,
     #[error("the lifetime must be 10 minutes to 30 days")]
     Lifetime,
-    #[error("{0}")]
-    Store(String),
+    /// The store failed; the CLI prints the cause chain.
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+    /// Queueing the user's notice failed.
+    #[error("the notice could not be queued")]
+    Queue(#[from] sqlx::Error),
+    /// The directory could not be asked who the user is.
+    #[error("the directory failed")]
+    Directory(#[from] DirectoryError),
 }
 
 /// Parses `90s`, `10m`, `1h`, `30d` (or bare seconds).
@@ -57,11 +64,6 @@ pub fn parse_lifetime(text: &str) -> Result<i64, TapError> {
     } else {
         Err(TapError::Lifetime)
     }
-}
-
-/// A store failure, told as the query's own error (the CLI prints it).
-fn store_failed(e: StoreError) -> TapError {
-    TapError::Store(ports::into_sqlx(e).to_string())
 }
 
 fn pass_hash(state: &AppState, user_id: &str, pass: &str) -> String {
@@ -97,7 +99,7 @@ pub async fn issue(
     }
     let now = state.clock.now();
     let expires = now + lifetime;
-    let mut change = state.store.begin_change().await.map_err(store_failed)?;
+    let mut change = state.store.begin_change().await?;
     // One live pass per user: a new one voids the older ones.
     let id = state.entropy.hex_id(8);
     let hash = pass_hash(state, &user.id, &pass);
@@ -115,18 +117,14 @@ pub async fn issue(
                 issued_by: by,
             },
         )
-        .await
-        .map_err(store_failed)?;
+        .await?;
     // The user's notice is queued with the pass it announces.
     let mut batch = outbox::Batch::default();
     if let Some(msg) = issued_notice(state, &user, expires) {
         let item = outbox::Item::message(&msg, Some(&user.username));
-        batch
-            .add(&mut change, state, item)
-            .await
-            .map_err(|e| TapError::Store(e.to_string()))?;
+        batch.add(&mut change, state, item).await?;
     }
-    change.commit().await.map_err(store_failed)?;
+    change.commit().await?;
     let _ = batch.committed(state).await;
     let detail = format!(
         "{} pass issued by {by}{}",
@@ -158,8 +156,7 @@ async fn find(state: &AppState, username: &str) -> Result<DirUser, TapError> {
     state
         .directory
         .find_user(username)
-        .await
-        .map_err(|e| TapError::Store(e.to_string()))?
+        .await?
         .ok_or_else(|| TapError::UnknownUser(username.to_string()))
 }
 
@@ -212,8 +209,7 @@ pub async fn list(state: &AppState, username: Option<&str>) -> Result<Vec<PassIn
     let rows = state
         .store
         .live_passes(user.as_ref().map(|u| u.id.as_str()), now)
-        .await
-        .map_err(store_failed)?;
+        .await?;
     let mut out = Vec::with_capacity(rows.len());
     for PassRow {
         id,
@@ -257,11 +253,7 @@ pub async fn revoke(
 ) -> Result<u64, TapError> {
     let user = find(state, username).await?;
     let now = state.clock.now();
-    let done = state
-        .store
-        .revoke_passes(&user.id, id, now)
-        .await
-        .map_err(store_failed)?;
+    let done = state.store.revoke_passes(&user.id, id, now).await?;
     let detail = format!("{done} pass(es) revoked by {by}");
     audit::record(
         state,
@@ -366,12 +358,12 @@ mod tests {
 
     #[test]
     fn lifetimes_parse_within_bounds() {
-        assert_eq!(parse_lifetime("1h"), Ok(3600));
-        assert_eq!(parse_lifetime("10m"), Ok(600));
-        assert_eq!(parse_lifetime("30d"), Ok(30 * 86400));
-        assert_eq!(parse_lifetime("9m"), Err(TapError::Lifetime));
-        assert_eq!(parse_lifetime("31d"), Err(TapError::Lifetime));
-        assert_eq!(parse_lifetime("1w"), Err(TapError::Lifetime));
-        assert_eq!(parse_lifetime("h"), Err(TapError::Lifetime));
+        assert_eq!(parse_lifetime("1h").ok(), Some(3600));
+        assert_eq!(parse_lifetime("10m").ok(), Some(600));
+        assert_eq!(parse_lifetime("30d").ok(), Some(30 * 86400));
+        assert!(matches!(parse_lifetime("9m"), Err(TapError::Lifetime)));
+        assert!(matches!(parse_lifetime("31d"), Err(TapError::Lifetime)));
+        assert!(matches!(parse_lifetime("1w"), Err(TapError::Lifetime)));
+        assert!(matches!(parse_lifetime("h"), Err(TapError::Lifetime)));
     }
 }

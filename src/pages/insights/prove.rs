@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use sspr_proto::codes::{AUTHENTICATOR_DIGITS, CODE_DIGITS, RECOVERY_CODE_CHARS};
 use sspr_proto::reset::MethodKind;
 use sspr_proto::security_info::{RegisteredMethod, StepUpChallenge, proves_stepup};
 
@@ -101,12 +102,12 @@ pub fn Prove(on_done: Callback<()>) -> impl IntoView {
                 }
                 Some(c) => {
                     let (hint, digits) = match c.kind {
-                        MethodKind::Email => ("reset.code.email_hint", 8),
-                        MethodKind::Sms => ("reset.code.sms_hint", 8),
-                        MethodKind::OfficePhone => ("reset.code.call_hint", 8),
-                        MethodKind::Authenticator => ("reset.code.app_hint", 6),
+                        MethodKind::Email => ("reset.code.email_hint", CODE_DIGITS),
+                        MethodKind::Sms => ("reset.code.sms_hint", CODE_DIGITS),
+                        MethodKind::OfficePhone => ("reset.code.call_hint", CODE_DIGITS),
+                        MethodKind::Authenticator => ("reset.code.app_hint", AUTHENTICATOR_DIGITS),
                         MethodKind::RecoveryCode | MethodKind::SecurityQuestions | MethodKind::Passkey => {
-                            ("reset.code.recovery_hint", 16)
+                            ("reset.code.recovery_hint", RECOVERY_CODE_CHARS)
                         }
                     };
                     let recovery = c.kind == MethodKind::RecoveryCode;
