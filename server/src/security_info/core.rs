@@ -1458,4 +1458,85 @@ mod tests {
         };
         assert!(!format!("{e:?}").contains("bob"));
     }
+
+    /// A passkey is added under the rules of any method: offered, the
+    /// step-up rule (when it begins and again when it is stored), the
+    /// kind's limit; storing it marks the session stepped up and audits.
+    /// Renaming takes one of the user's passkeys, nothing else.
+    #[test]
+    fn passkeys_follow_the_rules_of_any_method() {
+        const WITH_PASSKEY: [MethodKind; 2] = [Email, MethodKind::Passkey];
+        let s = signed_in();
+        let begin =
+            |a: Account<'_>, now| step(State::Idle, Input::BeginPasskey { account: a }, now);
+        let add = |a: Account<'_>, now| step(State::Idle, Input::AddPasskey { account: a }, now);
+        fn offered(a: Account<'_>) -> Account<'_> {
+            Account {
+                available: &WITH_PASSKEY,
+                ..a
+            }
+        }
+        // Not offered by the portal.
+        assert_eq!(
+            begin(account(&s, &[]), NOW).unwrap_err(),
+            Refusal::KindNotOffered
+        );
+        // A first method: the session alone may add it.
+        assert!(begin(offered(account(&s, &[])), NOW).is_ok());
+        let (_, effects) = add(offered(account(&s, &[])), NOW).unwrap();
+        assert!(matches!(effects[0], Effect::StorePasskey { .. }));
+        assert!(effects.contains(&Effect::MarkSteppedUp));
+        assert!(effects.contains(&Effect::Audit {
+            activity: REGISTERED,
+            kind: Some(MethodKind::Passkey),
+        }));
+        // Once a method proves who they are: a step-up first, at both ends.
+        let has = [mail("m1", "alice@example.com")];
+        assert_eq!(
+            begin(offered(account(&s, &has)), NOW).unwrap_err(),
+            Refusal::StepUpRequired
+        );
+        assert_eq!(
+            add(offered(account(&s, &has)), NOW).unwrap_err(),
+            Refusal::StepUpRequired
+        );
+        let stepped = session(SignedInWith::Password, NOW, NOW);
+        assert!(add(offered(account(&stepped, &has)), NOW).is_ok());
+        // The kind's limit.
+        let full: Vec<Held> = (0..crate::methods::passkey::LIMIT)
+            .map(|i| held(&format!("p{i}"), MethodKind::Passkey, Some("key")))
+            .collect();
+        assert_eq!(
+            begin(offered(account(&stepped, &full)), NOW).unwrap_err(),
+            Refusal::MethodLimit
+        );
+        // Renaming: a passkey of theirs only.
+        let mine = [
+            held("p1", MethodKind::Passkey, Some("key")),
+            mail("m1", "a@b.c"),
+        ];
+        let rename = |method| {
+            step(
+                State::Idle,
+                Input::RenamePasskey {
+                    account: account(&s, &mine),
+                    method,
+                },
+                NOW,
+            )
+        };
+        assert_eq!(
+            rename("p1").unwrap().1[0],
+            Effect::RenamePasskey { id: "p1".into() }
+        );
+        assert_eq!(rename("m1").unwrap_err(), Refusal::NotYours);
+        assert_eq!(rename("nope").unwrap_err(), Refusal::NotYours);
+        // A passkey session is not a pass session: it may set a default.
+        let via_passkey = session(SignedInWith::Passkey, NOW, NOW);
+        let input = Input::SetDefault {
+            account: account(&via_passkey, &mine),
+            method: "m1",
+        };
+        assert!(step(State::Idle, input, NOW).is_ok());
+    }
 }
