@@ -609,3 +609,43 @@ async fn a_passkey_is_a_reset_gate_whose_challenge_says_nothing() {
         "{v}"
     );
 }
+
+/// Under `admins_require_phishing_resistant`, an administrator with no
+/// passkey (carol: email, SMS and an app) is asked for one by the
+/// registration interrupt, which offers nothing else until she has one; a
+/// user who is not an administrator is not asked.
+#[tokio::test]
+async fn an_administrator_without_a_passkey_is_asked_for_one() {
+    let h = harness_with(
+        false,
+        "[policy]\npasskeys = true\nadmins_require_phishing_resistant = true\n",
+    )
+    .await;
+    let view = |cookie: String| {
+        let app = h.app.clone();
+        async move { status_json(get_as(&app, &cookie, "/api/security-info").await).await }
+    };
+    let carol = signed_in(&h, "carol", "Carol-admin-2026!").await;
+    let (s, v) = view(carol.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["interrupt"],
+        json!({ "register": { "needed": 1 } }),
+        "{v}"
+    );
+    assert_eq!(v["can_add"], json!(["passkey"]), "{v}");
+    // The interrupt cannot be waved away as a review.
+    let (s, _) = call(&h, &carol, "/api/security-info/review", json!({})).await;
+    assert_ne!(s, StatusCode::OK);
+
+    let code = totp_now(&h, sspr_server::methods::DEMO_TOTP[1].1);
+    step_up_with(&h, &carol, "authenticator", &code).await;
+    let v = register(&h, &carol, &mut SoftKey::new(9), "Carol's key").await;
+    assert_eq!(v["interrupt"], Value::Null, "{v}");
+    assert!(v["can_add"].as_array().unwrap().len() > 1, "{v}");
+
+    // alice is no administrator: nothing is asked of her.
+    let alice = signed_in(&h, ALICE.0, ALICE.1).await;
+    let (_, v) = view(alice).await;
+    assert_eq!(v["interrupt"], Value::Null, "{v}");
+}

@@ -421,6 +421,19 @@ impl From<Refusal> for ApiError {
     }
 }
 
+/// Whether the registration interrupt must ask for a passkey: an
+/// administrator under `admins_require_phishing_resistant` who holds none
+/// (their reset would be a decoy's until they do).
+pub(super) fn passkey_wanted(
+    is_admin: bool,
+    admins_require_phishing_resistant: bool,
+    held: impl IntoIterator<Item = MethodKind>,
+) -> bool {
+    is_admin
+        && admins_require_phishing_resistant
+        && !held.into_iter().any(|k| k == MethodKind::Passkey)
+}
+
 /// The kind an add request is for.
 pub(super) fn kind_of(request: &AddMethodRequest) -> MethodKind {
     match request {

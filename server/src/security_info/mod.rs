@@ -86,7 +86,16 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
     let now = state.clock.now();
     let required = required(state, &s.user);
     let have = usable_kinds(state, &s.user, &stored);
-    let needed = usize::from(required).saturating_sub(have);
+    let wants_passkey = core::passkey_wanted(
+        s.user.is_admin,
+        state.config.policy.admins_require_phishing_resistant,
+        stored.iter().map(|m| m.kind),
+    );
+    // An administrator who must have a passkey and has none is asked for
+    // one, whatever else they hold.
+    let needed = usize::from(required)
+        .saturating_sub(have)
+        .max(usize::from(wants_passkey));
     let days = i64::from(state.config.policy.reconfirm_days.get());
     let interrupt = if needed > 0 {
         Some(Interrupt::Register {
@@ -117,6 +126,7 @@ pub async fn view(state: &AppState, s: &Session) -> Result<SecurityInfoView, Api
         .into_iter()
         .filter(|k| allowed(state, &s.user, *k))
         .filter(|k| stored.iter().filter(|m| m.kind == *k).count() < methods::of(*k).limit())
+        .filter(|k| !wants_passkey || *k == MethodKind::Passkey)
         .collect();
     Ok(SecurityInfoView {
         username: s.user.username.clone(),
