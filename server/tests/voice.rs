@@ -536,3 +536,45 @@ async fn a_number_gets_one_code_a_minute_whatever_account_asked() {
         "{v}"
     );
 }
+
+/// Found by the outside attack: `{"kind":"sms","phone":12}` answered with
+/// `field: "12"`, a value (it could be a code) as the field's name, in the
+/// answer and the log.
+#[tokio::test]
+async fn a_phone_of_the_wrong_type_never_names_its_value_as_the_field() {
+    let h = harness_with(false, OFFICE).await;
+    let dave = signed_in(&h, DAVE.0, DAVE.1).await;
+    for body in [
+        json!({ "kind": "sms", "phone": 12 }),
+        json!({ "kind": "office_phone", "phone": 15550100042_u64 }),
+        json!({ "kind": "sms", "phone": ["+15550100042"] }),
+        json!({ "kind": "fax4711" }),
+    ] {
+        let (s, v) =
+            status_json(post_as(&h.app, &dave, "/api/security-info/methods", &body).await).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(v["error"]["id"], "request.invalid_field", "{body}: {v}");
+        let field = &v["error"]["field"];
+        assert!(
+            field.is_null() || field == "phone" || field == "kind",
+            "{body}: {v}"
+        );
+        let text = v.to_string();
+        assert!(
+            !text.contains("12") && !text.contains("15550100042") && !text.contains("4711"),
+            "{body}: {text}"
+        );
+    }
+    // A key the request has no room for is still named.
+    let (_, v) = status_json(
+        post_as(
+            &h.app,
+            &dave,
+            "/api/security-info/methods",
+            &json!({ "kind": "sms", "phone": "+15550100042", "extra": 1 }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["error"]["field"], "extra", "{v}");
+}
