@@ -578,3 +578,46 @@ async fn a_phone_of_the_wrong_type_never_names_its_value_as_the_field() {
     .await;
     assert_eq!(v["error"]["field"], "extra", "{v}");
 }
+
+/// Found by the outside attack: a code read to a mobile by a call was
+/// audited as the method `sms` and nothing else. Its record keeps the kind
+/// (proofs are counted by it) and says the channel, as the events page
+/// shows it.
+#[tokio::test]
+async fn a_call_to_a_mobile_is_audited_as_a_call() {
+    let h = harness_with(false, VOICE).await;
+    let flow = start(&h, "bob").await;
+    pick(&h, &flow, &option_id(&flow, "sms", true)).await;
+    h.clock.advance(61);
+    let flow = start(&h, "bob").await;
+    pick(&h, &flow, &option_id(&flow, "sms", false)).await;
+
+    let carol = signed_in(&h, "carol", "Carol-admin-2026!").await;
+    step_up(&h, &carol).await;
+    let carol_totp = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
+    step_up_with(&h, &carol, "authenticator", &totp_now(&h, carol_totp)).await;
+    let (s, page) =
+        status_json(get_as(&h.app, &carol, "/api/insights/events?user=bob").await).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let chosen: Vec<(String, String)> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("method chosen"))
+        })
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_string(),
+                e["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // Newest first: the text, then the call.
+    assert_eq!(chosen.len(), 2, "{chosen:?}");
+    assert_eq!(chosen[0], ("sms".into(), "method chosen".into()));
+    assert_eq!(chosen[1].0, "sms");
+    assert!(chosen[1].1.contains("voice call"), "{chosen:?}");
+}
