@@ -65,7 +65,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             // struct's own keys (missing, duplicate, unknown) name the key.
             serde_json::error::Category::Data => {
                 let field = if path == "." {
-                    backticked(&inner.to_string())
+                    key_named(&inner.to_string())
                 } else {
                     Some(path)
                 };
@@ -81,9 +81,17 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The first `name` in serde's "missing field `name`"-style messages.
-fn backticked(msg: &str) -> Option<String> {
-    let start = msg.find('`')? + 1;
-    let len = msg[start..].find('`')?;
-    Some(msg[start..start + len].to_string())
+/// The key serde's messages about a struct's own keys name ("missing
+/// field `name`", "duplicate field `name`", "unknown field `name`, expected
+/// ..."). Any other message at the top names a value, not a key: inside an
+/// internally tagged enum serde loses the path, so `{"kind":"sms","phone":12}`
+/// says "invalid type: integer `12`, ..." at `.`, and "unknown variant
+/// `fax`" names what was typed. Those get no field rather than a value as
+/// one (which the refusal would also carry into the log).
+fn key_named(msg: &str) -> Option<String> {
+    ["missing field `", "duplicate field `", "unknown field `"]
+        .iter()
+        .find_map(|p| msg.strip_prefix(p))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(key, _)| key.to_string())
 }

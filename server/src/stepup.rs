@@ -71,8 +71,13 @@ pub async fn start(
                 now,
             )
             .await?;
-        throttle::charge_send_visibly(state, &throttle::account_subject(&s.user.id), target)
-            .await?;
+        throttle::charge_send_visibly(
+            state,
+            &throttle::account_subject(&s.user.id),
+            m.kind,
+            target,
+        )
+        .await?;
         Some((numeric_code(state.entropy.as_ref()), target.to_string()))
     } else {
         None

@@ -408,3 +408,216 @@ async fn an_office_phone_is_registered_by_a_call_and_proves_a_reset_by_one() {
         "{v}"
     );
 }
+
+/// The 8-digit code a text carries.
+fn texted_code(body: &str) -> String {
+    body.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 8)
+        .unwrap()
+        .to_string()
+}
+
+async fn add_phone(h: &Harness, cookie: &str, kind: &str, phone: &str) -> (StatusCode, Value) {
+    status_json(
+        post_as(
+            &h.app,
+            cookie,
+            "/api/security-info/methods",
+            &json!({ "kind": kind, "phone": phone }),
+        )
+        .await,
+    )
+    .await
+}
+
+/// Reset codes of `channel` the outbox holds for later (their number's
+/// cooldown), waiting up to 5 s for one; `None` if `file` got a line
+/// beyond `sent` first (the code went at once).
+async fn held_code(h: &Harness, channel: &str, file: &str, sent: usize) -> Option<i64> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let next_at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_at) FROM outbox WHERE kind = 'reset_code' AND channel = $1 AND next_at > $2",
+        )
+        .bind(channel)
+        .bind(h.state.clock.now())
+        .fetch_one(h.state.store.pool())
+        .await
+        .unwrap();
+        if next_at.is_some() {
+            return next_at;
+        }
+        if lines(&h.outbox_dir(), file, 0).await.len() > sent {
+            return None;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the code neither went nor waited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Found by the outside attack: the 60 s cooldown was per account, so N
+/// accounts that each typed one victim's number had it called N times a
+/// minute. A number's cooldown now holds whatever account asked, for texts
+/// and calls, mobiles and office phones alike.
+#[tokio::test]
+async fn a_number_gets_one_code_a_minute_whatever_account_asked() {
+    let h = harness_with(false, OFFICE).await;
+    let victim = "+15550100002"; // bob's mobile
+    let alice = signed_in(&h, "alice", "Alice-demo-2026!").await;
+    step_up(&h, &alice).await;
+    let (s, v) = add_phone(&h, &alice, "sms", victim).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(lines(&h.outbox_dir(), "sms.jsonl", 1).await.len(), 1);
+
+    // Another account in the same minute, as a text or as a desk phone: told
+    // to wait, exactly as a second code from one account is told.
+    let dave = signed_in(&h, DAVE.0, DAVE.1).await;
+    for kind in ["sms", "office_phone"] {
+        let (s, v) = add_phone(&h, &dave, kind, victim).await;
+        assert_eq!(
+            (s, v["error"]["id"].as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, Some("reset.resend_too_soon")),
+            "{kind}: {v}"
+        );
+        let retry = v["error"]["retry_after"].as_u64().unwrap();
+        assert!((1..=60).contains(&retry), "{v}");
+    }
+    assert_eq!(lines(&h.outbox_dir(), "sms.jsonl", 0).await.len(), 1);
+    assert!(lines(&h.outbox_dir(), "voice.jsonl", 0).await.is_empty());
+
+    // A minute on, dave registers it (the person holds two accounts).
+    h.clock.advance(61);
+    let (s, v) = add_phone(&h, &dave, "sms", victim).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let texts = lines(&h.outbox_dir(), "sms.jsonl", 2).await;
+    let (_, e) = untag(&v);
+    let (s, v) = status_json(
+        post_as(
+            &h.app,
+            &dave,
+            "/api/security-info/methods/confirm",
+            &json!({ "enrollment": e["enrollment"], "code": texted_code(texts[1]["body"].as_str().unwrap()) }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // Reset codes to the number: bob's call goes, and dave's text in the
+    // same minute waits its turn, with an answer as ever.
+    let flow = start(&h, "bob").await;
+    pick(&h, &flow, &option_id(&flow, "sms", true)).await;
+    assert_eq!(lines(&h.outbox_dir(), "voice.jsonl", 1).await.len(), 1);
+    let flow = start(&h, "dave").await;
+    let v = pick(&h, &flow, &option_id(&flow, "sms", false)).await;
+    assert_eq!(shown(&v)["step"], "enter_code");
+    let due = held_code(&h, "sms", "sms.jsonl", 2)
+        .await
+        .expect("dave's text waits for the number's minute");
+    assert_eq!(due, h.state.clock.now() + 60);
+    assert_eq!(lines(&h.outbox_dir(), "sms.jsonl", 0).await.len(), 2);
+    // Its minute come, it goes, and it works.
+    h.clock.advance(60);
+    let texts = lines(&h.outbox_dir(), "sms.jsonl", 3).await;
+    assert_eq!(texts.len(), 3);
+    assert_eq!(texts[2]["to"], victim);
+    let (s, v) = step(
+        &h,
+        "/api/reset/verify",
+        json!({ "flow": flow["flow"], "code": texted_code(texts[2]["body"].as_str().unwrap()) }),
+    )
+    .await;
+    assert_eq!(
+        (s, shown(&v)["step"].as_str()),
+        (StatusCode::OK, Some("new_password")),
+        "{v}"
+    );
+}
+
+/// Found by the outside attack: `{"kind":"sms","phone":12}` answered with
+/// `field: "12"`, a value (it could be a code) as the field's name, in the
+/// answer and the log.
+#[tokio::test]
+async fn a_phone_of_the_wrong_type_never_names_its_value_as_the_field() {
+    let h = harness_with(false, OFFICE).await;
+    let dave = signed_in(&h, DAVE.0, DAVE.1).await;
+    for body in [
+        json!({ "kind": "sms", "phone": 12 }),
+        json!({ "kind": "office_phone", "phone": 15550100042_u64 }),
+        json!({ "kind": "sms", "phone": ["+15550100042"] }),
+        json!({ "kind": "fax4711" }),
+    ] {
+        let (s, v) =
+            status_json(post_as(&h.app, &dave, "/api/security-info/methods", &body).await).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(v["error"]["id"], "request.invalid_field", "{body}: {v}");
+        let field = &v["error"]["field"];
+        assert!(
+            field.is_null() || field == "phone" || field == "kind",
+            "{body}: {v}"
+        );
+        let text = v.to_string();
+        assert!(
+            !text.contains("12") && !text.contains("15550100042") && !text.contains("4711"),
+            "{body}: {text}"
+        );
+    }
+    // A key the request has no room for is still named.
+    let (_, v) = status_json(
+        post_as(
+            &h.app,
+            &dave,
+            "/api/security-info/methods",
+            &json!({ "kind": "sms", "phone": "+15550100042", "extra": 1 }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(v["error"]["field"], "extra", "{v}");
+}
+
+/// Found by the outside attack: a code read to a mobile by a call was
+/// audited as the method `sms` and nothing else. Its record keeps the kind
+/// (proofs are counted by it) and says the channel, as the events page
+/// shows it.
+#[tokio::test]
+async fn a_call_to_a_mobile_is_audited_as_a_call() {
+    let h = harness_with(false, VOICE).await;
+    let flow = start(&h, "bob").await;
+    pick(&h, &flow, &option_id(&flow, "sms", true)).await;
+    h.clock.advance(61);
+    let flow = start(&h, "bob").await;
+    pick(&h, &flow, &option_id(&flow, "sms", false)).await;
+
+    let carol = signed_in(&h, "carol", "Carol-admin-2026!").await;
+    step_up(&h, &carol).await;
+    let carol_totp = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU";
+    step_up_with(&h, &carol, "authenticator", &totp_now(&h, carol_totp)).await;
+    let (s, page) =
+        status_json(get_as(&h.app, &carol, "/api/insights/events?user=bob").await).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let chosen: Vec<(String, String)> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("method chosen"))
+        })
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_string(),
+                e["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // Newest first: the text, then the call.
+    assert_eq!(chosen.len(), 2, "{chosen:?}");
+    assert_eq!(chosen[0], ("sms".into(), "method chosen".into()));
+    assert_eq!(chosen[1].0, "sms");
+    assert!(chosen[1].1.contains("voice call"), "{chosen:?}");
+}

@@ -251,6 +251,13 @@ pub trait Method: Sync + std::fmt::Debug {
     ) -> Option<Outgoing> {
         None
     }
+    /// Whether the 60 s between two codes to one of its targets holds for
+    /// the target whatever account asked, not per account: a phone number,
+    /// which rings a person and costs money each time (see
+    /// [`throttle::Purpose`]).
+    fn cooldown_per_target(&self) -> bool {
+        false
+    }
     /// Whether its codes may also be read aloud by a call, where
     /// `delivery.voice` is set: each of its options then has a "Call me"
     /// twin at reset (a mobile phone).

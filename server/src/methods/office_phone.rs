@@ -51,6 +51,11 @@ impl Method for OfficePhone {
     fn code_channel(&self) -> Option<Channel> {
         Some(Channel::Voice)
     }
+    /// A number is texted or called once a minute at most, whatever
+    /// account asked.
+    fn cooldown_per_target(&self) -> bool {
+        true
+    }
     fn may_call(&self) -> bool {
         true
     }

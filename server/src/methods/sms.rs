@@ -58,6 +58,11 @@ impl Method for Sms {
         Some(Channel::Sms)
     }
 
+    /// A number is texted or called once a minute at most, whatever
+    /// account asked.
+    fn cooldown_per_target(&self) -> bool {
+        true
+    }
     fn may_call(&self) -> bool {
         true
     }

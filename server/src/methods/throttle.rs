@@ -15,14 +15,18 @@
 //! subject's budget, so concurrent guesses can never be evaluated more often
 //! than the limit allows; a proof that passes gives its slot back.
 //!
-//! Sends are throttled silently, per account: at most 10 codes per 10
+//! Sends are throttled silently: at most 10 codes per account per 10
 //! minutes (past it a code is dropped), and one per address or number per
 //! 60 s whatever route asked for it (a code that must wait goes when its
-//! turn comes, if it is still live). Neither is ever announced, so the
-//! answer is the one a decoy gets; both are audited.
+//! turn comes, if it is still live). A phone number's 60 s hold whatever
+//! account asked, so many accounts cannot call one person once a minute
+//! each. Neither is ever announced at reset, so the answer is the one a
+//! decoy gets; both are audited.
 
 use sha2::{Digest, Sha256};
+use sspr_proto::reset::MethodKind;
 
+use super::of;
 use crate::AppState;
 use crate::clock::UnixTime;
 use crate::error::ApiError;
@@ -102,11 +106,20 @@ async fn block_at_limit(state: &AppState, subject: &str, failed: i64) -> Result<
         .await?)
 }
 
-/// What a code is for. The 60 s cooldown holds per account, target and
-/// purpose, whatever the route: choosing a method again, resending, or a
-/// second flow all wait on the same clock for reset codes. A reset right
-/// after adding that address is not held up by the enrolment's code; both
-/// still count against the one per-account cap.
+/// What a code is for. The 60 s cooldown holds per target and purpose,
+/// whatever the route: choosing a method again, resending, or a second flow
+/// all wait on the same clock for reset codes. An address's cooldown is the
+/// account's own; a phone number's is the number's, whatever account asked
+/// (a text or a call, a mobile or an office phone), so N accounts that
+/// registered one victim's number cannot have it called N times a minute.
+///
+/// The two purposes keep a clock each. A reset right after adding that
+/// address or number is not held up by the enrolment's code; both still
+/// count against the one per-account cap. And a refusal an enrolment is
+/// told of (`429`) never depends on reset codes, which anyone may have sent
+/// to a real account's number and a decoy never sends: otherwise adding a
+/// guessed number after starting a reset for `bob` would say whether bob
+/// is an account holding that number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     /// Codes of the reset wizard.
@@ -114,6 +127,10 @@ pub enum Purpose {
     /// Codes sent to a signed-in user: enrolment and step-up.
     Account,
 }
+
+/// Who a cooldown of shared targets is claimed for in the store, in place
+/// of an account: no account subject (`u:`) is ever this.
+const EVERY_ACCOUNT: &str = "*";
 
 fn target_hash(state: &AppState, target: &str, purpose: Purpose) -> String {
     let t = target.trim().to_lowercase();
@@ -138,22 +155,28 @@ pub enum Held {
     Cap { retry_after: i64 },
 }
 
-/// Charges one code to `account` for `target`, or says why it must wait.
-/// The same rule for every route that sends a code (reset, step-up,
-/// enrolment); the reset wizard keeps the refusal to itself.
+/// Charges one code of a `kind` to `account` for `target`, or says why it
+/// must wait. The same rule for every route that sends a code (reset,
+/// step-up, enrolment); the reset wizard keeps the refusal to itself.
 pub async fn charge_send(
     state: &AppState,
     account: &str,
+    kind: MethodKind,
     target: &str,
     purpose: Purpose,
 ) -> Result<Result<(), Held>, ApiError> {
     let now = state.clock.now();
+    let holder = if of(kind).cooldown_per_target() {
+        EVERY_ACCOUNT
+    } else {
+        account
+    };
     let target = target_hash(state, target, purpose);
     // One atomic claim of the target's cooldown: of two concurrent sends to
     // one number, one goes.
     let store = &state.store;
     if let Claim::HeldSince(at) = store
-        .claim_cooldown(account, &target, TARGET_COOLDOWN, now)
+        .claim_cooldown(holder, &target, TARGET_COOLDOWN, now)
         .await?
     {
         return Ok(Err(Held::Cooldown {
@@ -176,9 +199,10 @@ pub async fn charge_send(
 pub async fn charge_send_visibly(
     state: &AppState,
     account: &str,
+    kind: MethodKind,
     target: &str,
 ) -> Result<(), ApiError> {
-    match charge_send(state, account, target, Purpose::Account).await? {
+    match charge_send(state, account, kind, target, Purpose::Account).await? {
         Ok(()) => Ok(()),
         Err(Held::Cooldown { retry_after }) => Err(ApiError::ResendTooSoon {
             retry_after: retry_after as u64,

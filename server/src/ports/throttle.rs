@@ -83,7 +83,8 @@ pub trait ThrottleStore: Send + Sync + std::fmt::Debug {
 
     /// Claims the cooldown of (`account`, `target`) at `now`, atomically: of
     /// concurrent claims, one wins. A claim made `cooldown` or more seconds
-    /// before `now` has lapsed.
+    /// before `now` has lapsed. `account` is whoever the cooldown is kept
+    /// for: an account, or one holder for every account (a phone number's).
     async fn claim_cooldown(
         &self,
         account: &str,

@@ -282,7 +282,13 @@ pub(super) enum Note {
     Identified {
         decoy: bool,
     },
-    MethodChosen(MethodKind),
+    /// A method was chosen; `call`: its code is read aloud by a call (an
+    /// office phone, or a mobile's "Call me" twin), which the record says,
+    /// as the kind alone (`sms`) would not.
+    MethodChosen {
+        kind: MethodKind,
+        call: bool,
+    },
     ProofPassed(MethodKind),
     ProofFailed(MethodKind),
     /// A right proof refused because the account is blocked.
@@ -473,7 +479,10 @@ pub(super) fn step(
                     send,
                     retire_codes: false,
                 },
-                Effect::Audit(Note::MethodChosen(offered.kind)),
+                Effect::Audit(Note::MethodChosen {
+                    kind: offered.kind,
+                    call: offered.call,
+                }),
             ]
         }
         Input::Resend => {
@@ -870,7 +879,7 @@ mod tests {
 
     #[test]
     fn choosing_a_method() {
-        let chosen = |k| Effect::Audit(Note::MethodChosen(k));
+        let chosen = |kind| Effect::Audit(Note::MethodChosen { kind, call: false });
         // (from, method, stage reached, effects)
         let table: Vec<(State, &str, Stage, Vec<Effect>)> = vec![
             // A code goes out for an address or a number.

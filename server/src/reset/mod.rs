@@ -347,6 +347,10 @@ pub(crate) const NO_ACCOUNT: &str = "(no account)";
 pub(crate) const PROOF_PASSED: &str = "verified";
 /// The detail of the progress record of a wrong proof (it counts towards a block).
 pub(crate) const PROOF_FAILED: &str = "wrong proof";
+/// The detail of the progress record of an option whose code is read aloud
+/// by a call: its method stays the kind (a mobile's is `sms`, as its proofs
+/// are counted), the detail says the channel.
+pub(crate) const CHOSEN_BY_CALL: &str = "method chosen: code by voice call";
 
 fn audit_event<'a>(flow: &'a Flow, activity: &'a str, success: bool) -> Event<'a> {
     Event {
@@ -542,7 +546,16 @@ fn note_event(flow: &Flow, note: Note) -> Event<'_> {
             audit::FLOW_PROGRESS,
             false,
         ),
-        Note::MethodChosen(k) => (Some(k), Some("method chosen"), audit::FLOW_PROGRESS, true),
+        Note::MethodChosen { kind, call } => (
+            Some(kind),
+            Some(if call {
+                CHOSEN_BY_CALL
+            } else {
+                "method chosen"
+            }),
+            audit::FLOW_PROGRESS,
+            true,
+        ),
         Note::ProofPassed(k) => (Some(k), Some(PROOF_PASSED), audit::FLOW_PROGRESS, true),
         Note::ProofFailed(k) => (Some(k), Some(PROOF_FAILED), audit::FLOW_PROGRESS, false),
         Note::RightRefused(k) => (

@@ -133,10 +133,13 @@ async fn resolve(state: &AppState, job: &mut Job) -> Result<Resolution, ApiError
         return Ok(Resolution::Drop);
     };
     // A code went to this address or number less than 60 s ago (another
-    // flow, a click on the same method, a text to the number now called): this one waits its turn in the
-    // outbox rather than going now, and goes only if it is still the flow's
-    // live code by then.
-    match throttle::charge_send(state, &account, &target, throttle::Purpose::Reset).await? {
+    // flow, a click on the same method, a text to the number now called,
+    // another account's reset to the same number): this one waits its turn
+    // in the outbox rather than going now, and goes only if it is still the
+    // flow's live code by then.
+    match throttle::charge_send(state, &account, job.kind, &target, throttle::Purpose::Reset)
+        .await?
+    {
         Ok(()) => {}
         Err(Held::Cooldown { retry_after }) => {
             return Ok(Resolution::Later(state.clock.now() + retry_after.max(1)));

@@ -336,6 +336,7 @@ pub async fn start(
                 throttle::charge_send_visibly(
                     state,
                     &throttle::account_subject(&s.user.id),
+                    kind,
                     target.as_deref().unwrap_or_default(),
                 )
                 .await?;
