@@ -133,6 +133,7 @@ pub fn resolvers() -> outbox::Resolvers {
 pub fn start_workers(state: &AppState) -> tokio::task::JoinHandle<()> {
     outbox::report_depth(state);
     insights::spawn_watch(state.clone());
+    state.limits.spawn_flush(state.clock.clone());
     outbox::spawn_worker(state.clone(), resolvers())
 }
 

@@ -1,8 +1,22 @@
 //! Per-IP limits, on top of the per-account throttling. The windows live in
 //! the store, so every node behind a load balancer counts against the same
-//! budget and a restart does not reset it; the process holds none of them,
-//! so a million distinct addresses cost it no memory. Expired windows are
-//! swept by the housekeeping task.
+//! budget and a restart does not reset it. Expired windows are swept by the
+//! housekeeping task.
+//!
+//! A node does not write every hit. The first hit of a key in a flush
+//! interval writes (and reads back the window every node shares); the hits
+//! after it, until the next [`IpLimits::flush`] (every [`FLUSH_EVERY`]), are
+//! counted in memory against that figure and written in one statement. On
+//! one node the count is exact (a key's hits take turns); across nodes a
+//! budget can be passed by what the other nodes counted in their current
+//! interval, a quarter of a second. The map is emptied at every flush, so a
+//! million distinct addresses cost no more memory than the keys of one
+//! interval. A counter lost in a crash is a quarter-second of hits: harmless,
+//! unlike a lost code.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::clock::UnixTime;
 use crate::error::ApiError;
@@ -12,19 +26,38 @@ use crate::store::Store;
 /// Every per-IP window is 10 minutes; the budgets come from `[reset]` in the config.
 pub const WINDOW: i64 = 600;
 
+/// How often a node writes the hits it counted in memory.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
+/// A key's window as this node knows it: the store's figure at the last
+/// write, and the hits counted since.
+#[derive(Debug, Default)]
+struct Local {
+    known: Option<IpWindow>,
+    seconds: i64,
+    pending: i64,
+    /// Flushed and out of the map: a hit that finds it takes a new entry.
+    retired: bool,
+}
+
+type Entry = Arc<tokio::sync::Mutex<Local>>;
+
 #[derive(Debug, Clone)]
 pub struct IpLimits {
     store: Store,
+    keys: Arc<Mutex<HashMap<String, Entry>>>,
 }
 
 impl IpLimits {
     pub fn new(store: Store) -> IpLimits {
-        IpLimits { store }
+        IpLimits {
+            store,
+            keys: Arc::default(),
+        }
     }
 
     /// Counts one request from `client` (see [`crate::client_ip::ClientIp::limit_key`]);
-    /// refuses once `limit` is passed within the window. One atomic statement,
-    /// so concurrent requests on any node each see their own count.
+    /// refuses once `limit` is passed within the window.
     pub async fn hit(
         &self,
         client: &str,
@@ -32,17 +65,89 @@ impl IpLimits {
         now: UnixTime,
     ) -> Result<(), ApiError> {
         let key = format!("{bucket}|{client}");
-        let IpWindow { hits, start } = self
-            .store
-            .hit_ip_window(&key, window, now)
-            .await?
-            .ok_or_else(|| ApiError::broken("no window"))?;
+        let IpWindow { hits, start } = loop {
+            let entry = {
+                let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                keys.entry(key.clone()).or_default().clone()
+            };
+            let mut local = entry.lock().await;
+            if local.retired {
+                continue;
+            }
+            match local.known {
+                // Within the window this node read: count here.
+                Some(w) if w.start + window > now => {
+                    local.pending += 1;
+                    break IpWindow {
+                        hits: w.hits + local.pending,
+                        start: w.start,
+                    };
+                }
+                // The first hit of the interval, or a window that ended (the
+                // hits counted in it count no more): write this one.
+                _ => {
+                    let w = self
+                        .store
+                        .add_ip_hits(&key, 1, window, now)
+                        .await?
+                        .ok_or_else(|| ApiError::broken("no window"))?;
+                    local.known = Some(w);
+                    local.seconds = window;
+                    local.pending = 0;
+                    break w;
+                }
+            }
+        };
         if hits > i64::from(limit) {
             return Err(ApiError::RateLimited {
                 retry_after: (start + window - now).max(1) as u64,
             });
         }
         Ok(())
+    }
+
+    /// Writes the hits counted in memory and empties the map, so the next
+    /// hit of each key reads the window every node shares.
+    pub async fn flush(&self, now: UnixTime) -> Result<(), ApiError> {
+        let taken: Vec<(String, Entry)> = {
+            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys.drain().collect()
+        };
+        let mut failed = None;
+        for (key, entry) in taken {
+            let mut local = entry.lock().await;
+            local.retired = true;
+            // Hits of a window that has ended by now count no more.
+            let live = local.known.is_some_and(|w| w.start + local.seconds > now);
+            if local.pending > 0 && live {
+                if let Err(e) = self
+                    .store
+                    .add_ip_hits(&key, local.pending, local.seconds, now)
+                    .await
+                {
+                    failed = Some(e);
+                }
+                local.pending = 0;
+            }
+        }
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes every [`FLUSH_EVERY`], for as long as the process runs.
+    pub fn spawn_flush(&self, clock: Arc<dyn crate::clock::Clock>) -> tokio::task::JoinHandle<()> {
+        let limits = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FLUSH_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(e) = limits.flush(clock.now()).await {
+                    tracing::warn!(error = %e, "per-IP hits of one interval could not be written and are not counted");
+                }
+            }
+        })
     }
 
     /// Drops windows that ended before `now`. Returns how many.
@@ -84,6 +189,33 @@ mod tests {
             assert!(other_node.hit("1.1.1.1", b, 61).await.is_ok());
             assert!(other_node.hit("1.1.1.1", b, 62).await.is_err());
             assert_eq!(l.sweep(60 + WINDOW + 1).await.unwrap(), 3);
+        }
+    }
+
+    #[tokio::test]
+    async fn hits_counted_in_memory_reach_the_store_at_the_flush() {
+        for (store, _keep) in testing::all().await {
+            let (a, b) = (IpLimits::new(store.clone()), IpLimits::new(store.clone()));
+            let budget = ("f", 5, 60);
+            for t in 0..3 {
+                assert!(a.hit("3.3.3.3", budget, t).await.is_ok());
+            }
+            // Before a's flush, b sees the one hit a wrote.
+            assert!(
+                b.hit("3.3.3.3", budget, 3).await.is_ok(),
+                "2 of 5 as b knows"
+            );
+            a.flush(3).await.unwrap();
+            b.flush(3).await.unwrap();
+            // Now every node reads 3 + 1 = 4 and the 5th is the last.
+            assert!(a.hit("3.3.3.3", budget, 4).await.is_ok(), "5 of 5");
+            assert!(b.hit("3.3.3.3", budget, 4).await.is_err(), "6 of 5");
+            let window = store
+                .hit_ip_window("f|3.3.3.3", 60, 4)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(window.hits, 7, "every hit reached the store once");
         }
     }
 
