@@ -6,13 +6,15 @@
 //! A node does not write every hit. The first hit of a key in a flush
 //! interval writes (and reads back the window every node shares); the hits
 //! after it, until the next [`IpLimits::flush`] (every [`FLUSH_EVERY`]), are
-//! counted in memory against that figure and written in one statement. On
+//! counted in memory against that figure and written in one statement; the
+//! hit that passes a budget is written at once, so a refusal outlives a
+//! crash (what a crash can lose is under a quarter-second of hits below the
+//! budget). On
 //! one node the count is exact (a key's hits take turns); across nodes a
 //! budget can be passed by what the other nodes counted in their current
 //! interval, a quarter of a second. The map is emptied at every flush, so a
 //! million distinct addresses cost no more memory than the keys of one
-//! interval. A counter lost in a crash is a quarter-second of hits: harmless,
-//! unlike a lost code.
+//! interval.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -75,9 +77,22 @@ impl IpLimits {
                 continue;
             }
             match local.known {
-                // Within the window this node read: count here.
+                // Within the window this node read: count here, except the
+                // hit that passes the budget, which writes what this node
+                // counted, so a refusal outlives a crash or a restart.
                 Some(w) if w.start + window > now => {
                     local.pending += 1;
+                    if w.hits + local.pending == i64::from(limit) + 1 {
+                        let n = local.pending;
+                        let written = self
+                            .store
+                            .add_ip_hits(&key, n, window, now)
+                            .await?
+                            .ok_or_else(|| ApiError::broken("no window"))?;
+                        local.known = Some(written);
+                        local.pending = 0;
+                        break written;
+                    }
                     break IpWindow {
                         hits: w.hits + local.pending,
                         start: w.start,
@@ -216,6 +231,21 @@ mod tests {
                 .unwrap()
                 .unwrap();
             assert_eq!(window.hits, 7, "every hit reached the store once");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_hit_that_passes_the_budget_is_written_at_once() {
+        for (store, _keep) in testing::all().await {
+            let l = IpLimits::new(store.clone());
+            let budget = ("p", 3, 60);
+            for t in 0..3 {
+                assert!(l.hit("4.4.4.4", budget, t).await.is_ok());
+            }
+            assert!(l.hit("4.4.4.4", budget, 3).await.is_err());
+            // No flush (a crash): a new process still refuses.
+            let after_crash = IpLimits::new(store.clone());
+            assert!(after_crash.hit("4.4.4.4", budget, 4).await.is_err());
         }
     }
 
