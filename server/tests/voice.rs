@@ -356,6 +356,23 @@ async fn an_office_phone_is_registered_by_a_call_and_proves_a_reset_by_one() {
     )
     .await;
     assert_ne!(s, StatusCode::OK);
+    // Nor the desk's number as a mobile: one phone would then pass two
+    // gates (found by the outside attack, with an administrator).
+    let (s, v) = status_json(
+        post_as(
+            &h.app,
+            &c,
+            "/api/security-info/methods",
+            &json!({ "kind": "sms", "phone": "+44 20 7946 0018" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("phone")),
+        "{v}"
+    );
     // The user is told, as for a mobile.
     let notice = outbox_find(&h.outbox_dir(), "mail.jsonl", |m| {
         m["body"]

@@ -343,7 +343,7 @@ pub(super) enum Refusal {
     MethodLimit,
     /// The typed address or number is not one.
     Target(TargetRefused),
-    /// The user already holds this kind with this target.
+    /// The user already holds this target (as any kind that takes it).
     AlreadyRegistered { field: &'static str },
     /// No such enrolment in this session, or it has expired.
     Expired,
@@ -493,7 +493,9 @@ fn start(
     };
     if let Some(t) = &target
         && account.held.iter().any(|m| {
-            m.kind == kind
+            // Same field, whatever the kind: a number held as a mobile is
+            // not also an office phone (one phone would pass two gates).
+            methods::of(m.kind).target_field() == method.target_field()
                 && m.target
                     .as_deref()
                     .is_some_and(|x| x.eq_ignore_ascii_case(t))
@@ -599,12 +601,19 @@ fn replace(account: Account<'_>, kind: MethodKind, now: UnixTime) -> Result<Vec<
 mod tests {
     use super::*;
     use crate::directory::DirUser;
-    use MethodKind::{Authenticator, Email, RecoveryCode, SecurityQuestions, Sms};
+    use MethodKind::{Authenticator, Email, OfficePhone, RecoveryCode, SecurityQuestions, Sms};
 
     const NOW: UnixTime = 1_000_000;
     /// The step-up and recent-password window (10 minutes).
     const WINDOW: UnixTime = crate::session::RECENT_AUTH;
-    const ALL: [MethodKind; 5] = [Authenticator, Sms, Email, RecoveryCode, SecurityQuestions];
+    const ALL: [MethodKind; 6] = [
+        Authenticator,
+        Sms,
+        Email,
+        RecoveryCode,
+        SecurityQuestions,
+        OfficePhone,
+    ];
 
     fn user(is_admin: bool) -> DirUser {
         DirUser {
@@ -807,6 +816,10 @@ mod tests {
             phone: "+14155550100".into(),
         };
         let has_phone = [held("p1", Sms, Some("+14155550100"))];
+        let has_office = [held("o1", OfficePhone, Some("+14155550100"))];
+        let office_same = AddMethodRequest::OfficePhone {
+            phone: "+1 415 555 0100".into(),
+        };
         let only_questions = [held("q", SecurityQuestions, None)];
         let no_sms = Account {
             available: &[Authenticator, Email],
@@ -871,6 +884,18 @@ mod tests {
             (
                 "a number held already",
                 account(&pass, &has_phone),
+                &sms,
+                Err(Refusal::AlreadyRegistered { field: "phone" }),
+            ),
+            (
+                "a mobile's number as an office phone",
+                account(&pass, &has_phone),
+                &office_same,
+                Err(Refusal::AlreadyRegistered { field: "phone" }),
+            ),
+            (
+                "an office phone's number as a mobile",
+                account(&pass, &has_office),
                 &sms,
                 Err(Refusal::AlreadyRegistered { field: "phone" }),
             ),

@@ -222,16 +222,20 @@ async fn carry(state: &AppState, s: &Session, ip: &str, effect: Effect) -> Resul
     Ok(())
 }
 
-/// Queues a change's notice in its transaction.
-async fn queue_notice(
-    tx: &mut sqlx::AnyConnection,
-    batch: &mut outbox::Batch,
+/// Commits a change with its notice queued in the same transaction, then
+/// hands the notice to the outbox: the change and its mail are kept together
+/// or not at all.
+async fn commit_with_notice(
+    mut tx: Change,
     state: &AppState,
     user: &DirUser,
     notice: &Notice,
 ) -> Result<(), ApiError> {
+    let mut batch = outbox::Batch::default();
     let mail = change_mail(state, user, notice.what, notice.also.as_deref());
-    batch.add_all(tx, state, mail).await?;
+    batch.add_all(&mut tx, state, mail).await?;
+    tx.commit().await?;
+    let _ = batch.committed(state).await;
     Ok(())
 }
 
@@ -479,10 +483,7 @@ pub async fn confirm(
                     },
                 )
                 .await?;
-                let mut batch = outbox::Batch::default();
-                queue_notice(&mut tx, &mut batch, state, &s.user, &notice).await?;
-                tx.commit().await?;
-                let _ = batch.committed(state).await;
+                commit_with_notice(tx, state, &s.user, &notice).await?;
             }
             other => carry(state, s, ip, other).await?,
         }
@@ -542,10 +543,7 @@ pub async fn remove(
                     // A concurrent removal won: it mailed and audited.
                     return view(state, s).await;
                 }
-                let mut batch = outbox::Batch::default();
-                queue_notice(&mut tx, &mut batch, state, &s.user, &notice).await?;
-                tx.commit().await?;
-                let _ = batch.committed(state).await;
+                commit_with_notice(tx, state, &s.user, &notice).await?;
             }
             other => carry(state, s, ip, other).await?,
         }
@@ -574,10 +572,7 @@ pub async fn set_default(
                     .store
                     .set_default_method(&mut tx, &s.user.id, &id)
                     .await?;
-                let mut batch = outbox::Batch::default();
-                queue_notice(&mut tx, &mut batch, state, &s.user, &notice).await?;
-                tx.commit().await?;
-                let _ = batch.committed(state).await;
+                commit_with_notice(tx, state, &s.user, &notice).await?;
             }
             other => carry(state, s, ip, other).await?,
         }
@@ -639,10 +634,7 @@ where
                 let method_id = state.entropy.hex_id(16);
                 let mut tx = replace_method(state, s, &replaced, &method_id, kind).await?;
                 set(&mut tx, &method_id).await?;
-                let mut batch = outbox::Batch::default();
-                queue_notice(&mut tx, &mut batch, state, &s.user, &notice).await?;
-                tx.commit().await?;
-                let _ = batch.committed(state).await;
+                commit_with_notice(tx, state, &s.user, &notice).await?;
             }
             other => carry(state, s, ip, other).await?,
         }
