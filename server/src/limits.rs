@@ -3,17 +3,16 @@
 //! budget and a restart does not reset it. Expired windows are swept by the
 //! housekeeping task.
 //!
-//! A node does not write every hit. The first hit of a key in a flush
-//! interval writes (and reads back the window every node shares); the hits
-//! after it, until the next [`IpLimits::flush`] (every [`FLUSH_EVERY`]), are
-//! counted in memory against that figure and written in one statement; the
-//! hit that passes a budget is written at once, so a refusal outlives a
+//! A node does not write every hit. A key's first hit writes (and reads
+//! back the window every node shares); the hits after it are counted in
+//! memory and written every [`FLUSH_EVERY`] by [`IpLimits::flush`], one
+//! statement per key, whose answer brings back what the other nodes wrote.
+//! The hit that passes a budget is written at once, so a refusal outlives a
 //! crash (what a crash can lose is under a quarter-second of hits below the
-//! budget). On
-//! one node the count is exact (a key's hits take turns); across nodes a
-//! budget can be passed by what the other nodes counted in their current
-//! interval, a quarter of a second. The map is emptied at every flush, so a
-//! million distinct addresses cost no more memory than the keys of one
+//! budget). On one node the count is exact; across nodes a budget can be
+//! passed by what the other nodes counted since their last flush, a quarter
+//! of a second's hits. A key with no hit in an interval leaves the map, so
+//! a million distinct addresses cost no more memory than the keys of one
 //! interval.
 
 use std::collections::HashMap;
@@ -42,7 +41,15 @@ struct Local {
     retired: bool,
 }
 
-type Entry = Arc<tokio::sync::Mutex<Local>>;
+type Entry = Arc<Mutex<Local>>;
+
+/// What a hit does once its entry decided.
+enum Next {
+    /// Counted in memory: the window as this node knows it.
+    Counted(IpWindow),
+    /// Written to the store: this many hits.
+    Write(i64),
+}
 
 #[derive(Debug, Clone)]
 pub struct IpLimits {
@@ -72,44 +79,63 @@ impl IpLimits {
                 let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
                 keys.entry(key.clone()).or_default().clone()
             };
-            let mut local = entry.lock().await;
-            if local.retired {
-                continue;
-            }
-            match local.known {
-                // Within the window this node read: count here, except the
-                // hit that passes the budget, which writes what this node
-                // counted, so a refusal outlives a crash or a restart.
-                Some(w) if w.start + window > now => {
-                    local.pending += 1;
-                    if w.hits + local.pending == i64::from(limit) + 1 {
-                        let n = local.pending;
-                        let written = self
-                            .store
-                            .add_ip_hits(&key, n, window, now)
-                            .await?
-                            .ok_or_else(|| ApiError::broken("no window"))?;
-                        local.known = Some(written);
-                        local.pending = 0;
-                        break written;
-                    }
-                    break IpWindow {
-                        hits: w.hits + local.pending,
-                        start: w.start,
-                    };
+            // Decided under the entry's lock, which is never held across a
+            // store call: 64 requests of one client take turns for a few
+            // instructions each, not for a write.
+            let next = {
+                let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
+                if local.retired {
+                    continue;
                 }
-                // The first hit of the interval, or a window that ended (the
-                // hits counted in it count no more): write this one.
-                _ => {
-                    let w = self
+                match local.known {
+                    // Within the window this node read: count here, except
+                    // the hit that passes the budget, which writes what
+                    // this node counted, so a refusal outlives a crash.
+                    Some(w) if w.start + window > now => {
+                        local.pending += 1;
+                        let seen = IpWindow {
+                            hits: w.hits + local.pending,
+                            start: w.start,
+                        };
+                        if seen.hits == i64::from(limit) + 1 {
+                            let n = std::mem::take(&mut local.pending);
+                            local.known = Some(seen);
+                            Next::Write(n)
+                        } else {
+                            Next::Counted(seen)
+                        }
+                    }
+                    // The first hit of the interval, or a window that ended
+                    // (the hits counted in it count no more): write this one.
+                    Some(_) | None => {
+                        local.known = None;
+                        local.pending = 0;
+                        Next::Write(1)
+                    }
+                }
+            };
+            match next {
+                Next::Counted(w) => break w,
+                Next::Write(n) => {
+                    let written = self
                         .store
-                        .add_ip_hits(&key, 1, window, now)
+                        .add_ip_hits(&key, n, window, now)
                         .await?
                         .ok_or_else(|| ApiError::broken("no window"))?;
-                    local.known = Some(w);
+                    // Several first hits may write at once, each counted by
+                    // the store; the window is the newest figure any of
+                    // them read, and what was counted here meanwhile stays
+                    // pending on top of it.
+                    let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
+                    let newer = match local.known {
+                        Some(k) => k.start != written.start || k.hits < written.hits,
+                        None => true,
+                    };
+                    if newer {
+                        local.known = Some(written);
+                    }
                     local.seconds = window;
-                    local.pending = 0;
-                    break w;
+                    break written;
                 }
             }
         };
@@ -121,28 +147,49 @@ impl IpLimits {
         Ok(())
     }
 
-    /// Writes the hits counted in memory and empties the map, so the next
-    /// hit of each key reads the window every node shares.
+    /// Writes the hits counted in memory, one statement per key, and takes
+    /// back from each the window every node shares (what other nodes wrote
+    /// included). A key with nothing counted since the last flush leaves the
+    /// map: its next hit reads the store afresh.
     pub async fn flush(&self, now: UnixTime) -> Result<(), ApiError> {
-        let taken: Vec<(String, Entry)> = {
-            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-            keys.drain().collect()
+        let entries: Vec<(String, Entry)> = {
+            let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys.iter().map(|(k, e)| (k.clone(), e.clone())).collect()
         };
         let mut failed = None;
-        for (key, entry) in taken {
-            let mut local = entry.lock().await;
-            local.retired = true;
-            // Hits of a window that has ended by now count no more.
-            let live = local.known.is_some_and(|w| w.start + local.seconds > now);
-            if local.pending > 0 && live {
-                if let Err(e) = self
-                    .store
-                    .add_ip_hits(&key, local.pending, local.seconds, now)
-                    .await
-                {
-                    failed = Some(e);
+        for (key, entry) in entries {
+            let (pending, seconds) = {
+                let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
+                // Hits of a window that has ended by now count no more.
+                let live = local.known.is_some_and(|w| w.start + local.seconds > now);
+                if local.pending == 0 || !live {
+                    local.retired = true;
+                    let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                    if keys.get(&key).is_some_and(|e| Arc::ptr_eq(e, &entry)) {
+                        keys.remove(&key);
+                    }
+                    continue;
                 }
-                local.pending = 0;
+                // What is being written stays counted while it is: the
+                // node's own figure never drops below what it counted.
+                let pending = std::mem::take(&mut local.pending);
+                if let Some(w) = local.known.as_mut() {
+                    w.hits += pending;
+                }
+                (pending, local.seconds)
+            };
+            match self.store.add_ip_hits(&key, pending, seconds, now).await {
+                Ok(Some(written)) => {
+                    let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
+                    if local
+                        .known
+                        .is_none_or(|k| k.start != written.start || k.hits < written.hits)
+                    {
+                        local.known = Some(written);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => failed = Some(e),
             }
         }
         match failed {
@@ -222,15 +269,53 @@ mod tests {
             );
             a.flush(3).await.unwrap();
             b.flush(3).await.unwrap();
-            // Now every node reads 3 + 1 = 4 and the 5th is the last.
-            assert!(a.hit("3.3.3.3", budget, 4).await.is_ok(), "5 of 5");
-            assert!(b.hit("3.3.3.3", budget, 4).await.is_err(), "6 of 5");
+            // a wrote its 2 counted hits (4 in the store) and b, with none
+            // counted, left the map: b's next hit reads them.
+            assert!(b.hit("3.3.3.3", budget, 4).await.is_ok(), "5 of 5");
+            assert!(
+                b.hit("3.3.3.3", budget, 4).await.is_err(),
+                "6 of 5 as b counts"
+            );
+            // a learns of b's hits at its next flush.
+            assert!(
+                a.hit("3.3.3.3", budget, 4).await.is_ok(),
+                "a's 5th, unaware"
+            );
+            a.flush(4).await.unwrap();
+            assert!(a.hit("3.3.3.3", budget, 4).await.is_err(), "a now knows");
+            a.flush(4).await.unwrap();
+            b.flush(4).await.unwrap();
             let window = store
                 .hit_ip_window("f|3.3.3.3", 60, 4)
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(window.hits, 7, "every hit reached the store once");
+            assert_eq!(window.hits, 9, "every hit reached the store once");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_key_stays_counted_in_memory_across_flushes() {
+        for (store, _keep) in testing::all().await {
+            let l = IpLimits::new(store.clone());
+            let budget = ("m", 100, 60);
+            for t in 0..10 {
+                for _ in 0..5 {
+                    assert!(l.hit("5.5.5.5", budget, t).await.is_ok());
+                }
+                l.flush(t).await.unwrap();
+            }
+            let window = store
+                .add_ip_hits("m|5.5.5.5", 0, 60, 10)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(window.hits, 50, "each hit written once");
+            // One first write, then one flush per interval: the hits in
+            // between never waited on the store.
+            assert_eq!(l.keys.lock().unwrap().len(), 1, "the key stays while busy");
+            l.flush(11).await.unwrap();
+            assert!(l.keys.lock().unwrap().is_empty(), "and leaves when idle");
         }
     }
 
