@@ -177,11 +177,27 @@ impl OutboxTx for super::Change {
         row: &NewOutboxRow<'_>,
         room: i64,
     ) -> Result<bool, StoreError> {
-        (**self).enqueue_outbox(row, room).await
+        self.conn().enqueue_outbox(row, room).await
     }
 
     async fn supersede_outbox(&mut self, kind: &str, subject: &str) -> Result<(), StoreError> {
-        (**self).supersede_outbox(kind, subject).await
+        self.conn().supersede_outbox(kind, subject).await
+    }
+}
+
+/// A flow's transaction queues its codes the same way.
+#[async_trait]
+impl OutboxTx for super::FlowTx {
+    async fn enqueue_outbox(
+        &mut self,
+        row: &NewOutboxRow<'_>,
+        room: i64,
+    ) -> Result<bool, StoreError> {
+        self.conn().enqueue_outbox(row, room).await
+    }
+
+    async fn supersede_outbox(&mut self, kind: &str, subject: &str) -> Result<(), StoreError> {
+        self.conn().supersede_outbox(kind, subject).await
     }
 }
 
