@@ -9,7 +9,7 @@
 //!
 //! `cargo bench -p sspr-server --bench state_rps`; with
 //! `SSPR_BASELINE_BIN=/path/to/older/sspr`, that binary is measured alternately
-//! with this one (a baseline from before the per-client connection limits is
+//! with this one (`SSPR_BENCH_BIN` stands in for this one) (a baseline from before the per-client connection limits is
 //! started without their keys).
 #![allow(clippy::unwrap_used)]
 
@@ -39,6 +39,23 @@ fn kib(status: &str, field: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// The server's CPU time so far (user + system), in clock ticks (100 per
+/// second on Linux), from `/proc/<pid>/stat`.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces) in brackets.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here.
+    field(11) + field(12)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -187,9 +204,11 @@ async fn run(bin: &str, label: &str, limits: bool) {
     tokio::time::sleep(WARM_UP).await;
     phase.store(MEASURING, Ordering::Relaxed);
     let started = Instant::now();
+    let cpu_before = cpu_ticks(child.id());
     tokio::time::sleep(MEASURE).await;
     phase.store(DONE, Ordering::Relaxed);
     let took = started.elapsed();
+    let cpu = cpu_ticks(child.id()) - cpu_before;
     let rss = std::fs::read_to_string(&status_file).unwrap();
     let (mut latencies, mut errors) = (Vec::new(), 0);
     for t in tasks {
@@ -213,6 +232,13 @@ async fn run(bin: &str, label: &str, limits: bool) {
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99)
     );
+    // Beside req/s, which falls whenever another process takes the cores:
+    // the server's own CPU time per answer.
+    println!(
+        "  server CPU {:.0} us per answer ({:.2} cores busy)",
+        cpu as f64 * 10_000.0 / latencies.len().max(1) as f64,
+        cpu as f64 / 100.0 / took.as_secs_f64()
+    );
     println!(
         "  server RSS idle {:.1} MB, after {:.1} MB, peak {:.1} MB",
         idle as f64 / 1024.0,
@@ -226,7 +252,11 @@ async fn run(bin: &str, label: &str, limits: bool) {
 /// ratio is read from one run on one machine's noise.
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let this = env!("CARGO_BIN_EXE_sspr");
+    // `SSPR_BENCH_BIN` measures another binary as "this build" (an
+    // experiment's, without rebuilding the bench).
+    let this_bin =
+        std::env::var("SSPR_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_sspr").to_string());
+    let this = this_bin.as_str();
     match std::env::var("SSPR_BASELINE_BIN") {
         Ok(baseline) => {
             for round in 1..=2 {

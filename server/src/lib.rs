@@ -81,7 +81,7 @@ use crate::theme::ThemeFile;
 
 /// Everything a handler may use. Clock and entropy are parameters so tests control them.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppParts {
     pub config: Arc<Config>,
     pub public_origin: String,
     pub store: Store,
@@ -104,7 +104,33 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
-impl AppState {
+/// What handlers share: one `Arc` of [`AppParts`], so the several copies a
+/// request takes (each middleware's and extractor's `State`) cost one
+/// atomic increment each, not one per part. A test that replaces a part
+/// (`state.directory = ..`) gets its own copy of the parts.
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<AppParts>);
+
+impl From<AppParts> for AppState {
+    fn from(parts: AppParts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut AppParts {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl AppParts {
     /// The organisation's name from the live theme, for mail and SMS text.
     pub fn organisation(&self) -> String {
         let body = match &self.theme {
@@ -134,6 +160,7 @@ pub fn resolvers() -> outbox::Resolvers {
 pub fn start_workers(state: &AppState) -> tokio::task::JoinHandle<()> {
     outbox::report_depth(state);
     insights::spawn_watch(state.clone());
+    state.limits.spawn_flush(state.clock.clone());
     outbox::spawn_worker(state.clone(), resolvers())
 }
 
@@ -265,7 +292,7 @@ pub mod testing {
         );
         builtin.seed_demo().await.expect("demo users");
         let policy = crate::outbox::Policy::from(&config.delivery);
-        let state = AppState {
+        let state = AppState::from(AppParts {
             public_origin: config.public_origin(),
             config: Arc::new(config),
             limits: IpLimits::new(store.clone()),
@@ -281,7 +308,7 @@ pub mod testing {
             paces: Arc::new(Paces::new(std::time::Duration::ZERO)),
             ready: Default::default(),
             metrics: Default::default(),
-        };
+        });
         (state, clock)
     }
 }

@@ -1,8 +1,23 @@
 //! Per-IP limits, on top of the per-account throttling. The windows live in
 //! the store, so every node behind a load balancer counts against the same
-//! budget and a restart does not reset it; the process holds none of them,
-//! so a million distinct addresses cost it no memory. Expired windows are
-//! swept by the housekeeping task.
+//! budget and a restart does not reset it. Expired windows are swept by the
+//! housekeeping task.
+//!
+//! A node does not write every hit. A key's first hit writes (and reads
+//! back the window every node shares); the hits after it are counted in
+//! memory and written every [`FLUSH_EVERY`] by [`IpLimits::flush`], one
+//! statement per key, whose answer brings back what the other nodes wrote.
+//! The hit that passes a budget is written at once, so a refusal outlives a
+//! crash (what a crash can lose is under a quarter-second of hits below the
+//! budget). On one node the count is exact; across nodes a budget can be
+//! passed by what the other nodes counted since their last flush, a quarter
+//! of a second's hits. A key with no hit in an interval leaves the map, so
+//! a million distinct addresses cost no more memory than the keys of one
+//! interval.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::clock::UnixTime;
 use crate::error::ApiError;
@@ -12,19 +27,46 @@ use crate::store::Store;
 /// Every per-IP window is 10 minutes; the budgets come from `[reset]` in the config.
 pub const WINDOW: i64 = 600;
 
+/// How often a node writes the hits it counted in memory.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
+/// A key's window as this node knows it: the store's figure at the last
+/// write, and the hits counted since.
+#[derive(Debug, Default)]
+struct Local {
+    known: Option<IpWindow>,
+    seconds: i64,
+    pending: i64,
+    /// Flushed and out of the map: a hit that finds it takes a new entry.
+    retired: bool,
+}
+
+type Entry = Arc<Mutex<Local>>;
+
+/// What a hit does once its entry decided.
+enum Next {
+    /// Counted in memory: the window as this node knows it.
+    Counted(IpWindow),
+    /// Written to the store: this many hits.
+    Write(i64),
+}
+
 #[derive(Debug, Clone)]
 pub struct IpLimits {
     store: Store,
+    keys: Arc<Mutex<HashMap<String, Entry>>>,
 }
 
 impl IpLimits {
     pub fn new(store: Store) -> IpLimits {
-        IpLimits { store }
+        IpLimits {
+            store,
+            keys: Arc::default(),
+        }
     }
 
     /// Counts one request from `client` (see [`crate::client_ip::ClientIp::limit_key`]);
-    /// refuses once `limit` is passed within the window. One atomic statement,
-    /// so concurrent requests on any node each see their own count.
+    /// refuses once `limit` is passed within the window.
     pub async fn hit(
         &self,
         client: &str,
@@ -32,17 +74,142 @@ impl IpLimits {
         now: UnixTime,
     ) -> Result<(), ApiError> {
         let key = format!("{bucket}|{client}");
-        let IpWindow { hits, start } = self
-            .store
-            .hit_ip_window(&key, window, now)
-            .await?
-            .ok_or_else(|| ApiError::broken("no window"))?;
+        let IpWindow { hits, start } = loop {
+            let entry = {
+                let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                keys.entry(key.clone()).or_default().clone()
+            };
+            // Decided under the entry's lock, which is never held across a
+            // store call: 64 requests of one client take turns for a few
+            // instructions each, not for a write.
+            let next = {
+                let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
+                if local.retired {
+                    continue;
+                }
+                match local.known {
+                    // Within the window this node read: count here, except
+                    // the hit that passes the budget, which writes what
+                    // this node counted, so a refusal outlives a crash.
+                    Some(w) if w.start + window > now => {
+                        local.pending += 1;
+                        let seen = IpWindow {
+                            hits: w.hits + local.pending,
+                            start: w.start,
+                        };
+                        if seen.hits == i64::from(limit) + 1 {
+                            let n = std::mem::take(&mut local.pending);
+                            local.known = Some(seen);
+                            Next::Write(n)
+                        } else {
+                            Next::Counted(seen)
+                        }
+                    }
+                    // The first hit of the interval, or a window that ended
+                    // (the hits counted in it count no more): write this one.
+                    Some(_) | None => {
+                        local.known = None;
+                        local.pending = 0;
+                        Next::Write(1)
+                    }
+                }
+            };
+            match next {
+                Next::Counted(w) => break w,
+                Next::Write(n) => {
+                    let written = self
+                        .store
+                        .add_ip_hits(&key, n, window, now)
+                        .await?
+                        .ok_or_else(|| ApiError::broken("no window"))?;
+                    // Several first hits may write at once, each counted by
+                    // the store; the window is the newest figure any of
+                    // them read, and what was counted here meanwhile stays
+                    // pending on top of it.
+                    let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
+                    let newer = match local.known {
+                        Some(k) => k.start != written.start || k.hits < written.hits,
+                        None => true,
+                    };
+                    if newer {
+                        local.known = Some(written);
+                    }
+                    local.seconds = window;
+                    break written;
+                }
+            }
+        };
         if hits > i64::from(limit) {
             return Err(ApiError::RateLimited {
                 retry_after: (start + window - now).max(1) as u64,
             });
         }
         Ok(())
+    }
+
+    /// Writes the hits counted in memory, one statement per key, and takes
+    /// back from each the window every node shares (what other nodes wrote
+    /// included). A key with nothing counted since the last flush leaves the
+    /// map: its next hit reads the store afresh.
+    pub async fn flush(&self, now: UnixTime) -> Result<(), ApiError> {
+        let entries: Vec<(String, Entry)> = {
+            let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            keys.iter().map(|(k, e)| (k.clone(), e.clone())).collect()
+        };
+        let mut failed = None;
+        for (key, entry) in entries {
+            let (pending, seconds) = {
+                let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
+                // Hits of a window that has ended by now count no more.
+                let live = local.known.is_some_and(|w| w.start + local.seconds > now);
+                if local.pending == 0 || !live {
+                    local.retired = true;
+                    let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                    if keys.get(&key).is_some_and(|e| Arc::ptr_eq(e, &entry)) {
+                        keys.remove(&key);
+                    }
+                    continue;
+                }
+                // What is being written stays counted while it is: the
+                // node's own figure never drops below what it counted.
+                let pending = std::mem::take(&mut local.pending);
+                if let Some(w) = local.known.as_mut() {
+                    w.hits += pending;
+                }
+                (pending, local.seconds)
+            };
+            match self.store.add_ip_hits(&key, pending, seconds, now).await {
+                Ok(Some(written)) => {
+                    let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
+                    if local
+                        .known
+                        .is_none_or(|k| k.start != written.start || k.hits < written.hits)
+                    {
+                        local.known = Some(written);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => failed = Some(e),
+            }
+        }
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes every [`FLUSH_EVERY`], for as long as the process runs.
+    pub fn spawn_flush(&self, clock: Arc<dyn crate::clock::Clock>) -> tokio::task::JoinHandle<()> {
+        let limits = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FLUSH_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(e) = limits.flush(clock.now()).await {
+                    tracing::warn!(error = %e, "per-IP hits of one interval could not be written and are not counted");
+                }
+            }
+        })
     }
 
     /// Drops windows that ended before `now`. Returns how many.
@@ -84,6 +251,86 @@ mod tests {
             assert!(other_node.hit("1.1.1.1", b, 61).await.is_ok());
             assert!(other_node.hit("1.1.1.1", b, 62).await.is_err());
             assert_eq!(l.sweep(60 + WINDOW + 1).await.unwrap(), 3);
+        }
+    }
+
+    #[tokio::test]
+    async fn hits_counted_in_memory_reach_the_store_at_the_flush() {
+        for (store, _keep) in testing::all().await {
+            let (a, b) = (IpLimits::new(store.clone()), IpLimits::new(store.clone()));
+            let budget = ("f", 5, 60);
+            for t in 0..3 {
+                assert!(a.hit("3.3.3.3", budget, t).await.is_ok());
+            }
+            // Before a's flush, b sees the one hit a wrote.
+            assert!(
+                b.hit("3.3.3.3", budget, 3).await.is_ok(),
+                "2 of 5 as b knows"
+            );
+            a.flush(3).await.unwrap();
+            b.flush(3).await.unwrap();
+            // a wrote its 2 counted hits (4 in the store) and b, with none
+            // counted, left the map: b's next hit reads them.
+            assert!(b.hit("3.3.3.3", budget, 4).await.is_ok(), "5 of 5");
+            assert!(
+                b.hit("3.3.3.3", budget, 4).await.is_err(),
+                "6 of 5 as b counts"
+            );
+            // a learns of b's hits at its next flush.
+            assert!(
+                a.hit("3.3.3.3", budget, 4).await.is_ok(),
+                "a's 5th, unaware"
+            );
+            a.flush(4).await.unwrap();
+            assert!(a.hit("3.3.3.3", budget, 4).await.is_err(), "a now knows");
+            a.flush(4).await.unwrap();
+            b.flush(4).await.unwrap();
+            let window = store
+                .hit_ip_window("f|3.3.3.3", 60, 4)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(window.hits, 9, "every hit reached the store once");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_busy_key_stays_counted_in_memory_across_flushes() {
+        for (store, _keep) in testing::all().await {
+            let l = IpLimits::new(store.clone());
+            let budget = ("m", 100, 60);
+            for t in 0..10 {
+                for _ in 0..5 {
+                    assert!(l.hit("5.5.5.5", budget, t).await.is_ok());
+                }
+                l.flush(t).await.unwrap();
+            }
+            let window = store
+                .add_ip_hits("m|5.5.5.5", 0, 60, 10)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(window.hits, 50, "each hit written once");
+            // One first write, then one flush per interval: the hits in
+            // between never waited on the store.
+            assert_eq!(l.keys.lock().unwrap().len(), 1, "the key stays while busy");
+            l.flush(11).await.unwrap();
+            assert!(l.keys.lock().unwrap().is_empty(), "and leaves when idle");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_hit_that_passes_the_budget_is_written_at_once() {
+        for (store, _keep) in testing::all().await {
+            let l = IpLimits::new(store.clone());
+            let budget = ("p", 3, 60);
+            for t in 0..3 {
+                assert!(l.hit("4.4.4.4", budget, t).await.is_ok());
+            }
+            assert!(l.hit("4.4.4.4", budget, 3).await.is_err());
+            // No flush (a crash): a new process still refuses.
+            let after_crash = IpLimits::new(store.clone());
+            assert!(after_crash.hit("4.4.4.4", budget, 4).await.is_err());
         }
     }
 

@@ -24,7 +24,7 @@ use sspr_server::ports::InsightsStore;
 use sspr_server::ports::{EnrolmentStore, FlowStore, SessionStore, into_sqlx};
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
-use sspr_server::{AppState, app};
+use sspr_server::{AppParts, AppState, app};
 
 #[derive(Debug, Parser)]
 #[command(name = "sspr", version, about = "Self-service password reset portal")]
@@ -895,7 +895,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
     let paces = Arc::new(Paces::new(std::time::Duration::from_millis(
         config.reset.identify_floor_ms.get(),
     )));
-    let state = AppState {
+    let state = AppState::from(AppParts {
         public_origin: config.public_origin(),
         config: Arc::new(config),
         limits: IpLimits::new(store.clone()),
@@ -911,7 +911,7 @@ async fn build_state(config: Config, theme: Option<ThemeFile>) -> anyhow::Result
         paces,
         ready: Default::default(),
         metrics,
-    };
+    });
     if demo {
         sspr_server::methods::seed_demo(&state)
             .await

@@ -38,7 +38,7 @@ use crate::clock::UnixTime;
 use crate::config::DeliveryConfig;
 use crate::delivery::{Outgoing, Transport};
 use crate::error::ApiError;
-use crate::ports::{self, ClaimedRow as Row, NewOutboxRow, OutboxStore, OutboxTx};
+use crate::ports::{ClaimedRow as Row, NewOutboxRow, OutboxStore, OutboxTx};
 use crate::store::StoreError;
 
 /// What a row's `kind` says of its payload.
@@ -266,7 +266,7 @@ impl Batch {
         conn: &mut dyn OutboxTx,
         state: &AppState,
         item: Item,
-    ) -> Result<bool, sqlx::Error> {
+    ) -> Result<bool, StoreError> {
         let now = state.clock.now();
         let sealed = state.keys.seal(&item.payload, state.entropy.as_ref());
         let id = state.entropy.hex_id(16);
@@ -287,10 +287,7 @@ impl Batch {
             not_after: item.not_after,
             next_at: now + item.hold,
         };
-        let added = conn
-            .enqueue_outbox(&row, room)
-            .await
-            .map_err(ports::into_sqlx)?;
+        let added = conn.enqueue_outbox(&row, room).await?;
         if added {
             self.added.push(id);
         } else {
@@ -305,7 +302,7 @@ impl Batch {
         conn: &mut dyn OutboxTx,
         state: &AppState,
         items: impl IntoIterator<Item = Item>,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), StoreError> {
         for item in items {
             let _ = self.add(conn, state, item).await?;
         }
@@ -351,34 +348,24 @@ pub async fn supersede(
     conn: &mut dyn OutboxTx,
     kind: &str,
     subject: &str,
-) -> Result<(), sqlx::Error> {
-    conn.supersede_outbox(kind, subject)
-        .await
-        .map_err(ports::into_sqlx)
+) -> Result<(), StoreError> {
+    conn.supersede_outbox(kind, subject).await
 }
 
 /// Sends held rows now.
-pub async fn release(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error> {
+pub async fn release(state: &AppState, ids: &[String]) -> Result<(), StoreError> {
     let now = state.clock.now();
     for id in ids {
-        state
-            .store
-            .release_outbox_row(id, now)
-            .await
-            .map_err(ports::into_sqlx)?;
+        state.store.release_outbox_row(id, now).await?;
     }
     state.outbox.wake();
     Ok(())
 }
 
 /// Drops held rows: what they announce did not happen.
-pub async fn cancel(state: &AppState, ids: &[String]) -> Result<(), sqlx::Error> {
+pub async fn cancel(state: &AppState, ids: &[String]) -> Result<(), StoreError> {
     for id in ids {
-        state
-            .store
-            .delete_outbox_row(id)
-            .await
-            .map_err(ports::into_sqlx)?;
+        state.store.delete_outbox_row(id).await?;
     }
     Ok(())
 }

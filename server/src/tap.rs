@@ -39,9 +39,6 @@ pub enum TapError {
     /// The store failed; the CLI prints the cause chain.
     #[error("the store failed")]
     Store(#[from] StoreError),
-    /// Queueing the user's notice failed.
-    #[error("the notice could not be queued")]
-    Queue(#[from] sqlx::Error),
     /// The directory could not be asked who the user is.
     #[error("the directory failed")]
     Directory(#[from] DirectoryError),

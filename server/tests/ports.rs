@@ -303,6 +303,20 @@ mod throttle {
 mod ip_window {
     use super::*;
 
+    /// Hits counted in memory arrive several at once, into the window they
+    /// belong to, or start a new one with all of them.
+    pub async fn hits_arrive_several_at_once(s: &dyn IpWindowStore) {
+        let w = |hits, start| Some(IpWindow { hits, start });
+        assert_eq!(s.add_ip_hits("k", 5, 60, T).await.unwrap(), w(5, T));
+        assert_eq!(s.add_ip_hits("k", 3, 60, T + 59).await.unwrap(), w(8, T));
+        assert_eq!(s.hit_ip_window("k", 60, T + 59).await.unwrap(), w(9, T));
+        assert_eq!(
+            s.add_ip_hits("k", 2, 60, T + 60).await.unwrap(),
+            w(2, T + 60),
+            "a new window"
+        );
+    }
+
     /// Hits count per key; a window ends `seconds` after its first hit.
     pub async fn windows_count_and_expire(s: &dyn IpWindowStore) {
         for n in 1..=3 {
@@ -869,6 +883,7 @@ async fn ip_window_store_conforms_on_every_backend() {
     conform!(
         "IpWindowStore",
         |s: Store| async move { windows_count_and_expire(&s).await },
+        |s: Store| async move { hits_arrive_several_at_once(&s).await },
         |s: Store| async move { sweep_counts_what_it_drops(&s).await },
         |s: Store| concurrent_hits_each_count(Arc::new(s)),
     );

@@ -523,7 +523,6 @@ async fn a_temporary_access_pass_signs_in_to_register_only() {
         .unwrap();
     assert_eq!(expires, h.clock.now() + 3600);
     assert_eq!(pass.expose().len(), 8);
-    // TapError keeps its cause now, so it is matched rather than compared.
     assert!(matches!(
         sspr_server::tap::issue(&h.state, "dave", 3600, true, 7, "helpdesk-test")
             .await

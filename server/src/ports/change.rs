@@ -3,15 +3,14 @@
 //! at all. Ports open one (with whatever guard their concern needs); the
 //! caller commits it.
 
-use std::ops::{Deref, DerefMut};
-
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 
 use crate::store::{Store, StoreError};
 
-/// Dropped without [`Change::commit`], nothing of it is kept. It derefs to
-/// its connection so the outbox can queue on it.
+/// Dropped without [`Change::commit`], nothing of it is kept. Its
+/// connection is the ports' own: callers queue mail on it through
+/// [`super::OutboxTx`], never through sqlx.
 pub struct Change {
     tx: sqlx::Transaction<'static, sqlx::Any>,
 }
@@ -36,15 +35,9 @@ impl std::fmt::Debug for Change {
     }
 }
 
-impl Deref for Change {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
-        &self.tx
-    }
-}
-
-impl DerefMut for Change {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
+impl Change {
+    /// The transaction's connection, for the ports' statements.
+    pub(super) fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
 }

@@ -108,7 +108,7 @@ impl EnrolmentStore for Store {
         let mut tx = Change::begin(self).await?;
         sqlx::query("DELETE FROM enrollments WHERE session_hash = $1")
             .bind(e.session_hash)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         sqlx::query(
             "INSERT INTO enrollments (id_hash, session_hash, user_id, kind, target, secret_sealed, code_hash, sent_at, expires_at) \
@@ -123,7 +123,7 @@ impl EnrolmentStore for Store {
         .bind(e.code_hash)
         .bind(e.sent_at)
         .bind(e.expires_at)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
         Ok(tx)
     }

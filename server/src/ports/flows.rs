@@ -6,7 +6,7 @@
 //!
 //! A flow write that queues outbox rows commits with them: [`FlowStore::begin_flows`]
 //! opens a [`FlowTx`], the flow's statements take it, the outbox adds its
-//! rows on [`FlowTx::conn`], and [`FlowTx::commit`] ends it. Dropped
+//! rows on it (it is an [`super::OutboxTx`]), and [`FlowTx::commit`] ends it. Dropped
 //! uncommitted, it rolls back.
 
 use async_trait::async_trait;
@@ -100,8 +100,9 @@ impl std::fmt::Debug for FlowTx {
 }
 
 impl FlowTx {
-    /// The transaction's connection, for the outbox's rows.
-    pub fn conn(&mut self) -> &mut AnyConnection {
+    /// The transaction's connection, for the ports' statements (callers
+    /// queue mail on the transaction through [`super::OutboxTx`]).
+    pub(super) fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
 

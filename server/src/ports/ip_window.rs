@@ -25,6 +25,18 @@ pub trait IpWindowStore: Send + Sync + std::fmt::Debug {
         key: &str,
         seconds: i64,
         now: UnixTime,
+    ) -> Result<Option<IpWindow>, StoreError> {
+        self.add_ip_hits(key, 1, seconds, now).await
+    }
+
+    /// Counts `n` hits on `key` at once, as [`IpWindowStore::hit_ip_window`]
+    /// counts one: a node writes the hits it counted in memory this way.
+    async fn add_ip_hits(
+        &self,
+        key: &str,
+        n: i64,
+        seconds: i64,
+        now: UnixTime,
     ) -> Result<Option<IpWindow>, StoreError>;
 
     /// Drops every window that started at or before `started_by`. Returns how many.
@@ -33,23 +45,25 @@ pub trait IpWindowStore: Send + Sync + std::fmt::Debug {
 
 #[async_trait]
 impl IpWindowStore for Store {
-    async fn hit_ip_window(
+    async fn add_ip_hits(
         &self,
         key: &str,
+        n: i64,
         seconds: i64,
         now: UnixTime,
     ) -> Result<Option<IpWindow>, StoreError> {
         // `fetch_all`: a RETURNING read to its end (see `Store::pool`).
         let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "INSERT INTO ip_windows (key, window_start, hits) VALUES ($1, $2, 1) \
+            "INSERT INTO ip_windows (key, window_start, hits) VALUES ($1, $2, $4) \
              ON CONFLICT (key) DO UPDATE SET \
-               hits = CASE WHEN ip_windows.window_start <= $3 THEN 1 ELSE ip_windows.hits + 1 END, \
+               hits = CASE WHEN ip_windows.window_start <= $3 THEN $4 ELSE ip_windows.hits + $4 END, \
                window_start = CASE WHEN ip_windows.window_start <= $3 THEN $2 ELSE ip_windows.window_start END \
              RETURNING hits, window_start",
         )
         .bind(key)
         .bind(now)
         .bind(now - seconds)
+        .bind(n)
         .fetch_all(self.pool())
         .await?;
         Ok(rows.first().map(|&(hits, start)| IpWindow { hits, start }))

@@ -225,7 +225,7 @@ impl MethodStore for Store {
         }
         sqlx::query("UPDATE users SET enabled = enabled WHERE id = $1")
             .bind(user_id)
-            .execute(&mut *change)
+            .execute(change.conn())
             .await?;
         let n: i64 = if guard == ChangeGuard::FirstProof {
             sqlx::query_scalar(
@@ -233,12 +233,12 @@ impl MethodStore for Store {
             )
             .bind(user_id)
             .bind(NOT_A_PROOF)
-            .fetch_one(&mut *change)
+            .fetch_one(change.conn())
             .await?
         } else {
             sqlx::query_scalar("SELECT COUNT(*) FROM auth_methods WHERE user_id = $1")
                 .bind(user_id)
-                .fetch_one(&mut *change)
+                .fetch_one(change.conn())
                 .await?
         };
         Ok((n == 0).then_some(change))
@@ -257,7 +257,7 @@ impl MethodStore for Store {
             .bind(m.secret_sealed)
             .bind(m.used_step)
             .bind(m.at)
-            .execute(&mut **change)
+            .execute(change.conn())
             .await?;
         Ok(())
     }
@@ -272,7 +272,7 @@ impl MethodStore for Store {
         let done = sqlx::query("DELETE FROM auth_methods WHERE id = $1 AND user_id = $2")
             .bind(method_id)
             .bind(user_id)
-            .execute(&mut **change)
+            .execute(change.conn())
             .await?;
         if done.rows_affected() != 1 {
             return Ok(false);
@@ -283,7 +283,7 @@ impl MethodStore for Store {
                  (SELECT id FROM auth_methods WHERE user_id = $1 ORDER BY created_at, id LIMIT 1)",
             )
             .bind(user_id)
-            .execute(&mut **change)
+            .execute(change.conn())
             .await?;
         }
         Ok(true)
@@ -300,7 +300,7 @@ impl MethodStore for Store {
         )
         .bind(method_id)
         .bind(user_id)
-        .execute(&mut **change)
+        .execute(change.conn())
         .await?;
         Ok(())
     }
@@ -314,7 +314,7 @@ impl MethodStore for Store {
         for id in old {
             sqlx::query("DELETE FROM auth_methods WHERE id = $1")
                 .bind(*id)
-                .execute(&mut **change)
+                .execute(change.conn())
                 .await?;
         }
         sqlx::query(
@@ -325,7 +325,7 @@ impl MethodStore for Store {
         .bind(new.user_id)
         .bind(new.kind)
         .bind(new.at)
-        .execute(&mut **change)
+        .execute(change.conn())
         .await?;
         Ok(())
     }
@@ -340,7 +340,7 @@ impl MethodStore for Store {
             sqlx::query("INSERT INTO recovery_codes (method_id, code_hash) VALUES ($1, $2)")
                 .bind(method_id)
                 .bind(h)
-                .execute(&mut **change)
+                .execute(change.conn())
                 .await?;
         }
         Ok(())
@@ -387,7 +387,7 @@ impl MethodStore for Store {
             .bind(i64::try_from(i).unwrap_or(i64::MAX))
             .bind(*question)
             .bind(*hash)
-            .execute(&mut **change)
+            .execute(change.conn())
             .await?;
         }
         Ok(())

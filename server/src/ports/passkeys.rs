@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use super::{Change, ChangeStore};
 use crate::clock::UnixTime;
 use crate::store::{Store, StoreError};
 
@@ -101,14 +102,16 @@ impl std::fmt::Debug for Ceremony {
     }
 }
 
+/// A store of passkeys opens changes too ([`ChangeStore`]): a credential is
+/// stored in the change that writes its method.
 #[async_trait]
-pub trait PasskeyStore: Send + Sync + std::fmt::Debug {
-    /// Stores a credential on `conn` (the transaction that writes its
-    /// method). False, and nothing written, if its credential id is
-    /// already registered (to anyone).
+pub trait PasskeyStore: ChangeStore + Send + Sync + std::fmt::Debug {
+    /// Stores a credential in `change` (the one that writes its method).
+    /// False, and nothing written, if its credential id is already
+    /// registered (to anyone).
     async fn insert_passkey(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        change: &mut Change,
         p: &NewPasskey<'_>,
     ) -> Result<bool, StoreError>;
 
@@ -200,7 +203,7 @@ fn stored(r: Row) -> StoredPasskey {
 impl PasskeyStore for Store {
     async fn insert_passkey(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        change: &mut Change,
         p: &NewPasskey<'_>,
     ) -> Result<bool, StoreError> {
         // ON CONFLICT rather than a unique violation: on PostgreSQL an error
@@ -218,7 +221,7 @@ impl PasskeyStore for Store {
         .bind(p.sign_count)
         .bind(p.name)
         .bind(p.created_at)
-        .execute(&mut *conn)
+        .execute(change.conn())
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -333,7 +333,7 @@ impl SessionStore for Store {
         .bind(c.code_hash)
         .bind(c.sent_at)
         .bind(c.expires)
-        .execute(&mut **change)
+        .execute(change.conn())
         .await?;
         Ok(())
     }

@@ -82,7 +82,7 @@ impl TapStore for Store {
         )
             .bind(pass.created)
             .bind(pass.user_id)
-            .execute(&mut **change)
+            .execute(change.conn())
             .await?
             .rows_affected();
         sqlx::query(
@@ -96,7 +96,7 @@ impl TapStore for Store {
         .bind(pass.created)
         .bind(pass.expires)
         .bind(pass.issued_by)
-        .execute(&mut **change)
+        .execute(change.conn())
         .await?;
         Ok(voided)
     }

@@ -591,7 +591,7 @@ async fn save_retiring(state: &AppState, flow: &mut Flow) -> Result<(), ApiError
         .store
         .retire_codes_in(&mut tx, &flow.hash, state.clock.now())
         .await?;
-    outbox::supersede(tx.conn(), send::KIND, &flow.subject).await?;
+    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
     save_on(Some(&mut tx), state, flow).await?;
     tx.commit().await?;
     Ok(())
@@ -671,14 +671,10 @@ async fn save_sending(
     };
     // The newest code for the flow's subject is the one that waits: older
     // ones (this flow's, or another flow's for the same account) go.
-    outbox::supersede(tx.conn(), send::KIND, &flow.subject).await?;
+    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
     let mut batch = outbox::Batch::default();
     batch
-        .add(
-            tx.conn(),
-            state,
-            job.item(now + CODE_LIFETIME, &flow.subject),
-        )
+        .add(&mut tx, state, job.item(now + CODE_LIFETIME, &flow.subject))
         .await?;
     save_on(Some(&mut tx), state, flow).await?;
     tx.commit().await?;
@@ -831,7 +827,7 @@ async fn end_other_flows(state: &AppState, flow: &Flow) -> Result<(), ApiError> 
         .store
         .end_other_flows_in(&mut tx, &flow.subject, &flow.hash)
         .await?;
-    outbox::supersede(tx.conn(), send::KIND, &flow.subject).await?;
+    outbox::supersede(&mut tx, send::KIND, &flow.subject).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -854,7 +850,7 @@ async fn finish(
     let mut queued = Vec::new();
     for (msg, account) in &notices.mail {
         let item = outbox::Item::message(msg, account.as_deref()).held(NOTICE_HOLD);
-        queued.push(batch.add(tx.conn(), state, item).await?);
+        queued.push(batch.add(&mut tx, state, item).await?);
     }
     // "We emailed you" only when the user's own notice is in the queue.
     let input = Input::Finish {

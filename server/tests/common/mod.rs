@@ -27,7 +27,7 @@ use sspr_server::outbox::{Outbox, Policy};
 use sspr_server::pacing::Paces;
 use sspr_server::store::Store;
 use sspr_server::theme::ThemeFile;
-use sspr_server::{AppState, app};
+use sspr_server::{AppParts, AppState, app};
 use tower::ServiceExt;
 
 pub const HASHED_JS: &str = "sspr-web-0123456789abcdef.js";
@@ -197,7 +197,7 @@ pub async fn harness_setup(setup: Setup<'_>) -> Harness {
     });
     let policy = Policy::from(&config.delivery);
     let voice = config.delivery.voice.is_some();
-    let state = AppState {
+    let state = AppState::from(AppParts {
         public_origin: config.public_origin(),
         config: Arc::new(config),
         directory: Instrumented::wrap(Arc::new(builtin.clone()), metrics.clone()),
@@ -218,7 +218,7 @@ pub async fn harness_setup(setup: Setup<'_>) -> Harness {
         paces: Arc::new(Paces::new(std::time::Duration::ZERO)),
         ready: Default::default(),
         metrics,
-    };
+    });
     sspr_server::methods::seed_demo(&state).await.unwrap();
     sspr_server::start_workers(&state);
     Harness {

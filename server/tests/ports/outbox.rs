@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use sspr_server::ports::{NewOutboxRow, OutboxDepth, OutboxStore, OutboxTx};
+use sspr_server::ports::{ChangeStore, NewOutboxRow, OutboxDepth, OutboxStore, OutboxTx};
 
 use super::*;
 
@@ -266,6 +266,43 @@ pub async fn concurrent_claims_take_each_row_once(s: Arc<dyn OutboxStore>, c: &m
     eprintln!("outbox claims: {n} rows over {busy} of 8 workers");
 }
 
+/// Enqueuers in their own transactions at once (as concurrent resets'
+/// code sends are) never pass the room between them: 8 callers of 3 rows
+/// each against room for 10 leave exactly 10.
+pub async fn concurrent_enqueuers_keep_to_the_room<S>(s: Arc<S>)
+where
+    S: OutboxStore + ChangeStore + 'static,
+{
+    let callers: Vec<_> = (0..8)
+        .map(|c| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut change = s.begin_change().await.unwrap();
+                let mut added = 0;
+                for i in 0..3 {
+                    let id = format!("c{c}-{i}");
+                    if change
+                        .enqueue_outbox(&row(&id, "message", None, T), 10)
+                        .await
+                        .unwrap()
+                    {
+                        added += 1;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                change.commit().await.unwrap();
+                added
+            })
+        })
+        .collect();
+    let mut added = 0;
+    for c in callers {
+        added += c.await.unwrap();
+    }
+    assert_eq!(added, 10, "the callers were told 10 rows went in");
+    assert_eq!(s.outbox_depth().await.unwrap().rows, 10, "and 10 are there");
+}
+
 /// A pooled connection for [`OutboxTx`] (each statement its own
 /// transaction), as a caller outside a transaction would use.
 async fn conn(s: &Store) -> sqlx::pool::PoolConnection<sqlx::Any> {
@@ -293,5 +330,6 @@ async fn outbox_store_conforms_on_every_backend() {
             let mut c = conn(&s).await;
             concurrent_claims_take_each_row_once(Arc::new(s), &mut *c).await;
         },
+        |s: Store| async move { concurrent_enqueuers_keep_to_the_room(Arc::new(s)).await },
     );
 }

@@ -40,8 +40,8 @@ fn new<'a>(method_id: &'a str, user: &'a str, cred: &'a str, at: i64) -> NewPass
     }
 }
 
-async fn insert(s: &dyn PasskeyStore, pool: &AnyPool, p: &NewPasskey<'_>) -> bool {
-    let mut tx = pool.begin().await.unwrap();
+async fn insert(s: &dyn PasskeyStore, _pool: &AnyPool, p: &NewPasskey<'_>) -> bool {
+    let mut tx = s.begin_change().await.unwrap();
     let done = s.insert_passkey(&mut tx, p).await.unwrap();
     tx.commit().await.unwrap();
     done
@@ -120,13 +120,14 @@ pub async fn credentials_read_back_and_are_unique(s: &dyn PasskeyStore, pool: &A
 /// A rolled-back transaction leaves no credential behind.
 pub async fn insert_joins_the_callers_transaction(s: &dyn PasskeyStore, pool: &AnyPool) {
     method(pool, "u1", "m1").await;
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = s.begin_change().await.unwrap();
     assert!(
         s.insert_passkey(&mut tx, &new("m1", "u1", "c", T))
             .await
             .unwrap()
     );
-    tx.rollback().await.unwrap();
+    // Dropped uncommitted: rolled back.
+    drop(tx);
     assert!(s.passkey_by_credential("c").await.unwrap().is_none());
 }
 
