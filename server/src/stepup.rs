@@ -76,6 +76,7 @@ pub async fn start(
             &throttle::account_subject(&s.user.id),
             m.kind,
             target,
+            throttle::Purpose::StepUp,
         )
         .await?;
         Some((numeric_code(state.entropy.as_ref()), target.to_string()))

@@ -537,6 +537,59 @@ async fn a_number_gets_one_code_a_minute_whatever_account_asked() {
     );
 }
 
+/// Found by the second outside attack: the shared clock of a number also
+/// held step-up codes, so an account that started registering someone's
+/// number kept that person's own step-up by text answering 429, and a 429
+/// on registering told when the owner had last stepped up. A step-up's
+/// code goes to the account's own proven number and keeps the account's
+/// clock.
+#[tokio::test]
+async fn registering_someone_s_number_never_holds_up_their_step_up() {
+    let h = harness_with(false, OFFICE).await;
+    let victim = "+15550100002"; // bob's mobile
+    let alice = signed_in(&h, "alice", "Alice-demo-2026!").await;
+    step_up(&h, &alice).await;
+    let bob = signed_in(&h, "bob", "Bob-demo-2026!").await;
+    let phone = method_of(&h, &bob, "sms").await;
+    assert_eq!(phone["target"], victim);
+
+    // Alice types bob's number; bob steps up by text within the minute.
+    let (s, v) = add_phone(&h, &alice, "sms", victim).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = status_json(
+        post_as(
+            &h.app,
+            &bob,
+            "/api/session/stepup",
+            &json!({ "method": phone["id"] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "bob's own step-up is not held up: {v}");
+    let texts = lines(&h.outbox_dir(), "sms.jsonl", 2).await;
+    assert_eq!(texts.len(), 2);
+    assert!(texts.iter().all(|t| t["to"] == victim));
+
+    // The other way round: bob steps up, then (a minute after alice's try)
+    // dave types bob's number: no 429 says when bob last stepped up.
+    h.clock.advance(61);
+    let (s, v) = status_json(
+        post_as(
+            &h.app,
+            &bob,
+            "/api/session/stepup",
+            &json!({ "method": phone["id"] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let dave = signed_in(&h, DAVE.0, DAVE.1).await;
+    let (s, v) = add_phone(&h, &dave, "sms", victim).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
 /// Found by the outside attack: `{"kind":"sms","phone":12}` answered with
 /// `field: "12"`, a value (it could be a code) as the field's name, in the
 /// answer and the log.

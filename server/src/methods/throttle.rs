@@ -124,8 +124,14 @@ async fn block_at_limit(state: &AppState, subject: &str, failed: i64) -> Result<
 pub enum Purpose {
     /// Codes of the reset wizard.
     Reset,
-    /// Codes sent to a signed-in user: enrolment and step-up.
+    /// Codes sent to a signed-in user to add an address or number.
     Account,
+    /// Codes sent to a signed-in user's own method, to prove it (step-up).
+    /// A phone's cooldown here is the account's, not the number's: only
+    /// the account that proved the number can ask for these, so no other
+    /// account can hold them up, nor learn from a `429` when its owner last
+    /// stepped up.
+    StepUp,
 }
 
 /// Who a cooldown of shared targets is claimed for in the store, in place
@@ -136,7 +142,7 @@ fn target_hash(state: &AppState, target: &str, purpose: Purpose) -> String {
     let t = target.trim().to_lowercase();
     let p = match purpose {
         Purpose::Reset => "reset",
-        Purpose::Account => "account",
+        Purpose::Account | Purpose::StepUp => "account",
     };
     hex::encode(Sha256::digest(
         state
@@ -166,7 +172,7 @@ pub async fn charge_send(
     purpose: Purpose,
 ) -> Result<Result<(), Held>, ApiError> {
     let now = state.clock.now();
-    let holder = if of(kind).cooldown_per_target() {
+    let holder = if of(kind).cooldown_per_target() && purpose != Purpose::StepUp {
         EVERY_ACCOUNT
     } else {
         account
@@ -201,8 +207,9 @@ pub async fn charge_send_visibly(
     account: &str,
     kind: MethodKind,
     target: &str,
+    purpose: Purpose,
 ) -> Result<(), ApiError> {
-    match charge_send(state, account, kind, target, Purpose::Account).await? {
+    match charge_send(state, account, kind, target, purpose).await? {
         Ok(()) => Ok(()),
         Err(Held::Cooldown { retry_after }) => Err(ApiError::ResendTooSoon {
             retry_after: retry_after as u64,

@@ -338,6 +338,7 @@ pub async fn start(
                     &throttle::account_subject(&s.user.id),
                     kind,
                     target.as_deref().unwrap_or_default(),
+                    throttle::Purpose::Account,
                 )
                 .await?;
             }

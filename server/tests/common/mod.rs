@@ -487,7 +487,7 @@ pub mod samba;
 pub mod slapd;
 
 /// The signed-in user's first registered method of `kind`.
-async fn method_of(h: &Harness, cookie: &str, kind: &str) -> Value {
+pub async fn method_of(h: &Harness, cookie: &str, kind: &str) -> Value {
     let (_, view) = status_json(get_as(&h.app, cookie, "/api/security-info").await).await;
     view["methods"]
         .as_array()
