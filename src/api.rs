@@ -468,6 +468,13 @@ pub mod passkey {
         decode(run(begin, &[], true, finish, &[("name", name)]).await?)
     }
 
+    /// Gives a passkey (the method `id`) a new name.
+    pub async fn rename(id: &str, name: &str) -> Result<SecurityInfoView, ApiError> {
+        // `PasskeyRename`'s two members, as the ceremonies' bodies are made.
+        let body = crate::passkey::body(&[("method", id), ("name", name)]);
+        decode(send(post_json("/api/security-info/passkeys/rename", body)).await?)
+    }
+
     /// Signs in with a passkey alone.
     pub async fn sign_in() -> Result<SessionView, ApiError> {
         decode(

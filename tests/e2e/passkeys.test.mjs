@@ -1,7 +1,7 @@
 // Passkeys end to end in Chromium, with the DevTools virtual authenticator
 // (CTAP2, internal transport, resident keys, user verification on): dave
 // registers a passkey at the sign-in interrupt and names it, adds an email,
-// signs in to security info with the passkey alone, then resets his
+// renames it, signs in to security info with the passkey alone, then resets his
 // password with the passkey as one gate and an emailed code as the other.
 // At both viewports, axe at every step. The portal runs on `localhost`: an
 // IP address cannot be a relying party.
@@ -91,6 +91,17 @@ for (const vp of VIEWPORTS) {
       await assertAccessible(page, 'Your methods');
       await shot('methods');
 
+      // Renamed in place.
+      await page.getByRole('button', { name: 'Rename the passkey Work laptop' }).click();
+      const rename = page.locator('.methods').getByLabel('Name this passkey');
+      assert.equal(await rename.inputValue(), 'Work laptop');
+      await assertAccessible(page, 'Renaming a passkey');
+      await rename.fill('Laptop at work');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page.getByText('Passkey renamed.').waitFor();
+      await page.locator('.methods').getByText('Laptop at work').waitFor();
+      assert.equal(await page.locator('.methods').getByText('Work laptop').count(), 0);
+
       // Signed out, back in with the passkey alone.
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.goto(server.url + '/signin');
@@ -98,7 +109,7 @@ for (const vp of VIEWPORTS) {
       await assertAccessible(page, 'Sign in, with a passkey offered');
       await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
       await page.getByRole('heading', { level: 1, name: 'Security info' }).waitFor();
-      await page.locator('.methods').getByText('Work laptop').waitFor();
+      await page.locator('.methods').getByText('Laptop at work').waitFor();
       await page.getByRole('button', { name: 'Sign out' }).click();
 
       // A reset: the passkey, then an emailed code.

@@ -64,6 +64,16 @@ fn kinds(methods: &[RegisteredMethod]) -> usize {
 pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
     let info = use_info();
     let (confirming, set_confirming) = signal::<Option<String>>(None);
+    let (renaming, set_renaming) = signal::<Option<String>>(None);
+    let rename = crate::action::local(move |(id, name): &(String, String)| {
+        let (id, name) = (id.clone(), name.clone());
+        async move {
+            if info.apply(api::passkey::rename(&id, &name).await) {
+                set_renaming.set(None);
+                info.notice.set(Some("passkey.renamed"));
+            }
+        }
+    });
     let password_session = view.signed_in_with != SignedInWith::TemporaryAccessPass;
     let required = usize::from(view.required);
     let all = view.methods.clone();
@@ -96,6 +106,9 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
                     let after: Vec<RegisteredMethod> = all.iter().filter(|o| o.id != m.id).cloned().collect();
                     let below = kinds(&after) < required;
                     let recovery = m.kind == MethodKind::RecoveryCode;
+                    let passkey = m.kind == MethodKind::Passkey;
+                    let (id_e, id_f, current) = (id.clone(), id.clone(), m.target.clone());
+                    let rename_label = tf("passkey.rename_label", &[("name", &m.target)]);
                     view! {
                         <li class="method">
                             <div class="method-text">
@@ -108,7 +121,23 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
                             </div>
                             {password_session.then(|| view! {
                                 <div class="method-actions">
-                                    {move || if confirming.get().as_deref() == Some(id_a.as_str()) {
+                                    {move || if renaming.get().as_deref() == Some(id_e.as_str()) {
+                                        let id = id_f.clone();
+                                        let typed = NodeRef::<leptos::html::Input>::new();
+                                        view! {
+                                            <form class="rename" on:submit=move |ev| {
+                                                ev.prevent_default();
+                                                if let Some(input) = typed.get_untracked() {
+                                                    rename.dispatch((id.clone(), input.value()));
+                                                }
+                                            }>
+                                                <label for="rename-passkey">{t!("passkey.name_label")}</label>
+                                                <input id="rename-passkey" type="text" required maxlength=sspr_proto::passkey::NAME_MAX.to_string() node_ref=typed value=current.clone() />
+                                                <button type="submit" class="primary">{t!("action.save")}</button>
+                                                <button type="button" class="secondary" on:click=move |_| set_renaming.set(None)>{t!("action.cancel")}</button>
+                                            </form>
+                                        }.into_any()
+                                    } else if confirming.get().as_deref() == Some(id_a.as_str()) {
                                         let id = id_b.clone();
                                         view! {
                                             <div class="confirm" role="group" aria-label=move || tf("security_info.remove_label", &[("method", &name())])>
@@ -126,6 +155,15 @@ pub fn MethodsList(view: SecurityInfoView) -> impl IntoView {
                                         view! {
                                             {(!m.is_default && !recovery).then(|| view! {
                                                 <button type="button" class="link" aria-label=move || tf("security_info.make_default_label", &[("method", &name())]) on:click=move |_| { make_default.dispatch(id2.clone()); }>{t!("security_info.make_default")}</button>
+                                            })}
+                                            {passkey.then(|| {
+                                                let id = id_c.clone();
+                                                view! {
+                                                    <button type="button" class="link" aria-label=rename_label.clone() on:click=move |_| {
+                                                        set_confirming.set(None);
+                                                        set_renaming.set(Some(id.clone()));
+                                                    }>{t!("passkey.rename")}</button>
+                                                }
                                             })}
                                             {recovery.then(|| view! {
                                                 <button type="button" class="link" on:click=move |_| { regenerate.dispatch(()); }>{t!("security_info.new_codes")}</button>
