@@ -45,6 +45,20 @@ struct Local {
     retired: bool,
 }
 
+impl Local {
+    /// Takes `written`, the store's answer to a write, as the window when
+    /// it is newer than what this node knows (another window, or more
+    /// hits): several writes of one key may answer out of order.
+    fn adopt(&mut self, written: IpWindow) {
+        if self
+            .known
+            .is_none_or(|k| k.start != written.start || k.hits < written.hits)
+        {
+            self.known = Some(written);
+        }
+    }
+}
+
 type Entry = Arc<Mutex<Local>>;
 
 /// What a hit does once its entry decided.
@@ -136,15 +150,8 @@ impl IpLimits {
                     let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
                     local.inflight -= n;
                     let written = written?.ok_or_else(|| ApiError::broken("no window"))?;
-                    // The window is the newest figure any write read; what
-                    // was counted here meanwhile stays pending on top of it.
-                    let newer = match local.known {
-                        Some(k) => k.start != written.start || k.hits < written.hits,
-                        None => true,
-                    };
-                    if newer {
-                        local.known = Some(written);
-                    }
+                    // What was counted here meanwhile stays pending on top.
+                    local.adopt(written);
                     local.seconds = window;
                     // This hit is judged by the store's own count.
                     break written;
@@ -191,15 +198,10 @@ impl IpLimits {
                 (pending, local.seconds)
             };
             match self.store.add_ip_hits(&key, pending, seconds, now).await {
-                Ok(Some(written)) => {
-                    let mut local = entry.lock().unwrap_or_else(|e| e.into_inner());
-                    if local
-                        .known
-                        .is_none_or(|k| k.start != written.start || k.hits < written.hits)
-                    {
-                        local.known = Some(written);
-                    }
-                }
+                Ok(Some(written)) => entry
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .adopt(written),
                 Ok(None) => {}
                 Err(e) => failed = Some(e),
             }
