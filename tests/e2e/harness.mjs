@@ -247,3 +247,29 @@ export async function identifyByApi(url, identifier) {
     }
   }
 }
+
+/** A platform authenticator that verifies its user (CTAP2, internal
+ *  transport, resident keys), on `page`, through DevTools' WebAuthn domain.
+ *  `credentials()` lists what it holds; `rewind(credential, signCount)` puts
+ *  one back with its signature counter set, as a copy made earlier would. */
+export async function virtualAuthenticator(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return {
+    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+    rewind: async (credential, signCount) => {
+      await cdp.send('WebAuthn.removeCredential', { authenticatorId, credentialId: credential.credentialId });
+      await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...credential, signCount } });
+    },
+  };
+}

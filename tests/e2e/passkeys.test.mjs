@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  startSspr, startSmtpSink, launchChromium, watchedPage, assertAccessible, VIEWPORTS, SCREENS,
+  startSspr, startSmtpSink, launchChromium, watchedPage, assertAccessible, virtualAuthenticator, VIEWPORTS, SCREENS,
 } from './harness.mjs';
 
 const DAVE = { name: 'dave', password: 'Dave-demo-2026!', email: 'dave@example.com' };
@@ -27,23 +27,6 @@ after(async () => {
   await browser?.close();
   await smtp?.stop();
 });
-
-/** A platform authenticator that verifies its user, for this page. */
-async function virtualAuthenticator(page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return { credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials };
-}
 
 for (const vp of VIEWPORTS) {
   test(`dave registers a passkey, signs in with it alone and resets with it at ${vp.name}`, async () => {

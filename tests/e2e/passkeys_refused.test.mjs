@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startSspr, startSmtpSink, launchChromium, watchedPage, assertAccessible, VIEWPORTS,
+  startSspr, startSmtpSink, launchChromium, watchedPage, assertAccessible, virtualAuthenticator, VIEWPORTS,
 } from './harness.mjs';
 
 const DAVE = { name: 'dave', password: 'Dave-demo-2026!' };
@@ -25,29 +25,6 @@ after(async () => {
   await browser?.close();
   await smtp?.stop();
 });
-
-async function virtualAuthenticator(page) {
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: {
-      protocol: 'ctap2',
-      transport: 'internal',
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-      automaticPresenceSimulation: true,
-    },
-  });
-  return {
-    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
-    /** Puts `credential` back with its signature counter set to `signCount`. */
-    rewind: async (credential, signCount) => {
-      await cdp.send('WebAuthn.removeCredential', { authenticatorId, credentialId: credential.credentialId });
-      await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...credential, signCount } });
-    },
-  };
-}
 
 async function signInWithPassword(page, url) {
   await page.goto(url + '/signin');
